@@ -1,0 +1,46 @@
+/**
+ * The rulec command line. Commands call the library and map results to exit statuses; the library
+ * never exits or prints. Usage errors exit 2, invalid input 1, and no error escapes as a stack trace
+ * unless RULEC_DEBUG is set.
+ */
+import { Command, CommanderError } from 'commander';
+import { runCheck } from './commands/check.js';
+import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { stdio, type Output } from './output.js';
+
+export async function main(argv: string[], io: Output = stdio): Promise<number> {
+  let status = 0;
+  const program = new Command('rulec')
+    .description('Compile detection rules (Sigma v2.1 and extensions) to KQL, EQL, SPL and a native evaluator')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('check')
+    .description('validate rules: YAML, schema, modifiers, conditions, regexes, networks, duplicate ids')
+    .argument('[paths...]', 'rule files or directories (recursive)', [])
+    .option('--json', 'one JSON object per rule document on stdout')
+    .option('--warnings', 'print warnings as well as errors')
+    .action((paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
+      status = runCheck(paths, opts, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; anything else commander rejects is a usage error (already printed).
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      io.err(`rulec: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    if (process.env.RULEC_DEBUG) throw e;
+    io.err(`rulec: internal error: ${(e as Error).message} (set RULEC_DEBUG=1 for details)`);
+    return EXIT_FAILED;
+  }
+}

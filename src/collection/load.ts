@@ -1,0 +1,133 @@
+/**
+ * Rule collections: find rule files, parse and lower every document, and check what only the
+ * collection can see (duplicate ids, correlation and filter references).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { error, type Diagnostic } from '../diag/diagnostic.js';
+import type { Node } from '../ir/types.js';
+import { lowerDetectionSafe, lowerRule } from '../lower/lower.js';
+import type { RuleDocument } from '../model/types.js';
+import { parseRuleText } from '../parse/rule.js';
+
+export interface LoadedRule {
+  /** Path as given on the command line, joined with what was found below a directory. */
+  path: string;
+  /** Index of the YAML document within its file. */
+  index: number;
+  id?: string;
+  title?: string;
+  rule?: RuleDocument;
+  /** The match IR of a detection rule, or of a filter's detection. */
+  ir?: Node;
+  diagnostics: Diagnostic[];
+}
+
+export interface Collection {
+  rules: LoadedRule[];
+  /** Problems with the paths themselves (missing files). */
+  pathErrors: string[];
+}
+
+const RULE_EXT = /\.ya?ml$/i;
+
+/** Expand directories recursively (sorted, so output order is stable); files are taken as given. */
+export function findRuleFiles(paths: string[]): { files: string[]; errors: string[] } {
+  const files: string[] = [];
+  const errors: string[] = [];
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && RULE_EXT.test(e.name)) files.push(p);
+    }
+  };
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      errors.push(`${p}: no such file or directory`);
+      continue;
+    }
+    if (st.isDirectory()) walk(p);
+    else files.push(p);
+  }
+  return { files, errors };
+}
+
+export function loadText(path: string, text: string): LoadedRule[] {
+  const parsed = parseRuleText(text, path);
+  return parsed.documents.map((d) => {
+    const out: LoadedRule = { path, index: d.index, diagnostics: d.diagnostics };
+    if (d.id !== undefined) out.id = d.id;
+    if (d.title !== undefined) out.title = d.title;
+    if (d.diagnostics.some((x) => x.severity === 'error') || !d.rule) return out;
+    out.rule = d.rule;
+    if (d.rule.kind === 'detection') {
+      const r = lowerRule(d.rule);
+      out.diagnostics.push(...r.diagnostics);
+      if (r.ir) out.ir = r.ir;
+    } else if (d.rule.kind === 'filter') {
+      const ir = lowerDetectionSafe(d.rule.filter.detection, new Map(), out.diagnostics, d.rule.at);
+      if (ir) out.ir = ir;
+    }
+    return out;
+  });
+}
+
+export function loadCollection(paths: string[]): Collection {
+  const { files, errors } = findRuleFiles(paths);
+  const rules: LoadedRule[] = [];
+  for (const f of files) {
+    // Paths are shown as the user gave them (joined with what was found below a directory).
+    const shown = f;
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      rules.push({ path: shown, index: 0, diagnostics: [error('io', `cannot read file: ${(e as Error).message}`, undefined)] });
+      continue;
+    }
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    rules.push(...loadText(shown, text));
+  }
+  checkCollection(rules);
+  return { rules, pathErrors: errors };
+}
+
+/** Cross-document checks: ids unique, names unique, references of correlations and filters resolved. */
+export function checkCollection(rules: LoadedRule[]): void {
+  const byId = new Map<string, LoadedRule>();
+  const byName = new Map<string, LoadedRule>();
+  for (const r of rules) {
+    if (!r.rule) continue;
+    const { id, name, at } = r.rule;
+    if (id !== undefined) {
+      const first = byId.get(id);
+      if (first) {
+        r.diagnostics.push(error('duplicate-id', `duplicate rule id ${id}: already used by ${first.path}:${first.rule!.at.line} ('${first.title ?? ''}')`, at));
+      } else byId.set(id, r);
+    }
+    if (name !== undefined) {
+      const first = byName.get(name);
+      if (first) r.diagnostics.push(error('duplicate-name', `duplicate rule name '${name}': already used by ${first.path}:${first.rule!.at.line}`, at));
+      else byName.set(name, r);
+    }
+  }
+  for (const r of rules) {
+    const rule = r.rule;
+    if (!rule) continue;
+    const refs = rule.kind === 'correlation' ? rule.correlation.rules : rule.kind === 'filter' && rule.filter.rules !== 'any' ? rule.filter.rules : [];
+    for (const ref of refs) {
+      if (!byId.has(ref) && !byName.has(ref)) {
+        // Filters commonly target rules of another collection; only correlations must resolve here.
+        if (rule.kind === 'correlation') {
+          r.diagnostics.push(error('unknown-rule', `correlation refers to rule '${ref}', which is not in the loaded rules (give its id or name, and load its file too)`, rule.at));
+        }
+      }
+    }
+  }
+}

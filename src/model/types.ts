@@ -1,0 +1,159 @@
+/**
+ * The rule model: Sigma v2.1 as written (a rule reads back unchanged) plus rulec's documented
+ * extensions (parameters, schedule, output, tests). The model keeps modifiers and values as the
+ * author wrote them; their meaning is decided once, in `lower/`.
+ */
+import type { Position } from '../diag/diagnostic.js';
+
+export interface LogSource {
+  product?: string;
+  category?: string;
+  service?: string;
+  definition?: string;
+}
+
+export interface RelatedRule {
+  id: string;
+  type: string;
+}
+
+/** Metadata shared by detection, correlation and filter documents. */
+export interface RuleMeta {
+  title: string;
+  id?: string;
+  name?: string;
+  status?: string;
+  description?: string;
+  references?: string[];
+  author?: string;
+  date?: string;
+  modified?: string;
+  tags: string[];
+  level?: string;
+  falsepositives?: string[];
+  fields?: string[];
+  related?: RelatedRule[];
+  scope?: string[];
+  taxonomy?: string;
+  license?: string;
+  /** Position of the document's first key. */
+  at: Position;
+}
+
+/** A scalar value as written in a detection, with its YAML type preserved. */
+export type RawValue =
+  | { type: 'string'; value: string; at: Position }
+  | { type: 'number'; value: number; text: string; at: Position }
+  | { type: 'boolean'; value: boolean; at: Position }
+  | { type: 'null'; at: Position };
+
+/** `Field|mod1|mod2: values` (field null for a field-less key such as `'|all'` or `'|re'`). */
+export interface FieldItem {
+  field: string | null;
+  modifiers: { name: string; at: Position }[];
+  values: RawValue[];
+  /** True when the values were written as a YAML list (a single-element list is still a list). */
+  isList: boolean;
+  at: Position;
+}
+
+/** A selection: a map is AND of its items; a list of maps is OR of those ANDs. */
+export type SearchIdentifier =
+  | { kind: 'maps'; maps: FieldItem[][]; at: Position }
+  | { kind: 'keywords'; item: FieldItem; at: Position };
+
+export type Condition =
+  | { kind: 'and' | 'or'; children: Condition[]; at: Position }
+  | { kind: 'not'; child: Condition; at: Position }
+  | { kind: 'ref'; name: string; at: Position }
+  | { kind: 'quantified'; quantifier: 'one' | 'all'; pattern: string; at: Position };
+
+export interface Detection {
+  searches: Map<string, SearchIdentifier>;
+  /** One parsed condition per element of `condition` (a list is an OR of its elements). */
+  conditions: Condition[];
+  conditionSource: string[];
+  /** Legacy Sigma v1 `timeframe`, kept for correlation-aware targets. */
+  timeframe?: string;
+}
+
+export interface Parameter {
+  name: string;
+  description?: string;
+  values: RawValue[];
+  at: Position;
+}
+
+export interface Schedule {
+  /** How often the query runs, as `<n><s|m|h|d>`. */
+  frequency?: string;
+  /** How far back each run looks. */
+  lookback?: string;
+  at: Position;
+}
+
+export interface RuleTest {
+  name?: string;
+  event: Record<string, unknown>;
+  match: boolean;
+  at: Position;
+}
+
+export interface DetectionRule extends RuleMeta {
+  kind: 'detection';
+  logsource: LogSource;
+  detection: Detection;
+  parameters: Map<string, Parameter>;
+  schedule?: Schedule;
+  /** Fields the rule emits when it matches (Sentinel entity columns, custom details). */
+  output: string[];
+  tests: RuleTest[];
+}
+
+export const CORRELATION_TYPES = [
+  'event_count',
+  'value_count',
+  'temporal',
+  'temporal_ordered',
+  'value_sum',
+  'value_avg',
+  'value_percentile',
+  'value_median',
+] as const;
+export type CorrelationType = (typeof CORRELATION_TYPES)[number];
+
+export type CompareOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq';
+
+export interface CorrelationRule extends RuleMeta {
+  kind: 'correlation';
+  correlation: {
+    type: CorrelationType;
+    rules: string[];
+    groupBy: string[];
+    timespan: string;
+    timespanSeconds: number;
+    condition?: { ops: { op: CompareOp; value: number }[]; field?: string };
+    aliases: Map<string, Map<string, string>>;
+    generate: boolean;
+  };
+}
+
+export interface FilterRule extends RuleMeta {
+  kind: 'filter';
+  logsource: LogSource;
+  filter: {
+    /** Rule ids or names the filter applies to; `any` applies to every rule of the log source. */
+    rules: string[] | 'any';
+    detection: Detection;
+  };
+}
+
+export type RuleDocument = DetectionRule | CorrelationRule | FilterRule;
+
+/** One parsed file: its documents, in order, with the path they came from. */
+export interface LoadedDocument {
+  path: string;
+  /** Index of the YAML document within the file (0-based). */
+  index: number;
+  rule: RuleDocument;
+}
