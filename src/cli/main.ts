@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { runCheck } from './commands/check.js';
+import { runIr } from './commands/ir.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { stdio, type Output } from './output.js';
 
@@ -25,6 +26,14 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--warnings', 'print warnings as well as errors')
     .action((paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
       status = runCheck(paths, opts, io);
+    });
+
+  program
+    .command('ir')
+    .description('print the match IR of each rule (one JSON object a line)')
+    .argument('[paths...]', 'rule files or directories (recursive)', [])
+    .action((paths: string[]) => {
+      status = runIr(paths, io);
     });
 
   try {

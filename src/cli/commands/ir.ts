@@ -1,0 +1,21 @@
+import { formatDiagnostic } from '../../diag/diagnostic.js';
+import { loadCollection } from '../../collection/load.js';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+/** Dump the match IR of each rule, one JSON object a line: the input of every backend. */
+export function runIr(paths: string[], io: Output): number {
+  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/']);
+  if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
+  let failed = 0;
+  for (const r of rules) {
+    for (const d of r.diagnostics) if (d.severity === 'error') io.err(formatDiagnostic(r.path, d));
+    if (r.rule?.kind === 'correlation') continue;
+    if (!r.ir) {
+      failed++;
+      continue;
+    }
+    io.json({ path: r.path, id: r.id ?? null, title: r.title ?? null, kind: r.rule?.kind, ir: r.ir });
+  }
+  return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
