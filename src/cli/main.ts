@@ -24,8 +24,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .option('--json', 'one JSON object per rule document on stdout')
     .option('--warnings', 'print warnings as well as errors')
-    .action((paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
-      status = runCheck(paths, opts, io);
+    .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
+      status = await runCheck(paths, opts, io);
     });
 
   program

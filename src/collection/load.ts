@@ -80,22 +80,26 @@ export function loadText(path: string, text: string): LoadedRule[] {
 
 export function loadCollection(paths: string[]): Collection {
   const { files, errors } = findRuleFiles(paths);
+  const rules = loadFiles(files);
+  checkCollection(rules);
+  return { rules, pathErrors: errors };
+}
+
+/** Parse and lower files (no cross-document checks). Paths are shown as given. */
+export function loadFiles(files: string[]): LoadedRule[] {
   const rules: LoadedRule[] = [];
   for (const f of files) {
-    // Paths are shown as the user gave them (joined with what was found below a directory).
-    const shown = f;
     let text: string;
     try {
       text = readFileSync(f, 'utf8');
     } catch (e) {
-      rules.push({ path: shown, index: 0, diagnostics: [error('io', `cannot read file: ${(e as Error).message}`, undefined)] });
+      rules.push({ path: f, index: 0, diagnostics: [error('io', `cannot read file: ${(e as Error).message}`, undefined)] });
       continue;
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    rules.push(...loadText(shown, text));
+    rules.push(...loadText(f, text));
   }
-  checkCollection(rules);
-  return { rules, pathErrors: errors };
+  return rules;
 }
 
 /** Cross-document checks: ids unique, names unique, references of correlations and filters resolved. */

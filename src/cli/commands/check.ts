@@ -1,5 +1,5 @@
 import { formatDiagnostic } from '../../diag/diagnostic.js';
-import { loadCollection } from '../../collection/load.js';
+import { loadCollectionParallel } from '../../collection/parallel.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -9,8 +9,8 @@ export interface CheckOptions {
   warnings?: boolean;
 }
 
-export function runCheck(paths: string[], opts: CheckOptions, io: Output): number {
-  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/']);
+export async function runCheck(paths: string[], opts: CheckOptions, io: Output): Promise<number> {
+  const { rules, pathErrors } = await loadCollectionParallel(paths.length ? paths : ['rules/']);
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${paths.join(', ') || 'rules/'}`);
   let invalid = 0;

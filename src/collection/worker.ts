@@ -1,0 +1,6 @@
+/** Worker entry: parse and lower a slice of the files of a collection (see parallel.ts). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadFiles } from './load.js';
+
+const { files } = workerData as { files: string[] };
+parentPort!.postMessage(loadFiles(files));
