@@ -1,0 +1,148 @@
+/**
+ * IR -> closures. This is the reference semantics of rulec (docs/semantics.md): every backend must
+ * match exactly what these closures match. Compile once per rule; regexes are built and literals
+ * folded at compile time, never per event.
+ */
+import type { Node, StrOp, NumOp } from '../ir/types.js';
+import { fold } from '../runtime/fold.js';
+import { globRegex } from '../runtime/glob.js';
+import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
+import { parseTimestamp, timePart } from '../runtime/time.js';
+import { isEmpty, numbersOf } from '../runtime/values.js';
+import type { EventView } from './event.js';
+
+export type Matcher = (ev: EventView) => boolean;
+
+function strTest(op: StrOp, lit: string): (t: string) => boolean {
+  switch (op) {
+    case 'eq':
+      return (t) => t === lit;
+    case 'prefix':
+      return (t) => t.startsWith(lit);
+    case 'suffix':
+      return (t) => t.endsWith(lit);
+    case 'contains':
+      return (t) => t.includes(lit);
+  }
+}
+
+function numTest(op: NumOp, v: number): (n: number) => boolean {
+  switch (op) {
+    case 'eq':
+      return (n) => n === v;
+    case 'lt':
+      return (n) => n < v;
+    case 'lte':
+      return (n) => n <= v;
+    case 'gt':
+      return (n) => n > v;
+    case 'gte':
+      return (n) => n >= v;
+  }
+}
+
+export function compileNode(n: Node): Matcher {
+  switch (n.kind) {
+    case 'const': {
+      const v = n.value;
+      return () => v;
+    }
+    case 'and': {
+      const cs = n.children.map(compileNode);
+      return (ev) => {
+        for (const c of cs) if (!c(ev)) return false;
+        return true;
+      };
+    }
+    case 'or': {
+      const cs = n.children.map(compileNode);
+      return (ev) => {
+        for (const c of cs) if (c(ev)) return true;
+        return false;
+      };
+    }
+    case 'not': {
+      const c = compileNode(n.child);
+      return (ev) => !c(ev);
+    }
+    case 'str': {
+      const { field } = n;
+      if (n.case === 'ci') {
+        const test = strTest(n.op, fold(n.value));
+        return (ev) => ev.foldedOf(field).some(test);
+      }
+      const test = strTest(n.op, n.value);
+      return (ev) => ev.textsOf(field).some(test);
+    }
+    case 'glob': {
+      const { field } = n;
+      const ci = n.case === 'ci';
+      const re = globRegex(n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t)), true);
+      return (ev) => (ci ? ev.foldedOf(field) : ev.textsOf(field)).some((t) => re.test(t));
+    }
+    case 'regex': {
+      const { field } = n;
+      const re = new RegExp(n.pattern, n.flags);
+      return (ev) => ev.textsOf(field).some((t) => re.test(t));
+    }
+    case 'cidr': {
+      const { field, prefix } = n;
+      const net = parseIp(n.network)!;
+      const parse = n.family === 4 ? parseIpv4 : parseIpv6;
+      return (ev) =>
+        ev.textsOf(field).some((t) => {
+          const a = parse(t);
+          return a !== undefined && inNetwork(a, net, prefix);
+        });
+    }
+    case 'num': {
+      const { field, part } = n;
+      const test = numTest(n.op, n.value);
+      if (part === undefined) return (ev) => numbersOf(ev.get(field)).some(test);
+      return (ev) =>
+        ev.textsOf(field).some((t) => {
+          const ms = parseTimestamp(t);
+          return ms !== undefined && test(timePart(ms, part));
+        });
+    }
+    case 'bool': {
+      const { field, value } = n;
+      const text = String(value);
+      return (ev) => {
+        const v = ev.get(field);
+        const items = Array.isArray(v) ? v : [v];
+        return items.some((x) => x === value || (typeof x === 'string' && fold(x) === text));
+      };
+    }
+    case 'exists': {
+      const { field } = n;
+      return (ev) => !isEmpty(ev.get(field));
+    }
+    case 'null': {
+      const { field } = n;
+      return (ev) => isEmpty(ev.get(field));
+    }
+    case 'fieldref': {
+      const { field, other, op } = n;
+      const ci = n.case === 'ci';
+      return (ev) => {
+        const left = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        const right = ci ? ev.foldedOf(other) : ev.textsOf(other);
+        return right.some((r) => {
+          const test = strTest(op, r);
+          return left.some(test);
+        });
+      };
+    }
+    case 'keyword': {
+      const ci = n.case === 'ci';
+      const tokens = n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t));
+      if (tokens.every((t) => typeof t === 'string')) {
+        const lit = tokens.join('');
+        return (ev) => ev.allTexts(ci).some((t) => t.includes(lit));
+      }
+      const re = globRegex(tokens, false);
+      return (ev) => ev.allTexts(ci).some((t) => re.test(t));
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * What a field holds, per docs/semantics.md section 1: emptiness, the text of a value, numbers.
+ */
+
+/** Absent, null, the empty string or an empty array. */
+export function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/**
+ * The texts a string primitive compares: one per scalar (array elements flattened); `[""]` for an
+ * empty field; none for an object.
+ */
+export function textsOf(v: unknown): string[] {
+  if (isEmpty(v)) return [''];
+  if (typeof v === 'string') return [v];
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return [String(v)];
+  if (Array.isArray(v)) {
+    const out: string[] = [];
+    for (const x of v) if (!isEmpty(x)) out.push(...textsOf(x));
+    return out.length ? out : [''];
+  }
+  return [];
+}
+
+/** Decimal text without leading zeros or exponent: `4688`, `-1`, `0.5`, `1.50`; not `04688`, `1e3`, `0x10`. */
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
+/** The numbers a numeric primitive compares: JSON numbers and decimal strings (elements of arrays too). */
+export function numbersOf(v: unknown): number[] {
+  if (typeof v === 'number') return Number.isFinite(v) ? [v] : [];
+  if (typeof v === 'string') return DECIMAL.test(v) ? [Number(v)] : [];
+  if (typeof v === 'bigint') return [Number(v)];
+  if (Array.isArray(v)) return v.flatMap(numbersOf);
+  return [];
+}
+
+/** Every scalar value anywhere inside `v`, as text (keyword search scope: values, never keys). */
+export function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
+  if (depth > 64 || v === null || v === undefined) return out;
+  if (typeof v === 'string') out.push(v);
+  else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out.push(String(v));
+  else if (Array.isArray(v)) for (const x of v) allTexts(x, out, depth + 1);
+  else if (typeof v === 'object') for (const x of Object.values(v as Record<string, unknown>)) allTexts(x, out, depth + 1);
+  return out;
+}
