@@ -5,10 +5,4 @@ export const EXIT_FAILED = 1;
 /** Usage or configuration errors: nothing was checked. */
 export const EXIT_USAGE = 2;
 
-/** Raised for usage/configuration problems; main prints the message and exits 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../diag/diagnostic.js';

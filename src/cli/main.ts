@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { runCheck } from './commands/check.js';
 import { runIr } from './commands/ir.js';
+import { runBuild, type BuildOptions } from './commands/build.js';
+import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { stdio, type Output } from './output.js';
 
@@ -26,6 +28,22 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--warnings', 'print warnings as well as errors')
     .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
       status = await runCheck(paths, opts, io);
+    });
+
+  program
+    .command('build')
+    .description('compile rules to a target query language and its deployable formats')
+    .requiredOption('-t, --target <target>', `target: ${targetNames().join(', ')}`)
+    .option('-p, --platform <platform>', "target platform (default: the target's first)")
+    .option('-f, --format <format>', 'output format', 'query')
+    .option('-m, --mapping <file...>', 'extra mapping files that extend or override the platform mapping')
+    .option('-o, --out <dir>', 'write one file per rule (atomically) under this directory')
+    .option('--json', 'one JSON object per rule on stdout')
+    .option('--validate', "check every emitted query with the target's parser or analyzer")
+    .option('--skip-unsupported', 'report rules the target cannot express and skip them (exit 0)')
+    .argument('[paths...]', 'rule files or directories (recursive)', [])
+    .action(async (paths: string[], opts: BuildOptions) => {
+      status = await runBuild(paths, opts, io);
     });
 
   program

@@ -90,3 +90,14 @@ export function listChoices(choices: readonly string[], max = 12): string {
   const shown = choices.slice(0, max).join(', ');
   return choices.length > max ? `${shown}, ... (${choices.length} in all)` : shown;
 }
+
+/**
+ * A usage or configuration problem (bad option, unknown target, unreadable mapping file): nothing was
+ * checked; the CLI prints the message and exits 2.
+ */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

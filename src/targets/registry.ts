@@ -1,0 +1,20 @@
+/**
+ * Targets are loaded on demand so that `rulec check` and a build for one target never pay for
+ * another target's code (the KQL validator alone takes most of a second to load).
+ */
+import { UsageError } from '../diag/diagnostic.js';
+import type { Target } from './types.js';
+
+const TARGETS: Record<string, () => Promise<Target>> = {
+  ir: async () => (await import('./ir/target.js')).irTarget,
+};
+
+export function targetNames(): string[] {
+  return Object.keys(TARGETS);
+}
+
+export async function loadTarget(name: string): Promise<Target> {
+  const load = TARGETS[name];
+  if (!load) throw new UsageError(`unknown target '${name}'; valid targets: ${targetNames().join(', ')}`);
+  return load();
+}

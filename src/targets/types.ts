@@ -1,0 +1,83 @@
+/**
+ * The contract every target (kusto, eql, spl, ts) implements. A target turns one rule's IR plus
+ * its metadata into a query and, per format, into deployable text. It never throws for a rule it
+ * cannot express: it returns a failure that says why (the build reports it, or skips it with
+ * --skip-unsupported).
+ */
+import type { Diagnostic } from '../diag/diagnostic.js';
+import type { Node } from '../ir/types.js';
+import type { DetectionRule } from '../model/types.js';
+
+export interface CompileInput {
+  /** Path of the rule file, for messages. */
+  path: string;
+  rule: DetectionRule;
+  ir: Node;
+}
+
+export interface TargetOptions {
+  platform: string;
+  format: string;
+  /** The platform's mapping data, merged with --mapping files (see config/mapping.ts). */
+  mapping: unknown;
+}
+
+/** Why a rule did not compile: `unsupported` (the target cannot express it exactly) or `mapping` (unknown field or log source). */
+export type FailureKind = 'unsupported' | 'mapping';
+
+export type CompileResult =
+  | {
+      ok: true;
+      /** The query in the target language (always present, whatever the format). */
+      query: string;
+      /** The text written for this rule in the requested format (the query itself for `query`). */
+      output: string;
+      /** File extension of `output`, without the dot. */
+      ext: string;
+      /** Opt-in approximations that were applied, reported to the user. */
+      notes?: string[];
+    }
+  | { ok: false; kind: FailureKind; error: string };
+
+/** A file of a bundled format (e.g. a Splunk app folder), relative to --out. */
+export interface BundleFile {
+  path: string;
+  content: string;
+}
+
+export interface Target {
+  name: string;
+  /** Platforms, the first being the default. */
+  platforms: readonly string[];
+  /** Formats, the first being `query`. */
+  formats: readonly string[];
+  compile(input: CompileInput, opts: TargetOptions): CompileResult;
+  /**
+   * Formats whose output is one set of files for the whole build rather than one file per rule.
+   * Returns the files to write under --out (and to print without --out).
+   */
+  bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[];
+  /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
+  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
+}
+
+/** Thrown inside a target's compile to abort one rule; turned into a CompileResult failure at the boundary. */
+export class TargetFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TargetFailure';
+  }
+}
+
+/** Run a compile function and turn a TargetFailure into a failure result. */
+export function guard(f: () => CompileResult): CompileResult {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TargetFailure) return { ok: false, kind: e.kind, error: e.message };
+    throw e;
+  }
+}

@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const RULES = new URL('../../rules', import.meta.url).pathname;
+const FIXTURE_RULES = new URL('../fixtures/rules', import.meta.url).pathname;
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), json: (o: unknown) => out.push(JSON.stringify(o)) } };
+}
+
+function walk(dir: string, base = ''): string[] {
+  return readdirSync(join(dir, base), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(dir, join(base, e.name)) : [join(base, e.name)],
+  ).sort();
+}
+
+/** The CLI contract every target shares, exercised through the neutral `ir` target. */
+describe('rulec build (shared contract)', () => {
+  it('--out writes one file per rule, mirroring the rule tree', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'rulec-build-'));
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, RULES], c.io)).toBe(0);
+    const files = walk(out);
+    expect(files).toContain('seed/custom_script_extension_executable_drop.json');
+    expect(files.some((f) => f.includes('filter_win_inventory_agent'))).toBe(false);
+    expect(files.some((f) => f.endsWith('.tmp'))).toBe(false);
+    const ir = JSON.parse(readFileSync(join(out, 'windows/proc_creation_win_recon_command.json'), 'utf8'));
+    // the filter rule of rules/ is AND-ed into the rule it names
+    expect(ir.kind).toBe('and');
+    expect(JSON.stringify(ir)).toContain('inventory-agent.exe');
+    expect(c.err.at(-1)).toMatch(/^ir\/neutral: \d+ rules: \d+ compiled -> /);
+  });
+
+  it('--json prints one object per rule with the contract keys', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--json', RULES], c.io)).toBe(0);
+    const rows = c.out.map((l) => JSON.parse(l));
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      expect(r).toMatchObject({ target: 'ir', platform: 'neutral', format: 'query', ok: true });
+      expect(Object.keys(r)).toEqual(expect.arrayContaining(['path', 'id', 'title', 'query']));
+    }
+  });
+
+  it('an unsupported rule fails the build; --skip-unsupported reports it and exits 0', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', RULES, FIXTURE_RULES], c.io)).toBe(1);
+    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error: correlation rules are not compiled/.test(l))).toBe(true);
+    const s = capture();
+    expect(await main(['build', '--target', 'ir', '--skip-unsupported', '--json', RULES, FIXTURE_RULES], s.io)).toBe(0);
+    const skipped = s.out.map((l) => JSON.parse(l)).filter((r) => r.skipped);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ ok: false, kind: 'unsupported' });
+  });
+
+  it('an invalid rule fails the build even with --skip-unsupported, and nothing is half-written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-bad-'));
+    writeFileSync(join(dir, 'bad.yml'), 'title: x\nlogsource: {product: windows}\ndetection:\n  selection: {F|nope: x}\n  condition: selection\n');
+    const out = join(mkdtempSync(join(tmpdir(), 'rulec-out-')), 'o');
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--skip-unsupported', '--out', out, dir], c.io)).toBe(1);
+    expect(c.err[0]).toMatch(/bad\.yml:4:17: error: invalid rule: unknown modifier 'nope'/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('usage errors exit 2 and name the valid choices', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'nope', RULES], c.io)).toBe(2);
+    expect(c.err[0]).toContain("unknown target 'nope'; valid targets: ir");
+    const p = capture();
+    expect(await main(['build', '--target', 'ir', '--platform', 'x', RULES], p.io)).toBe(2);
+    expect(p.err[0]).toContain("unknown platform 'x' for target ir; valid platforms: neutral");
+    const f = capture();
+    expect(await main(['build', '--target', 'ir', '--format', 'x', RULES], f.io)).toBe(2);
+    expect(f.err[0]).toContain("valid formats: query");
+  });
+
+  it('a broken --mapping file is a usage error with its location', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-map-'));
+    mkdirSync(dir, { recursive: true });
+    const bad = join(dir, 'm.yml');
+    writeFileSync(bad, 'fields:\n  a: [unclosed\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--mapping', bad, '--', RULES], c.io)).toBe(2);
+    expect(c.err[0]).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: YAML syntax error`));
+  });
+});
