@@ -1,0 +1,102 @@
+/**
+ * Shared fast-check generators for the escaping property tests of every backend: one-leaf rules
+ * whose literals are full of quotes, backslashes, wildcards, control characters, NUL and non-ASCII,
+ * and events built from the same literals (so that matches happen often), for a few common fields.
+ * The rule is built as IR directly: what is under test is the backend's rendering of literals.
+ */
+import fc from 'fast-check';
+import type { GlobToken, Node } from '../../src/ir/types.js';
+import type { DetectionRule } from '../../src/model/types.js';
+import type { CompileInput } from '../../src/targets/types.js';
+
+const NASTY = ['"', "'", '\\', '*', '?', '\n', '\r', '\t', '\0', '\u0001', '\u007f', 'é', 'É', 'İ', 'ß', 'Σ', '😀', '%', '_', '|', ' ', '`', '$', '^', '.', '(', ')', '[', ']', '{', '}', '-', '/', ':', '=', '<', '>', '#', '@', '&', '~', ',', ';', 'a', 'A', 'b', 'B', 'x', '0', '1'];
+
+export const nastyChar = fc.constantFrom(...NASTY);
+export const nastyString = fc.array(nastyChar, { minLength: 0, maxLength: 8 }).map((a) => a.join(''));
+const nonEmpty = fc.array(nastyChar, { minLength: 1, maxLength: 8 }).map((a) => a.join(''));
+
+/** Fields that every platform maps for windows/process_creation. */
+export const PROPERTY_FIELDS = ['CommandLine', 'Image', 'ParentImage', 'User'] as const;
+const field = fc.constantFrom(...PROPERTY_FIELDS);
+const caseMode = fc.constantFrom<'ci' | 'cs'>('ci', 'cs');
+
+const globTokens: fc.Arbitrary<GlobToken[]> = fc
+  .array(fc.oneof(nonEmpty, fc.constantFrom<GlobToken>({ wildcard: '*' }, { wildcard: '?' })), { minLength: 1, maxLength: 5 })
+  .map((ts) => {
+    // keep literal runs merged, as the lowering produces them
+    const out: GlobToken[] = [];
+    for (const t of ts) {
+      const last = out[out.length - 1];
+      if (typeof t === 'string' && typeof last === 'string') out[out.length - 1] = last + t;
+      else out.push(t);
+    }
+    return out;
+  });
+
+export const leaf: fc.Arbitrary<Node> = fc.oneof(
+  fc.record({ kind: fc.constant('str' as const), field, op: fc.constantFrom('eq' as const, 'prefix' as const, 'suffix' as const, 'contains' as const), value: nastyString, case: caseMode }),
+  fc.record({ kind: fc.constant('glob' as const), field, pattern: globTokens, case: caseMode }),
+);
+
+/** A leaf, possibly negated or paired with a second leaf. */
+export const ruleIr: fc.Arbitrary<Node> = fc.oneof(
+  { weight: 4, arbitrary: leaf },
+  { weight: 1, arbitrary: leaf.map((child): Node => ({ kind: 'not', child })) },
+  { weight: 1, arbitrary: fc.tuple(leaf, leaf).map(([a, b]): Node => ({ kind: 'and', children: [a, b] })) },
+  { weight: 1, arbitrary: fc.tuple(leaf, leaf).map(([a, b]): Node => ({ kind: 'or', children: [a, b] })) },
+);
+
+function literalsOf(n: Node): string[] {
+  switch (n.kind) {
+    case 'and':
+    case 'or':
+      return n.children.flatMap(literalsOf);
+    case 'not':
+      return literalsOf(n.child);
+    case 'str':
+      return [n.value];
+    case 'glob':
+      return [n.pattern.map((t) => (typeof t === 'string' ? t : t.wildcard === '*' ? 'zz' : 'q')).join('')];
+    default:
+      return [];
+  }
+}
+
+const flipCase = (s: string): string => [...s].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+
+/** An event for a rule: field values derived from the rule's literals (exact, case-flipped, padded) or random. */
+export function eventFor(ir: Node): fc.Arbitrary<Record<string, unknown>> {
+  const lits = literalsOf(ir);
+  const value = fc.oneof(
+    fc.constantFrom(...(lits.length ? lits : [''])),
+    fc.constantFrom(...(lits.length ? lits : [''])).map(flipCase),
+    fc.tuple(nastyString, fc.constantFrom(...(lits.length ? lits : [''])), nastyString).map(([a, b, c]) => a + b + c),
+    nastyString,
+  );
+  return fc.record(
+    Object.fromEntries(PROPERTY_FIELDS.map((f) => [f, value])) as Record<string, fc.Arbitrary<string>>,
+    { requiredKeys: [] },
+  );
+}
+
+export const ruleAndEvent = ruleIr.chain((ir) => fc.tuple(fc.constant(ir), eventFor(ir)));
+
+/** A CompileInput for a property-test rule (windows/process_creation). */
+export function propertyInput(ir: Node): CompileInput {
+  const rule: DetectionRule = {
+    kind: 'detection',
+    title: 'property',
+    id: '00000000-0000-4000-8000-00000000abcd',
+    tags: [],
+    at: { line: 1, column: 1 },
+    logsource: { product: 'windows', category: 'process_creation' },
+    detection: { searches: new Map(), conditions: [], conditionSource: [] },
+    parameters: new Map(),
+    output: [],
+    tests: [],
+  };
+  return { path: 'property.yml', rule, ir };
+}
+
+/** Runs required by the issues: at least 10,000 cases in CI. */
+export const PROPERTY_RUNS = Number(process.env.RULEC_PROPERTY_RUNS ?? 10_000);
