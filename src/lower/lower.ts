@@ -212,6 +212,11 @@ export function lowerItem(item: FieldItem, params: Map<string, Parameter>, diags
     // Expansions of one written value (windash, base64offset, a parameter) are alternatives even under `all`.
     leaves.push(param !== undefined ? B.or(perValue, { name: param }) : B.or(perValue));
   }
+  return combine(leaves, all, neq);
+}
+
+/** The values of an item: OR-ed, AND-ed under `all`, the whole negated under `neq`. */
+function combine(leaves: Node[], all: boolean, neq: boolean): Node {
   const combined = all ? B.and(leaves) : B.or(leaves);
   return neq ? B.not(combined) : combined;
 }
@@ -474,8 +479,7 @@ function lowerRegex(item: FieldItem, field: string, mods: { name: Modifier; at: 
     if (!r.ok) throw new RuleError('invalid-regex', `invalid regular expression /${v.value}/: ${r.reason}`, v.at);
     return { kind: 'regex', field, pattern: r.regex.pattern, flags: r.regex.flags };
   });
-  const combined = all ? B.and(leaves) : B.or(leaves);
-  return neq ? B.not(combined) : combined;
+  return combine(leaves, all, neq);
 }
 
 function lowerCidr(item: FieldItem, field: string, mods: { name: Modifier; at: Position }[], all: boolean, neq: boolean): Node {
@@ -491,8 +495,7 @@ function lowerCidr(item: FieldItem, field: string, mods: { name: Modifier; at: P
     }
     return { kind: 'cidr', field, family: addr.length === 4 ? 4 : 6, network: formatIp(maskNetwork(addr, prefix)), prefix };
   });
-  const combined = all ? B.and(leaves) : B.or(leaves);
-  return neq ? B.not(combined) : combined;
+  return combine(leaves, all, neq);
 }
 
 function lowerFieldRef(item: FieldItem, field: string, mods: { name: Modifier; at: Position }[], cs: Case, all: boolean, neq: boolean): Node {
@@ -504,8 +507,7 @@ function lowerFieldRef(item: FieldItem, field: string, mods: { name: Modifier; a
     if (/[*?]/.test(v.value)) throw new RuleError('value-type', `'fieldref' takes a field name, not a pattern ('${v.value}')`, v.at);
     return { kind: 'fieldref', field, op, other: v.value, case: cs };
   });
-  const combined = all ? B.and(leaves) : B.or(leaves);
-  return neq ? B.not(combined) : combined;
+  return combine(leaves, all, neq);
 }
 
 function lowerNumeric(
@@ -539,6 +541,5 @@ function lowerNumeric(
       : { kind: 'num', field, op: cmp ?? 'eq', value: v.value };
     return leaf;
   });
-  const combined = all ? B.and(leaves) : B.or(leaves);
-  return neq ? B.not(combined) : combined;
+  return combine(leaves, all, neq);
 }
