@@ -86,9 +86,10 @@ export function loadCollection(paths: string[]): Collection {
 }
 
 /** Parse and lower files (no cross-document checks). Paths are shown as given. */
-export function loadFiles(files: string[]): LoadedRule[] {
+export function loadFiles(files: string[], onFile: (done: number) => void = () => {}): LoadedRule[] {
   const rules: LoadedRule[] = [];
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
+    onFile(i);
     let text: string;
     try {
       text = readFileSync(f, 'utf8');
@@ -99,6 +100,7 @@ export function loadFiles(files: string[]): LoadedRule[] {
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     rules.push(...loadText(f, text));
   }
+  onFile(files.length);
   return rules;
 }
 

@@ -3,4 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadFiles } from './load.js';
 
 const { files } = workerData as { files: string[] };
-parentPort!.postMessage(loadFiles(files));
+const port = parentPort!;
+const rules = loadFiles(files, (n) => {
+  if (n % 100 === 0) port.postMessage({ progress: n });
+});
+port.postMessage({ rules });

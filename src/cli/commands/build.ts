@@ -15,6 +15,7 @@ import type { CompileInput, CompileResult, TargetOptions } from '../../targets/t
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { progress } from '../progress.js';
 
 export interface BuildOptions {
   target: string;
@@ -49,7 +50,9 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const topts: TargetOptions = { platform, format, mapping };
 
   const roots = paths.length ? paths : ['rules/'];
-  const { rules, pathErrors } = await loadCollectionParallel(roots);
+  const bar = progress('loading rules');
+  const { rules, pathErrors } = await loadCollectionParallel(roots, undefined, (d, t) => bar.update(d, t));
+  bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
 
