@@ -2,11 +2,17 @@
  * IR -> closures. This is the reference semantics of rulec (docs/semantics.md): every backend must
  * match exactly what these closures match. Compile once per rule; regexes are built and literals
  * folded at compile time, never per event.
+ *
+ * No closure can take more than linear-ish time on hostile input: globs and keyword patterns use
+ * a segment matcher (O(text x pattern)), `re` values run on the linear-time engine of
+ * runtime/linear-regex.ts (a pattern it cannot run, lookaround or backreferences, throws a
+ * RegexError here, when the rule is compiled), and address parsing skips texts too long to be one.
  */
 import type { Node, StrOp, NumOp } from '../ir/types.js';
 import { fold } from '../runtime/fold.js';
-import { globRegex } from '../runtime/glob.js';
+import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
+import { compileLinearRegex } from '../runtime/linear-regex.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
 import { isEmpty, numbersOf } from '../runtime/values.js';
 import type { EventView } from './event.js';
@@ -39,6 +45,15 @@ function numTest(op: NumOp, v: number): (n: number) => boolean {
     case 'gte':
       return (n) => n >= v;
   }
+}
+
+/**
+ * The longest address text is 45 characters (IPv6 with an embedded IPv4); a zone after `%` is
+ * ignored. Longer texts are not addresses, and are not split (a 10 MB field would be).
+ */
+function mayBeAddress(t: string): boolean {
+  const zone = t.indexOf('%');
+  return (zone < 0 ? t.length : zone) <= 45;
 }
 
 export function compileNode(n: Node): Matcher {
@@ -77,12 +92,12 @@ export function compileNode(n: Node): Matcher {
     case 'glob': {
       const { field } = n;
       const ci = n.case === 'ci';
-      const re = globRegex(n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t)), true);
-      return (ev) => (ci ? ev.foldedOf(field) : ev.textsOf(field)).some((t) => re.test(t));
+      const test = globMatcher(n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t)), true);
+      return (ev) => (ci ? ev.foldedOf(field) : ev.textsOf(field)).some(test);
     }
     case 'regex': {
       const { field } = n;
-      const re = new RegExp(n.pattern, n.flags);
+      const re = compileLinearRegex(n.pattern, n.flags);
       return (ev) => ev.textsOf(field).some((t) => re.test(t));
     }
     case 'cidr': {
@@ -91,6 +106,7 @@ export function compileNode(n: Node): Matcher {
       const parse = n.family === 4 ? parseIpv4 : parseIpv6;
       return (ev) =>
         ev.textsOf(field).some((t) => {
+          if (!mayBeAddress(t)) return false;
           const a = parse(t);
           return a !== undefined && inNetwork(a, net, prefix);
         });
@@ -141,8 +157,8 @@ export function compileNode(n: Node): Matcher {
         const lit = tokens.join('');
         return (ev) => ev.allTexts(ci).some((t) => t.includes(lit));
       }
-      const re = globRegex(tokens, false);
-      return (ev) => ev.allTexts(ci).some((t) => re.test(t));
+      const test = globMatcher(tokens, false);
+      return (ev) => ev.allTexts(ci).some(test);
     }
   }
 }
