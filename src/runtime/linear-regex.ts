@@ -28,7 +28,8 @@ export class RegexError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Character sets: sorted, disjoint, non-adjacent inclusive ranges of UTF-16 code units.
 
-type Ranges = number[]; // [lo0, hi0, lo1, hi1, ...]
+/** Sorted, disjoint, inclusive code unit ranges: [lo0, hi0, lo1, hi1, ...]. */
+export type Ranges = number[];
 
 const MAX_CU = 0xffff;
 
@@ -154,14 +155,15 @@ function caseCloseUncached(r: Ranges): Ranges {
 // ---------------------------------------------------------------------------------------------
 // Syntax tree.
 
-type Ast =
+/** The syntax tree of a pattern (exported for analyses such as required-literal extraction). */
+export type Ast =
   | { t: 'set'; ranges: Ranges }
   | { t: 'cat'; items: Ast[] }
   | { t: 'alt'; items: Ast[] }
   | { t: 'rep'; min: number; max: number; item: Ast }
   | { t: 'assert'; kind: Assertion };
 
-const enum Assertion {
+export const enum Assertion {
   Start,
   End,
   WordBoundary,
@@ -881,6 +883,14 @@ class Matcher implements LinearRegex {
     this.trans[d * K + cls] = nd;
     return nd;
   }
+}
+
+/**
+ * The syntax tree of a pattern; under `i`, character sets are already closed under case folding
+ * (a set holds every code unit the position accepts). Throws RegexError like compileLinearRegex.
+ */
+export function parseRegex(pattern: string, flags: string): Ast {
+  return new Parser(pattern, flags.includes('i'), flags.includes('s')).parse();
 }
 
 /**
