@@ -46,6 +46,8 @@ export interface CompiledRule {
   witness: Witness;
   /** EventIDs a match requires (from the rule's own conditions), if any. */
   eventIds: ReadonlySet<number> | undefined;
+  /** The loaded document it came from. */
+  source: LoadedRule;
 }
 
 /** A rule the engine could not compile (e.g. a regex the linear engine refuses), with the reason. */
@@ -134,6 +136,20 @@ export class Engine {
       }
     }
     return { engine: new Engine(rules, { ...opts, routingData: data }), problems };
+  }
+
+  /**
+   * An engine over bare IR (tests, benchmarks, other front ends): each entry is a rule's effective
+   * IR with its log source and the metadata detections report. Throws what compileNode throws.
+   */
+  static fromIr(entries: readonly IrRule[], opts: EngineOptions = {}): Engine {
+    const data = opts.routingData ?? defaultRoutingData();
+    const rules = entries.map((e, index) => {
+      const source: LoadedRule = { path: e.path ?? '<ir>', index: 0, diagnostics: [] };
+      if (e.id !== undefined) source.id = e.id;
+      return build(index, e.ir, { id: e.id, title: e.title ?? `rule ${index + 1}`, level: e.level, path: source.path, logsource: e.logsource ?? {} }, source, data);
+    });
+    return new Engine(rules, { ...opts, routingData: data });
   }
 
   /** Rules whose log source is Windows but has no routing data: they match only events without a channel. */
@@ -268,17 +284,34 @@ export class Engine {
   }
 }
 
+/** A rule given as IR (see Engine.fromIr). */
+export interface IrRule {
+  ir: Node;
+  logsource?: LogSource;
+  id?: string;
+  title?: string;
+  level?: string;
+  path?: string;
+}
+
 function compileRule(index: number, r: LoadedRule, rule: DetectionRule, ir: Node, data: RoutingData): CompiledRule {
+  return build(index, ir, { id: rule.id, title: rule.title, level: rule.level, path: r.path, logsource: rule.logsource }, r, data);
+}
+
+function build(
+  index: number,
+  ir: Node,
+  meta: { id: string | undefined; title: string; level: string | undefined; path: string; logsource: LogSource },
+  source: LoadedRule,
+  data: RoutingData,
+): CompiledRule {
   return {
     index,
-    id: rule.id,
-    title: rule.title,
-    level: rule.level,
-    path: r.path,
-    logsource: rule.logsource,
-    route: routeOf(rule.logsource, data),
+    ...meta,
+    route: routeOf(meta.logsource, data),
     match: compileNode(ir),
     witness: witnessOf(ir),
     eventIds: requiredEventIds(ir),
+    source,
   };
 }

@@ -14,5 +14,5 @@ describe('the compiled evaluator agrees with a naive reading of docs/semantics.m
       }),
       { numRuns: PROPERTY_RUNS },
     );
-  });
+  }, 600_000);
 });

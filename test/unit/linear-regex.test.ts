@@ -71,7 +71,7 @@ describe('linear-time regex engine agrees with V8', () => {
       }),
       { numRuns: 4000 },
     );
-  });
+  }, 600_000);
 
   it('folds case like ECMAScript Canonicalize for every BMP code unit', () => {
     // Group the code units by V8's verdict on /x/i for a representative of each uppercase class.
@@ -89,7 +89,7 @@ describe('linear-time regex engine agrees with V8', () => {
       }
     }
     expect(mismatches).toEqual([]);
-  });
+  }, 120_000);
 
   it('on the SigmaHQ regexes over real event values', () => {
     const corpus = new URL('../../../shared/sigmahq/regression/', import.meta.url);
