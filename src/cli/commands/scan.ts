@@ -135,12 +135,13 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (!opts.json && !io.closed?.()) summary(io, counts);
   if (malformed > MALFORMED_SHOWN) io.err(`... and ${malformed - MALFORMED_SHOWN} more malformed events`);
-  const rate = seconds > 0 ? Math.round(events / seconds) : events;
+  const perSecond = seconds > 0 ? events / seconds : events;
+  const rate = perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond).toLocaleString('en');
   io.err(
     `${events.toLocaleString('en')} event${events === 1 ? '' : 's'} in ${inputs.length} input${inputs.length === 1 ? '' : 's'}` +
       `${malformed > 0 ? ` (${malformed.toLocaleString('en')} malformed, skipped)` : ''}: ` +
       `${detections.toLocaleString('en')} detection${detections === 1 ? '' : 's'} by ${counts.size} of ${engine.rules.length} rules, ` +
-      `${seconds.toFixed(2)} s (${rate.toLocaleString('en')} events/s)`,
+      `${seconds.toFixed(2)} s (${rate} events/s)`,
   );
   return failed ? EXIT_FAILED : EXIT_OK;
 }
