@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { runCheck } from './commands/check.js';
 import { runIr } from './commands/ir.js';
 import { runBuild, type BuildOptions } from './commands/build.js';
+import { runScan, type ScanOptions } from './commands/scan.js';
+import { runTest, type TestOptions } from './commands/test.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { stdio, type Output } from './output.js';
@@ -52,6 +54,33 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .action((paths: string[]) => {
       status = runIr(paths, io);
+    });
+
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+  program
+    .command('scan')
+    .description('run rules over events with the native evaluator (JSON Lines or JSON array files; - reads standard input)')
+    .option('-r, --rules <path>', 'rule file or directory (repeat for several)', collect, [])
+    .option('--json', 'one JSON object per detection on stdout: rule_id, title, level, file, line')
+    .option('--include-event', 'with --json, add the event to each detection')
+    .option('--no-index', 'evaluate every routed rule on every event (no witness prefilter; same detections, slower)')
+    .option('--max-event-bytes <n>', 'skip (and report) events longer than this', String(1 << 20))
+    .option('--max-depth <n>', 'skip (and report) events nested deeper than this', '32')
+    .argument('[files...]', 'event files (default: standard input)', [])
+    .action(async (files: string[], opts: ScanOptions) => {
+      status = await runScan(files, opts, io);
+    });
+
+  program
+    .command('test')
+    .description("run the inline tests of rules and regression manifests (rule + events + minimum matches)")
+    .argument('[paths...]', 'rule files or directories whose inline tests to run (default: rules/ when no --manifest)', [])
+    .option('-m, --manifest <file>', 'a regression manifest (repeat for several)', collect, [])
+    .option('--junit <file>', 'also write the results as JUnit XML')
+    .option('--json', 'one JSON object per test case on stdout')
+    .action(async (paths: string[], opts: TestOptions) => {
+      status = await runTest(paths, opts, io);
     });
 
   try {

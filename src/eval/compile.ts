@@ -2,13 +2,20 @@
  * IR -> closures. This is the reference semantics of rulec (docs/semantics.md): every backend must
  * match exactly what these closures match. Compile once per rule; regexes are built and literals
  * folded at compile time, never per event.
+ *
+ * No closure can take more than linear-ish time on hostile input: globs and keyword patterns use
+ * a segment matcher (O(text x pattern)), `re` values run on the linear-time engine of
+ * runtime/linear-regex.ts (a pattern it cannot run, lookaround or backreferences, throws a
+ * RegexError here, when the rule is compiled), and address parsing skips texts too long to be one.
  */
-import type { Node, StrOp, NumOp } from '../ir/types.js';
+import type { Node, NumOp, StrLeaf, StrOp } from '../ir/types.js';
 import { fold } from '../runtime/fold.js';
-import { globRegex } from '../runtime/glob.js';
+import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
+import { compileLinearRegex } from '../runtime/linear-regex.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
 import { isEmpty, numbersOf } from '../runtime/values.js';
+import { AhoCorasick } from './aho.js';
 import type { EventView } from './event.js';
 
 export type Matcher = (ev: EventView) => boolean;
@@ -41,6 +48,15 @@ function numTest(op: NumOp, v: number): (n: number) => boolean {
   }
 }
 
+/**
+ * The longest address text is 45 characters (IPv6 with an embedded IPv4); a zone after `%` is
+ * ignored. Longer texts are not addresses, and are not split (a 10 MB field would be).
+ */
+function mayBeAddress(t: string): boolean {
+  const zone = t.indexOf('%');
+  return (zone < 0 ? t.length : zone) <= 45;
+}
+
 export function compileNode(n: Node): Matcher {
   switch (n.kind) {
     case 'const': {
@@ -54,13 +70,8 @@ export function compileNode(n: Node): Matcher {
         return true;
       };
     }
-    case 'or': {
-      const cs = n.children.map(compileNode);
-      return (ev) => {
-        for (const c of cs) if (c(ev)) return true;
-        return false;
-      };
-    }
+    case 'or':
+      return compileOr(n.children);
     case 'not': {
       const c = compileNode(n.child);
       return (ev) => !c(ev);
@@ -77,12 +88,12 @@ export function compileNode(n: Node): Matcher {
     case 'glob': {
       const { field } = n;
       const ci = n.case === 'ci';
-      const re = globRegex(n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t)), true);
-      return (ev) => (ci ? ev.foldedOf(field) : ev.textsOf(field)).some((t) => re.test(t));
+      const test = globMatcher(n.pattern.map((t) => (typeof t === 'string' && ci ? fold(t) : t)), true);
+      return (ev) => (ci ? ev.foldedOf(field) : ev.textsOf(field)).some(test);
     }
     case 'regex': {
       const { field } = n;
-      const re = new RegExp(n.pattern, n.flags);
+      const re = compileLinearRegex(n.pattern, n.flags);
       return (ev) => ev.textsOf(field).some((t) => re.test(t));
     }
     case 'cidr': {
@@ -91,6 +102,7 @@ export function compileNode(n: Node): Matcher {
       const parse = n.family === 4 ? parseIpv4 : parseIpv6;
       return (ev) =>
         ev.textsOf(field).some((t) => {
+          if (!mayBeAddress(t)) return false;
           const a = parse(t);
           return a !== undefined && inNetwork(a, net, prefix);
         });
@@ -141,8 +153,82 @@ export function compileNode(n: Node): Matcher {
         const lit = tokens.join('');
         return (ev) => ev.allTexts(ci).some((t) => t.includes(lit));
       }
-      const re = globRegex(tokens, false);
-      return (ev) => ev.allTexts(ci).some((t) => re.test(t));
+      const test = globMatcher(tokens, false);
+      return (ev) => ev.allTexts(ci).some(test);
+    }
+  }
+}
+
+/** Below this many string leaves of one field, case and operator, an `or` tests them one by one. */
+const GROUP_MIN = 3;
+
+/**
+ * `or` with its string leaves grouped by (field, case, operator): Sigma lists (`Image|endswith:
+ * [200 names]`) become one test per field text (a set for eq, a table by first or last character
+ * for prefix and suffix, one Aho-Corasick pass for contains) instead of one test per value. An
+ * `or` is commutative and its children pure, so regrouping never changes the verdict.
+ */
+function compileOr(children: readonly Node[]): Matcher {
+  const groups = new Map<string, StrLeaf[]>();
+  const rest: Node[] = [];
+  for (const c of children) {
+    if (c.kind !== 'str') {
+      rest.push(c);
+      continue;
+    }
+    const key = `${c.op}\u0000${c.case}\u0000${c.field}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(c);
+  }
+  const ms: Matcher[] = [];
+  for (const leaves of groups.values()) {
+    if (leaves.length >= GROUP_MIN) ms.push(strGroup(leaves));
+    else rest.push(...leaves);
+  }
+  for (const c of rest) ms.push(compileNode(c));
+  if (ms.length === 1) return ms[0]!;
+  return (ev) => {
+    for (const m of ms) if (m(ev)) return true;
+    return false;
+  };
+}
+
+/** Literals by their first (prefix) or last (suffix) code unit; the empty literal matches every text. */
+function byEdge(lits: readonly string[], last: boolean): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const l of lits) {
+    const k = last ? l.charCodeAt(l.length - 1) : l.charCodeAt(0);
+    let list = out.get(k);
+    if (!list) out.set(k, (list = []));
+    list.push(l);
+  }
+  return out;
+}
+
+function strGroup(leaves: readonly StrLeaf[]): Matcher {
+  const { field, op } = leaves[0]!;
+  const ci = leaves[0]!.case === 'ci';
+  const lits = [...new Set(leaves.map((l) => (ci ? fold(l.value) : l.value)))];
+  const textsOf = ci ? (ev: EventView) => ev.foldedOf(field) : (ev: EventView) => ev.textsOf(field);
+  // The empty literal is a prefix, suffix and part of every text (but an object has no text).
+  if (op !== 'eq' && lits.includes('')) return (ev) => textsOf(ev).length > 0;
+  switch (op) {
+    case 'eq': {
+      const set = new Set(lits);
+      return (ev) => textsOf(ev).some((t) => set.has(t));
+    }
+    case 'prefix': {
+      const table = byEdge(lits, false);
+      return (ev) => textsOf(ev).some((t) => table.get(t.charCodeAt(0))?.some((l) => t.startsWith(l)) === true);
+    }
+    case 'suffix': {
+      const table = byEdge(lits, true);
+      return (ev) => textsOf(ev).some((t) => table.get(t.charCodeAt(t.length - 1))?.some((l) => t.endsWith(l)) === true);
+    }
+    case 'contains': {
+      const aho = new AhoCorasick(lits);
+      return (ev) => textsOf(ev).some((t) => aho.test(t));
     }
   }
 }

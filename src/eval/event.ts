@@ -42,6 +42,18 @@ export class EventView {
     return t;
   }
 
+  /**
+   * The folded texts of every scalar under top-level key `key` (nested values included): the
+   * witness scan's view of a field. A scalar or a list of scalars shares the `foldedOf` cache.
+   */
+  foldedValuesOf(key: string): string[] {
+    const v = this.raw[key];
+    if (v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))) {
+      return this.foldedOf(key);
+    }
+    return allTexts(v).map(fold);
+  }
+
   /** Every scalar value of the event as text (keyword scope). */
   allTexts(folded: boolean): string[] {
     if (!this.everything) this.everything = allTexts(this.raw);

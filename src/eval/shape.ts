@@ -1,0 +1,122 @@
+/**
+ * Event shapes: what a scanned JSON object looks like to rules. Two shapes are recognised:
+ *
+ * - **flat**: a JSON object whose keys are Sigma field names (`Image`, `CommandLine`, nested
+ *   objects reached by dotted paths). Taken as it is.
+ * - **windows**: Windows event JSON as evtx_dump writes it, `{"Event": {"System": {..},
+ *   "EventData": {..}}}`. It is flattened once, so that rules see Sigma's Windows names
+ *   (target-semantics.md 6.1, the same reading as Hayabusa and SigmaHQ's regression checker):
+ *   - a System element with a value is that value (`EventID`, `Channel`, `Computer`); with
+ *     `#text` the text (`EventID: {"#text": 4688, "#attributes": {"Qualifiers": 0}}` -> `EventID`);
+ *   - attribute `Y` of System element `X` is `X_Y` (`Provider_Name`, `Execution_ProcessID`,
+ *     `TimeCreated_SystemTime`, `Security_UserID`);
+ *   - EventData entries by name, whether written `{"Name": value}`, `{"Name": {"#text": v}}`,
+ *     or as a list of `Data` elements `{"Name": n, "#text": v}` / `{"#attributes": {"Name": n},
+ *     "#text": v}` (also under `{"Data": [...]}`); unnamed data is `Data` (a list when several);
+ *   - UserData: the children of its wrapper element, by name;
+ *   - System names win over EventData and UserData names on a collision (rules read `Channel`
+ *     and `EventID` from System), and other top-level keys beside `Event` are kept.
+ */
+import type { JsonObject } from './event.js';
+
+export type ShapeName = 'flat' | 'windows';
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Which shape an event has. */
+export function shapeOf(raw: JsonObject): ShapeName {
+  const ev = raw.Event;
+  return isObject(ev) && isObject(ev.System) ? 'windows' : 'flat';
+}
+
+/** The event as rules see it (a new object for Windows events, `raw` itself for flat ones). */
+export function flattenEvent(raw: JsonObject): JsonObject {
+  const ev = raw.Event;
+  if (!isObject(ev) || !isObject(ev.System)) return raw;
+  const out: JsonObject = {};
+  flattenSystem(ev.System, out);
+  const put = (name: string, value: unknown): void => {
+    if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = value;
+  };
+  flattenEventData(ev.EventData, put);
+  flattenUserData(ev.UserData, put);
+  for (const [k, v] of Object.entries(raw)) if (k !== 'Event') put(k, v);
+  return out;
+}
+
+/** `#text` of an XML element rendered as JSON, or the value itself when it is not an element. */
+function textOf(v: unknown): unknown {
+  if (isObject(v)) {
+    if (Object.prototype.hasOwnProperty.call(v, '#text')) return v['#text'];
+    // An element with attributes only (or nothing) has no text.
+    if (Object.keys(v).every((k) => k.startsWith('#') || k.startsWith('@'))) return null;
+  }
+  return v;
+}
+
+function flattenSystem(system: JsonObject, out: JsonObject): void {
+  for (const [name, v] of Object.entries(system)) {
+    if (!isObject(v)) {
+      out[name] = v;
+      continue;
+    }
+    if (Object.prototype.hasOwnProperty.call(v, '#text')) out[name] = v['#text'];
+    for (const [k, child] of Object.entries(v)) {
+      if (k === '#text') continue;
+      if (k === '#attributes' && isObject(child)) {
+        for (const [attr, av] of Object.entries(child)) out[`${name}_${attr}`] = av;
+      } else if (k.startsWith('@')) out[`${name}_${k.slice(1)}`] = child;
+      else if (!k.startsWith('#')) out[`${name}_${k}`] = textOf(child);
+    }
+  }
+}
+
+/** The name of a `Data` element: `Name`, `@Name` or `#attributes.Name`. */
+function dataName(item: JsonObject): string | undefined {
+  const attrs = item['#attributes'];
+  const n = isObject(attrs) ? attrs.Name : (item.Name ?? item['@Name']);
+  return typeof n === 'string' ? n : undefined;
+}
+
+function flattenEventData(data: unknown, put: (name: string, value: unknown) => void): void {
+  if (data === null || data === undefined) return;
+  const unnamed: unknown[] = [];
+  const fromList = (items: unknown[]): void => {
+    for (const item of items) {
+      if (isObject(item)) {
+        const name = dataName(item);
+        const text = Object.prototype.hasOwnProperty.call(item, '#text') ? item['#text'] : null;
+        if (name !== undefined) put(name, text);
+        else unnamed.push(text);
+      } else unnamed.push(item);
+    }
+  };
+  if (Array.isArray(data)) fromList(data);
+  else if (isObject(data)) {
+    for (const [name, v] of Object.entries(data)) {
+      if (name === '#attributes') continue;
+      if (name === 'Data' && (Array.isArray(v) || (isObject(v) && dataName(v) !== undefined))) {
+        fromList(Array.isArray(v) ? v : [v]);
+      } else if (name === '#text' || (name === 'Data' && isObject(v))) {
+        const t = textOf(v);
+        if (Array.isArray(t)) unnamed.push(...t);
+        else unnamed.push(t);
+      } else put(name, textOf(v));
+    }
+  } else unnamed.push(data);
+  if (unnamed.length > 0) put('Data', unnamed.length === 1 ? unnamed[0] : unnamed);
+}
+
+function flattenUserData(data: unknown, put: (name: string, value: unknown) => void): void {
+  if (!isObject(data)) return;
+  for (const [wrapper, v] of Object.entries(data)) {
+    if (wrapper.startsWith('#')) continue;
+    if (!isObject(v)) {
+      put(wrapper, v);
+      continue;
+    }
+    for (const [name, child] of Object.entries(v)) if (!name.startsWith('#') && !name.startsWith('@')) put(name, textOf(child));
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Witnesses: for a rule, a set of (field, literal) pairs such that any event the rule matches
+ * contains one of the literals in the folded text of that field (for keywords: of any value)
+ * (docs/evaluator.md, "Index"). The engine evaluates a rule only for events where the prefilter
+ * found one of its witnesses, so the computation must be conservative: when in doubt, no witness
+ * (the rule is always evaluated).
+ *
+ * - a string leaf (`str`, `glob`, `keyword`) whose match needs a non-empty literal: that literal,
+ *   in the leaf's field;
+ * - `and`: the best witness of any child (all children must match);
+ * - `or`: the union of its children's, only when every child has one;
+ * - `not`, regex, numbers, cidr, exists, null, fieldref, `const true`: none;
+ * - `const false`: the empty set (never matches).
+ *
+ * Literals are folded, then every non-ASCII code unit becomes U+0080 (the automaton runs in coarse
+ * mode, so its table stays about 70 classes wide), then cut to their last MAX_WITNESS_LENGTH units
+ * (any part of a required literal is required too). This stays sound for `cased` leaves, whose
+ * literal is found in the unfolded text: folding maps each code point on its own and never changes
+ * how many code units it has (tested), so the fold of a text containing the literal contains the
+ * literal's fold unit for unit, except for the halves of a surrogate pair the literal cuts, which
+ * are non-ASCII on both sides and so the same in the coarse alphabet.
+ */
+import type { GlobToken, Node } from '../ir/types.js';
+import { fold } from '../runtime/fold.js';
+import { parseRegex, type Ast } from '../runtime/linear-regex.js';
+import { NON_ASCII } from './aho.js';
+
+/** Longer literals are cut to their last characters: the automaton stays small, the tail of a path is the selective part. */
+export const MAX_WITNESS_LENGTH = 12;
+
+export interface WitnessLiteral {
+  /** The field whose text holds the literal; undefined: any value of the event (keywords). */
+  field: string | undefined;
+  /** Folded, non-ASCII units coarsened to U+0080, at most MAX_WITNESS_LENGTH units. */
+  text: string;
+}
+
+/** Literals one of which a matching event contains; `undefined` when there is none. */
+export type Witness = readonly WitnessLiteral[] | undefined;
+
+/** The witness literal for a literal a match needs (the same for `cased` leaves: see above). */
+function literal(value: string): string | undefined {
+  if (value === '') return undefined;
+  const coarse = fold(value).replace(/[^\x00-\x7f]/g, NON_ASCII);
+  return coarse.length > MAX_WITNESS_LENGTH ? coarse.slice(coarse.length - MAX_WITNESS_LENGTH) : coarse;
+}
+
+function longestToken(tokens: readonly GlobToken[]): string {
+  let best = '';
+  for (const t of tokens) if (typeof t === 'string' && t.length > best.length) best = t;
+  return best;
+}
+
+/**
+ * The expected number of false candidates a witness causes, roughly: each literal of length n
+ * occurs in a random value with odds falling by half per character (up to 8), so prefer few,
+ * long literals. Smaller is better.
+ */
+function cost(w: readonly WitnessLiteral[]): number {
+  let c = 0;
+  for (const l of w) c += Math.pow(0.5, Math.min(l.text.length, 8)) * (l.field === undefined ? 4 : 1);
+  return c;
+}
+
+export function witnessOf(n: Node): Witness {
+  switch (n.kind) {
+    case 'const':
+      return n.value ? undefined : [];
+    case 'str': {
+      const text = literal(n.value);
+      return text === undefined ? undefined : [{ field: n.field, text }];
+    }
+    case 'glob': {
+      const text = literal(longestToken(n.pattern));
+      return text === undefined ? undefined : [{ field: n.field, text }];
+    }
+    case 'regex': {
+      const clause = regexLiterals(n.pattern, n.flags);
+      if (!clause) return undefined;
+      const lits = clause.map(literal);
+      if (lits.some((t) => t === undefined)) return undefined;
+      return [...new Set(lits as string[])].map((text) => ({ field: n.field, text }));
+    }
+    case 'keyword': {
+      const text = literal(longestToken(n.pattern));
+      return text === undefined ? undefined : [{ field: undefined, text }];
+    }
+    case 'and': {
+      let best: readonly WitnessLiteral[] | undefined;
+      for (const c of n.children) {
+        const w = witnessOf(c);
+        if (w !== undefined && (best === undefined || cost(w) < cost(best))) best = w;
+      }
+      return best;
+    }
+    case 'or': {
+      const all = new Map<string, WitnessLiteral>();
+      for (const c of n.children) {
+        const w = witnessOf(c);
+        if (w === undefined) return undefined;
+        for (const l of w) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
+      }
+      return [...all.values()];
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * EventIDs a match requires: the event's `EventID` (some number of it) is one of them. From
+ * `EventID: 4688` (a number leaf, or a string leaf with a canonical decimal), intersected over
+ * `and`, united over `or` when every branch has some; `undefined` when the rule does not say.
+ */
+export function requiredEventIds(n: Node): ReadonlySet<number> | undefined {
+  switch (n.kind) {
+    case 'num':
+      return n.field === 'EventID' && n.op === 'eq' && n.part === undefined ? new Set([n.value]) : undefined;
+    case 'str':
+      return n.field === 'EventID' && n.op === 'eq' && /^-?(?:0|[1-9]\d{0,14})$/.test(n.value) ? new Set([Number(n.value)]) : undefined;
+    case 'and': {
+      let out: Set<number> | undefined;
+      for (const c of n.children) {
+        const ids = requiredEventIds(c);
+        if (!ids) continue;
+        out = out ? new Set([...out].filter((x) => ids.has(x))) : new Set(ids);
+      }
+      return out;
+    }
+    case 'or': {
+      const out = new Set<number>();
+      for (const c of n.children) {
+        const ids = requiredEventIds(c);
+        if (!ids) return undefined;
+        for (const x of ids) out.add(x);
+      }
+      return out;
+    }
+    case 'const':
+      return n.value ? undefined : new Set();
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Folded literals one of which any match of the pattern contains (`undefined`: none known). A
+ * position contributes a character when every code unit its set accepts folds to the same one
+ * (`a`, or `[aA]` under `i`); runs of such positions, across zero-width assertions, are literals.
+ */
+export function regexLiterals(pattern: string, flags: string): string[] | undefined {
+  let ast: Ast;
+  try {
+    ast = parseRegex(pattern, flags);
+  } catch {
+    return undefined;
+  }
+  return literalsOf(ast).req;
+}
+
+interface RegexInfo {
+  /** The one folded string the node matches, when it matches exactly one. */
+  exact: string | null;
+  /** Literals one of which every match contains. */
+  req: string[] | undefined;
+}
+
+const MAX_EXACT = 64;
+
+function setChar(ranges: readonly number[]): string | null {
+  let size = 0;
+  for (let i = 0; i < ranges.length; i += 2) size += ranges[i + 1]! - ranges[i]! + 1;
+  if (size === 0 || size > 8) return null;
+  let ch: string | null = null;
+  for (let i = 0; i < ranges.length; i += 2) {
+    for (let c = ranges[i]!; c <= ranges[i + 1]!; c++) {
+      const f = fold(String.fromCharCode(c));
+      if (f.length !== 1 || (ch !== null && f !== ch)) return null;
+      ch = f;
+    }
+  }
+  return ch;
+}
+
+function clauseCost(req: readonly string[]): number {
+  let c = 0;
+  for (const s of req) c += Math.pow(0.5, Math.min(s.length, 8));
+  return c;
+}
+
+function bestOf(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return clauseCost(b) < clauseCost(a) ? b : a;
+}
+
+function literalsOf(n: Ast): RegexInfo {
+  switch (n.t) {
+    case 'set': {
+      const c = setChar(n.ranges);
+      return { exact: c, req: c === null ? undefined : [c] };
+    }
+    case 'assert':
+      return { exact: '', req: undefined };
+    case 'cat': {
+      let req: string[] | undefined;
+      let run = '';
+      let exact: string | null = '';
+      for (const item of n.items) {
+        const info = literalsOf(item);
+        if (info.exact !== null && run.length + info.exact.length <= MAX_EXACT) {
+          run += info.exact;
+          if (exact !== null) exact += info.exact;
+          continue;
+        }
+        if (run !== '') req = bestOf(req, [run]);
+        run = info.exact ?? '';
+        exact = null;
+        req = bestOf(req, info.req);
+      }
+      if (run !== '') req = bestOf(req, [run]);
+      return { exact, req };
+    }
+    case 'alt': {
+      const all = new Set<string>();
+      for (const item of n.items) {
+        const info = literalsOf(item);
+        const req = info.req ?? (info.exact ? [info.exact] : undefined);
+        if (!req) return { exact: null, req: undefined };
+        for (const x of req) all.add(x);
+      }
+      return { exact: null, req: [...all] };
+    }
+    case 'rep': {
+      const info = literalsOf(n.item);
+      if (n.max === 0) return { exact: '', req: undefined };
+      const exact = n.min === n.max && info.exact !== null && info.exact.length * n.min <= MAX_EXACT ? info.exact.repeat(n.min) : null;
+      if (n.min === 0) return { exact, req: undefined };
+      return { exact, req: exact ? [exact] : info.req };
+    }
+  }
+}

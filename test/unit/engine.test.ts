@@ -1,0 +1,135 @@
+import fc from 'fast-check';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadCollection } from '../../src/collection/load.js';
+import { Engine } from '../../src/eval/engine.js';
+import type { Node } from '../../src/ir/types.js';
+import type { LogSource } from '../../src/model/types.js';
+import { fold } from '../../src/runtime/fold.js';
+import { PROPERTY_RUNS } from '../harness/property.js';
+import { irEvent, irTree } from '../helpers/ir-arbitrary.js';
+import { referenceMatch } from '../helpers/reference-eval.js';
+const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
+
+const REGRESSION = new URL('../../../shared/sigmahq/regression/', import.meta.url);
+
+function detections(engine: Engine, events: readonly Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  events.forEach((ev, i) => engine.evaluate(ev, (r) => out.push(`${i}:${r.index}`)));
+  return out;
+}
+
+/** The regression samples, plus variants: flattened, moved to Security 4688, and stripped of their channel. */
+function regressionEvents(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const f of readdirSync(REGRESSION).filter((x) => x.endsWith('.jsonl')).sort()) {
+    for (const line of readFileSync(new URL(f, REGRESSION), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const ev = JSON.parse(line) as { Event: { System: Record<string, unknown>; EventData: Record<string, unknown> } };
+      out.push(ev);
+      const flat = { ...ev.Event.EventData, EventID: ev.Event.System.EventID, Channel: ev.Event.System.Channel };
+      if (flat.EventID === 1) {
+        const { Image, ParentImage, ...rest } = flat as Record<string, unknown>;
+        out.push({ ...rest, Channel: 'Security', EventID: 4688, NewProcessName: Image, ParentProcessName: ParentImage });
+      }
+      out.push({ ...ev.Event.EventData });
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!existsSync(SIGMAHQ) || !existsSync(REGRESSION))('the witness index on the SigmaHQ corpus', () => {
+  const { rules } = loadCollection([SIGMAHQ]);
+  const indexed = Engine.fromLoaded(rules);
+  const plain = Engine.fromLoaded(rules, { index: false });
+
+  it('compiles every one of the 3,141 rules', () => {
+    expect(indexed.problems).toEqual([]);
+    expect(indexed.engine.rules).toHaveLength(3141);
+  });
+
+  it('gives exactly the detections of evaluating every routed rule', () => {
+    const events = regressionEvents();
+    const a = detections(indexed.engine, events);
+    expect(a.length).toBeGreaterThan(300);
+    expect(a).toEqual(detections(plain.engine, events));
+  }, 120_000);
+});
+
+const LOGSOURCES: LogSource[] = [
+  {},
+  { product: 'windows', category: 'process_creation' },
+  { product: 'windows', service: 'security' },
+  { product: 'windows', category: 'registry_delete' },
+  { product: 'windows' },
+  { product: 'linux', category: 'process_creation' },
+  { product: 'windows', category: 'file_access' },
+];
+
+const ORIGINS: Record<string, unknown>[] = [
+  {},
+  { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1 },
+  { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 12, EventType: 'DeleteKey' },
+  { Channel: 'Security', EventID: 4688 },
+  { Channel: 'Security', EventID: '4624' },
+  { Provider_Name: 'Microsoft-Windows-Sysmon', EventID: [1, 2] },
+  { EventID: 4624 },
+];
+
+const ruleArb = fc.record({
+  ir: fc.oneof(
+    { weight: 4, arbitrary: irTree },
+    { weight: 1, arbitrary: irTree.map((ir): Node => ({ kind: 'and', children: [{ kind: 'num', field: 'EventID', op: 'eq', value: 4624 }, ir] })) },
+  ),
+  logsource: fc.constantFrom(...LOGSOURCES),
+});
+const eventArb = fc.tuple(irEvent, fc.constantFrom(...ORIGINS)).map(([ev, origin]) => ({ ...ev, ...origin }));
+
+describe('the witness index', () => {
+  it('never changes a detection (random rules and events)', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 6 }), fc.array(eventArb, { minLength: 1, maxLength: 6 }), (rules, events) => {
+        const on = Engine.fromIr(rules);
+        const off = Engine.fromIr(rules, { index: false });
+        expect(detections(on, events)).toEqual(detections(off, events));
+      }),
+      { numRuns: PROPERTY_RUNS },
+    );
+  }, 600_000);
+
+  it('with routing off, detects exactly what the reference interpreter matches', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 4 }), fc.array(irEvent, { minLength: 1, maxLength: 4 }), (rules, events) => {
+        const e = Engine.fromIr(rules, { routing: false });
+        const expected: string[] = [];
+        events.forEach((ev, i) => rules.forEach((r, j) => referenceMatch(r.ir, ev) && expected.push(`${i}:${j}`)));
+        expect(detections(e, events)).toEqual(expected);
+      }),
+      { numRuns: Math.ceil(PROPERTY_RUNS / 5) },
+    );
+  }, 600_000);
+
+  it('relies on folding keeping the number of code units of every code point', () => {
+    // witness.ts: the fold of a text containing a literal contains the literal's fold, unit for unit
+    const changed: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      const f = fold(ch);
+      if (f.length !== ch.length || (cp >= 0x80 && f.charCodeAt(0) < 0x80 && ch.length !== 1)) changed.push(cp.toString(16));
+    }
+    expect(changed).toEqual([]);
+  }, 60_000);
+
+  it('delivers detections in rule order with the event as rules saw it', () => {
+    const e = Engine.fromIr([
+      { ir: { kind: 'str', field: 'Image', op: 'suffix', value: '\\cmd.exe', case: 'ci' }, logsource: { product: 'windows', category: 'process_creation' }, title: 'a' },
+      { ir: { kind: 'const', value: true }, title: 'b' },
+    ]);
+    const seen: string[] = [];
+    e.evaluate({ Event: { System: { Channel: 'Security', EventID: 4688 }, EventData: { NewProcessName: 'C:\\CMD.EXE' } } }, (rule, view) => {
+      seen.push(`${rule.title}:${String(view.get('Image'))}:${String(view.get('Channel'))}`);
+    });
+    expect(seen).toEqual(['a:C:\\CMD.EXE:Security', 'b:C:\\CMD.EXE:Security']);
+  });
+});

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readEvents, type ReadItem, type ReadLimits, DEFAULT_LIMITS } from '../../src/eval/reader.js';
+
+async function read(input: string | Buffer, limits: ReadLimits = DEFAULT_LIMITS, chunk = 0): Promise<ReadItem[]> {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const chunks: Buffer[] = [];
+  if (chunk > 0) for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.subarray(i, i + chunk));
+  else chunks.push(bytes);
+  const out: ReadItem[] = [];
+  await readEvents(chunks, (x) => out.push(x), limits);
+  return out;
+}
+
+const brief = (items: ReadItem[]) => items.map((x) => (x.kind === 'event' ? `${x.line}:${JSON.stringify(x.event)}` : `${x.line}!${x.reason}`));
+
+describe('JSON Lines', () => {
+  it('reads one event a line, with line numbers, skipping blank lines, CRLF and a BOM', async () => {
+    const items = await read('\ufeff{"a":1}\r\n\n  \n{"b":"x"}\n{"c":[1,2]}');
+    expect(brief(items)).toEqual(['1:{"a":1}', '4:{"b":"x"}', '5:{"c":[1,2]}']);
+  });
+
+  it('reports malformed lines with their line and goes on', async () => {
+    const items = await read('{"a":1}\n{"a":\n[1,2]\n"str"\nnull\n{"ok":true}\n');
+    expect(brief(items)).toEqual([
+      '1:{"a":1}',
+      expect.stringMatching(/^2!invalid JSON: /),
+      '3!not a JSON object (an array)',
+      '4!not a JSON object (string)',
+      '5!not a JSON object (null)',
+      '6:{"ok":true}',
+    ]);
+  });
+
+  it('skips an over-long line without keeping it, then reads on', async () => {
+    const long = JSON.stringify({ x: 'y'.repeat(5000) });
+    const items = await read(`{"a":1}\n${long}\n{"b":2}\n`, { maxEventBytes: 1000, maxDepth: 32 }, 64);
+    expect(brief(items)).toEqual(['1:{"a":1}', expect.stringMatching(/^2!event longer than 1000 bytes/), '3:{"b":2}']);
+  });
+
+  it('refuses nesting deeper than the limit before parsing', async () => {
+    const deep = '{"a":' + '['.repeat(100) + ']'.repeat(100) + '}';
+    const items = await read(`${deep}\n{"a":[[["ok"]]]}\n{"s":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}\n`);
+    expect(brief(items)).toEqual(['1!nested deeper than 32 levels', '2:{"a":[[["ok"]]]}', `3:{"s":"${'['.repeat(39)}"}`]);
+  });
+
+  it('replaces invalid UTF-8 by U+FFFD instead of failing', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xc3, 0x28]), Buffer.from('"}\n')]);
+    const items = await read(bytes);
+    expect(items).toEqual([{ kind: 'event', line: 1, event: { a: '\ufffd\ufffd(' } }]);
+  });
+});
+
+describe('JSON arrays', () => {
+  const pretty = `[
+  {
+    "a": "x]},{[\\"y",
+    "n": [1, {"b": 2}]
+  },
+  {"c": 3}
+  ,{"d": "é"}
+]
+`;
+
+  it('reads the elements of an array, with the line each starts on', async () => {
+    expect(brief(await read(pretty))).toEqual(['2:{"a":"x]},{[\\"y","n":[1,{"b":2}]}', '6:{"c":3}', '7:{"d":"é"}']);
+    expect(brief(await read('[]'))).toEqual([]);
+    expect(brief(await read('  [{"a":1}] [{"b":2}]'))).toEqual(['1:{"a":1}', '1:{"b":2}']);
+  });
+
+  it('gives the same result whatever the chunk size', async () => {
+    const whole = brief(await read(pretty));
+    for (const size of [1, 2, 3, 7, 16]) expect(brief(await read(pretty, DEFAULT_LIMITS, size))).toEqual(whole);
+  });
+
+  it('reports bad elements and broken structure, never failing', async () => {
+    const items = brief(await read('[{"a":1}, {"b": }, 42, "s", {"c":2}'));
+    expect(items).toEqual([
+      '1:{"a":1}',
+      expect.stringMatching(/^1!invalid JSON/),
+      '1!not a JSON object (number)',
+      '1!not a JSON object (string)',
+      '1:{"c":2}',
+      '1!unexpected end of input: the JSON array is not closed with ]',
+    ]);
+    expect(brief(await read('[{"a":1}] junk [{"b":2}]'))).toEqual(['1:{"a":1}', '1!text outside the JSON array (skipped up to the next [)', '1:{"b":2}']);
+    expect(brief(await read('[{"a": "unterminated'))).toEqual([
+      '1!unexpected end of input inside an array element',
+      '1!unexpected end of input: the JSON array is not closed with ]',
+    ]);
+  });
+
+  it('skips an over-long element', async () => {
+    const items = brief(await read(`[{"a":"${'x'.repeat(3000)}"},{"b":1}]`, { maxEventBytes: 100, maxDepth: 32 }, 50));
+    expect(items).toEqual([expect.stringMatching(/^1!event longer than 100 characters/), '1:{"b":1}']);
+  });
+});
+
+describe('any chunking', () => {
+  it('yields the same items as one chunk', async () => {
+    const event = fc.dictionary(fc.constantFrom('a', 'b', '"', '[', '\\'), fc.oneof(fc.string(), fc.integer(), fc.constant(null)), { maxKeys: 3 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { maxLength: 5 }), fc.boolean(), fc.integer({ min: 1, max: 9 }), async (events, asArray, size) => {
+        const text = asArray ? JSON.stringify(events, null, 1) : events.map((e) => JSON.stringify(e)).join('\n');
+        const one = await read(text);
+        expect(await read(text, DEFAULT_LIMITS, size)).toEqual(one);
+        expect(one.filter((x) => x.kind === 'event').map((x) => (x as { event: unknown }).event)).toEqual(events);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('memory', () => {
+  it('stays bounded on a large input (constant memory, not the file size)', async () => {
+    const event = Buffer.from(JSON.stringify({ Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'x'.repeat(900) }) + ',\n');
+    const total = 60_000; // about 56 MB of JSON array
+    async function* source(): AsyncGenerator<Buffer> {
+      yield Buffer.from('[');
+      const block = Buffer.concat(new Array(100).fill(event));
+      for (let i = 0; i < total / 100; i++) yield block;
+      yield Buffer.from('{}]');
+    }
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let n = 0;
+    await readEvents(source(), (x) => {
+      if (x.kind === 'event' && ++n % 5000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+    });
+    expect(n).toBe(total + 1);
+    expect(peak).toBeLessThan(48 * 1024 * 1024);
+  }, 120_000);
+});
