@@ -66,7 +66,9 @@ hb.registerHelper('block', (v: unknown, n: number) => {
   const text = String(v);
   const lines = text.replace(/\n$/, '').split('\n');
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufeff]/.test(text) || lines.some((l) => l === '' || /^\s|\s$/.test(l))) return JSON.stringify(text);
+  // A literal block keeps every character; it cannot start with an indented line, and trailing
+  // blanks would be invisible in review.
+  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufeff]/.test(text) || /^\s/.test(lines[0]!) || lines.some((l) => /^\t|\s$/.test(l))) return JSON.stringify(text);
   return `|\n${lines.map((l) => ' '.repeat(n) + l).join('\n')}`;
 });
 

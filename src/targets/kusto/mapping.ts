@@ -364,9 +364,13 @@ function parseField(
   return { kind: 'column', column, type, ...(basename ? { basename } : {}) };
 }
 
-/** `product/category/service` as written in messages. */
+/** A log source as written in messages: `windows/process_creation`, `windows/service:system`, `category:proxy`. */
 export function logSourceName(ls: LogSource): string {
-  return [ls.product ?? '', ls.category ?? '', ls.service ?? ''].map((x) => x || '*').join('/').replace(/(\/\*)+$/, '');
+  const parts: string[] = [];
+  if (ls.product) parts.push(ls.product);
+  if (ls.category) parts.push(ls.product ? ls.category : `category:${ls.category}`);
+  if (ls.service) parts.push(`service:${ls.service}`);
+  return parts.join('/') || '(empty log source)';
 }
 
 function sameLogSource(a: LogSource, b: LogSource): boolean {
