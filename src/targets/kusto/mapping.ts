@@ -58,6 +58,11 @@ export interface View {
   bag?: { column: string; columnType: ColumnType };
   /** Unmapped fields that name a column of the table read that column. */
   identity: boolean;
+  /**
+   * Custom-log naming (Log Analytics `_CL` tables): field `a.b` reads the column `a_b_s`, `a_b_d`,
+   * `a_b_b`, `a_b_t` or `a_b_g`, whichever the table has.
+   */
+  suffixed: boolean;
   /** Columns that hold every value of an event, for keyword search; absent: keywords are refused. */
   keywords?: string[];
   connector?: { connectorId: string; dataTypes: string[] };
@@ -307,7 +312,7 @@ function parseView(
   if (isObject(v.connector)) {
     connector = { connectorId: String(v.connector.connectorId), dataTypes: Array.isArray(v.connector.dataTypes) ? v.connector.dataTypes.map(String) : [table] };
   }
-  return { name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag, identity: v.identity === true, keywords, connector };
+  return { name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag, identity: v.identity === true, suffixed: v.suffixed === true, keywords, connector };
 }
 
 function parseField(
@@ -405,11 +410,18 @@ export function fieldAccess(view: View, field: string, ls: LogSource, platform: 
     const t = view.columns.get(field);
     if (t && field !== view.timeColumn) return { kind: 'column', column: field, type: t };
   }
+  if (view.suffixed) {
+    const base = field.replace(/\./g, '_');
+    for (const sfx of ['_s', '_d', '_b', '_t', '_g']) {
+      const t = view.columns.get(base + sfx);
+      if (t) return { kind: 'column', column: base + sfx, type: t };
+    }
+  }
   if (view.bag) return { kind: 'json', column: view.bag.column, columnType: view.bag.columnType, path: [field] };
   const names = [...view.fields.keys(), ...view.prefixes.map((p) => `${p.prefix}*`)].sort();
   throw new TargetFailure(
     'mapping',
-    `field '${field}' is not mapped for log source ${logSourceName(ls)} on platform ${platform} (table ${view.table}); mapped fields: ${names.join(', ')}${view.identity ? `, or any column of ${view.table}` : ''} (add it with --mapping)`,
+    `field '${field}' is not mapped for log source ${logSourceName(ls)} on platform ${platform} (table ${view.table}); mapped fields: ${names.join(', ') || '(none)'}${view.identity ? `, or any column of ${view.table}` : ''}${view.suffixed ? `, or any field whose custom-log column (a.b -> a_b_s) ${view.table} has` : ''} (add it with --mapping)`,
   );
 }
 

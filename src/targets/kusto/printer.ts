@@ -126,7 +126,30 @@ function printAnd(children: Node[], s: Scope): Expr {
   }
   if (es.length === 0) return TRUE;
   if (es.length === 1) return es[0]!;
-  return { text: es.map((e) => wrap(e, Prec.Atom)).join(' and '), prec: Prec.And, nullable: es.some((e) => e.nullable) };
+  return chunked(es, Prec.And);
+}
+
+/**
+ * Kusto's parser nests `a or b or c ...` one level per operand and refuses queries nested too deep
+ * (KS245), so long chains are split into parenthesized groups of at most CHUNK operands: the same
+ * boolean (and/or are associative), nested only logarithmically.
+ */
+const CHUNK = 16;
+
+function chunked(es: Expr[], prec: Prec.And | Prec.Or): Expr {
+  const op = prec === Prec.And ? ' and ' : ' or ';
+  // `and` binds tighter than `or`: parenthesize `and` operands of `or` for the reader, `or` operands of `and` for meaning.
+  const part = (e: Expr): string => (prec === Prec.Or ? (e.prec === Prec.And ? `(${e.text})` : e.text) : wrap(e, Prec.Atom));
+  let parts = es.map(part);
+  while (parts.length > CHUNK) {
+    const groups: string[] = [];
+    for (let i = 0; i < parts.length; i += CHUNK) {
+      const g = parts.slice(i, i + CHUNK);
+      groups.push(g.length === 1 ? g[0]! : `(${g.join(op)})`);
+    }
+    parts = groups;
+  }
+  return { text: parts.join(op), prec, nullable: es.some((e) => e.nullable), ...(prec === Prec.Or ? { parts } : {}) };
 }
 
 function printOr(children: Node[], s: Scope): Expr {
@@ -155,9 +178,7 @@ function printOr(children: Node[], s: Scope): Expr {
   const es = mergeEqualities(printed);
   if (es.length === 0) return FALSE;
   if (es.length === 1) return es[0]!;
-  // `and` binds tighter than `or`; the parentheses are for the reader.
-  const parts = es.map((e) => (e.prec === Prec.And ? `(${e.text})` : e.text));
-  return { text: parts.join(' or '), prec: Prec.Or, nullable: es.some((e) => e.nullable), parts };
+  return chunked(es, Prec.Or);
 }
 
 /** `F =~ "a" or F =~ "b"` -> `F in~ ("a", "b")`: `in~` is defined as that disjunction. */
@@ -235,7 +256,7 @@ function fileNameOf(suffix: string): string | undefined {
 }
 
 function basenameOnly(field: string, column: string): string {
-  return `only the file name of '${field}' is stored here (${column}), which answers exactly only \`endswith '\\name'\` tests`;
+  return `field '${field}': only its file name is stored here (${column}), which answers exactly only \`endswith '\\name'\` tests`;
 }
 
 /** A field's value expression; fields stored as a file name or as coded values cannot be read. */

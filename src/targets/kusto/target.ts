@@ -30,7 +30,11 @@ export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comm
       failures.push({ view, error: e });
     }
   }
-  if (failures.length === 1) throw failures[0]!.error;
+  if (failures.length === 1) {
+    const { view, error } = failures[0]!;
+    if (error.message.includes(view.table)) throw error;
+    throw new TargetFailure(error.kind, `${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
+  }
   const kind = failures.every((f) => f.error.kind === 'mapping') ? 'mapping' : 'unsupported';
   throw new TargetFailure(
     kind,
