@@ -178,10 +178,11 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
   const views = new Map<string, View>();
   for (const [name, v] of Object.entries(rawViews)) views.set(name, parseView(name, v, tables, fieldsets, timeColumn, bad));
 
+  // A map, so that --mapping files override or add entries by key; the first entry that matches wins.
   const logsources: KustoMapping['logsources'] = [];
-  const rawLs = Array.isArray(r.logsources) ? r.logsources : bad('logsources', 'expected a list');
-  rawLs.forEach((e, i) => {
-    const path = `logsources[${i}]`;
+  const rawLs = isObject(r.logsources) ? r.logsources : bad('logsources', 'expected a map of names to {logsource, views}');
+  for (const [name, e] of Object.entries(rawLs)) {
+    const path = `logsources.${name}`;
     if (!isObject(e)) bad(path, 'expected {logsource, views}');
     const ls = (e as Record<string, unknown>).logsource;
     const match = (Array.isArray(ls) ? ls : [ls]).map((x, j) => {
@@ -196,9 +197,18 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
     });
     const vs = (e as Record<string, unknown>).views;
     if (!Array.isArray(vs) || vs.length === 0) bad(`${path}.views`, 'expected a non-empty list of view names');
-    const resolved = (vs as unknown[]).map((n) => views.get(String(n)) ?? bad(`${path}.views`, `unknown view '${String(n)}'; views: ${[...views.keys()].join(', ')}`));
+    const resolved = (vs as unknown[]).map((n, j) => {
+      // `{like: view, ...}`: that view with these keys merged over it (a channel, an event id).
+      if (isObject(n)) {
+        const base = rawViews[String(n.like)];
+        if (base === undefined) bad(`${path}.views[${j}].like`, `unknown view '${String(n.like)}'; views: ${[...views.keys()].join(', ')}`);
+        const { like, ...own } = n;
+        return parseView(`${String(like)} (${path})`, deepMerge(base, own), tables, fieldsets, timeColumn, bad);
+      }
+      return views.get(String(n)) ?? bad(`${path}.views`, `unknown view '${String(n)}'; views: ${[...views.keys()].join(', ')}`);
+    });
     logsources.push({ match, views: resolved });
-  });
+  }
 
   const entities: EntitySpec[] = [];
   if (Array.isArray(r.entities)) {
@@ -215,8 +225,7 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
 
 /**
  * `include: [_defender-views.yml]`: shared data files of backends/kusto/ (their names start with
- * `_`, so they are not platforms), merged under the including file. Lists of log sources are
- * concatenated, the including file's entries first so they take precedence.
+ * `_`, so they are not platforms), merged under the including file.
  */
 function withIncludes(r: Record<string, unknown>, bad: (path: string, msg: string) => never): Record<string, unknown> {
   if (r.include === undefined) return r;
@@ -229,9 +238,7 @@ function withIncludes(r: Record<string, unknown>, bad: (path: string, msg: strin
     base = deepMerge(base, inc) as Record<string, unknown>;
   }
   const { include: _ignored, ...own } = r;
-  const merged = deepMerge(base, own) as Record<string, unknown>;
-  const ls = [...(Array.isArray(own.logsources) ? own.logsources : []), ...(Array.isArray(base.logsources) ? base.logsources : [])];
-  return { ...merged, logsources: ls };
+  return deepMerge(base, own) as Record<string, unknown>;
 }
 
 function parseView(
