@@ -102,6 +102,9 @@ export function compileKql(text: string): CompiledQuery {
             break;
           case 'ProjectOperator':
             break;
+          case 'MvApplyOperator':
+            if (!env.mvApply(op)) return false;
+            break;
           default:
             fail(`unsupported operator ${op.kind}`);
         }
@@ -345,6 +348,44 @@ class Env {
     private readonly now: number,
   ) {}
 
+  /**
+   * `mv-apply x = <array> to typeof(string) on (summarize a = countif(p), ...)`: the subquery runs
+   * over one row per element, and its single summary row's columns are added to the record. A
+   * record whose array is empty yields no subtable, so it is dropped (returns false).
+   */
+  mvApply(op: SyntaxNode): boolean {
+    const exprs = elements(nodesOf(op).filter((c) => c.kind === 'List')[1]);
+    if (exprs.length !== 1 || exprs[0]!.kind !== 'MvApplyExpression') fail('mv-apply with one expansion is modelled');
+    const [named, toType] = nodesOf(exprs[0]!);
+    const [nameDecl, arrayExpr] = nodesOf(named!);
+    const name = nameOf(nameDecl!);
+    const arr = this.eval(arrayExpr!);
+    const items = isDyn(arr) && Array.isArray(arr.dyn) ? (arr.dyn as unknown[]) : [];
+    if (items.length === 0) return false;
+    const asString = toType !== undefined && JSON.stringify(toType).includes('StringKeyword');
+    const sub = nodesOf(op).find((c) => c.kind === 'MvApplySubqueryExpression')!;
+    const summarize = nodesOf(sub)[0]!;
+    if (summarize.kind !== 'SummarizeOperator') fail(`mv-apply subquery ${summarize.kind} is not modelled`);
+    const aggs = elements(nodesOf(summarize).filter((c) => c.kind === 'List')[1]);
+    const results: Record<string, number> = {};
+    for (const a of aggs) {
+      const [aggName, call] = nodesOf(a);
+      const [fn, argList] = nodesOf(call!);
+      if (nameOf(fn!) !== 'countif') fail(`aggregate ${nameOf(fn!)} is not modelled`);
+      const pred = elements(nodesOf(argList!)[0])[0]!;
+      let count = 0;
+      for (const item of items) {
+        const value: KValue = asString ? toStr({ dyn: item }) : { dyn: item };
+        const inner = new Env({ ...this.row, [name]: value }, this.now);
+        for (const [k, v] of this.vars) inner.vars.set(k, v);
+        if (inner.eval(pred) === true) count++;
+      }
+      results[nameOf(aggName!)] = count;
+    }
+    Object.assign(this.row, results);
+    return true;
+  }
+
   eval(n: SyntaxNode): KValue {
     switch (n.kind) {
       case 'StringLiteralExpression':
@@ -515,9 +556,22 @@ class Env {
       case 'coalesce': {
         for (let i = 0; i < args.length; i++) {
           const x = v(i);
-          if (x !== null && x !== '') return x;
+          if (x !== null && x !== '' && !(isDyn(x) && (x.dyn === null || x.dyn === undefined))) return x;
         }
         return null;
+      }
+      case 'bag_keys': {
+        const x = v(0);
+        return isDyn(x) && x.dyn !== null && typeof x.dyn === 'object' && !Array.isArray(x.dyn) ? { dyn: Object.keys(x.dyn) } : { dyn: null };
+      }
+      case 'array_concat': {
+        const out: unknown[] = [];
+        for (let i = 0; i < args.length; i++) {
+          const x = v(i);
+          if (!isDyn(x) || !Array.isArray(x.dyn)) return { dyn: null };
+          out.push(...x.dyn);
+        }
+        return { dyn: out };
       }
       case 'ipv4_is_in_range':
         return inAnyRange(kqlIpv4, v(0), [v(1)]);

@@ -34,9 +34,15 @@ describe('KQL rendering of the IR primitives', { timeout: 60_000 }, () => {
     const q = kql(rule('{product: linux}', "keywords:\n  - 'mimikatz'\n  - 'sekurlsa::*'\ncondition: keywords"));
     expect(q).toContain('SyslogMessage contains "mimikatz"');
     expect(q).not.toContain('*');
-    const r = compile(rule('{product: windows, service: system}', "keywords:\n  - 'mimikatz'\ncondition: keywords"));
+    const r = compile(rule('{product: aws, service: cloudtrail}', "keywords:\n  - 'mimikatz'\ncondition: keywords"));
     expect(r).toMatchObject({ ok: false, kind: 'unsupported' });
     expect(!r.ok && r.error).toMatch(/keyword search .*declares no columns.*where \*/);
+  });
+
+  it('keywords over a dynamic bag count its values one by one (the JSON text would hold keys)', () => {
+    const q = kql(rule('{product: windows, service: system}', "keywords:\n  - 'mimikatz'\ncondition: not keywords"));
+    expect(q).toContain('| mv-apply _key = array_concat(coalesce(bag_keys(EventData), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize _kw1 = countif(tostring(EventData[_key]) contains "mimikatz"))');
+    expect(q).toContain('| where not(Computer contains "mimikatz" or Channel contains "mimikatz" or Provider contains "mimikatz" or tostring(EventID) contains "mimikatz" or _kw1 > 0)');
   });
 
   it('K6: |all is an and of substring tests, never has_all', () => {

@@ -313,7 +313,13 @@ function parseView(
   let keywords: string[] | undefined;
   if (v.keywords !== undefined) {
     if (!Array.isArray(v.keywords) || v.keywords.length === 0) bad(`${path}.keywords`, 'expected a non-empty list of columns');
-    keywords = (v.keywords as unknown[]).map((c, i) => col(`${path}.keywords[${i}]`, c)[0]);
+    keywords = (v.keywords as unknown[]).map((c, i) => {
+      const [column, type] = col(`${path}.keywords[${i}]`, c);
+      if ((type === 'dynamic' || column === bag?.column) && !(column === bag?.column && type === 'dynamic')) {
+        bad(`${path}.keywords[${i}]`, `${column} holds keys as well as values; only a dynamic bag column is searched value by value`);
+      }
+      return column;
+    });
   }
   let connector: View['connector'];
   if (isObject(v.connector)) {

@@ -42,8 +42,13 @@ export interface Scope {
   access(field: string): FieldAccess;
   /** A KQL expression reading a column or JSON field, with its type (JSON fields are strings). */
   read(field: string, access: ValueAccess): { text: string; type: ColumnType };
-  /** Columns that hold every value of an event; throws when the view has none. */
-  keywordColumns(): string[];
+  /** Columns that hold every value of an event, with their types; throws when the view has none. */
+  keywordColumns(): { column: string; type: ColumnType }[];
+  /**
+   * A count, per row, of the values of a dynamic bag column for which `test` (given a value's text)
+   * holds; returns the name of the column holding it.
+   */
+  bagCount(column: string, test: (value: string) => string): string;
   /** Declares `let <name> = dynamic([...])` and returns the name to use. */
   list(param: string, values: string[]): string;
   /** Declares the parameter's list for readers of the query even though no exact list form exists. */
@@ -445,18 +450,23 @@ function printFieldref(n: FieldRefLeaf, s: Scope): Expr {
  * runs over the columns the view declares as holding the event's values.
  */
 function printKeyword(n: KeywordLeaf, s: Scope): Expr {
-  const cols = s.keywordColumns().map(identifier);
   const ci = n.case === 'ci';
   const plain = n.pattern.every((t) => typeof t === 'string');
   const lit = n.pattern.join('');
-  let one: (c: string) => string;
-  if (plain && lit !== '' && isLiteralSafe(lit)) one = (c) => `${c} contains${ci ? '' : '_cs'} ${stringLiteral(lit)}`;
+  let one: (text: string) => string;
+  if (plain && lit !== '' && isLiteralSafe(lit)) one = (t) => `${t} contains${ci ? '' : '_cs'} ${stringLiteral(lit)}`;
   else {
     const re = regexLiteral(globToRe2(n.pattern, ci, false));
-    one = (c) => `${c} matches regex ${re}`;
+    one = (t) => `${t} matches regex ${re}`;
   }
-  if (cols.length === 1) return atom(one(cols[0]!));
-  const parts = cols.map(one);
+  // A dynamic bag holds one value per key: its values are counted one by one (its JSON text would
+  // also hold its keys and escapes).
+  const parts = s
+    .keywordColumns()
+    .map(({ column, type }) =>
+      type === 'dynamic' ? `${s.bagCount(column, one)} > 0` : one(type === 'string' ? identifier(column) : `tostring(${identifier(column)})`),
+    );
+  if (parts.length === 1) return atom(parts[0]!);
   return { text: parts.join(' or '), prec: Prec.Or, nullable: false, parts };
 }
 

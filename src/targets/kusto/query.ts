@@ -79,6 +79,9 @@ class QueryScope implements Scope {
   /** Extended columns: field -> column name, in order. */
   private extended = new Map<string, { name: string; expr: string }>();
   private pending: string[] = [];
+  private pendingBags = new Map<string, string[]>();
+  private kwCount = 0;
+  private kwColumns: string[] = [];
   private used = new Set<string>();
 
   constructor(
@@ -112,22 +115,49 @@ class QueryScope implements Scope {
     return name;
   }
 
+  /** The `extend` and `mv-apply` lines the expressions printed since the last call need. */
   takeExtends(): string | undefined {
-    if (this.pending.length === 0) return undefined;
-    const all = this.pending;
-    this.pending = [];
-    const line = `| extend ${all.join(', ')}`;
-    return line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}`;
+    const lines: string[] = [];
+    if (this.pending.length) {
+      const all = this.pending;
+      this.pending = [];
+      const line = `| extend ${all.join(', ')}`;
+      lines.push(line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}`);
+    }
+    for (const [column, counts] of this.pendingBags) {
+      const bag = identifier(column);
+      lines.push(
+        `| mv-apply _key = array_concat(coalesce(bag_keys(${bag}), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize ${counts.join(',\n        ')})`,
+      );
+    }
+    this.pendingBags.clear();
+    return lines.length ? lines.join('\n') : undefined;
   }
 
-  keywordColumns(): string[] {
+  keywordColumns(): { column: string; type: ColumnType }[] {
     if (!this.view.keywords) {
       throw new TargetFailure(
         'unsupported',
         `keyword search on ${logSourceName(this.rule.logsource)} (table ${this.view.table}, platform ${this.platform}): the mapping declares no columns that hold every value of an event, and \`where *\` would also search columns that are not event values`,
       );
     }
-    return this.view.keywords;
+    return this.view.keywords.map((column) => ({ column, type: this.view.columns.get(column)! }));
+  }
+
+  /**
+   * `| mv-apply _key = <the bag's keys> to typeof(string) on (summarize _kw1 = countif(<test of the
+   * value>), ...)`. The keys get one extra "" entry (its value is empty): mv-apply drops a row whose
+   * array is empty, and the row must stay for the rest of the rule.
+   */
+  bagCount(column: string, test: (value: string) => string): string {
+    const name = `_kw${++this.kwCount}`;
+    this.used.add(name);
+    const bag = identifier(column);
+    let b = this.pendingBags.get(column);
+    if (!b) this.pendingBags.set(column, (b = []));
+    b.push(`${name} = countif(${test(`tostring(${bag}[_key])`)})`);
+    this.kwColumns.push(name);
+    return name;
   }
 
   list(param: string, values: string[]): string {
@@ -179,6 +209,7 @@ class QueryScope implements Scope {
   resultColumns(): Map<string, ColumnType> {
     const out = new Map(this.view.columns);
     for (const { name } of this.extended.values()) out.set(name, 'string');
+    for (const name of this.kwColumns) out.set(name, 'long');
     return out;
   }
 }
