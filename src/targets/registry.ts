@@ -7,6 +7,7 @@ import type { Target } from './types.js';
 
 const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
+  kusto: async () => (await import('./kusto/target.js')).kustoTarget,
 };
 
 export function targetNames(): string[] {

@@ -1,0 +1,219 @@
+/**
+ * A whole KQL query for one rule on one view: the parameter lists (`let`), the table, the lookback
+ * (`schedule.lookback`), the view's row conditions, the predicate (one `where` per top-level AND
+ * operand, as the seed query is written), the columns a JSON field needs (`extend`, placed before
+ * the first `where` that reads them) and the rule's output fields.
+ */
+import type { Node } from '../../ir/types.js';
+import type { DetectionRule } from '../../model/types.js';
+import { TargetFailure } from '../types.js';
+import { columnNameFor, identifier, isLiteralSafe, memberAccess, numberLiteral, stringLiteral, timespanLiteral } from './dialect.js';
+import { fieldAccess, logSourceName, type ColumnType, type FieldAccess, type ValueAccess, type View } from './mapping.js';
+import { printNode, Prec, type Expr, type Scope } from './printer.js';
+
+export interface QueryOptions {
+  platform: string;
+  /** `//` comments (parameter descriptions); Defender custom detections take none. */
+  comments: boolean;
+}
+
+export interface BuiltQuery {
+  text: string;
+  /** Columns of the result: the table's, the extended ones. */
+  columns: Map<string, ColumnType>;
+}
+
+const MAX_LINE = 110;
+
+export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: QueryOptions): BuiltQuery {
+  const scope = new QueryScope(rule, view, opts.platform);
+  const conjuncts = ir.kind === 'and' ? ir.children : [ir];
+  const body: string[] = [];
+  for (const c of conjuncts) {
+    const e = printNode(c, scope);
+    if (e.value === true) continue;
+    const ext = scope.takeExtends();
+    if (ext) body.push(ext);
+    body.push(whereLine(e));
+    if (e.value === false) break;
+  }
+  // Output fields are columns of the result under their Sigma names.
+  for (const f of rule.output) scope.output(f);
+  const outExt = scope.takeExtends();
+  if (outExt) body.push(outExt);
+
+  const lines: string[] = [];
+  for (const l of scope.lets) {
+    if (opts.comments && l.comment) lines.push(`// ${l.comment}`);
+    lines.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
+  }
+  lines.push(identifier(view.table));
+  if (rule.schedule?.lookback) lines.push(`| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(rule.schedule.lookback)})`);
+  const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];
+  if (rowConditions.length) lines.push(`| where ${rowConditions.join(' and ')}`);
+  lines.push(...body);
+  return { text: lines.join('\n') + '\n', columns: scope.resultColumns() };
+}
+
+function rowCondition(w: View['where'][number]): string {
+  const lit = (v: string | number): string => (w.type === 'string' ? stringLiteral(String(v)) : numberLiteral(Number(v)));
+  const col = identifier(w.column);
+  return w.values.length === 1 ? `${col} == ${lit(w.values[0]!)}` : `${col} in (${w.values.map(lit).join(', ')})`;
+}
+
+function whereLine(e: Expr): string {
+  const line = `| where ${e.text}`;
+  if (line.length <= MAX_LINE || !e.parts || e.prec !== Prec.Or) return line;
+  return `| where ${e.parts.join('\n    or ')}`;
+}
+
+interface Let {
+  name: string;
+  param: string;
+  values: string[];
+  comment?: string;
+}
+
+class QueryScope implements Scope {
+  readonly lets: Let[] = [];
+  /** Extended columns: field -> column name, in order. */
+  private extended = new Map<string, { name: string; expr: string }>();
+  private pending: string[] = [];
+  private pendingBags = new Map<string, string[]>();
+  private kwCount = 0;
+  private kwColumns: string[] = [];
+  private used = new Set<string>();
+
+  constructor(
+    private readonly rule: DetectionRule,
+    private readonly view: View,
+    private readonly platform: string,
+  ) {
+    for (const c of view.columns.keys()) this.used.add(c);
+  }
+
+  access(field: string): FieldAccess {
+    return fieldAccess(this.view, field, this.rule.logsource, this.platform);
+  }
+
+  read(field: string, a: ValueAccess): { text: string; type: ColumnType } {
+    if (a.kind === 'column') return { text: identifier(a.column), type: a.type };
+    return { text: identifier(this.extend(field, a)), type: 'string' };
+  }
+
+  /** The column holding a JSON field's text, extended on first use (the seed's `extend FileType = ...`). */
+  private extend(field: string, a: Extract<FieldAccess, { kind: 'json' }>): string {
+    const hit = this.extended.get(field);
+    if (hit) return hit.name;
+    let name = columnNameFor(field);
+    while (this.used.has(name)) name = `${name}_`;
+    this.used.add(name);
+    const base = a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`;
+    const expr = `tostring(${base}${a.path.map(memberAccess).join('')})`;
+    this.extended.set(field, { name, expr });
+    this.pending.push(`${identifier(name)} = ${expr}`);
+    return name;
+  }
+
+  /** The `extend` and `mv-apply` lines the expressions printed since the last call need. */
+  takeExtends(): string | undefined {
+    const lines: string[] = [];
+    if (this.pending.length) {
+      const all = this.pending;
+      this.pending = [];
+      const line = `| extend ${all.join(', ')}`;
+      lines.push(line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}`);
+    }
+    for (const [column, counts] of this.pendingBags) {
+      const bag = identifier(column);
+      lines.push(
+        `| mv-apply _key = array_concat(coalesce(bag_keys(${bag}), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize ${counts.join(',\n        ')})`,
+      );
+    }
+    this.pendingBags.clear();
+    return lines.length ? lines.join('\n') : undefined;
+  }
+
+  keywordColumns(): { column: string; type: ColumnType }[] {
+    if (!this.view.keywords) {
+      throw new TargetFailure(
+        'unsupported',
+        `keyword search on ${logSourceName(this.rule.logsource)} (table ${this.view.table}, platform ${this.platform}): the mapping declares no columns that hold every value of an event, and \`where *\` would also search columns that are not event values`,
+      );
+    }
+    return this.view.keywords.map((column) => ({ column, type: this.view.columns.get(column)! }));
+  }
+
+  /**
+   * `| mv-apply _key = <the bag's keys> to typeof(string) on (summarize _kw1 = countif(<test of the
+   * value>), ...)`. The keys get one extra "" entry (its value is empty): mv-apply drops a row whose
+   * array is empty, and the row must stay for the rest of the rule.
+   */
+  bagCount(column: string, test: (value: string) => string): string {
+    const name = `_kw${++this.kwCount}`;
+    this.used.add(name);
+    const bag = identifier(column);
+    let b = this.pendingBags.get(column);
+    if (!b) this.pendingBags.set(column, (b = []));
+    b.push(`${name} = countif(${test(`tostring(${bag}[_key])`)})`);
+    this.kwColumns.push(name);
+    return name;
+  }
+
+  list(param: string, values: string[]): string {
+    const same = this.lets.find((l) => l.param === param && sameList(l.values, values));
+    if (same) return same.name;
+    let name = param;
+    for (let n = 2; this.lets.some((l) => l.name === name) || this.view.columns.has(name); n++) name = `${param}_${n}`;
+    const p = this.rule.parameters.get(param);
+    const comment = p?.description?.replace(/\s+/g, ' ').trim();
+    this.lets.push({ name, param, values, ...(comment ? { comment } : {}) });
+    return name;
+  }
+
+  declareUnused(param: string): void {
+    if (this.lets.some((l) => l.param === param)) return;
+    const p = this.rule.parameters.get(param);
+    if (!p) return;
+    const values = p.values.map((v) => (v.type === 'string' ? v.value : v.type === 'number' ? v.text : v.type === 'boolean' ? String(v.value) : ''));
+    if (values.every(isLiteralSafe)) this.list(param, values);
+  }
+
+  /** Makes an output field a column under its Sigma name. */
+  output(field: string): void {
+    const a = this.access(field);
+    if (a.kind === 'json') {
+      this.read(field, a);
+      return;
+    }
+    if (a.kind === 'basename') throw new TargetFailure('unsupported', `output field '${field}': only its file name is stored (${a.basename})`);
+    if (a.kind === 'domain') {
+      if (a.column) throw new TargetFailure('unsupported', `output field '${field}' is stored as coded values in ${this.view.table}.${a.column}`);
+      const value = [...a.values.keys()][0]!;
+      this.pendingOutput(field, stringLiteral(value));
+      return;
+    }
+    if (a.column !== field) this.pendingOutput(field, identifier(a.column));
+  }
+
+  private pendingOutput(field: string, expr: string): void {
+    if (this.extended.has(field) || this.view.columns.has(field)) {
+      throw new TargetFailure('unsupported', `output field '${field}' would replace the column of that name in ${this.view.table}`);
+    }
+    const name = columnNameFor(field);
+    this.extended.set(field, { name, expr });
+    this.used.add(name);
+    this.pending.push(`${identifier(name)} = ${expr}`);
+  }
+
+  resultColumns(): Map<string, ColumnType> {
+    const out = new Map(this.view.columns);
+    for (const { name } of this.extended.values()) out.set(name, 'string');
+    for (const name of this.kwColumns) out.set(name, 'long');
+    return out;
+  }
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

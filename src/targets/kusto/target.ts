@@ -1,0 +1,85 @@
+/**
+ * The Kusto (KQL) target for Microsoft Sentinel and Defender XDR. A rule's log source gives
+ * candidate views (mapping.ts); the first view on which every part of the rule prints exactly is
+ * used (query.ts, printer.ts), and the query is wrapped in the requested deployable format
+ * (artifacts.ts). Validation with Kusto.Language is opt-in and loaded lazily (validate.ts).
+ */
+import { UsageError } from '../../diag/diagnostic.js';
+import type { Diagnostic } from '../../diag/diagnostic.js';
+import { guard, TargetFailure, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
+import { renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
+import { buildQuery, type BuiltQuery } from './query.js';
+
+export const KUSTO_FORMATS = ['query', 'sentinel-yaml', 'sentinel-arm', 'defender-json'] as const;
+
+export interface CompiledKusto extends BuiltQuery {
+  view: View;
+}
+
+/** The query for one rule: the first candidate view that expresses it exactly. */
+export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comments = true): CompiledKusto {
+  const m = kustoMapping(opts.mapping, opts.platform);
+  const views = viewsFor(m, input.rule.logsource);
+  const failures: { view: View; error: TargetFailure }[] = [];
+  for (const view of views) {
+    try {
+      return { ...buildQuery(input.rule, input.ir, view, { platform: opts.platform, comments }), view };
+    } catch (e) {
+      if (!(e instanceof TargetFailure)) throw e;
+      failures.push({ view, error: e });
+    }
+  }
+  if (failures.length === 1) {
+    const { view, error } = failures[0]!;
+    if (error.message.includes(view.table)) throw error;
+    throw new TargetFailure(error.kind, `${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
+  }
+  const kind = failures.every((f) => f.error.kind === 'mapping') ? 'mapping' : 'unsupported';
+  throw new TargetFailure(
+    kind,
+    `no table of ${logSourceName(input.rule.logsource)} on ${opts.platform} expresses the rule exactly: ${failures.map((f) => `[${f.view.table}] ${f.error.message}`).join('; ')}`,
+  );
+}
+
+export const kustoTarget: Target = {
+  name: 'kusto',
+  platforms: ['sentinel', 'defender-xdr'],
+  formats: KUSTO_FORMATS,
+  compile(input: CompileInput, opts: TargetOptions): CompileResult {
+    const format = opts.format as (typeof KUSTO_FORMATS)[number];
+    if (format !== 'query' && FORMAT_PLATFORM[format] !== opts.platform) {
+      throw new UsageError(`format ${format} is for platform ${FORMAT_PLATFORM[format]}; use --platform ${FORMAT_PLATFORM[format]}`);
+    }
+    return guard(() => {
+      // Defender custom detections reject comments in continuous rules: keep them out of its queries.
+      const q = compileKustoQuery(input, opts, format !== 'defender-json');
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql' };
+      const a = renderArtifact(format as ArtifactFormat, input, q, kustoMapping(opts.mapping, opts.platform));
+      return { ok: true, query: q.text, output: a.text, ext: a.ext, ...(a.notes.length ? { notes: a.notes } : {}) };
+    });
+  },
+  async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
+    const { KustoAnalyzer } = await import('./validate.js');
+    const m = kustoMapping(opts.mapping, opts.platform);
+    const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
+    const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
+    const out = new Map<string, Diagnostic[]>();
+    for (const q of queries) {
+      const diags = analyzer.analyze(q.query);
+      if (diags.length === 0) continue;
+      // Any diagnostic of Kusto.Language is an error: we emitted the query.
+      out.set(
+        q.key,
+        diags.map((d) => ({
+          severity: 'error',
+          code: `kusto-${d.code}`,
+          message: `${d.code} at offset ${d.start} of the ${opts.platform} query: ${d.message} (near ${JSON.stringify(q.query.slice(d.start, d.start + Math.max(d.length, 1)))})`,
+          line: q.input.rule.at.line,
+          column: q.input.rule.at.column,
+        })),
+      );
+    }
+    return out;
+  },
+};

@@ -1,0 +1,112 @@
+/**
+ * The adapter to Microsoft's Kusto.Language (`@kusto/language-service-next`, pinned at 12.4.1): the
+ * only module that touches its Bridge.NET API, so the generated constructor names (`ctor`, `$ctor3`,
+ * which change between versions and fail silently when wrong) live in one small tested place. The
+ * library is CommonJS that installs globals: `bridge.js` must be required before
+ * `Kusto.Language.Bridge.js`. It takes most of a second to load, so nothing imports it eagerly:
+ * `rulec build` loads it only with --validate.
+ */
+import { createRequire } from 'node:module';
+import type { TableSchema } from './mapping.js';
+import { identifier } from './dialect.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Bridged = any;
+
+let kusto: Bridged | undefined;
+
+function load(): Bridged {
+  if (kusto) return kusto;
+  const require = createRequire(import.meta.url);
+  require('@kusto/language-service-next/bridge.js');
+  require('@kusto/language-service-next/Kusto.Language.Bridge.js');
+  kusto = (globalThis as Bridged).Kusto.Language;
+  if (!kusto?.KustoCode?.ParseAndAnalyze) throw new Error('Kusto.Language did not load (expected the global Kusto.Language.KustoCode)');
+  return kusto;
+}
+
+export interface KustoDiagnostic {
+  code: string;
+  severity: string;
+  message: string;
+  /** Offset and length in the query text. */
+  start: number;
+  length: number;
+}
+
+/** Analyzes queries against a fixed set of tables (one database holding them all). */
+export class KustoAnalyzer {
+  private readonly globals: Bridged;
+
+  constructor(tables: ReadonlyMap<string, TableSchema>) {
+    const K = load();
+    const symbols = [...tables].map(([name, cols]) =>
+      K.Symbols.TableSymbol.From(`(${[...cols].map(([c, t]) => `${identifier(c)}:${t}`).join(', ')})`).WithName(name),
+    );
+    const db = new K.Symbols.DatabaseSymbol.ctor('rulec', symbols);
+    this.globals = K.GlobalState.Default.WithDatabase(db);
+  }
+
+  /** Every diagnostic of parsing and semantic analysis (unknown names, type errors, syntax). */
+  analyze(query: string): KustoDiagnostic[] {
+    const K = load();
+    const code = K.KustoCode.ParseAndAnalyze(query, this.globals);
+    return toDiagnostics(code.GetDiagnostics());
+  }
+
+  /** The analyzed result's columns (name -> Kusto type name). */
+  resultColumns(query: string): Map<string, string> {
+    const K = load();
+    const code = K.KustoCode.ParseAndAnalyze(query, this.globals);
+    const out = new Map<string, string>();
+    const cols = code.ResultType?.Columns;
+    if (cols) for (const c of (globalThis as Bridged).Bridge.toArray(cols)) out.set(c.Name, c.Type?.Name ?? '');
+    return out;
+  }
+}
+
+function toDiagnostics(list: Bridged): KustoDiagnostic[] {
+  const Bridge = (globalThis as Bridged).Bridge;
+  return (Bridge.toArray(list) as Bridged[]).map((d) => ({
+    code: String(d.Code),
+    severity: String(d.Severity),
+    message: String(d.Message),
+    start: Number(d.Start),
+    length: Number(d.Length),
+  }));
+}
+
+/** A syntax tree as plain data: node kinds by name, tokens with their text and decoded value. */
+export interface SyntaxNode {
+  kind: string;
+  /** Tokens only: the text as written and its value (a string literal's decoded text). */
+  text?: string;
+  valueText?: string;
+  children: SyntaxNode[];
+}
+
+let kindNames: Map<number, string> | undefined;
+
+/** Parses (syntax only) and returns the tree and the syntax diagnostics. */
+export function parseKql(query: string): { root: SyntaxNode; diagnostics: KustoDiagnostic[] } {
+  const K = load();
+  if (!kindNames) {
+    kindNames = new Map();
+    const SK = K.Syntax.SyntaxKind;
+    for (const k of Object.keys(SK)) if (typeof SK[k] === 'number') kindNames.set(SK[k], k);
+  }
+  const code = K.KustoCode.Parse(query);
+  const names = kindNames;
+  const Token = K.Syntax.SyntaxToken;
+  const convert = (e: Bridged): SyntaxNode => {
+    const kind = names.get(e.Kind) ?? String(e.Kind);
+    if (e instanceof Token) return { kind, text: String(e.Text ?? ''), valueText: String(e.ValueText ?? ''), children: [] };
+    const children: SyntaxNode[] = [];
+    for (let i = 0; i < e.ChildCount; i++) {
+      const c = e.GetChild(i);
+      if (c) children.push(convert(c));
+    }
+    return { kind, children };
+  };
+  return { root: convert(code.Syntax), diagnostics: toDiagnostics(code.GetDiagnostics()) };
+}

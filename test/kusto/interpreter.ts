@@ -1,0 +1,614 @@
+/**
+ * A test-only interpreter of the KQL that the Kusto target emits, over one row. The query is parsed
+ * by Microsoft's Kusto.Language (through the target's adapter) and its syntax tree is evaluated with
+ * KQL's semantics as documented, independently of the printer:
+ *
+ * - three-valued logic: typed nulls, `null == x` false, `null != x` true, ordering comparisons with
+ *   null are null, `not(null)` is null, `where` keeps only true;
+ * - case-insensitive string operators (`=~`, `in~`, `contains`...) compare with .NET ordinal
+ *   ignore-case, modelled as simple uppercase mapping per code point;
+ * - `matches regex` and `extract` run RE2 (modelled by rewriting the RE2 pattern into a JS regex with
+ *   the `u` flag: RE2's `.`, `\s`, `(?m)` anchors and `\x{...}` keep their RE2 meaning);
+ * - the IP functions return null for text they cannot parse.
+ *
+ * Only the operators and functions rulec emits are implemented; anything else throws, and the
+ * equivalence harness reports it.
+ */
+import { parseIpv4, parseIpv6, inNetwork } from '../../src/runtime/ip.js';
+import { parseKql, type SyntaxNode } from '../../src/targets/kusto/validate.js';
+
+export type Dyn = { dyn: unknown };
+export type KValue = null | string | number | boolean | { dt: number } | { ts: number } | Dyn;
+export type Row = Record<string, KValue>;
+
+const isDyn = (v: KValue): v is Dyn => typeof v === 'object' && v !== null && 'dyn' in v;
+const isDt = (v: KValue): v is { dt: number } => typeof v === 'object' && v !== null && 'dt' in v;
+const isTs = (v: KValue): v is { ts: number } => typeof v === 'object' && v !== null && 'ts' in v;
+
+export class KqlError extends Error {}
+
+function fail(msg: string): never {
+  throw new KqlError(msg);
+}
+
+const tokensOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text !== undefined);
+const nodesOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text === undefined);
+
+/** Elements of a `List` of `SeparatedElement`s. */
+function elements(list: SyntaxNode | undefined): SyntaxNode[] {
+  if (!list) return [];
+  return list.children.map((se) => (se.kind === 'SeparatedElement' ? nodesOf(se)[0] ?? se.children[0]! : se));
+}
+
+function nameOf(n: SyntaxNode): string {
+  // NameDeclaration / NameReference -> TokenName (IdentifierToken) or BracketedName (['x']).
+  if (n.text !== undefined) return n.text;
+  if (n.kind === 'BracketedName') return nodesOf(n)[0]!.children[0]!.valueText!;
+  if (n.kind === 'StringLiteralExpression') return n.children[0]!.valueText!;
+  const inner = n.children[0];
+  if (!inner) fail(`empty name in ${n.kind}`);
+  return nameOf(inner);
+}
+
+export interface CompiledQuery {
+  table: string;
+  /** True when the row passes every operator of the query. */
+  run(row: Row, now: number): boolean;
+}
+
+/** Parses a query once; throws on syntax errors (the emitted query must parse cleanly). */
+export function compileKql(text: string): CompiledQuery {
+  const { root, diagnostics } = parseKql(text);
+  if (diagnostics.length) fail(`syntax: ${diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+  const statements = elements(root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement')));
+  const lets: [string, SyntaxNode][] = [];
+  let pipe: SyntaxNode | undefined;
+  for (const st of statements) {
+    if (st.kind === 'LetStatement') {
+      const [name, expr] = nodesOf(st);
+      lets.push([nameOf(name!), expr!]);
+    } else if (st.kind === 'ExpressionStatement') pipe = nodesOf(st)[0];
+    else fail(`unsupported statement ${st.kind}`);
+  }
+  if (!pipe) fail('no query statement');
+  // The pipeline: the table name, then operators, left to right.
+  const ops: SyntaxNode[] = [];
+  let cur = pipe;
+  while (cur.kind === 'PipeExpression') {
+    const [left, op] = nodesOf(cur);
+    ops.unshift(op!);
+    cur = left!;
+  }
+  if (cur.kind !== 'NameReference') fail(`the query must start with a table, found ${cur.kind}`);
+  const table = nameOf(cur);
+  return {
+    table,
+    run(row: Row, now: number): boolean {
+      const env = new Env({ ...row }, now);
+      for (const [n, e] of lets) env.vars.set(n, env.eval(e));
+      for (const op of ops) {
+        switch (op.kind) {
+          case 'FilterOperator': {
+            const cond = nodesOf(op).filter((c) => c.kind !== 'List');
+            if (env.eval(cond[0]!) !== true) return false;
+            break;
+          }
+          case 'ExtendOperator':
+            for (const e of elements(nodesOf(op)[0])) {
+              if (e.kind !== 'SimpleNamedExpression') fail(`extend needs name = expression, found ${e.kind}`);
+              const [name, expr] = nodesOf(e);
+              env.row[nameOf(name!)] = env.eval(expr!);
+            }
+            break;
+          case 'ProjectOperator':
+            break;
+          case 'MvApplyOperator':
+            if (!env.mvApply(op)) return false;
+            break;
+          default:
+            fail(`unsupported operator ${op.kind}`);
+        }
+      }
+      return true;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+/** .NET ordinal ignore-case: simple uppercase mapping per code point (kept when not one code point). */
+export function upperFold(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const u = ch.toUpperCase();
+    out += [...u].length === 1 ? u : ch;
+  }
+  return out;
+}
+
+function formatNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(n);
+}
+
+function toStr(v: KValue): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (isDt(v)) return new Date(v.dt).toISOString();
+  if (isTs(v)) return `${v.ts}ms`;
+  const d = v.dyn;
+  if (d === null || d === undefined) return '';
+  if (typeof d === 'string') return d;
+  if (typeof d === 'number' || typeof d === 'boolean') return toStr(d);
+  return JSON.stringify(d);
+}
+
+function str(v: KValue, what: string): string {
+  if (typeof v === 'string') return v;
+  fail(`${what} needs a string, got ${JSON.stringify(v)}`);
+}
+
+function num(v: KValue): number | null {
+  if (v === null) return null;
+  if (typeof v === 'number') return v;
+  if (isDt(v)) return v.dt;
+  if (isTs(v)) return v.ts;
+  fail(`expected a number, got ${JSON.stringify(v)}`);
+}
+
+function equal(a: KValue, b: KValue): boolean {
+  if (a === null || b === null) return false;
+  if (isDt(a) || isDt(b) || isTs(a) || isTs(b)) return num(a) === num(b);
+  if (typeof a !== typeof b) fail(`== between ${typeof a} and ${typeof b}`);
+  return a === b;
+}
+
+function list(vals: KValue[]): KValue[] {
+  const out: KValue[] = [];
+  for (const v of vals) {
+    if (isDyn(v) && Array.isArray(v.dyn)) for (const x of v.dyn) out.push(x as KValue);
+    else out.push(v);
+  }
+  return out;
+}
+
+function and(a: KValue, b: () => KValue): KValue {
+  if (a === false) return false;
+  const r = b();
+  if (r === false) return false;
+  if (a === null || r === null) return null;
+  return true;
+}
+
+function or(a: KValue, b: () => KValue): KValue {
+  if (a === true) return true;
+  const r = b();
+  if (r === true) return true;
+  if (a === null || r === null) return null;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RE2, modelled in JS
+
+const re2Cache = new Map<string, RegExp>();
+
+/** An RE2 pattern as a JS regex with RE2's meaning (see the module comment). */
+export function re2ToJs(pattern: string): RegExp {
+  const hit = re2Cache.get(pattern);
+  if (hit) return hit;
+  let p = pattern;
+  const flags = new Set<string>();
+  for (let m = /^\(\?([ims]+)\)/.exec(p); m; m = /^\(\?([ims]+)\)/.exec(p)) {
+    for (const f of m[1]!) flags.add(f);
+    p = p.slice(m[0].length);
+  }
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const n = p[i + 1];
+      if (n === 'x' && p[i + 2] === '{') {
+        const end = p.indexOf('}', i);
+        out += `\\u{${p.slice(i + 3, end)}}`;
+        i = end;
+      } else if (n === 's') {
+        out += inClass ? '\\t\\n\\f\\r ' : '[\\t\\n\\f\\r ]';
+        i++;
+      } else if (n === 'S') {
+        if (inClass) fail('\\S inside a class is not modelled');
+        out += '[^\\t\\n\\f\\r ]';
+        i++;
+      } else if (n !== undefined && /[A-Za-z]/.test(n) && !'dDwWbBtnrfv'.includes(n)) {
+        fail(`RE2 escape \\${n} is not modelled`);
+      } else {
+        out += c + (n ?? '');
+        i++;
+      }
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      if (p[i + 1] === '^') {
+        out += '^';
+        i++;
+      }
+      continue;
+    }
+    if (c === '.') out += flags.has('s') ? '[^]' : '[^\\n]';
+    else if (c === '^' && flags.has('m')) out += '(?<=^|\\n)';
+    else if (c === '$' && flags.has('m')) out += '(?=\\n|$)';
+    else if (c === '(' && p[i + 1] === '?' && /^\(\?[ims]+\)/.test(p.slice(i))) fail('inline flags after the start are not modelled');
+    else out += c;
+  }
+  const re = new RegExp(out, `u${flags.has('i') ? 'i' : ''}`);
+  re2Cache.set(pattern, re);
+  return re;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP functions: KQL parses the address (IPv4 also with a /prefix, leading zeros allowed), null if it cannot.
+
+function kqlIpv4(text: string): { bytes: Uint8Array; prefix: number } | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (!m) return null;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const n = Number(m[i + 1]);
+    if (n > 255) return null;
+    bytes[i] = n;
+  }
+  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  return prefix > 32 ? null : { bytes, prefix };
+}
+
+function kqlIpv6(text: string): { bytes: Uint8Array; prefix: number } | null {
+  const [addr, pre, ...rest] = text.split('/');
+  if (rest.length) return null;
+  let bytes: Uint8Array | undefined;
+  const v4 = kqlIpv4(addr!);
+  if (v4 && v4.prefix === 32) {
+    bytes = new Uint8Array(16);
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    bytes.set(v4.bytes, 12);
+  } else if (addr!.includes(':') && !addr!.includes('%')) bytes = parseIpv6(addr!);
+  if (!bytes) return null;
+  const prefix = pre === undefined ? 128 : Number(pre);
+  return Number.isInteger(prefix) && prefix >= 0 && prefix <= 128 ? { bytes, prefix } : null;
+}
+
+function inAnyRange(parse: (t: string) => { bytes: Uint8Array; prefix: number } | null, ip: KValue, ranges: KValue[]): KValue {
+  const a = parse(str(ip, 'ip function'));
+  if (!a) return null;
+  let any = false;
+  for (const r of ranges) {
+    const n = parse(str(r, 'ip range'));
+    if (!n) return null;
+    if (inNetwork(a.bytes, n.bytes, Math.min(a.prefix, n.prefix))) any = true;
+  }
+  return any;
+}
+
+// unused import guard: parseIpv4 documents that KQL is more lenient than rulec's parser
+void parseIpv4;
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+/** ISO 8601 week of a UTC time (week 1 holds the year's first Thursday), independently of src/runtime. */
+function isoWeekOf(ms: number): number {
+  const d = new Date(ms);
+  const day = (d.getUTCDay() + 6) % 7; // Monday = 0
+  const thursday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day + 3);
+  const year = new Date(thursday).getUTCFullYear();
+  const jan4 = Date.UTC(year, 0, 4);
+  const jan4day = (new Date(jan4).getUTCDay() + 6) % 7;
+  const week1Thursday = jan4 - jan4day * 86_400_000 + 3 * 86_400_000;
+  return 1 + Math.round((thursday - week1Thursday) / (7 * 86_400_000));
+}
+
+function timespanOf(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(d|h|m|s|ms)$/.exec(text);
+  if (!m) fail(`timespan ${text}`);
+  const n = Number(m[1]);
+  return n * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 }[m[2] as 'd' | 'h' | 'm' | 's' | 'ms'];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expressions
+
+const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
+  '=~': (a, b) => upperFold(a) === upperFold(b),
+  '!~': (a, b) => upperFold(a) !== upperFold(b),
+  contains: (a, b) => upperFold(a).includes(upperFold(b)),
+  '!contains': (a, b) => !upperFold(a).includes(upperFold(b)),
+  contains_cs: (a, b) => a.includes(b),
+  '!contains_cs': (a, b) => !a.includes(b),
+  startswith: (a, b) => upperFold(a).startsWith(upperFold(b)),
+  startswith_cs: (a, b) => a.startsWith(b),
+  endswith: (a, b) => upperFold(a).endsWith(upperFold(b)),
+  endswith_cs: (a, b) => a.endsWith(b),
+};
+
+class Env {
+  readonly vars = new Map<string, KValue>();
+
+  constructor(
+    readonly row: Row,
+    private readonly now: number,
+  ) {}
+
+  /**
+   * `mv-apply x = <array> to typeof(string) on (summarize a = countif(p), ...)`: the subquery runs
+   * over one row per element, and its single summary row's columns are added to the record. A
+   * record whose array is empty yields no subtable, so it is dropped (returns false).
+   */
+  mvApply(op: SyntaxNode): boolean {
+    const exprs = elements(nodesOf(op).filter((c) => c.kind === 'List')[1]);
+    if (exprs.length !== 1 || exprs[0]!.kind !== 'MvApplyExpression') fail('mv-apply with one expansion is modelled');
+    const [named, toType] = nodesOf(exprs[0]!);
+    const [nameDecl, arrayExpr] = nodesOf(named!);
+    const name = nameOf(nameDecl!);
+    const arr = this.eval(arrayExpr!);
+    const items = isDyn(arr) && Array.isArray(arr.dyn) ? (arr.dyn as unknown[]) : [];
+    if (items.length === 0) return false;
+    const asString = toType !== undefined && JSON.stringify(toType).includes('StringKeyword');
+    const sub = nodesOf(op).find((c) => c.kind === 'MvApplySubqueryExpression')!;
+    const summarize = nodesOf(sub)[0]!;
+    if (summarize.kind !== 'SummarizeOperator') fail(`mv-apply subquery ${summarize.kind} is not modelled`);
+    const aggs = elements(nodesOf(summarize).filter((c) => c.kind === 'List')[1]);
+    const results: Record<string, number> = {};
+    for (const a of aggs) {
+      const [aggName, call] = nodesOf(a);
+      const [fn, argList] = nodesOf(call!);
+      if (nameOf(fn!) !== 'countif') fail(`aggregate ${nameOf(fn!)} is not modelled`);
+      const pred = elements(nodesOf(argList!)[0])[0]!;
+      let count = 0;
+      for (const item of items) {
+        const value: KValue = asString ? toStr({ dyn: item }) : { dyn: item };
+        const inner = new Env({ ...this.row, [name]: value }, this.now);
+        for (const [k, v] of this.vars) inner.vars.set(k, v);
+        if (inner.eval(pred) === true) count++;
+      }
+      results[nameOf(aggName!)] = count;
+    }
+    Object.assign(this.row, results);
+    return true;
+  }
+
+  eval(n: SyntaxNode): KValue {
+    switch (n.kind) {
+      case 'StringLiteralExpression':
+        return n.children[0]!.valueText!;
+      case 'LongLiteralExpression':
+      case 'IntLiteralExpression':
+      case 'RealLiteralExpression': {
+        const t = n.children[0]!.text!;
+        const m = /^real\((.*)\)$/.exec(t);
+        return Number(m ? m[1] : t);
+      }
+      case 'BooleanLiteralExpression':
+        return n.children[0]!.text === 'true';
+      case 'TimespanLiteralExpression':
+        return { ts: timespanOf(n.children[0]!.text!) };
+      case 'UnaryMinusExpression': {
+        const v = num(this.eval(nodesOf(n)[0]!));
+        return v === null ? null : -v;
+      }
+      case 'ParenthesizedExpression':
+        return this.eval(nodesOf(n)[0]!);
+      case 'NameReference': {
+        const name = nameOf(n);
+        if (this.vars.has(name)) return this.vars.get(name)!;
+        if (Object.prototype.hasOwnProperty.call(this.row, name)) return this.row[name]!;
+        return fail(`unknown name ${name}`);
+      }
+      case 'DynamicExpression':
+        return { dyn: this.json(nodesOf(n)[0]!) };
+      case 'PathExpression': {
+        const [base, member] = nodesOf(n);
+        return this.member(this.eval(base!), nameOf(member!));
+      }
+      case 'ElementExpression': {
+        const [base, sel] = nodesOf(n);
+        const key = this.eval(nodesOf(sel!)[0]!);
+        return this.member(this.eval(base!), str(key, 'element access'));
+      }
+      case 'AndExpression': {
+        const [l, r] = nodesOf(n);
+        return and(this.eval(l!), () => this.eval(r!));
+      }
+      case 'OrExpression': {
+        const [l, r] = nodesOf(n);
+        return or(this.eval(l!), () => this.eval(r!));
+      }
+      case 'FunctionCallExpression':
+        return this.call(n);
+      case 'InExpression':
+      case 'InCsExpression':
+      case 'NotInExpression':
+      case 'NotInCsExpression':
+        return this.inList(n);
+      default:
+        if (n.children.length === 3 && n.children[1]!.text !== undefined) return this.binary(n);
+        if (n.kind === 'MatchesRegexExpression') return this.binary(n);
+        return fail(`unsupported expression ${n.kind}`);
+    }
+  }
+
+  private json(n: SyntaxNode): unknown {
+    switch (n.kind) {
+      case 'JsonArrayExpression':
+        return elements(nodesOf(n)[0]).map((e) => this.json(e));
+      case 'StringLiteralExpression':
+      case 'LongLiteralExpression':
+      case 'RealLiteralExpression':
+      case 'BooleanLiteralExpression':
+        return this.eval(n);
+      default:
+        return fail(`unsupported dynamic literal ${n.kind}`);
+    }
+  }
+
+  private member(base: KValue, key: string): KValue {
+    if (base === null) return { dyn: null };
+    if (!isDyn(base)) fail(`member access on a non-dynamic value`);
+    const o = base.dyn;
+    if (o === null || typeof o !== 'object' || Array.isArray(o) || !Object.prototype.hasOwnProperty.call(o, key)) return { dyn: null };
+    return { dyn: (o as Record<string, unknown>)[key] };
+  }
+
+  private binary(n: SyntaxNode): KValue {
+    const [l, r] = nodesOf(n);
+    const op = tokensOf(n)
+      .map((t) => t.text)
+      .join(' ');
+    const a = this.eval(l!);
+    const b = this.eval(r!);
+    if (op === 'matches regex') return re2ToJs(str(b, 'regex')).test(str(a, 'matches regex'));
+    const sop = STRING_OPS[op];
+    if (sop) return sop(str(a, op), str(b, op));
+    switch (op) {
+      case '==':
+        return equal(a, b);
+      case '!=':
+        return a === null || b === null ? true : !equal(a, b);
+      case '<':
+      case '<=':
+      case '>':
+      case '>=': {
+        const x = num(a);
+        const y = num(b);
+        if (x === null || y === null) return null;
+        return op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
+      }
+    }
+    return fail(`unsupported operator ${op} (${n.kind})`);
+  }
+
+  private inList(n: SyntaxNode): KValue {
+    const [l, exprList] = nodesOf(n);
+    const op = tokensOf(n)[0]!.text!;
+    const a = this.eval(l!);
+    const items = list(elements(nodesOf(exprList!)[0]).map((e) => this.eval(e)));
+    const ci = op.endsWith('~');
+    const hit = items.some((x) => (ci ? upperFold(str(a, op)) === upperFold(str(x, op)) : equal(a, x)));
+    return op.startsWith('!') ? !hit : hit;
+  }
+
+  private call(n: SyntaxNode): KValue {
+    const [fn, argList] = nodesOf(n);
+    const name = nameOf(fn!);
+    const args = elements(nodesOf(argList!)[0]);
+    const v = (i: number): KValue => this.eval(args[i]!);
+    switch (name) {
+      case 'not': {
+        const x = v(0);
+        return x === null ? null : !x;
+      }
+      case 'isempty':
+      case 'isnotempty': {
+        const x = v(0);
+        const empty = x === null || x === '' || (isDyn(x) && (x.dyn === null || x.dyn === undefined || x.dyn === ''));
+        return name === 'isempty' ? empty : !empty;
+      }
+      case 'isnull':
+      case 'isnotnull': {
+        const x = v(0);
+        const isNull = x === null || (isDyn(x) && (x.dyn === null || x.dyn === undefined));
+        return name === 'isnull' ? isNull : !isNull;
+      }
+      case 'tostring':
+        return toStr(v(0));
+      case 'todouble': {
+        const x = v(0);
+        if (x === null) return null;
+        if (typeof x === 'number') return x;
+        const t = toStr(x);
+        return /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(t) ? Number(t) : null;
+      }
+      case 'parse_json': {
+        const x = v(0);
+        if (isDyn(x)) return x;
+        const t = toStr(x);
+        try {
+          return { dyn: JSON.parse(t) };
+        } catch {
+          return { dyn: t };
+        }
+      }
+      case 'extract': {
+        const re = re2ToJs(str(v(0), 'extract regex'));
+        const group = num(v(1))!;
+        const m = re.exec(str(v(2), 'extract source'));
+        return m ? (m[group] ?? '') : '';
+      }
+      case 'coalesce': {
+        for (let i = 0; i < args.length; i++) {
+          const x = v(i);
+          if (x !== null && x !== '' && !(isDyn(x) && (x.dyn === null || x.dyn === undefined))) return x;
+        }
+        return null;
+      }
+      case 'bag_keys': {
+        const x = v(0);
+        return isDyn(x) && x.dyn !== null && typeof x.dyn === 'object' && !Array.isArray(x.dyn) ? { dyn: Object.keys(x.dyn) } : { dyn: null };
+      }
+      case 'array_concat': {
+        const out: unknown[] = [];
+        for (let i = 0; i < args.length; i++) {
+          const x = v(i);
+          if (!isDyn(x) || !Array.isArray(x.dyn)) return { dyn: null };
+          out.push(...x.dyn);
+        }
+        return { dyn: out };
+      }
+      case 'ipv4_is_in_range':
+        return inAnyRange(kqlIpv4, v(0), [v(1)]);
+      case 'ipv4_is_in_any_range':
+        return inAnyRange(kqlIpv4, v(0), args.slice(1).map((_, i) => v(i + 1)));
+      case 'ipv6_is_in_range':
+        return inAnyRange(kqlIpv6, v(0), [v(1)]);
+      case 'ipv6_is_in_any_range':
+        return inAnyRange(kqlIpv6, v(0), args.slice(1).map((_, i) => v(i + 1)));
+      case 'ago': {
+        const t = v(0);
+        if (!isTs(t)) fail('ago() takes a timespan');
+        return { dt: this.now - t.ts };
+      }
+      case 'hourofday':
+      case 'dayofmonth':
+      case 'getmonth':
+      case 'getyear':
+      case 'week_of_year':
+      case 'datetime_part': {
+        const x = name === 'datetime_part' ? v(1) : v(0);
+        if (x === null) return null;
+        if (!isDt(x)) fail(`${name} takes a datetime`);
+        const d = new Date(x.dt);
+        if (name === 'datetime_part') {
+          const part = str(v(0), 'datetime_part');
+          if (part !== 'minute') fail(`datetime_part ${part} is not modelled`);
+          return d.getUTCMinutes();
+        }
+        if (name === 'hourofday') return d.getUTCHours();
+        if (name === 'dayofmonth') return d.getUTCDate();
+        if (name === 'getmonth') return d.getUTCMonth() + 1;
+        if (name === 'getyear') return d.getUTCFullYear();
+        return isoWeekOf(x.dt);
+      }
+      default:
+        return fail(`unsupported function ${name}`);
+    }
+  }
+}

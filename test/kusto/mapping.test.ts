@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/diag/diagnostic.js';
+import { kustoMapping } from '../../src/targets/kusto/mapping.js';
+import { main } from '../../src/cli/main.js';
+import { compile, PROC, rule } from './helpers.js';
+
+const base = { time_column: 'TimeGenerated', schemas: ['azure-monitor.json'] };
+const view = (v: Record<string, unknown>) => ({ ...base, logsources: { x: { logsource: { product: 'x' }, views: ['v'] } }, views: { v: { table: 'Syslog', ...v } } });
+
+describe('mapping data is checked when it is loaded', () => {
+  const err = (raw: unknown): string => {
+    try {
+      kustoMapping(raw, 'test');
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+
+  it('names the key and what is wrong', () => {
+    expect(err(view({ table: 'NoSuchTable' }))).toBe("mapping for platform test: views.v.table: unknown table 'NoSuchTable' (not in the platform's schemas)");
+    expect(err(view({ fields: { Image: 'NoColumn' } }))).toBe("mapping for platform test: views.v.fields.Image: table Syslog has no column 'NoColumn'");
+    expect(err(view({ bag: 'ProcessID' }))).toMatch(/views\.v\.bag: column ProcessID is int; a bag must be dynamic or JSON text/);
+    expect(err(view({ where: { ProcessID: 'abc' } }))).toMatch(/views\.v\.where\.ProcessID: column ProcessID is int; 'abc' is not a number/);
+    expect(err(view({ fields: { F: { column: 'Facility', values: { a: 'x', b: ['y', 'x'] } } } }))).toMatch(/views\.v\.fields\.F\.values\.b: stored value 'x' also stands for 'a'/);
+    expect(err({ ...base, logsources: { x: { logsource: { product: 'x' }, views: ['nope'] } }, views: {} })).toMatch(/logsources\.x\.views: unknown view 'nope'/);
+    expect(err({ ...base, schemas: ['missing.json'], logsources: {}, views: {} })).toMatch(/cannot read Kusto schema file missing\.json: ENOENT/);
+  });
+});
+
+describe('unknown log sources and fields fail the rule, naming the valid choices', () => {
+  it('a log source without a table lists the log sources of the same product', () => {
+    const r = compile(rule('{product: windows, category: no_such_category}', 'sel:\n  Image: x\ncondition: sel'));
+    expect(r).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(!r.ok && r.error).toMatch(/^log source windows\/no_such_category has no table on platform sentinel; log sources of product windows: windows, windows\/antivirus, .*windows\/process_creation.* \(add one with --mapping\)$/);
+  });
+
+  it('a field without a column lists the fields the table maps', () => {
+    const r = compile(rule('{product: windows, category: image_load}', 'sel:\n  NoSuchField: x\ncondition: sel'), 'defender-xdr');
+    expect(r).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(!r.ok && r.error).toMatch(/^field 'NoSuchField' is not mapped for log source windows\/image_load on platform defender-xdr \(table DeviceImageLoadEvents\); mapped fields: CommandLine, Company, .*ImageLoaded.*\(add it with --mapping\)$/);
+  });
+
+  it('a field with no exact reading says why', () => {
+    const r = compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"), 'defender-xdr');
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported' });
+    expect(!r.ok && r.error).toMatch(/field 'User' cannot be read exactly from DeviceProcessEvents .*AccountDomain and AccountName/);
+  });
+
+  it('Sentinel falls back to the next candidate table that expresses the rule', () => {
+    const r = compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"));
+    expect(r.ok && r.query).toContain('WindowsEvent\n| where Channel == "Microsoft-Windows-Sysmon/Operational" and EventID == 1');
+  });
+});
+
+describe('--mapping extends a platform', () => {
+  it('adds a field to a view, and a log source with its own table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-krules-'));
+    const extra = join(mkdtempSync(join(tmpdir(), 'rulec-kmap-')), 'extra.yml');
+    writeFileSync(
+      extra,
+      [
+        'views:',
+        '  mde_image_loaded:',
+        '    fields:',
+        '      Signed: {constant: "true"}',
+        '  my_app:',
+        '    table: MyApp_CL',
+        '    suffixed: true',
+        '    time_column: TimeGenerated',
+        'columns:',
+        '  MyApp_CL: {TimeGenerated: datetime, action_s: string}',
+        'logsources:',
+        '  myapp:',
+        '    logsource: {product: myapp}',
+        '    views: [my_app]',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'a.yml'), rule('{product: windows, category: image_load}', 'sel:\n  Signed: "false"\n  ImageLoaded|endswith: \'\\x.dll\'\ncondition: sel'));
+    writeFileSync(join(dir, 'b.yml'), rule('{product: myapp}', 'sel:\n  action: delete\ncondition: sel').replace('5f1b7a1e-6d0e-4f7b-8a2a-0d6c1c2b3a40', '5f1b7a1e-6d0e-4f7b-8a2a-0d6c1c2b3a41'));
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l), json: () => {} };
+    const status = await main(['build', '--target', 'kusto', '--platform', 'defender-xdr', '--mapping', extra, '--validate', dir], io);
+    const text = out.join('\n');
+    expect(status, text).toBe(0);
+    expect(text).toContain('DeviceImageLoadEvents\n| where ActionType == "ImageLoaded"\n| where false');
+    expect(text).toContain('MyApp_CL\n| where action_s =~ "delete"');
+  }, 60_000);
+});
