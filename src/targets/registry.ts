@@ -7,6 +7,7 @@ import type { Target } from './types.js';
 
 const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
+  eql: async () => (await import('./eql/target.js')).eqlTarget,
 };
 
 export function targetNames(): string[] {
