@@ -151,6 +151,11 @@ function luceneToJs(n: LNode, ci: boolean): string {
 }
 
 const regexCache = new Map<string, RegExp>();
+/** Whether a Lucene regex (`regex~` when ci) matches the whole value, per the interpreter's model. */
+export function luceneMatches(src: string, ci: boolean, value: string): boolean {
+  return luceneRegex(src, ci).test(value);
+}
+
 function luceneRegex(src: string, ci: boolean): RegExp {
   const key = `${ci}:${src}`;
   let re = regexCache.get(key);

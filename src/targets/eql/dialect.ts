@@ -20,12 +20,17 @@ const PLAIN_SEGMENT = /^[A-Za-z_@][A-Za-z0-9_]*$/;
  * mapping reads as null instead of failing the query).
  */
 export function eqlField(name: string, optional = false): string {
-  const segments = name.split('.');
-  let text: string;
-  if (segments.some((s) => s === '')) text = quoteIdentifier(name);
-  else text = segments.map((s) => (PLAIN_SEGMENT.test(s) && !KEYWORDS.has(s.toLowerCase()) ? s : quoteIdentifier(s))).join('.');
+  let text = fieldCache.get(name);
+  if (text === undefined) {
+    const segments = name.split('.');
+    if (segments.some((s) => s === '')) text = quoteIdentifier(name);
+    else text = segments.map((s) => (PLAIN_SEGMENT.test(s) && !KEYWORDS.has(s.toLowerCase()) ? s : quoteIdentifier(s))).join('.');
+    fieldCache.set(name, text);
+  }
   return optional ? `?${text}` : text;
 }
+
+const fieldCache = new Map<string, string>();
 
 function quoteIdentifier(s: string): string {
   return '`' + s.replace(/`/g, '``') + '`';
@@ -37,6 +42,7 @@ function quoteIdentifier(s: string): string {
  * whether they are wildcards is decided by the operator, not by the string.
  */
 export function eqlString(s: string): string {
+  if (PRINTABLE_ASCII.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -61,12 +67,18 @@ export function eqlString(s: string): string {
   return out + '"';
 }
 
+/** Printable ASCII without `"` and `\\`: nothing to escape. */
+const PRINTABLE_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /**
- * Controls, DEL, C1 controls, the Unicode line/paragraph separators and the KELVIN SIGN (which
- * looks like K and appears in the case classes of k) are written as escapes.
+ * Controls, format characters, every separator but the plain space (no-break and typographic
+ * spaces, U+2028/2029) and the KELVIN SIGN (which looks like K and appears in the case classes of k)
+ * are written as escapes, so that a query never hides a character.
  */
+const INVISIBLE = /[\p{C}\p{Z}\u212a]/u;
+
 function isInvisible(c: number): boolean {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0x212a;
+  return c !== 0x20 && INVISIBLE.test(String.fromCodePoint(c));
 }
 
 function hex(c: number): string {
@@ -115,10 +127,10 @@ export function luceneLiteral(s: string): string {
   return out;
 }
 
-/** One code point inside a Lucene character class: everything but letters and digits is escaped. */
+/** One code point inside a Lucene character class: ASCII punctuation is escaped. */
 export function luceneClassChar(cp: number): string {
   const ch = String.fromCodePoint(cp);
-  return /^[A-Za-z0-9]$/.test(ch) || cp > 0x7f ? ch : '\\' + ch;
+  return /^[!-/:-@[-`{-~]$/.test(ch) ? '\\' + ch : ch;
 }
 
 /**

@@ -167,22 +167,25 @@ export function printNode(n: Node, ctx: PrintContext, neg = false): Expr {
 /** Sibling comparisons of one field with one operator become one list lookup: `F : ("a", "b")`. */
 function mergeLeaves(parts: (Expr | Rendered)[]): (Expr | Rendered)[] {
   const out: (Expr | Rendered)[] = [];
-  const groups = new Map<string, number>();
+  const groups = new Map<string, { at: number; items: string[] }>();
   for (const p of parts) {
     if ('expr' in p && p.expr.k === 'atom' && p.expr.list && p.nullable && !p.matchesEmpty) {
       const l = p.expr.list;
       const key = `${l.kind} ${l.field}`;
-      const at = groups.get(key);
-      if (at !== undefined) {
-        const prev = out[at] as Rendered;
-        const pl = (prev.expr as { list: ListForm }).list;
-        const merged: ListForm = { ...pl, items: [...pl.items, ...l.items] };
-        out[at] = { ...prev, expr: { k: 'atom', text: listText(merged), list: merged } };
+      const g = groups.get(key);
+      if (g) {
+        g.items.push(...l.items);
         continue;
       }
-      groups.set(key, out.length);
+      groups.set(key, { at: out.length, items: [...l.items] });
     }
     out.push(p);
+  }
+  for (const g of groups.values()) {
+    if (g.items.length < 2) continue;
+    const prev = out[g.at] as Rendered;
+    const merged: ListForm = { ...(prev.expr as { list: ListForm }).list, items: g.items };
+    out[g.at] = { ...prev, expr: { k: 'atom', text: listText(merged), list: merged } };
   }
   return out;
 }
@@ -523,19 +526,22 @@ function printBool(field: string, value: boolean, cs: 'ci' | 'cs', ctx: PrintCon
   return unsupportedType(t, `the boolean ${value}`);
 }
 
-/** `exists` (or with `negate`, `null`): empty is missing, null or "" (docs/semantics.md 1). */
+/**
+ * `exists` (or with `negate`, `null`): empty is missing, null or "" (docs/semantics.md 1). On a text
+ * field "holds a value" is `F : "?*"` (some value has a character), which also reads a multi-valued
+ * field the way the evaluator does (`["", "a"]` has a value).
+ */
 function printExists(field: string, ctx: PrintContext, negate: boolean): Rendered {
   const t = target(field, ctx);
   const opt = eqlField(t.field, true);
   const f = eqlField(t.field);
-  // Only a text field can hold "", which rulec counts as empty.
   const textual = t.type === 'keyword' || t.type === 'numeric_keyword';
   const e = negate
     ? textual
-      ? or([atom(`${opt} == null`), atom(`${f} == ""`)])
+      ? or([atom(`${opt} == null`), not(atom(`${f} : "?*"`))])
       : atom(`${opt} == null`)
     : textual
-      ? and([atom(`${opt} != null`), atom(`${f} != ""`)])
+      ? and([atom(`${opt} != null`), atom(`${f} : "?*"`)])
       : atom(`${opt} != null`);
   return rendered(e, t, false, false);
 }

@@ -349,7 +349,8 @@ function casedUnits(): number[] {
 function applyFlags(n: RNode, f: Flags): RNode {
   switch (n.t) {
     case 'char': {
-      if (!f.i) return n;
+      // Under `i` an ASCII letter keeps its spelling: `regex~` folds ASCII letters.
+      if (!f.i || (n.cp < 0x80 && asciiClass(n.cp).length === 2)) return n;
       const cls = n.cp > 0xffff ? [n.cp] : jsCaseClass(n.cp);
       return cls.length === 1 ? n : { t: 'set', ranges: normalize(cls.map((x): [number, number] => [x, x])) };
     }
@@ -523,8 +524,9 @@ function emit(n: RNode, o: EmitOptions): string {
   }
 }
 
-const LINE_START = '(.*[\\n\\r\u2028\u2029])?';
-const LINE_END = '([\\n\\r\u2028\u2029].*)?';
+/** `^` / `$` under `m`: the start or end of the value, or next to a line terminator. */
+const LINE_START = `(.*${luceneClass(LINE_TERMINATORS)})?`;
+const LINE_END = `(${luceneClass(LINE_TERMINATORS)}.*)?`;
 
 export interface LuceneRegex {
   /** Lucene regular-expression source (whole-value match). */
