@@ -110,3 +110,28 @@ describe('EQL ecs-windows: every leaf kind and field type (differential)', () =>
     expect(compiled).toBeGreaterThan(runs / 2);
   }, 120_000);
 });
+
+describe('EQL ecs-windows: an ip field with a text twin (Security IpAddress)', () => {
+  const p = eqlPlatform('ecs-windows');
+  const SECURITY = { product: 'windows', service: 'security' };
+  const ipLeaf: fc.Arbitrary<Node> = fc.oneof(
+    fc.record({ kind: fc.constant('str' as const), field: fc.constant('IpAddress'), op: fc.constantFrom('eq' as const, 'contains' as const, 'prefix' as const), value: fc.constantFrom('-', '::1', '127.0.0.1', '10.', ':'), case: cs }),
+    fc.record({ kind: fc.constant('cidr' as const), field: fc.constant('IpAddress'), family: fc.constant(4 as const), network: fc.constant('10.0.0.0'), prefix: fc.constant(8) }),
+    fc.record({ kind: fc.constant('cidr' as const), field: fc.constant('IpAddress'), family: fc.constant(6 as const), network: fc.constant('::1'), prefix: fc.constant(128) }),
+    fc.record({ kind: fc.constantFrom('exists' as const, 'null' as const), field: fc.constant('IpAddress') }),
+  );
+  const ipTree = fc.oneof(ipLeaf, ipLeaf.map((child): Node => ({ kind: 'not', child })), fc.tuple(ipLeaf, ipLeaf).map(([a, b]): Node => ({ kind: 'or', children: [a, b] })));
+  // Not '::ffff:10.1.2.3': Elasticsearch stores a mapped address as IPv4 (docs/targets/eql.md, "Field types").
+  const ipEvent = fc.record({ IpAddress: fc.constantFrom('-', '::1', '127.0.0.1', '10.1.2.3', '8.8.8.8', '') }, { requiredKeys: [] });
+
+  it('agrees with the evaluator', () => {
+    fc.assert(
+      fc.property(ipTree, ipEvent, (ir, ev) => {
+        const r = p.compile({ ...input(ir), rule: { ...input(ir).rule, logsource: SECURITY } });
+        if (!r.ok) throw new Error(r.error);
+        expect(p.verdict(r.query, ev, SECURITY), r.query).toBe(compileNode(ir)(new EventView(ev)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

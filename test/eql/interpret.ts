@@ -78,12 +78,16 @@ export function buildDocument(event: Record<string, unknown>, logsource: LogSour
     const stored = raw
       .map((x) => (t.values ? (x === null || typeof x === 'object' ? undefined : t.values.get(fold(String(x)))) : storeValue(x, t.type)))
       .filter((x) => x !== undefined);
-    if (stored.length === 0) continue;
+    if (stored.length === 0 && t.text === undefined) continue;
     if (doc.has(t.field)) {
       collisions.push(k);
       continue;
     }
-    doc.set(t.field, stored);
+    if (stored.length) doc.set(t.field, stored);
+    if (t.text !== undefined) {
+      const text = raw.map((x) => storeValue(x, 'keyword')).filter((x) => x !== undefined);
+      if (text.length) doc.set(t.text, text);
+    }
   }
   let spec;
   try {

@@ -26,6 +26,8 @@ export interface FieldTarget {
   type: FieldType;
   /** Value translation done at ingest (folded Sigma text -> stored value). */
   values?: Map<string, string>;
+  /** For an ip field: a keyword field holding the original text, for text comparisons. */
+  text?: string;
 }
 
 export interface Condition {
@@ -41,7 +43,7 @@ export interface LogSourceSpec {
 }
 
 type When = Partial<Record<'product' | 'category' | 'service', string>>;
-type FieldSpec = { field: string; values?: Map<string, string> };
+type FieldSpec = { field: string; values?: Map<string, string>; text?: string };
 
 const ECS_TYPES: Record<string, FieldType> = {
   keyword: 'keyword',
@@ -131,13 +133,17 @@ function readWhen(v: unknown, where: string): When {
 function readFieldSpec(v: unknown, where: string): FieldSpec {
   if (typeof v === 'string' && v !== '') return { field: v };
   if (isObject(v) && typeof v.field === 'string') {
+    if (v.text !== undefined) {
+      if (typeof v.text !== 'string' || v.values !== undefined) throw new UsageError(`${where}: 'text' names the keyword twin of an ip field and cannot go with 'values'`);
+      return { field: v.field, text: v.text };
+    }
     if (v.values === undefined) return { field: v.field };
     if (!isObject(v.values)) throw new UsageError(`${where}: 'values' must map Sigma values to stored values`);
     const values = new Map<string, string>();
     for (const [from, to] of Object.entries(v.values)) values.set(fold(from), String(to));
     return { field: v.field, values };
   }
-  throw new UsageError(`${where}: expected a field name or {field, values}`);
+  throw new UsageError(`${where}: expected a field name, {field, values} or {field, text}`);
 }
 
 function readFieldMap(v: unknown, where: string): Map<string, FieldSpec> {
@@ -287,6 +293,7 @@ export class Platform {
     }
     const out: FieldTarget = { sigma, field: spec.field, type: this.typeOf(spec.field) };
     if (spec.values) out.values = spec.values;
+    if (spec.text) out.text = spec.text;
     return out;
   }
 }

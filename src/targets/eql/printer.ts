@@ -229,8 +229,14 @@ function printLeaf(n: Leaf, ctx: PrintContext): Rendered {
   }
 }
 
-function target(field: string, ctx: PrintContext): FieldTarget {
-  return ctx.platform.field(field, ctx.logsource);
+/**
+ * Where a leaf reads a Sigma field. An ip field with a text twin answers text comparisons from the
+ * twin (exact text semantics) and networks from the ip field (`network: true`).
+ */
+function target(field: string, ctx: PrintContext, network = false): FieldTarget {
+  const t = ctx.platform.field(field, ctx.logsource);
+  if (t.text === undefined || network) return t;
+  return { sigma: t.sigma, field: t.text, type: ctx.platform.typeOf(t.text) };
 }
 
 const describeTarget = (t: FieldTarget): string => (t.sigma === t.field ? `'${t.field}'` : `'${t.sigma}' (${t.field})`);
@@ -407,7 +413,7 @@ function printRegex(n: RegexLeaf, ctx: PrintContext): Rendered {
 // --- cidr -----------------------------------------------------------------------------------
 
 function printCidr(n: CidrLeaf, ctx: PrintContext): Rendered {
-  const t = target(n.field, ctx);
+  const t = target(n.field, ctx, true);
   const net = `${n.network}/${n.prefix}`;
   if (t.type === 'ip') return rendered(listAtom('cidrMatch', eqlField(t.field), eqlString(net)), t);
   if (isTextual(t) && !t.values && n.family === 4) {

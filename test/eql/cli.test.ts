@@ -1,0 +1,90 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const RULES = new URL('../../rules', import.meta.url).pathname;
+const SEED = join(RULES, 'seed');
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), json: (o: unknown) => out.push(JSON.stringify(o)) } };
+}
+
+describe('rulec build --target eql', () => {
+  it('prints one query per rule and names what it cannot express', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', RULES], c.io)).toBe(1);
+    expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
+    expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error: 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
+    expect(c.err.at(-1)).toBe('eql/ecs-windows: 8 rules: 5 compiled, 3 failed');
+  });
+
+  it('--skip-unsupported --validate --json: every emitted query validates', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--skip-unsupported', '--validate', '--json', RULES], c.io)).toBe(0);
+    const rows = c.out.map((l) => JSON.parse(l));
+    expect(rows.filter((r) => r.ok)).toHaveLength(5);
+    expect(rows.filter((r) => r.skipped).map((r) => r.kind)).toEqual(['unsupported', 'unsupported', 'unsupported']);
+  });
+
+  it('--out writes .eql files; --format elastic-ndjson and elastic-toml write the artifacts', async () => {
+    for (const [format, ext] of [['query', 'eql'], ['elastic-ndjson', 'ndjson'], ['elastic-toml', 'toml']]) {
+      const out = mkdtempSync(join(tmpdir(), 'rulec-eql-'));
+      const c = capture();
+      expect(await main(['build', '--target', 'eql', '--format', format!, '--out', out, SEED], c.io)).toBe(0);
+      expect(readdirSync(out)).toEqual([`custom_script_extension_executable_drop.${ext}`]);
+      const text = readFileSync(join(out, `custom_script_extension_executable_drop.${ext}`), 'utf8');
+      if (ext === 'ndjson') expect(JSON.parse(text).rule_id).toBe('0d6fee06-3ad6-4edc-aea7-c68093370229');
+      if (ext === 'toml') expect(text).toContain('rule_id = "0d6fee06-3ad6-4edc-aea7-c68093370229"');
+    }
+  });
+
+  it('--platform raw keeps Sigma names and routes Windows sources by Channel and EventID', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--platform', 'raw', SEED], c.io)).toBe(0);
+    expect(c.out[0]).toMatch(/^any where Channel == "Microsoft-Windows-Sysmon\/Operational" and EventID == 11 and Image : /);
+  });
+
+  it('--mapping overrides a field and its type', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-map-'));
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'fields:\n  FileType: file.type\ntypes:\n  file.type: keyword\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', SEED], c.io)).toBe(0);
+    expect(c.out[0]).toContain('file.type : "*Executable*"');
+  });
+
+  it('a broken mapping is a usage error that names the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-map-'));
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'types:\n  file.type: strng\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', SEED], c.io)).toBe(2);
+    expect(c.err[0]).toMatch(/types\.file\.type: unknown type 'strng'/);
+  });
+
+  it('a rule of another product on ecs-windows is a mapping failure naming the platform to use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-ls-'));
+    writeFileSync(join(dir, 'aws.yml'), 'title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: ConsoleLogin}\n  condition: sel\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--json', dir], c.io)).toBe(1);
+    const row = JSON.parse(c.out[0]!);
+    expect(row).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(row.error).toContain('its log source calls for --platform raw');
+    const r = capture();
+    expect(await main(['build', '--target', 'eql', '--platform', 'raw', dir], r.io)).toBe(0);
+    expect(r.out[0]).toBe('any where eventName : "ConsoleLogin"\n');
+  });
+
+  it('lists its platforms and formats in usage errors', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--platform', 'nope', RULES], c.io)).toBe(2);
+    expect(c.err[0]).toContain("valid platforms: ecs-windows, ecs-linux, ecs-macos, raw");
+    const f = capture();
+    expect(await main(['build', '--target', 'eql', '--format', 'x', RULES], f.io)).toBe(2);
+    expect(f.err[0]).toContain('valid formats: query, elastic-ndjson, elastic-toml');
+  });
+});
