@@ -10,7 +10,7 @@
 import { isLeaf, type CidrLeaf, type GlobLeaf, type GlobToken, type Leaf, type Node, type NumLeaf, type RegexLeaf, type StrLeaf } from '../../ir/types.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
-import { formatIp, parseIp, parseIpv4, parseIpv6 } from '../../runtime/ip.js';
+import { formatIp, parseIp, parseIpv4 } from '../../runtime/ip.js';
 import { TargetFailure } from '../types.js';
 import { asciiFoldExact } from './case.js';
 import { eqlField, eqlString, isWildcardFree, wildcardPattern } from './dialect.js';
@@ -571,10 +571,4 @@ export function printQuery(ir: Node, ctx: PrintContext): PrintedQuery {
   const body = and([...conditions, printNode(ir, ctx)]);
   const category = /^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.category) ? spec.category : eqlString(spec.category);
   return { query: `${category} where ${printExpr(body)}`, category: spec.category, index: spec.index };
-}
-
-/** Kept for the parser's tests: an address text is canonical when rulec would print it back unchanged. */
-export function isCanonicalAddress(s: string): boolean {
-  const a = s.includes(':') ? parseIpv6(s) : parseIpv4(s);
-  return a !== undefined && formatIp(a) === s;
 }
