@@ -79,6 +79,22 @@ describe('rulec build --target eql', () => {
     expect(r.out[0]).toBe('any where eventName : "ConsoleLogin"\n');
   });
 
+  it('keyword selections: refused, or with the keyword_search opt-in an approximate search reported as a note', async () => {
+    const kw = join(RULES, 'windows', 'win_system_susp_keywords.yml');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--platform', 'raw', kw], c.io)).toBe(1);
+    expect(c.err[0]).toMatch(/keyword \(field-less\) search is not expressible on platform raw: .* opt in to an approximate search .*keyword_search/);
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-kw-'));
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'keyword_search: {field: message}\n');
+    const o = capture();
+    expect(await main(['build', '--target', 'eql', '--platform', 'raw', '--mapping', m, '--', kw], o.io)).toBe(0);
+    expect(o.out[0]).toBe(
+      'any where Channel == "System" and (message regex~ (".*mimi[Kk\\u{212A}]atz.*", ".*se[Kk\\u{212A}]urlsa::.*") or message : "*lsadump::?am*" or message : "*procdump*" and message : "*lsass*")\n',
+    );
+    expect(o.err).toContain(`${kw}: note: keyword search approximated as a substring search of message (platform option keyword_search)`);
+  });
+
   it('lists its platforms and formats in usage errors', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'nope', RULES], c.io)).toBe(2);

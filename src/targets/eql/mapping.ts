@@ -169,6 +169,8 @@ export class Platform {
   readonly index: string[];
   readonly fallbackPrefix: string | undefined;
   readonly namespaces: string[];
+  /** Opt-in: a keyword field holding the raw event text, searched (approximately) by keyword selections. */
+  readonly keywordField: string | undefined;
   private readonly types = new Map<string, FieldType>();
   private readonly fields: Map<string, FieldSpec>;
   private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
@@ -188,6 +190,10 @@ export class Platform {
     if (data.fallback !== undefined) {
       if (!isObject(data.fallback) || typeof data.fallback.prefix !== 'string') throw new UsageError(`${at}: fallback must be {prefix: <text>}`);
       this.fallbackPrefix = data.fallback.prefix;
+    }
+    if (data.keyword_search !== undefined) {
+      if (!isObject(data.keyword_search) || typeof data.keyword_search.field !== 'string') throw new UsageError(`${at}: keyword_search must be {field: <a keyword field holding the raw event text>}`);
+      this.keywordField = data.keyword_search.field;
     }
     if (data.types !== undefined) {
       if (!isObject(data.types)) throw new UsageError(`${at}: types must map field names to types`);

@@ -7,7 +7,7 @@
  * every leaf two-valued where it matters: a leaf that matches an empty field gets `?F == null or`, and
  * a leaf under an odd number of `not`s gets `?F != null and` (docs/targets/eql.md, "Missing fields").
  */
-import { isLeaf, type CidrLeaf, type GlobLeaf, type GlobToken, type Leaf, type Node, type NumLeaf, type RegexLeaf, type StrLeaf } from '../../ir/types.js';
+import { isLeaf, type CidrLeaf, type GlobLeaf, type GlobToken, type KeywordLeaf, type Leaf, type Node, type NumLeaf, type RegexLeaf, type StrLeaf } from '../../ir/types.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { formatIp, parseIp, parseIpv4 } from '../../runtime/ip.js';
@@ -134,6 +134,8 @@ export function printExpr(e: Expr, parent = 0): string {
 export interface PrintContext {
   platform: Platform;
   logsource: LogSource;
+  /** Opt-in approximations applied (reported to the user). */
+  notes: string[];
 }
 
 /** What a leaf rendered to, and how it behaves on a missing field (EQL null). */
@@ -222,11 +224,30 @@ function printLeaf(n: Leaf, ctx: PrintContext): Rendered {
         `'${n.field}|fieldref: ${n.other}' compares two fields, which EQL cannot do (Elasticsearch EQL: "You cannot compare a field to another field")`,
       );
     case 'keyword':
-      throw new TargetFailure(
-        'unsupported',
-        `a keyword (field-less) search is not expressible on platform ${ctx.platform.name}: EQL searches named fields only, and no field of this platform holds the raw event text in a form EQL can search (message and event.original are not searchable by EQL); name the field the value appears in`,
-      );
+      return printKeyword(n, ctx);
   }
+}
+
+/**
+ * A keyword search has no exact EQL form: EQL searches named fields only. A platform whose documents
+ * keep the raw event text in a keyword field may opt in (`keyword_search: {field}`) to a substring
+ * search of that text, which is an approximation (it also matches keys, markup and text that spans
+ * two values) and is reported as a note.
+ */
+function printKeyword(n: KeywordLeaf, ctx: PrintContext): Rendered {
+  const field = ctx.platform.keywordField;
+  if (field === undefined) {
+    throw new TargetFailure(
+      'unsupported',
+      `a keyword (field-less) search is not expressible on platform ${ctx.platform.name}: EQL searches named fields only, and no field of this platform holds the raw event text in a form EQL can search (message and event.original are not searchable by EQL); name the field the value appears in, or opt in to an approximate search of a raw-text keyword field with 'keyword_search: {field: <name>}' in a --mapping file`,
+    );
+  }
+  const t: FieldTarget = { sigma: '(keywords)', field, type: ctx.platform.typeOf(field) };
+  if (!isTextual(t)) return unsupportedType(t, 'a keyword search');
+  const note = `keyword search approximated as a substring search of ${field} (platform option keyword_search)`;
+  if (!ctx.notes.includes(note)) ctx.notes.push(note);
+  const star: GlobToken = { wildcard: '*' };
+  return printGlobOn(t, [star, ...n.pattern, star], n.case);
 }
 
 /**
@@ -384,15 +405,18 @@ function printMappedValue(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 
 // --- glob -----------------------------------------------------------------------------------
 
 function printGlob(n: GlobLeaf, ctx: PrintContext): Rendered {
-  const t = target(n.field, ctx);
-  if (n.pattern.every((x) => typeof x !== 'string' && x.wildcard === '*')) return rendered(TRUE, t);
+  return printGlobOn(target(n.field, ctx), n.pattern, n.case);
+}
+
+function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs'): Rendered {
+  if (pattern.every((x) => typeof x !== 'string' && x.wildcard === '*')) return rendered(TRUE, t);
   if (!isTextual(t) || t.values) return unsupportedType(t, 'a wildcard pattern');
   const f = eqlField(t.field);
-  const ci = n.case === 'ci';
-  const literals = n.pattern.filter((x): x is string => typeof x === 'string');
+  const ci = cs === 'ci';
+  const literals = pattern.filter((x): x is string => typeof x === 'string');
   const plain = literals.every(isWildcardFree) && (!ci || literals.every(asciiFoldExact));
-  if (plain) return rendered(listAtom(ci ? ':' : 'like', f, eqlString(wildcardPattern(n.pattern))), t);
-  return rendered(regexAtom(f, globToLucene(n.pattern, ci)), t);
+  if (plain) return rendered(listAtom(ci ? ':' : 'like', f, eqlString(wildcardPattern(pattern))), t);
+  return rendered(regexAtom(f, globToLucene(pattern, ci)), t);
 }
 
 // --- regex ----------------------------------------------------------------------------------

@@ -22,11 +22,13 @@ function platforms(): string[] {
 export function compileEql(input: CompileInput, opts: TargetOptions): CompileResult {
   return guard(() => {
     const platform = platformOf(opts.platform, opts.mapping);
-    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource });
-    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql' };
+    const notes: string[] = [];
+    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes });
+    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...(notes.length ? { notes } : {}) };
     const format = opts.format as ArtifactFormat;
-    const { rule, notes } = elasticRule(input.rule, input.path, printed.query, printed.index);
-    const output = renderArtifact(format, rule);
+    const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
+    notes.push(...artifact.notes);
+    const output = renderArtifact(format, artifact.rule);
     return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...(notes.length ? { notes } : {}) };
   });
 }
