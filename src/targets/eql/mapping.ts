@@ -28,6 +28,8 @@ export interface FieldTarget {
   values?: Map<string, string>;
   /** For an ip field: a keyword field holding the original text, for text comparisons. */
   text?: string;
+  /** The field comes from the fallback namespace and may be missing from the index mapping. */
+  optional?: boolean;
 }
 
 export interface Condition {
@@ -286,7 +288,11 @@ export class Platform {
     }
     spec ??= this.fields.get(sigma);
     if (!spec && this.identity) spec = { field: sigma };
-    if (!spec && this.fallbackPrefix !== undefined && /^\w+$/.test(sigma)) spec = { field: this.fallbackPrefix + sigma };
+    let fallback = false;
+    if (!spec && this.fallbackPrefix !== undefined && /^\w+$/.test(sigma)) {
+      spec = { field: this.fallbackPrefix + sigma };
+      fallback = true;
+    }
     if (!spec) {
       const known = [...new Set([...this.fields.keys(), ...this.byLogsource.filter((e) => matches(e.when, ls)).flatMap((e) => [...e.fields.keys()])])].sort();
       const near = closest(sigma, known);
@@ -300,6 +306,7 @@ export class Platform {
     const out: FieldTarget = { sigma, field: spec.field, type: this.typeOf(spec.field) };
     if (spec.values) out.values = spec.values;
     if (spec.text) out.text = spec.text;
+    if (fallback) out.optional = true;
     return out;
   }
 }

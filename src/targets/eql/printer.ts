@@ -266,6 +266,14 @@ function rendered(expr: Expr, field: FieldTarget, matchesEmpty = false, nullable
   return { expr, field, nullable, matchesEmpty };
 }
 
+/**
+ * A field reference: `?`-prefixed when the field comes from the platform's fallback namespace, which
+ * the index mapping may not have (EQL rejects a query naming an unmapped field; `?F` reads as null).
+ */
+function ref(t: FieldTarget): string {
+  return eqlField(t.field, t.optional === true);
+}
+
 function isTextual(t: FieldTarget): boolean {
   return t.type === 'keyword' || t.type === 'numeric_keyword';
 }
@@ -299,7 +307,7 @@ function printStr(n: StrLeaf, ctx: PrintContext): Rendered {
 
 /** `str` on a text field: `:` / `like` patterns, function forms for literal `*` `?`, regex for case classes. */
 function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'ci' | 'cs'): Expr {
-  const f = eqlField(t.field);
+  const f = ref(t);
   const ci = cs === 'ci';
   if (ci && !asciiFoldExact(value)) return regexAtom(f, globToLucene(tokensOf(op, value), true));
   const v = eqlString(value);
@@ -344,7 +352,7 @@ function regexAtom(f: string, r: LuceneRegex): Expr {
 
 /** The text of a number in a long / double field is canonical: only such a literal can equal it. */
 function printStrOnNumber(t: FieldTarget, n: StrLeaf): Rendered {
-  if (n.op === 'eq' && isCanonicalNumber(n.value, t.type === 'long')) return rendered(listAtom('==', eqlField(t.field), n.value), t);
+  if (n.op === 'eq' && isCanonicalNumber(n.value, t.type === 'long')) return rendered(listAtom('==', ref(t), n.value), t);
   throw new TargetFailure(
     'unsupported',
     n.op === 'eq'
@@ -364,7 +372,7 @@ function isCanonicalNumber(s: string, integer: boolean): boolean {
  * text form, and a prefix of whole IPv4 octets is a network.
  */
 function printStrOnIp(t: FieldTarget, n: StrLeaf): Rendered {
-  const f = eqlField(t.field);
+  const f = ref(t);
   const v = n.case === 'ci' ? n.value.toLowerCase() : n.value;
   if (n.op === 'eq') {
     const a = parseIp(v);
@@ -399,7 +407,7 @@ function printMappedValue(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 
       `${describeTarget(t)} holds translated values (${[...t.values!].map(([a, b]) => `${a} -> ${b}`).join(', ')}): only case-insensitive equality with one of ${[...t.values!.keys()].join(', ')} can be expressed`,
     );
   }
-  return rendered(listAtom('==', eqlField(t.field), eqlString(stored)), t);
+  return rendered(listAtom('==', ref(t), eqlString(stored)), t);
 }
 
 // --- glob -----------------------------------------------------------------------------------
@@ -411,7 +419,7 @@ function printGlob(n: GlobLeaf, ctx: PrintContext): Rendered {
 function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs'): Rendered {
   if (pattern.every((x) => typeof x !== 'string' && x.wildcard === '*')) return rendered(TRUE, t);
   if (!isTextual(t) || t.values) return unsupportedType(t, 'a wildcard pattern');
-  const f = eqlField(t.field);
+  const f = ref(t);
   const ci = cs === 'ci';
   const literals = pattern.filter((x): x is string => typeof x === 'string');
   const plain = literals.every(isWildcardFree) && (!ci || literals.every(asciiFoldExact));
@@ -431,7 +439,7 @@ function printRegex(n: RegexLeaf, ctx: PrintContext): Rendered {
     if (e instanceof RegexUnsupported) throw new TargetFailure('unsupported', `regular expression /${n.pattern}/${n.flags}: ${e.message}`);
     throw e;
   }
-  return rendered(regexAtom(eqlField(t.field), r), t, new RegExp(n.pattern, n.flags).test(''));
+  return rendered(regexAtom(ref(t), r), t, new RegExp(n.pattern, n.flags).test(''));
 }
 
 // --- cidr -----------------------------------------------------------------------------------
@@ -439,9 +447,9 @@ function printRegex(n: RegexLeaf, ctx: PrintContext): Rendered {
 function printCidr(n: CidrLeaf, ctx: PrintContext): Rendered {
   const t = target(n.field, ctx, true);
   const net = `${n.network}/${n.prefix}`;
-  if (t.type === 'ip') return rendered(listAtom('cidrMatch', eqlField(t.field), eqlString(net)), t);
+  if (t.type === 'ip') return rendered(listAtom('cidrMatch', ref(t), eqlString(net)), t);
   if (isTextual(t) && !t.values && n.family === 4) {
-    return rendered(listAtom('regex', eqlField(t.field), eqlString(ipv4NetworkRegex(n.network, n.prefix))), t);
+    return rendered(listAtom('regex', ref(t), eqlString(ipv4NetworkRegex(n.network, n.prefix))), t);
   }
   if (isTextual(t)) {
     throw new TargetFailure(
@@ -511,7 +519,7 @@ function printNum(n: NumLeaf, ctx: PrintContext): Rendered {
     );
   }
   const t = target(n.field, ctx);
-  const f = eqlField(t.field);
+  const f = ref(t);
   const text = String(n.value);
   if (/e/i.test(text)) throw new TargetFailure('unsupported', `the number ${text} has no plain decimal form to compare with`);
   if (t.values) return unsupportedType(t, `the number ${text}`);
@@ -549,7 +557,7 @@ export function decimalRegex(v: number): string {
 
 function printBool(field: string, value: boolean, cs: 'ci' | 'cs', ctx: PrintContext): Rendered {
   const t = target(field, ctx);
-  const f = eqlField(t.field);
+  const f = ref(t);
   if (t.values) return printMappedValue(t, 'eq', String(value), cs);
   if (t.type === 'boolean') return rendered(atom(`${f} == ${value}`), t);
   if (isTextual(t)) return rendered(cs === 'ci' ? listAtom(':', f, eqlString(String(value))) : listAtom('==', f, eqlString(String(value))), t);
@@ -564,7 +572,7 @@ function printBool(field: string, value: boolean, cs: 'ci' | 'cs', ctx: PrintCon
 function printExists(field: string, ctx: PrintContext, negate: boolean): Rendered {
   const t = target(field, ctx);
   const opt = eqlField(t.field, true);
-  const f = eqlField(t.field);
+  const f = ref(t);
   const textual = t.type === 'keyword' || t.type === 'numeric_keyword';
   const e = negate
     ? textual
