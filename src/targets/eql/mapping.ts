@@ -44,7 +44,8 @@ export interface LogSourceSpec {
   index: string[];
 }
 
-type When = Partial<Record<'product' | 'category' | 'service', string>>;
+/** Log source keys to match; null means the rule must not set that key. */
+type When = Partial<Record<'product' | 'category' | 'service', string | null>>;
 type FieldSpec = { field: string; values?: Map<string, string>; text?: string };
 
 const ECS_TYPES: Record<string, FieldType> = {
@@ -106,7 +107,9 @@ export function platformFor(ls: LogSource): string {
 
 function matches(when: When, ls: LogSource): boolean {
   for (const k of ['product', 'category', 'service'] as const) {
-    if (when[k] !== undefined && when[k] !== ls[k]) return false;
+    const w = when[k];
+    if (w === undefined) continue;
+    if (w === null ? ls[k] !== undefined : w !== ls[k]) return false;
   }
   return true;
 }
@@ -126,7 +129,7 @@ function readWhen(v: unknown, where: string): When {
   const out: When = {};
   for (const [k, x] of Object.entries(v)) {
     if (k !== 'product' && k !== 'category' && k !== 'service') throw new UsageError(`${where}: 'when' key '${k}' is not one of product, category, service`);
-    if (typeof x !== 'string') throw new UsageError(`${where}: 'when.${k}' must be a string`);
+    if (typeof x !== 'string' && x !== null) throw new UsageError(`${where}: 'when.${k}' must be a string, or null for "not set"`);
     out[k] = x;
   }
   return out;
@@ -268,8 +271,8 @@ export class Platform {
     this.checkProduct(ls);
     const hit = this.logsources.find((e) => matches(e.when, ls));
     if (hit) return hit.spec;
-    const cats = this.logsources.map((e) => e.when.category).filter((x): x is string => x !== undefined);
-    const svcs = this.logsources.map((e) => e.when.service).filter((x): x is string => x !== undefined);
+    const cats = this.logsources.map((e) => e.when.category).filter((x): x is string => typeof x === 'string');
+    const svcs = this.logsources.map((e) => e.when.service).filter((x): x is string => typeof x === 'string');
     throw new TargetFailure(
       'mapping',
       `log source ${describeLogSource(ls)} has no mapping on platform ${this.name}` +
