@@ -95,6 +95,20 @@ describe('rulec build --target eql', () => {
     expect(o.err).toContain(`${kw}: note: keyword search approximated as a substring search of message (platform option keyword_search)`);
   });
 
+  it('ascii_case_folding: an opt-in, reported approximation that keeps `:` where a case class would be spelled out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-ci-'));
+    writeFileSync(join(dir, 'r.yml'), "title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\taskkill.exe'}\n  condition: sel\n");
+    const exact = capture();
+    expect(await main(['build', '--target', 'eql', dir], exact.io)).toBe(0);
+    expect(exact.out[0]).toContain('process.executable regex~ ".*\\\\\\\\tas[Kk\\u{212A}][Kk\\u{212A}]ill\\\\.exe"');
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'ascii_case_folding: true\n');
+    const approx = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'r.yml')], approx.io)).toBe(0);
+    expect(approx.out[0]).toContain('process.executable : "*\\\\taskkill.exe"');
+    expect(approx.err.some((l) => /note: case-insensitive text comparisons use ASCII case folding/.test(l))).toBe(true);
+  });
+
   it('lists its platforms and formats in usage errors', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'nope', RULES], c.io)).toBe(2);

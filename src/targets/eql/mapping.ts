@@ -176,6 +176,8 @@ export class Platform {
   readonly namespaces: string[];
   /** Opt-in: a keyword field holding the raw event text, searched (approximately) by keyword selections. */
   readonly keywordField: string | undefined;
+  /** Opt-in: accept Elasticsearch's ASCII case folding for case-insensitive literals. */
+  readonly asciiCaseFolding: boolean;
   private readonly types = new Map<string, FieldType>();
   private readonly fields: Map<string, FieldSpec>;
   private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
@@ -188,6 +190,7 @@ export class Platform {
     const at = `platform ${name}`;
     if (!isObject(data)) throw new UsageError(`${at}: the mapping is not a map`);
     this.ecs = data.ecs === true;
+    this.asciiCaseFolding = data.ascii_case_folding === true;
     this.identity = data.identity === true;
     this.products = data.products === undefined ? undefined : readStrings(data.products, `${at}: products`);
     this.index = readStrings(data.index, `${at}: index`);

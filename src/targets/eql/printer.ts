@@ -247,7 +247,7 @@ function printKeyword(n: KeywordLeaf, ctx: PrintContext): Rendered {
   const note = `keyword search approximated as a substring search of ${field} (platform option keyword_search)`;
   if (!ctx.notes.includes(note)) ctx.notes.push(note);
   const star: GlobToken = { wildcard: '*' };
-  return printGlobOn(t, [star, ...n.pattern, star], n.case);
+  return printGlobOn(t, [star, ...n.pattern, star], n.case, ctx);
 }
 
 /**
@@ -292,7 +292,7 @@ function printStr(n: StrLeaf, ctx: PrintContext): Rendered {
   switch (t.type) {
     case 'keyword':
     case 'numeric_keyword':
-      return rendered(textComparison(t, n.op, n.value, n.case), t);
+      return rendered(textComparison(t, n.op, n.value, n.case, ctx), t);
     case 'long':
     case 'double':
       return printStrOnNumber(t, n);
@@ -306,10 +306,22 @@ function printStr(n: StrLeaf, ctx: PrintContext): Rendered {
 }
 
 /** `str` on a text field: `:` / `like` patterns, function forms for literal `*` `?`, regex for case classes. */
-function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'ci' | 'cs'): Expr {
+/**
+ * True when Elasticsearch's ASCII case folding matches `s` the way rulec folds it; with the platform
+ * option ascii_case_folding, also when it does not (an opt-in approximation, reported as a note).
+ */
+function asciiFoldOk(s: string, ctx: PrintContext): boolean {
+  if (asciiFoldExact(s)) return true;
+  if (!ctx.platform.asciiCaseFolding) return false;
+  const note = 'case-insensitive text comparisons use ASCII case folding (platform option ascii_case_folding): non-ASCII case partners and the KELVIN SIGN are not matched';
+  if (!ctx.notes.includes(note)) ctx.notes.push(note);
+  return true;
+}
+
+function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'ci' | 'cs', ctx: PrintContext): Expr {
   const f = ref(t);
   const ci = cs === 'ci';
-  if (ci && !asciiFoldExact(value)) return regexAtom(f, globToLucene(tokensOf(op, value), true));
+  if (ci && !asciiFoldOk(value, ctx)) return regexAtom(f, globToLucene(tokensOf(op, value), true));
   const v = eqlString(value);
   if (isWildcardFree(value)) {
     const pattern = op === 'eq' ? value : op === 'prefix' ? `${value}*` : op === 'suffix' ? `*${value}` : `*${value}*`;
@@ -413,16 +425,16 @@ function printMappedValue(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 
 // --- glob -----------------------------------------------------------------------------------
 
 function printGlob(n: GlobLeaf, ctx: PrintContext): Rendered {
-  return printGlobOn(target(n.field, ctx), n.pattern, n.case);
+  return printGlobOn(target(n.field, ctx), n.pattern, n.case, ctx);
 }
 
-function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs'): Rendered {
+function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs', ctx: PrintContext): Rendered {
   if (pattern.every((x) => typeof x !== 'string' && x.wildcard === '*')) return rendered(TRUE, t);
   if (!isTextual(t) || t.values) return unsupportedType(t, 'a wildcard pattern');
   const f = ref(t);
   const ci = cs === 'ci';
   const literals = pattern.filter((x): x is string => typeof x === 'string');
-  const plain = literals.every(isWildcardFree) && (!ci || literals.every(asciiFoldExact));
+  const plain = literals.every(isWildcardFree) && (!ci || literals.every((x) => asciiFoldOk(x, ctx)));
   if (plain) return rendered(listAtom(ci ? ':' : 'like', f, eqlString(wildcardPattern(pattern))), t);
   return rendered(regexAtom(f, globToLucene(pattern, ci)), t);
 }
