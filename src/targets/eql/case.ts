@@ -21,8 +21,19 @@ const EXTRA_PREIMAGES: Record<number, number[]> = {
   0x1fc3: [0x1fcc], 0x1ff3: [0x1ffc], 0x3c9: [0x2126], 0x6b: [0x212a], 0xe5: [0x212b],
 };
 
+const foldClasses = new Map<number, number[]>();
+
 /** Every code point x with fold(x) = fold(cp), sorted: what a case-insensitive literal `cp` matches. */
 export function foldClass(cp: number): number[] {
+  let cls = foldClasses.get(cp);
+  if (!cls) {
+    cls = computeFoldClass(cp);
+    foldClasses.set(cp, cls);
+  }
+  return cls;
+}
+
+function computeFoldClass(cp: number): number[] {
   const f = fold(String.fromCodePoint(cp));
   const fc = f.codePointAt(0)!;
   const out = new Set<number>([fc]);
@@ -96,6 +107,7 @@ export function jsCaseClass(cp: number): number[] {
   if (cp < 0x80) return asciiClass(cp);
   const { canon, classes } = jsTables();
   const c = canon[cp]!;
-  const out = new Set<number>([c, ...(classes.get(c) ?? [])]);
-  return [...out].sort((a, b) => a - b);
+  const members = classes.get(c);
+  if (!members) return [c];
+  return members.includes(c) ? members : [c, ...members].sort((a, b) => a - b);
 }

@@ -242,8 +242,20 @@ export class Platform {
     });
   }
 
+  private readonly typeCache = new Map<string, FieldType>();
+  private readonly fieldCache = new Map<string, FieldTarget | TargetFailure>();
+
   /** The type rulec assumes for a target field: declared, else ECS, else keyword. */
   typeOf(field: string): FieldType {
+    let t = this.typeCache.get(field);
+    if (t === undefined) {
+      t = this.computeType(field);
+      this.typeCache.set(field, t);
+    }
+    return t;
+  }
+
+  private computeType(field: string): FieldType {
     const declared = this.types.get(field);
     if (declared) return declared;
     if (this.ecs) {
@@ -284,7 +296,24 @@ export class Platform {
     );
   }
 
+  /** Where a Sigma field lives for a log source (memoized: a build asks the same question often). */
   field(sigma: string, ls: LogSource): FieldTarget {
+    const key = `${ls.product ?? ''}\u0000${ls.category ?? ''}\u0000${ls.service ?? ''}\u0000${sigma}`;
+    let hit = this.fieldCache.get(key);
+    if (!hit) {
+      try {
+        hit = this.resolveField(sigma, ls);
+      } catch (e) {
+        if (!(e instanceof TargetFailure)) throw e;
+        hit = e;
+      }
+      this.fieldCache.set(key, hit);
+    }
+    if (hit instanceof TargetFailure) throw hit;
+    return hit;
+  }
+
+  private resolveField(sigma: string, ls: LogSource): FieldTarget {
     let spec: FieldSpec | undefined;
     for (const e of this.byLogsource) {
       if (matches(e.when, ls) && e.fields.has(sigma)) {
