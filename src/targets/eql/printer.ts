@@ -160,6 +160,8 @@ export function printNode(n: Node, ctx: PrintContext, neg = false): Expr {
       return or(mergeLeaves(parts).map((p) => ('expr' in p ? guard(p, neg) : p)));
     }
     case 'not':
+      // `exists` and `null` are each other's negation and never null: print the positive one.
+      if (n.child.kind === 'exists' || n.child.kind === 'null') return printExists(n.child.field, ctx, n.child.kind === 'exists').expr;
       return not(printNode(n.child, ctx, !neg));
     default:
       return guard(printLeaf(n, ctx), neg);
@@ -588,10 +590,10 @@ function printExists(field: string, ctx: PrintContext, negate: boolean): Rendere
   const textual = t.type === 'keyword' || t.type === 'numeric_keyword';
   const e = negate
     ? textual
-      ? or([atom(`${opt} == null`), not(atom(`${f} : "?*"`))])
+      ? or([atom(`${opt} == null`), not(atom(`${f} : ${eqlString("?*")}`))])
       : atom(`${opt} == null`)
     : textual
-      ? and([atom(`${opt} != null`), atom(`${f} : "?*"`)])
+      ? and([atom(`${opt} != null`), atom(`${f} : ${eqlString("?*")}`)])
       : atom(`${opt} != null`);
   return rendered(e, t, false, false);
 }
