@@ -8,6 +8,7 @@ import type { Target } from './types.js';
 const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
   kusto: async () => (await import('./kusto/target.js')).kustoTarget,
+  eql: async () => (await import('./eql/target.js')).eqlTarget,
 };
 
 export function targetNames(): string[] {

@@ -1,0 +1,362 @@
+/**
+ * An EQL platform: backends/eql/<platform>.yml (merged with --mapping files) read into lookups for the
+ * printer. Which log sources exist and how they are selected, where each Sigma field lives and what
+ * type that field has: all of it is data (docs/targets/eql.md, "Platform files"). A broken platform
+ * file is a usage error; a rule that needs something the platform does not have is a `mapping`
+ * failure that names the valid choices.
+ */
+import { readFileSync } from 'node:fs';
+import { backendFile, readYamlFile } from '../../config/mapping.js';
+import { closest, UsageError } from '../../diag/diagnostic.js';
+import type { LogSource } from '../../model/types.js';
+import { fold } from '../../runtime/fold.js';
+import { TargetFailure } from '../types.js';
+
+/**
+ * How the printer treats a field. `keyword` covers ECS keyword, wildcard, constant_keyword and
+ * flattened (all compared as exact text); `numeric_keyword` is a keyword that holds numbers in
+ * canonical decimal form (event.code).
+ */
+export type FieldType = 'keyword' | 'numeric_keyword' | 'long' | 'double' | 'ip' | 'boolean' | 'date' | 'text' | 'other';
+
+export interface FieldTarget {
+  /** The Sigma field name the rule used. */
+  sigma: string;
+  field: string;
+  type: FieldType;
+  /** Value translation done at ingest (folded Sigma text -> stored value). */
+  values?: Map<string, string>;
+  /** For an ip field: a keyword field holding the original text, for text comparisons. */
+  text?: string;
+  /** The field comes from the fallback namespace and may be missing from the index mapping. */
+  optional?: boolean;
+}
+
+export interface Condition {
+  field: string;
+  values: (string | number)[];
+}
+
+export interface LogSourceSpec {
+  /** EQL event category (`any` when the log source has none). */
+  category: string;
+  conditions: Condition[];
+  index: string[];
+}
+
+/** Log source keys to match; null means the rule must not set that key. */
+type When = Partial<Record<'product' | 'category' | 'service', string | null>>;
+type FieldSpec = { field: string; values?: Map<string, string>; text?: string };
+
+const ECS_TYPES: Record<string, FieldType> = {
+  keyword: 'keyword',
+  wildcard: 'keyword',
+  constant_keyword: 'keyword',
+  flattened: 'keyword',
+  long: 'long',
+  integer: 'long',
+  short: 'long',
+  byte: 'long',
+  unsigned_long: 'long',
+  double: 'double',
+  float: 'double',
+  half_float: 'double',
+  scaled_float: 'double',
+  ip: 'ip',
+  boolean: 'boolean',
+  date: 'date',
+  text: 'text',
+  match_only_text: 'text',
+};
+
+let ecsTable: Map<string, string> | undefined;
+
+/** ECS field -> ECS type, from backends/eql/ecs-fields.tsv (ECS 9.4.0). */
+export function ecsFields(): Map<string, string> {
+  if (!ecsTable) {
+    ecsTable = new Map();
+    for (const line of readFileSync(backendFile('eql', 'ecs-fields.tsv'), 'utf8').split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const [name, type] = line.split('\t');
+      if (name && type) ecsTable.set(name, type);
+    }
+  }
+  return ecsTable;
+}
+
+interface Route {
+  when: When;
+  platform: string;
+}
+
+let routes: Route[] | undefined;
+
+/** The platform a log source calls for (backends/eql/_routing.yml). */
+export function platformFor(ls: LogSource): string {
+  if (!routes) {
+    const data = readYamlFile(backendFile('eql', '_routing.yml'));
+    if (!Array.isArray(data)) throw new UsageError('backends/eql/_routing.yml: expected a list of {when, platform}');
+    routes = data.map((r, i) => {
+      const o = r as { when?: unknown; platform?: unknown };
+      if (typeof o.platform !== 'string') throw new UsageError(`backends/eql/_routing.yml: entry ${i + 1} has no platform`);
+      return { when: readWhen(o.when, `_routing.yml entry ${i + 1}`), platform: o.platform };
+    });
+  }
+  return routes.find((r) => matches(r.when, ls))?.platform ?? 'raw';
+}
+
+function matches(when: When, ls: LogSource): boolean {
+  for (const k of ['product', 'category', 'service'] as const) {
+    const w = when[k];
+    if (w === undefined) continue;
+    if (w === null ? ls[k] !== undefined : w !== ls[k]) return false;
+  }
+  return true;
+}
+
+export function describeLogSource(ls: LogSource): string {
+  const parts = (['product', 'category', 'service'] as const).filter((k) => ls[k] !== undefined).map((k) => `${k}: ${ls[k]}`);
+  return parts.length ? `{${parts.join(', ')}}` : '{}';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readWhen(v: unknown, where: string): When {
+  if (v === undefined) return {};
+  if (!isObject(v)) throw new UsageError(`${where}: 'when' must be a map of product / category / service`);
+  const out: When = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k !== 'product' && k !== 'category' && k !== 'service') throw new UsageError(`${where}: 'when' key '${k}' is not one of product, category, service`);
+    if (typeof x !== 'string' && x !== null) throw new UsageError(`${where}: 'when.${k}' must be a string, or null for "not set"`);
+    out[k] = x;
+  }
+  return out;
+}
+
+function readFieldSpec(v: unknown, where: string): FieldSpec {
+  if (typeof v === 'string' && v !== '') return { field: v };
+  if (isObject(v) && typeof v.field === 'string') {
+    if (v.text !== undefined) {
+      if (typeof v.text !== 'string' || v.values !== undefined) throw new UsageError(`${where}: 'text' names the keyword twin of an ip field and cannot go with 'values'`);
+      return { field: v.field, text: v.text };
+    }
+    if (v.values === undefined) return { field: v.field };
+    if (!isObject(v.values)) throw new UsageError(`${where}: 'values' must map Sigma values to stored values`);
+    const values = new Map<string, string>();
+    for (const [from, to] of Object.entries(v.values)) values.set(fold(from), String(to));
+    return { field: v.field, values };
+  }
+  throw new UsageError(`${where}: expected a field name, {field, values} or {field, text}`);
+}
+
+function readFieldMap(v: unknown, where: string): Map<string, FieldSpec> {
+  const out = new Map<string, FieldSpec>();
+  if (v === undefined) return out;
+  if (!isObject(v)) throw new UsageError(`${where}: expected a map of Sigma field -> target field`);
+  for (const [k, x] of Object.entries(v)) out.set(k, readFieldSpec(x, `${where}.${k}`));
+  return out;
+}
+
+function readStrings(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`${where}: expected a list of strings`);
+  return v as string[];
+}
+
+const TYPE_NAMES: FieldType[] = ['keyword', 'numeric_keyword', 'long', 'double', 'ip', 'boolean', 'date', 'text', 'other'];
+
+export class Platform {
+  readonly ecs: boolean;
+  readonly identity: boolean;
+  readonly products: string[] | undefined;
+  readonly index: string[];
+  readonly fallbackPrefix: string | undefined;
+  readonly namespaces: string[];
+  /** Opt-in: a keyword field holding the raw event text, searched (approximately) by keyword selections. */
+  readonly keywordField: string | undefined;
+  /** Opt-in: accept Elasticsearch's ASCII case folding for case-insensitive literals. */
+  readonly asciiCaseFolding: boolean;
+  private readonly types = new Map<string, FieldType>();
+  private readonly fields: Map<string, FieldSpec>;
+  private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
+  private readonly logsources: { when: When; spec: LogSourceSpec }[];
+
+  constructor(
+    readonly name: string,
+    data: unknown,
+  ) {
+    const at = `platform ${name}`;
+    if (!isObject(data)) throw new UsageError(`${at}: the mapping is not a map`);
+    this.ecs = data.ecs === true;
+    this.asciiCaseFolding = data.ascii_case_folding === true;
+    this.identity = data.identity === true;
+    this.products = data.products === undefined ? undefined : readStrings(data.products, `${at}: products`);
+    this.index = readStrings(data.index, `${at}: index`);
+    this.namespaces = readStrings(data.namespaces, `${at}: namespaces`);
+    if (data.fallback !== undefined) {
+      if (!isObject(data.fallback) || typeof data.fallback.prefix !== 'string') throw new UsageError(`${at}: fallback must be {prefix: <text>}`);
+      this.fallbackPrefix = data.fallback.prefix;
+    }
+    if (data.keyword_search !== undefined) {
+      if (!isObject(data.keyword_search) || typeof data.keyword_search.field !== 'string') throw new UsageError(`${at}: keyword_search must be {field: <a keyword field holding the raw event text>}`);
+      this.keywordField = data.keyword_search.field;
+    }
+    if (data.types !== undefined) {
+      if (!isObject(data.types)) throw new UsageError(`${at}: types must map field names to types`);
+      for (const [f, t] of Object.entries(data.types)) {
+        const mapped = typeof t === 'string' ? (TYPE_NAMES.includes(t as FieldType) ? (t as FieldType) : ECS_TYPES[t]) : undefined;
+        if (!mapped) throw new UsageError(`${at}: types.${f}: unknown type '${String(t)}' (valid: ${[...TYPE_NAMES, ...Object.keys(ECS_TYPES)].join(', ')})`);
+        this.types.set(f, mapped);
+      }
+    }
+    this.fields = readFieldMap(data.fields, `${at}: fields`);
+    const byLs = data.fields_by_logsource ?? [];
+    if (!Array.isArray(byLs)) throw new UsageError(`${at}: fields_by_logsource must be a list`);
+    this.byLogsource = byLs.map((e, i) => {
+      const w = `${at}: fields_by_logsource[${i}]`;
+      if (!isObject(e)) throw new UsageError(`${w}: expected {when, fields}`);
+      return { when: readWhen(e.when, w), fields: readFieldMap(e.fields, `${w}.fields`) };
+    });
+    const ls = data.logsources ?? [];
+    if (!Array.isArray(ls)) throw new UsageError(`${at}: logsources must be a list`);
+    this.logsources = ls.map((e, i) => {
+      const w = `${at}: logsources[${i}]`;
+      if (!isObject(e)) throw new UsageError(`${w}: expected {when, category, conditions, index}`);
+      const category = e.category === undefined ? 'any' : e.category;
+      if (typeof category !== 'string') throw new UsageError(`${w}: category must be a string`);
+      const conditions: Condition[] = [];
+      if (e.conditions !== undefined) {
+        if (!isObject(e.conditions)) throw new UsageError(`${w}: conditions must map fields to a value or a list of values`);
+        for (const [f, v] of Object.entries(e.conditions)) {
+          const values = Array.isArray(v) ? v : [v];
+          if (values.length === 0 || values.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
+            throw new UsageError(`${w}: conditions.${f} must be a string, a number or a list of them`);
+          }
+          conditions.push({ field: f, values: values as (string | number)[] });
+        }
+      }
+      const index = e.index === undefined ? this.index : readStrings(e.index, `${w}.index`);
+      return { when: readWhen(e.when, w), spec: { category, conditions, index } };
+    });
+  }
+
+  private readonly typeCache = new Map<string, FieldType>();
+  private readonly fieldCache = new Map<string, FieldTarget | TargetFailure>();
+
+  /** The type rulec assumes for a target field: declared, else ECS, else keyword. */
+  typeOf(field: string): FieldType {
+    let t = this.typeCache.get(field);
+    if (t === undefined) {
+      t = this.computeType(field);
+      this.typeCache.set(field, t);
+    }
+    return t;
+  }
+
+  private computeType(field: string): FieldType {
+    const declared = this.types.get(field);
+    if (declared) return declared;
+    if (this.ecs) {
+      const t = ecsFields().get(field);
+      if (t) return ECS_TYPES[t] ?? 'other';
+    }
+    return 'keyword';
+  }
+
+  /** True when the field is ECS or declared by the platform (the validator's field check). */
+  knows(field: string): boolean {
+    if (!this.ecs) return true;
+    return this.types.has(field) || ecsFields().has(field) || this.namespaces.some((n) => field.startsWith(n));
+  }
+
+  private checkProduct(ls: LogSource): void {
+    if (this.products === undefined) return;
+    if (ls.product !== undefined && this.products.includes(ls.product)) return;
+    const want = platformFor(ls);
+    throw new TargetFailure(
+      'mapping',
+      `log source ${describeLogSource(ls)} is not one platform ${this.name} serves (products: ${this.products.join(', ')}); ` +
+        (want !== this.name ? `its log source calls for --platform ${want}` : 'give a platform whose products include it'),
+    );
+  }
+
+  logSource(ls: LogSource): LogSourceSpec {
+    this.checkProduct(ls);
+    const hit = this.logsources.find((e) => matches(e.when, ls));
+    if (hit) return hit.spec;
+    const cats = this.logsources.map((e) => e.when.category).filter((x): x is string => typeof x === 'string');
+    const svcs = this.logsources.map((e) => e.when.service).filter((x): x is string => typeof x === 'string');
+    throw new TargetFailure(
+      'mapping',
+      `log source ${describeLogSource(ls)} has no mapping on platform ${this.name}` +
+        (ls.category !== undefined ? `; categories it maps: ${cats.join(', ') || 'none'}` : '') +
+        (ls.service !== undefined ? `; services it maps: ${svcs.join(', ') || 'none'}` : ''),
+    );
+  }
+
+  /** Where a Sigma field lives for a log source (memoized: a build asks the same question often). */
+  field(sigma: string, ls: LogSource): FieldTarget {
+    const key = `${ls.product ?? ''}\u0000${ls.category ?? ''}\u0000${ls.service ?? ''}\u0000${sigma}`;
+    let hit = this.fieldCache.get(key);
+    if (!hit) {
+      try {
+        hit = this.resolveField(sigma, ls);
+      } catch (e) {
+        if (!(e instanceof TargetFailure)) throw e;
+        hit = e;
+      }
+      this.fieldCache.set(key, hit);
+    }
+    if (hit instanceof TargetFailure) throw hit;
+    return hit;
+  }
+
+  private resolveField(sigma: string, ls: LogSource): FieldTarget {
+    let spec: FieldSpec | undefined;
+    for (const e of this.byLogsource) {
+      if (matches(e.when, ls) && e.fields.has(sigma)) {
+        spec = e.fields.get(sigma);
+        break;
+      }
+    }
+    spec ??= this.fields.get(sigma);
+    if (!spec && this.identity) spec = { field: sigma };
+    let fallback = false;
+    if (!spec && this.fallbackPrefix !== undefined && /^\w+$/.test(sigma)) {
+      spec = { field: this.fallbackPrefix + sigma };
+      fallback = true;
+    }
+    if (!spec) {
+      const known = [...new Set([...this.fields.keys(), ...this.byLogsource.filter((e) => matches(e.when, ls)).flatMap((e) => [...e.fields.keys()])])].sort();
+      const near = closest(sigma, known);
+      throw new TargetFailure(
+        'mapping',
+        `field '${sigma}' has no mapping on platform ${this.name} for log source ${describeLogSource(ls)}` +
+          (near ? `; did you mean '${near}'?` : '') +
+          `; fields it maps: ${known.join(', ')} (add one with --mapping)`,
+      );
+    }
+    const out: FieldTarget = { sigma, field: spec.field, type: this.typeOf(spec.field) };
+    if (spec.values) out.values = spec.values;
+    if (spec.text) out.text = spec.text;
+    if (fallback) out.optional = true;
+    return out;
+  }
+}
+
+const cache = new WeakMap<object, Platform>();
+
+/** The Platform for a build's mapping object (parsed once per build). */
+export function platformOf(name: string, mapping: unknown): Platform {
+  if (isObject(mapping)) {
+    let p = cache.get(mapping);
+    if (!p) {
+      p = new Platform(name, mapping);
+      cache.set(mapping, p);
+    }
+    return p;
+  }
+  return new Platform(name, mapping);
+}

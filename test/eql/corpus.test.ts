@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { effectiveIr } from '../../src/collection/filters.js';
+import { loadCollection } from '../../src/collection/load.js';
+import type { DetectionRule } from '../../src/model/types.js';
+import { platformOf } from '../../src/targets/eql/mapping.js';
+import { checkEql } from '../../src/targets/eql/parser.js';
+import { corpusReport, reportMarkdown } from '../../src/targets/eql/report.js';
+import { compileEql } from '../../src/targets/eql/target.js';
+
+const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
+const DOC = new URL('../../docs/targets/eql.md', import.meta.url).pathname;
+
+describe.skipIf(!existsSync(SIGMAHQ))('SigmaHQ corpus on EQL', () => {
+  const report = corpusReport(SIGMAHQ);
+
+  it('every emitted query validates with our EQL parser', () => {
+    expect(report.outcomes.filter((o) => o.invalid).map((o) => `${o.path}: ${o.invalid!.join('; ')}`)).toEqual([]);
+  });
+
+  it('converts at least 99% of the rules without a keyword selection, for the platform their log source calls for', () => {
+    expect(report.plain.total).toBeGreaterThan(3000);
+    expect(report.plain.ok / report.plain.total).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('refuses keyword selections with the keyword reason (counted apart)', () => {
+    expect(report.keyword.total).toBeGreaterThan(50);
+    const kw = report.outcomes.filter((o) => o.keyword);
+    expect(kw.filter((o) => o.ok)).toEqual([]);
+    for (const o of kw) expect(o.error, o.path).toMatch(/keyword \(field-less\) search|compares two fields|has no mapping/);
+  });
+
+  it('every failure is one of the documented kinds of refusal, never an internal error', () => {
+    for (const o of report.outcomes.filter((x) => !x.ok)) {
+      expect(o.error, o.path).toMatch(/compares two fields|keyword \(field-less\)|is an ip field|is a boolean field|has no mapping|IPv6 network|word boundaries|timestamp|regular expression/);
+    }
+  });
+
+  it('docs/targets/eql.md lists the current figures and failures (regenerate with npm run report:eql)', () => {
+    const doc = readFileSync(DOC, 'utf8');
+    expect(doc).toContain(reportMarkdown(report, '`../shared/sigmahq/rules`'));
+  });
+
+  it('the default platform (ecs-windows) emits only valid queries for the whole corpus, and mapping failures for other products', () => {
+    const mapping = loadPlatformMapping('eql', 'ecs-windows');
+    const platform = platformOf('ecs-windows', mapping);
+    const { rules } = loadCollection([SIGMAHQ]);
+    const invalid: string[] = [];
+    for (const [loaded, ir] of effectiveIr(rules)) {
+      const rule = loaded.rule as DetectionRule;
+      const r = compileEql({ path: loaded.path, rule, ir }, { platform: 'ecs-windows', format: 'query', mapping });
+      if (r.ok) {
+        const d = checkEql(r.query, { knows: (f) => platform.knows(f) }).diagnostics;
+        if (d.length) invalid.push(`${loaded.path}: ${d[0]!.message}`);
+      } else if (rule.logsource.product !== 'windows') {
+        expect(r.kind, loaded.path).toBe('mapping');
+      }
+    }
+    expect(invalid).toEqual([]);
+  }, 60_000);
+});
