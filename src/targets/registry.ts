@@ -7,6 +7,7 @@ import type { Target } from './types.js';
 
 const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
+  spl: async () => (await import('./spl/target.js')).splTarget,
 };
 
 export function targetNames(): string[] {
