@@ -44,9 +44,9 @@ function searchValue(v: SearchValue): string {
   return v.kind === 'number' ? v.text : searchString(v.text);
 }
 
-/** An atom needs no parentheses: a comparison. */
+/** Operands that need no parentheses: comparisons, and NOT (it binds to the next term only, tighter than OR and AND). */
 function searchAtom(e: SearchExpr): string {
-  return e.k === 'eq' || e.k === 'in' ? renderSearch(e) : `(${renderSearch(e)})`;
+  return e.k === 'eq' || e.k === 'in' || e.k === 'not' ? renderSearch(e) : `(${renderSearch(e)})`;
 }
 
 /**
@@ -60,7 +60,7 @@ export function renderSearch(e: SearchExpr, top = false): string {
     case 'in':
       return `${e.field} IN (${e.values.map(searchValue).join(', ')})`;
     case 'not':
-      return `NOT ${searchAtom(e.item)}`;
+      return `NOT ${e.item.k === 'not' ? `(${renderSearch(e.item)})` : searchAtom(e.item)}`;
     case 'and':
       return e.items.map(searchAtom).join(top ? ' ' : ' AND ');
     case 'or':

@@ -182,9 +182,15 @@ function matches(e: SourceEntry, ls: LogSource): boolean {
   return true;
 }
 
+const resolved = new WeakMap<PlatformMapping, Map<string, SourceEntry | undefined>>();
+
 /** The entry a rule's log source uses; a failure of kind `mapping` that names the valid ones otherwise. */
 export function resolveLogSource(pm: PlatformMapping, ls: LogSource): SourceEntry {
-  const e = pm.entries.find((x) => matches(x, ls));
+  let memo = resolved.get(pm);
+  if (!memo) resolved.set(pm, (memo = new Map()));
+  const key = `${ls.product ?? ''}\u0000${ls.category ?? ''}\u0000${ls.service ?? ''}`;
+  let e = memo.get(key);
+  if (!memo.has(key)) memo.set(key, (e = pm.entries.find((x) => matches(x, ls))));
   if (e && !e.error) return e;
   const related = pm.entries.filter((x) => !x.error && Object.keys(x.match).length > 0 && (ls.product === undefined || x.match.product === undefined || x.match.product === ls.product));
   const valid = related

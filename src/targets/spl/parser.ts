@@ -358,6 +358,12 @@ function evalOr(s: TokStream): EvalExpr {
   return items.length === 1 ? items[0]! : { k: 'or', items };
 }
 
+/** A whole search: its top level is an AND (possibly of one term), as the printer builds it. */
+function topSearch(s: TokStream): SearchExpr {
+  const e = searchAnd(s);
+  return e.k === 'and' ? e : { k: 'and', items: [e] };
+}
+
 function expectEnd(s: TokStream, what: string): void {
   const t = s.peek();
   if (t.t !== 'end') s.lx.fail(t.at, `unexpected text after the ${what}`);
@@ -396,7 +402,7 @@ export function parseQuery(src: string): Query {
   } else {
     const { toks, end } = lx.searchTokens(i);
     const s = new TokStream(toks, lx);
-    q.search = searchAnd(s);
+    q.search = topSearch(s);
     expectEnd(s, 'search');
     i = end;
     searchDone = true;
@@ -411,7 +417,7 @@ export function parseQuery(src: string): Query {
       if (searchDone || !q.datamodel) lx.fail(cmd.at, "'| search' only follows '| datamodel'");
       const { toks, end } = lx.searchTokens(i);
       const s = new TokStream(toks, lx);
-      q.search = searchAnd(s);
+      q.search = topSearch(s);
       expectEnd(s, 'search');
       i = end;
       searchDone = true;

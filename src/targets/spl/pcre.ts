@@ -94,8 +94,16 @@ export function hasLoneSurrogate(s: string): boolean {
   return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
+const ciCache = new Map<string, string>();
+
 /** One code point, matched case-insensitively by rulec's folding. */
 export function ciCp(ch: string): string {
+  let hit = ciCache.get(ch);
+  if (hit === undefined) ciCache.set(ch, (hit = ciCpUncached(ch)));
+  return hit;
+}
+
+function ciCpUncached(ch: string): string {
   const members = foldClass(ch);
   if (members.length === 1) return litCp(ch.codePointAt(0)!);
   const cps = members.map((m) => m.codePointAt(0)!);

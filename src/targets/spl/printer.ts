@@ -117,7 +117,11 @@ function searchSafeChar(ch: string): boolean {
   return ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1;
 }
 
+/** Printable ASCII without `*`: the common case, decided without looking at characters one by one. */
+const PLAIN_ASCII = /^[\x20-\x29\x2B-\x7E]*$/;
+
 function searchSafe(text: string): boolean {
+  if (PLAIN_ASCII.test(text)) return true;
   for (const ch of text) if (!searchSafeChar(ch)) return false;
   return true;
 }
@@ -153,9 +157,12 @@ function strLeaf(ctx: PrintContext, n: StrLeaf): Rendered {
   if (n.value === '') return n.op === 'eq' ? nullLeaf(f) : TRUE_R;
   noSurrogates(n.value);
   const ci = n.case === 'ci';
-  const lit = literal(n.value, ci);
-  const body = n.op === 'eq' ? `^${lit}\\z` : n.op === 'prefix' ? `^${lit}` : n.op === 'suffix' ? `${lit}\\z` : lit;
-  const r: Rendered = { eval: () => anyValueMatches(f, body, false) };
+  const r: Rendered = {
+    eval: () => {
+      const lit = literal(n.value, ci);
+      return anyValueMatches(f, n.op === 'eq' ? `^${lit}\\z` : n.op === 'prefix' ? `^${lit}` : n.op === 'suffix' ? `${lit}\\z` : lit, false);
+    },
+  };
   if (ci && searchFieldOk(f) && searchSafe(n.value)) {
     const text = n.op === 'eq' ? n.value : n.op === 'prefix' ? `${n.value}*` : n.op === 'suffix' ? `*${n.value}` : `*${n.value}*`;
     r.search = { k: 'eq', field: f, value: str(text) };
@@ -169,15 +176,13 @@ function globLeaf(ctx: PrintContext, n: GlobLeaf): Rendered {
   // `*` alone matches every text, the empty one included.
   if (tokens.every((t) => typeof t !== 'string' && t.wildcard === '*')) return TRUE_R;
   const ci = n.case === 'ci';
-  let body = '^';
-  for (const t of tokens) {
-    if (typeof t === 'string') {
-      noSurrogates(t);
-      body += literal(t, ci);
-    } else body += t.wildcard === '*' ? '.*' : '.';
-  }
-  body += '\\z';
-  const r: Rendered = { eval: () => anyValueMatches(f, body, true) };
+  for (const t of tokens) if (typeof t === 'string') noSurrogates(t);
+  const r: Rendered = {
+    eval: () => {
+      const body = tokens.map((t) => (typeof t === 'string' ? literal(t, ci) : t.wildcard === '*' ? '.*' : '.')).join('');
+      return anyValueMatches(f, `^${body}\\z`, true);
+    },
+  };
   const inner = tokens.slice(1, -1);
   const searchable =
     ci &&
@@ -334,8 +339,8 @@ export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry): {
       if (!(r.search.k === 'and' && r.search.items.length === 0)) search.push(r.search);
     } else where.push(r.eval());
   }
-  const q: Query = { search: search.length ? andS(search) : TRUE_SEARCH };
-  if (search.length === 1 && search[0]!.k !== 'and') q.search = { k: 'and', items: search };
+  // The top level is always an AND (written with spaces), so an OR there keeps its parentheses.
+  const q: Query = { search: { k: 'and', items: search.flatMap((x) => (x.k === 'and' ? x.items : [x])) } };
   if (entry.datamodel) q.datamodel = entry.datamodel;
   if (ctx.evals.size) q.evals = [...ctx.evals.values()];
   if (where.length) q.where = andE(where);
