@@ -336,7 +336,10 @@ export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry): {
   for (const c of conjuncts(ir)) {
     const r = render(ctx, c);
     if (r.search) {
-      if (!(r.search.k === 'and' && r.search.items.length === 0)) search.push(r.search);
+      const seen = new Set(search.map((t) => JSON.stringify(t)));
+      // A condition the log source prefix already says (EventID: 1 on Sysmon process creation) is written once.
+      const items = (r.search.k === 'and' ? r.search.items : [r.search]).filter((t) => !seen.has(JSON.stringify(t)));
+      search.push(...items);
     } else where.push(r.eval());
   }
   // The top level is always an AND (written with spaces), so an OR there keeps its parentheses.
