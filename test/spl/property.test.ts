@@ -6,7 +6,7 @@
  * over each raw format, and time parts.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import type { GlobToken, Node } from '../../src/ir/types.js';
@@ -45,8 +45,8 @@ function checker(platform: string) {
 }
 
 const sysmon = checker('sysmon');
-// Every pattern compiles to a new regular expression: give the slow ones room on a loaded machine.
-const SLOW = 120_000;
+// Thousands of cases, each compiling new regular expressions: room for a loaded machine (speed is a benchmark's job).
+vi.setConfig({ testTimeout: 300_000 });
 
 function assertAgrees<T>(arb: fc.Arbitrary<T>, run: (x: T) => ReturnType<typeof sysmon>, numRuns: number): void {
   fc.assert(
@@ -169,7 +169,7 @@ const cidrCase = fc.oneof(
 describe('SPL CIDR', () => {
   it('matches the same address texts as the evaluator', () => {
     assertAgrees(cidrCase, ([net, text]) => sysmon({ kind: 'cidr', field: 'Image', ...net }, { Image: text }), 1500);
-  }, 120_000);
+  });
   it('the network parses back', () => {
     expect(parseIp('fe80::')).toBeDefined();
   });
