@@ -192,7 +192,8 @@ export function resolveLogSource(pm: PlatformMapping, ls: LogSource): SourceEntr
   let e = memo.get(key);
   if (!memo.has(key)) memo.set(key, (e = pm.entries.find((x) => matches(x, ls))));
   if (e && !e.error) return e;
-  const related = pm.entries.filter((x) => !x.error && Object.keys(x.match).length > 0 && (ls.product === undefined || x.match.product === undefined || x.match.product === ls.product));
+  // The valid choices for the rule's product (or, without one, the entries that name no product).
+  const related = pm.entries.filter((x) => !x.error && Object.keys(x.match).length > 0 && x.match.product === ls.product);
   const valid = related
     .map((x) => {
       const own = LS_KEYS.filter((k) => x.match[k] !== undefined && !(k === 'product' && x.match.product === ls.product));

@@ -49,8 +49,8 @@ function hex(cp: number): string {
 export function litCp(cp: number): string {
   const ch = String.fromCodePoint(cp);
   if (/^[A-Za-z0-9]$/.test(ch)) return ch;
-  // PCRE: a backslash before any non-alphanumeric ASCII character is that character.
-  if (cp >= 0x20 && cp < 0x7f) return ch === ' ' ? ' ' : '\\' + ch;
+  // PCRE: a backslash before a non-alphanumeric ASCII character is that character; only metacharacters need one.
+  if (cp >= 0x20 && cp < 0x7f) return /[\\^$.|?*+()[\]{}]/.test(ch) ? '\\' + ch : ch;
   if (cp > 0x7f && VISIBLE.test(ch)) return ch;
   return `\\x{${hex(cp)}}`;
 }
@@ -59,7 +59,7 @@ export function litCp(cp: number): string {
 function classCp(cp: number, spell = false): string {
   const ch = String.fromCodePoint(cp);
   if (/^[A-Za-z0-9]$/.test(ch)) return ch;
-  if (cp >= 0x20 && cp < 0x7f) return ch === ' ' ? ' ' : '\\' + ch;
+  if (cp >= 0x20 && cp < 0x7f) return /[\\\]\[^-]/.test(ch) ? '\\' + ch : ch;
   if (cp > 0x7f && VISIBLE.test(ch) && !spell) return ch;
   return `\\x{${hex(cp)}}`;
 }

@@ -63,7 +63,9 @@ function orE(items: EvalExpr[]): EvalExpr {
 }
 
 function notE(item: EvalExpr): EvalExpr {
-  return item.k === 'not' ? item.item : { k: 'not', item };
+  if (item.k === 'not') return item.item;
+  if (item.k === 'call' && (item.fn === 'isnull' || item.fn === 'isnotnull')) return { ...item, fn: item.fn === 'isnull' ? 'isnotnull' : 'isnull' };
+  return { k: 'not', item };
 }
 
 /** Some value of the field matches the PCRE (mvfind looks at every value of a multivalue field). */
