@@ -20,7 +20,8 @@ export interface PrefixTerm {
 
 export interface SourceEntry {
   key: string;
-  match: Partial<Record<(typeof LS_KEYS)[number], string>>;
+  /** Values the rule's log source must have; null: the rule must not set that key. */
+  match: Partial<Record<(typeof LS_KEYS)[number], string | null>>;
   prefix: PrefixTerm[];
   datamodel?: { model: string; dataset: string };
   fields: Record<string, string>;
@@ -120,6 +121,8 @@ function build(d: Obj, platform: string): PlatformMapping {
       if (!isObj(g)) bad(platform, `${path}.group`, `unknown group '${String(raw.group)}'; groups: ${Object.keys(groups).join(', ')}`);
       v = { ...g, ...raw, fields: { ...(isObj(g.fields) ? g.fields : {}), ...(isObj(raw.fields) ? raw.fields : {}) } };
     }
+    // A --mapping file unsets a key with `key: null` (e.g. `note: null` once it sets `search`).
+    v = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
     entries.push({ e: entry(platform, path, key, v, channelSource), order: order++ });
   }
   entries.sort((a, b) => Object.keys(b.e.match).length - Object.keys(a.e.match).length || a.order - b.order);
@@ -138,7 +141,7 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
   const match: SourceEntry['match'] = {};
   for (const [k, x] of Object.entries(v.match)) {
     if (!(LS_KEYS as readonly string[]).includes(k)) bad(platform, `${path}.match.${k}`, `unknown log source key; valid: ${LS_KEYS.join(', ')}`);
-    match[k as (typeof LS_KEYS)[number]] = str(platform, `${path}.match.${k}`, x);
+    match[k as (typeof LS_KEYS)[number]] = x === null ? null : str(platform, `${path}.match.${k}`, x);
   }
   const e: SourceEntry = { key, match, prefix: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', raw: 'none' };
   if (v.error !== undefined) {
@@ -172,13 +175,16 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
   return e;
 }
 
-function describe(ls: LogSource): string {
-  const parts = LS_KEYS.filter((k) => ls[k] !== undefined).map((k) => `${k}: ${ls[k]}`);
+function describe(ls: SourceEntry['match']): string {
+  const parts = LS_KEYS.filter((k) => typeof ls[k] === 'string').map((k) => `${k}: ${ls[k]}`);
   return `{${parts.join(', ')}}`;
 }
 
 function matches(e: SourceEntry, ls: LogSource): boolean {
-  for (const k of LS_KEYS) if (e.match[k] !== undefined && e.match[k] !== ls[k]) return false;
+  for (const k of LS_KEYS) {
+    const want = e.match[k];
+    if (want === null ? ls[k] !== undefined : want !== undefined && want !== ls[k]) return false;
+  }
   return true;
 }
 
@@ -196,8 +202,8 @@ export function resolveLogSource(pm: PlatformMapping, ls: LogSource): SourceEntr
   const related = pm.entries.filter((x) => !x.error && Object.keys(x.match).length > 0 && x.match.product === ls.product);
   const valid = related
     .map((x) => {
-      const own = LS_KEYS.filter((k) => x.match[k] !== undefined && !(k === 'product' && x.match.product === ls.product));
-      return own.length ? own.map((k) => `${k} ${x.match[k]}`).join(' ') : `product ${x.match.product}`;
+      const own = LS_KEYS.filter((k) => typeof x.match[k] === 'string' && !(k === 'product' && x.match.product === ls.product));
+      return own.length ? own.map((k) => `${k} ${x.match[k]}`).join(' ') : `product ${x.match.product} alone`;
     })
     .join(', ');
   const why = e?.error ?? 'no entry matches it';
@@ -209,7 +215,7 @@ export function splunkField(pm: PlatformMapping, e: SourceEntry, sigma: string):
   const mapped = e.fields[sigma];
   if (mapped !== undefined) return mapped;
   if (e.unknownFields === 'as-is') return sigma;
-  const where = e.datamodel ? `data model ${e.datamodel.model}.${e.datamodel.dataset}` : `log source ${describe(e.match as LogSource)}`;
+  const where = e.datamodel ? `data model ${e.datamodel.model}.${e.datamodel.dataset}` : `log source ${describe(e.match)}`;
   throw new TargetFailure(
     'mapping',
     `field '${sigma}' has no mapping for ${where} on SPL platform ${pm.platform}; fields with a mapping: ${Object.keys(e.fields).sort().join(', ')}`,
