@@ -199,8 +199,17 @@ export interface CidrNet {
   prefix: number;
 }
 
-/** A PCRE body (to be anchored by the caller with `^(?:...)`) for the address texts in the network. */
+const patterns = new Map<string, { body: string; dotAll: boolean }>();
+
+/** A PCRE body (to be anchored by the caller with `^`) for the address texts in the network. */
 export function cidrPattern(net: CidrNet): { body: string; dotAll: boolean } {
+  const key = `${net.family} ${net.network}/${net.prefix}`;
+  let hit = patterns.get(key);
+  if (!hit) patterns.set(key, (hit = cidrPatternUncached(net)));
+  return hit;
+}
+
+function cidrPatternUncached(net: CidrNet): { body: string; dotAll: boolean } {
   const bytes = parseIp(net.network);
   if (!bytes) throw new Error(`bad network ${net.network}`);
   if (net.family === 4) return { body: `${ipv4Pattern(bytes, net.prefix)}\\z`, dotAll: false };

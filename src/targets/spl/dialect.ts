@@ -28,7 +28,7 @@ export function evalFieldOk(name: string): boolean {
 }
 
 export function searchString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return /["\\]/.test(text) ? `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${text}"`;
 }
 
 export function evalString(text: string): string {

@@ -22,8 +22,9 @@ function foldInverse(): Map<string, string[]> {
   for (let cp = 0; cp < CASED_LIMIT; cp++) {
     if (cp >= 0xd800 && cp < 0xe000) continue;
     const ch = String.fromCodePoint(cp);
-    const f = fold(ch);
-    if (f === ch) continue;
+    const f = ch.toLowerCase();
+    // fold() keeps a character whose lowercase is several code points.
+    if (f === ch || f.length > 2 || [...f].length !== 1) continue;
     let list = inverse.get(f);
     if (!list) inverse.set(f, (list = [f]));
     list.push(ch);
@@ -91,7 +92,7 @@ export function mergeRanges(ranges: Iterable<Range>): Range[] {
 
 /** A UTF-16 string that cannot be written as UTF-8 (a lone surrogate) has no SPL spelling. */
 export function hasLoneSurrogate(s: string): boolean {
-  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+  return /[\uD800-\uDFFF]/.test(s) && /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
 const ciCache = new Map<string, string>();
