@@ -63,7 +63,6 @@ export const EVAL_FUNCTIONS: Record<string, readonly [number, number]> = {
   replace: [3, 3],
   floor: [1, 1],
   if: [3, 3],
-  mvmap: [2, 2],
   substr: [2, 3],
   true: [0, 0],
   null: [0, 0],

@@ -121,6 +121,3 @@ export function literal(s: string, ci: boolean): string {
   for (const ch of s) out += ci ? ciCp(ch) : litCp(ch.codePointAt(0)!);
   return out;
 }
-
-/** Any code point, newlines included, without relying on `(?s)`. */
-export const ANY_CP = '[\\x{0}-\\x{10FFFF}]';
