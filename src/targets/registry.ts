@@ -9,6 +9,7 @@ const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
   kusto: async () => (await import('./kusto/target.js')).kustoTarget,
   eql: async () => (await import('./eql/target.js')).eqlTarget,
+  spl: async () => (await import('./spl/target.js')).splTarget,
 };
 
 export function targetNames(): string[] {

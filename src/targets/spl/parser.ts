@@ -1,0 +1,459 @@
+/**
+ * A parser for the SPL subset rulec emits: `search` terms (field=value, IN, AND, OR, NOT,
+ * parentheses, with the search command's own precedence: NOT, then OR, then AND), `| datamodel`,
+ * `| search`, `| eval` and `| where` with the eval operators and functions of ast.ts. It is strict:
+ * anything else (another command, an unknown function, a backslash escape whose meaning is not
+ * documented) is an error with its line and column. `--validate` and the tests run every emitted
+ * query through it; the test interpreter runs the parsed structure.
+ */
+import type { ArithOp, CmpOp, EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
+import { EVAL_FUNCTIONS } from './ast.js';
+
+export class SplSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`${line}:${column}: ${message}`);
+    this.name = 'SplSyntaxError';
+  }
+}
+
+type Tok =
+  | { t: 'word'; v: string; at: number }
+  | { t: 'str'; v: string; at: number }
+  | { t: 'qfield'; v: string; at: number }
+  | { t: 'op'; v: string; at: number }
+  | { t: 'num'; v: string; at: number }
+  | { t: 'end'; at: number };
+
+class Lexer {
+  constructor(private readonly src: string) {}
+
+  pos(at: number): { line: number; column: number } {
+    const before = this.src.slice(0, at);
+    const line = before.split('\n').length;
+    return { line, column: at - before.lastIndexOf('\n') };
+  }
+
+  fail(at: number, msg: string): never {
+    const p = this.pos(at);
+    throw new SplSyntaxError(msg, p.line, p.column);
+  }
+
+  /** A double-quoted string at `at`; only `\\` and `\"` are escapes. */
+  quoted(at: number, quote: '"' | "'"): { v: string; end: number } {
+    let v = '';
+    let i = at + 1;
+    for (;;) {
+      const c = this.src[i];
+      if (c === undefined) this.fail(at, `unterminated ${quote === '"' ? 'string' : 'field name'}`);
+      if (c === quote) return { v, end: i + 1 };
+      if (c === '\\' && quote === '"') {
+        const d = this.src[i + 1];
+        if (d !== '\\' && d !== '"') this.fail(i, `the escape \\${d ?? ''} has no documented meaning; write \\\\ for a backslash`);
+        v += d;
+        i += 2;
+        continue;
+      }
+      v += c;
+      i++;
+    }
+  }
+
+  /** Search-command tokens from `at` to the next top-level pipe. */
+  searchTokens(at: number): { toks: Tok[]; end: number } {
+    const toks: Tok[] = [];
+    let i = at;
+    while (i < this.src.length) {
+      const c = this.src[i]!;
+      if (/\s/.test(c)) {
+        i++;
+        continue;
+      }
+      if (c === '|') break;
+      if (c === '"') {
+        const q = this.quoted(i, '"');
+        toks.push({ t: 'str', v: q.v, at: i });
+        i = q.end;
+        continue;
+      }
+      if ('()=,'.includes(c)) {
+        toks.push({ t: 'op', v: c, at: i });
+        i++;
+        continue;
+      }
+      const m = /^[^\s()=,"|]+/.exec(this.src.slice(i))!;
+      toks.push({ t: 'word', v: m[0], at: i });
+      i += m[0].length;
+    }
+    toks.push({ t: 'end', at: i });
+    return { toks, end: i };
+  }
+
+  /** Eval-expression tokens from `at` to the next top-level pipe. */
+  evalTokens(at: number): { toks: Tok[]; end: number } {
+    const toks: Tok[] = [];
+    let i = at;
+    while (i < this.src.length) {
+      const c = this.src[i]!;
+      if (/\s/.test(c)) {
+        i++;
+        continue;
+      }
+      if (c === '|') break;
+      if (c === '"') {
+        const q = this.quoted(i, '"');
+        toks.push({ t: 'str', v: q.v, at: i });
+        i = q.end;
+        continue;
+      }
+      if (c === "'") {
+        const q = this.quoted(i, "'");
+        toks.push({ t: 'qfield', v: q.v, at: i });
+        i = q.end;
+        continue;
+      }
+      const two = this.src.slice(i, i + 2);
+      if (['==', '!=', '<=', '>='].includes(two)) {
+        toks.push({ t: 'op', v: two, at: i });
+        i += 2;
+        continue;
+      }
+      if ('()<>,+-*/.='.includes(c)) {
+        toks.push({ t: 'op', v: c, at: i });
+        i++;
+        continue;
+      }
+      const num = /^\d+(?:\.\d+)?/.exec(this.src.slice(i));
+      if (num) {
+        toks.push({ t: 'num', v: num[0], at: i });
+        i += num[0].length;
+        continue;
+      }
+      const w = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.src.slice(i));
+      if (!w) this.fail(i, `unexpected character '${c}'`);
+      toks.push({ t: 'word', v: w[0], at: i });
+      i += w[0].length;
+    }
+    toks.push({ t: 'end', at: i });
+    return { toks, end: i };
+  }
+}
+
+class TokStream {
+  i = 0;
+  constructor(
+    readonly toks: Tok[],
+    readonly lx: Lexer,
+  ) {}
+
+  peek(k = 0): Tok {
+    return this.toks[Math.min(this.i + k, this.toks.length - 1)]!;
+  }
+
+  next(): Tok {
+    return this.toks[this.i++]!;
+  }
+
+  isOp(v: string, k = 0): boolean {
+    const t = this.peek(k);
+    return t.t === 'op' && t.v === v;
+  }
+
+  isWord(v: string, k = 0): boolean {
+    const t = this.peek(k);
+    return t.t === 'word' && t.v === v;
+  }
+
+  expectOp(v: string): void {
+    const t = this.next();
+    if (t.t !== 'op' || t.v !== v) this.lx.fail(t.at, `expected '${v}'`);
+  }
+}
+
+// ---- search ---------------------------------------------------------------------------------
+
+const SEARCH_WORDS = new Set(['AND', 'OR', 'NOT', 'IN']);
+
+function searchValue(s: TokStream): SearchValue {
+  const t = s.next();
+  if (t.t === 'str') return { kind: 'string', text: t.v };
+  if (t.t === 'word' && t.v === '*') return { kind: 'any' };
+  if (t.t === 'word' && /^\d+$/.test(t.v)) return { kind: 'number', text: t.v };
+  return s.lx.fail(t.at, 'expected a quoted value, a number or *');
+}
+
+function searchAtom(s: TokStream): SearchExpr {
+  const t = s.peek();
+  if (t.t === 'op' && t.v === '(') {
+    s.next();
+    const e = searchAnd(s);
+    s.expectOp(')');
+    return e;
+  }
+  if (t.t === 'word' && t.v === '*') {
+    s.next();
+    return { k: 'and', items: [] };
+  }
+  if (t.t !== 'word' || SEARCH_WORDS.has(t.v)) return s.lx.fail(t.at, 'expected a search term');
+  s.next();
+  if (s.isOp('=')) {
+    s.next();
+    return { k: 'eq', field: t.v, value: searchValue(s) };
+  }
+  if (s.isWord('IN')) {
+    s.next();
+    s.expectOp('(');
+    const values = [searchValue(s)];
+    while (s.isOp(',')) {
+      s.next();
+      values.push(searchValue(s));
+    }
+    s.expectOp(')');
+    return { k: 'in', field: t.v, values };
+  }
+  // A bare word is a token search of _raw: rulec never emits one (keywords are regexes, S7).
+  return s.lx.fail(t.at, `'${t.v}' is a bare search term; expected field=value or field IN (...)`);
+}
+
+function searchNot(s: TokStream): SearchExpr {
+  if (s.isWord('NOT')) {
+    s.next();
+    return { k: 'not', item: searchNot(s) };
+  }
+  return searchAtom(s);
+}
+
+function searchOr(s: TokStream): SearchExpr {
+  const items = [searchNot(s)];
+  while (s.isWord('OR')) {
+    s.next();
+    items.push(searchNot(s));
+  }
+  return items.length === 1 ? items[0]! : { k: 'or', items };
+}
+
+function searchAnd(s: TokStream): SearchExpr {
+  const items: SearchExpr[] = [];
+  for (;;) {
+    const t = s.peek();
+    if (t.t === 'end' || (t.t === 'op' && t.v === ')')) break;
+    if (items.length && t.t === 'word' && t.v === 'AND') s.next();
+    items.push(searchOr(s));
+  }
+  return items.length === 1 ? items[0]! : { k: 'and', items };
+}
+
+// ---- eval -----------------------------------------------------------------------------------
+
+function evalPrimary(s: TokStream): EvalExpr {
+  const t = s.next();
+  switch (t.t) {
+    case 'num':
+      return { k: 'num', value: Number(t.v) };
+    case 'str':
+      return { k: 'str', value: t.v };
+    case 'qfield':
+      return { k: 'field', name: t.v };
+    case 'op':
+      if (t.v === '(') {
+        const e = evalOr(s);
+        s.expectOp(')');
+        return e;
+      }
+      if (t.v === '-') {
+        const inner = evalPrimary(s);
+        if (inner.k === 'num') return { k: 'num', value: -inner.value };
+        return { k: 'arith', op: '-', left: { k: 'num', value: 0 }, right: inner };
+      }
+      return s.lx.fail(t.at, `unexpected '${t.v}'`);
+    case 'word': {
+      if (s.isOp('(')) {
+        s.next();
+        const arity = EVAL_FUNCTIONS[t.v];
+        if (!arity) return s.lx.fail(t.at, `unknown eval function '${t.v}'`);
+        const args: EvalExpr[] = [];
+        if (!s.isOp(')')) {
+          args.push(evalOr(s));
+          while (s.isOp(',')) {
+            s.next();
+            args.push(evalOr(s));
+          }
+        }
+        s.expectOp(')');
+        if (args.length < arity[0] || args.length > arity[1]) s.lx.fail(t.at, `${t.v}() takes ${arity[0]}..${arity[1]} arguments, got ${args.length}`);
+        return { k: 'call', fn: t.v, args };
+      }
+      if (['AND', 'OR', 'NOT', 'XOR', 'LIKE', 'IN'].includes(t.v.toUpperCase())) return s.lx.fail(t.at, `unexpected '${t.v}'`);
+      return { k: 'field', name: t.v };
+    }
+    default:
+      return s.lx.fail(t.at, 'unexpected end of expression');
+  }
+}
+
+function evalMul(s: TokStream): EvalExpr {
+  let e = evalPrimary(s);
+  while (s.isOp('*') || s.isOp('/')) {
+    const op = (s.next() as { v: string }).v as ArithOp;
+    e = { k: 'arith', op, left: e, right: evalPrimary(s) };
+  }
+  return e;
+}
+
+function evalAdd(s: TokStream): EvalExpr {
+  let e = evalMul(s);
+  while (s.isOp('+') || s.isOp('-')) {
+    const op = (s.next() as { v: string }).v as ArithOp;
+    e = { k: 'arith', op, left: e, right: evalMul(s) };
+  }
+  return e;
+}
+
+function evalConcat(s: TokStream): EvalExpr {
+  const items = [evalAdd(s)];
+  while (s.isOp('.')) {
+    s.next();
+    items.push(evalAdd(s));
+  }
+  return items.length === 1 ? items[0]! : { k: 'concat', items };
+}
+
+function evalCmp(s: TokStream): EvalExpr {
+  const left = evalConcat(s);
+  const t = s.peek();
+  if (t.t === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.v)) {
+    s.next();
+    return { k: 'cmp', op: t.v as CmpOp, left, right: evalConcat(s) };
+  }
+  if (t.t === 'op' && t.v === '=') return s.lx.fail(t.at, "write '==' for a comparison");
+  return left;
+}
+
+function evalNot(s: TokStream): EvalExpr {
+  if (s.isWord('NOT')) {
+    s.next();
+    return { k: 'not', item: evalNot(s) };
+  }
+  return evalCmp(s);
+}
+
+function evalAnd(s: TokStream): EvalExpr {
+  const items = [evalNot(s)];
+  while (s.isWord('AND')) {
+    s.next();
+    items.push(evalNot(s));
+  }
+  return items.length === 1 ? items[0]! : { k: 'and', items };
+}
+
+function evalOr(s: TokStream): EvalExpr {
+  const items = [evalAnd(s)];
+  while (s.isWord('OR')) {
+    s.next();
+    items.push(evalAnd(s));
+  }
+  return items.length === 1 ? items[0]! : { k: 'or', items };
+}
+
+/** A whole search: its top level is an AND (possibly of one term), as the printer builds it. */
+function topSearch(s: TokStream): SearchExpr {
+  const e = searchAnd(s);
+  return e.k === 'and' ? e : { k: 'and', items: [e] };
+}
+
+function expectEnd(s: TokStream, what: string): void {
+  const t = s.peek();
+  if (t.t !== 'end') s.lx.fail(t.at, `unexpected text after the ${what}`);
+}
+
+// ---- query ----------------------------------------------------------------------------------
+
+/** Parse a query rulec emitted; throws SplSyntaxError with a position. */
+export function parseQuery(src: string): Query {
+  const lx = new Lexer(src);
+  let i = 0;
+  const skipWs = (): void => {
+    while (i < src.length && /\s/.test(src[i]!)) i++;
+  };
+  const word = (): { v: string; at: number } => {
+    skipWs();
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
+    if (!m) return lx.fail(i, 'expected a name');
+    const at = i;
+    i += m[0].length;
+    return { v: m[0], at };
+  };
+  const q: Query = { search: { k: 'and', items: [] } };
+  skipWs();
+  let searchDone = false;
+  let droppedHelpers = false;
+  if (src[i] === '|') {
+    i++;
+    const cmd = word();
+    if (cmd.v !== 'datamodel') lx.fail(cmd.at, `a query starts with a search or '| datamodel', not '| ${cmd.v}'`);
+    const model = word();
+    const dataset = word();
+    const mode = word();
+    if (mode.v !== 'search') lx.fail(mode.at, "rulec searches a data model with the 'search' mode");
+    q.datamodel = { model: model.v, dataset: dataset.v };
+  } else {
+    const { toks, end } = lx.searchTokens(i);
+    const s = new TokStream(toks, lx);
+    q.search = topSearch(s);
+    expectEnd(s, 'search');
+    i = end;
+    searchDone = true;
+  }
+  for (;;) {
+    skipWs();
+    if (i >= src.length) break;
+    if (src[i] !== '|') lx.fail(i, "expected '|'");
+    i++;
+    const cmd = word();
+    if (cmd.v === 'search') {
+      if (searchDone || !q.datamodel) lx.fail(cmd.at, "'| search' only follows '| datamodel'");
+      const { toks, end } = lx.searchTokens(i);
+      const s = new TokStream(toks, lx);
+      q.search = topSearch(s);
+      expectEnd(s, 'search');
+      i = end;
+      searchDone = true;
+    } else if (cmd.v === 'eval') {
+      if (q.evals || q.where) lx.fail(cmd.at, "rulec writes one '| eval', before '| where'");
+      const { toks, end } = lx.evalTokens(i);
+      const s = new TokStream(toks, lx);
+      const evals: EvalStage[] = [];
+      do {
+        if (evals.length) s.next();
+        const name = s.next();
+        if (name.t !== 'word' && name.t !== 'qfield') return lx.fail(name.at, 'expected a field name');
+        s.expectOp('=');
+        evals.push({ name: name.v, expr: evalOr(s) });
+      } while (s.isOp(','));
+      expectEnd(s, 'eval expression');
+      q.evals = evals;
+      i = end;
+    } else if (cmd.v === 'fields') {
+      skipWs();
+      const m = /^- rulec_\*(?=\s*(?:\||$))/.exec(src.slice(i));
+      if (!m || !q.evals) return lx.fail(cmd.at, "rulec writes '| fields - rulec_*' only to drop its own eval helpers");
+      i += m[0].length;
+      droppedHelpers = true;
+    } else if (cmd.v === 'where') {
+      if (q.where || droppedHelpers) lx.fail(cmd.at, 'rulec writes one where stage, before the helper fields are dropped');
+      const { toks, end } = lx.evalTokens(i);
+      const s = new TokStream(toks, lx);
+      q.where = evalOr(s);
+      expectEnd(s, 'where expression');
+      i = end;
+    } else {
+      lx.fail(cmd.at, `'${cmd.v}' is not a command rulec emits (datamodel, search, eval, where, fields)`);
+    }
+    searchDone = true;
+  }
+  if (q.evals && !droppedHelpers) lx.fail(src.length, "the eval helper fields must be dropped with '| fields - rulec_*'");
+  return q;
+}

@@ -1,0 +1,60 @@
+/**
+ * The Splunk SPL target: `rulec build --target spl [--platform sysmon|windows|cim]
+ * [--format query|savedsearches]`. A rule's log source picks a search prefix (or a CIM data model)
+ * from backends/spl/<platform>.yml, printer.ts writes the query, and the `savedsearches` format
+ * bundles every rule of the build into one Splunk app folder (artifacts.ts).
+ */
+import type { Diagnostic } from '../../diag/diagnostic.js';
+import { error } from '../../diag/diagnostic.js';
+import { guard, type CompileResult, type Target } from '../types.js';
+import { savedSearchesBundle, stanza } from './artifacts.js';
+import { renderQuery } from './dialect.js';
+import { platformMapping, resolveLogSource } from './mapping.js';
+import { parseQuery, SplSyntaxError } from './parser.js';
+import { printQuery } from './printer.js';
+
+export const PLATFORMS = ['sysmon', 'windows', 'cim'] as const;
+export const FORMATS = ['query', 'savedsearches'] as const;
+
+/** Compile one rule to its SPL query and the notes (reported approximations) its log source implies. */
+export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown): { query: string; notes: string[] } {
+  const pm = platformMapping(mapping, platform);
+  const entry = resolveLogSource(pm, input.rule.logsource);
+  const { query, notes } = printQuery(input.ir, pm, entry);
+  return { query: renderQuery(query), notes };
+}
+
+export const splTarget: Target = {
+  name: 'spl',
+  platforms: PLATFORMS,
+  formats: FORMATS,
+  compile(input, opts): CompileResult {
+    return guard(() => {
+      const { query, notes } = compileSpl(input, opts.platform, opts.mapping);
+      const n = notes.length ? { notes } : {};
+      // savedsearches: each rule's stanza, joined into one app folder by bundle().
+      if (opts.format === 'savedsearches') return { ok: true, query, output: stanza(input, query), ext: 'conf', ...n };
+      return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
+    });
+  },
+  bundle(format, results, opts) {
+    // Only the savedsearches format is a bundle; the query format is one file per rule.
+    return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform) : undefined;
+  },
+  async validate(queries) {
+    const out = new Map<string, Diagnostic[]>();
+    for (const q of queries) out.set(q.key, validateQuery(q.query));
+    return out;
+  },
+};
+
+/** Parse an emitted query; a syntax error is a located diagnostic. */
+export function validateQuery(query: string): Diagnostic[] {
+  try {
+    parseQuery(query);
+    return [];
+  } catch (e) {
+    if (e instanceof SplSyntaxError) return [error('spl-syntax', `SPL ${e.message}`, { line: e.line, column: e.column })];
+    throw e;
+  }
+}
