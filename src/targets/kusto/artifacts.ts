@@ -125,7 +125,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   const period = rule.schedule?.lookback ?? frequency;
   if (!rule.schedule) notes.push(`${format}: the rule has no schedule; it runs every 1h over the last 1h`);
 
-  const columns = q.columns;
+  const columns = { has: (c: string): boolean => q.view.columns.has(c) || q.added.has(c) };
   const entities: { entityType: string; identifier: string; columnName: string }[] = [];
   for (const e of mapping.entities) {
     if (entities.length === 5) break;
