@@ -10,6 +10,7 @@ import Handlebars from 'handlebars';
 import { backendFile } from '../../config/mapping.js';
 import type { CompileInput } from '../types.js';
 import { TargetFailure } from '../types.js';
+import { columnNameFor } from './dialect.js';
 import type { KustoMapping } from './mapping.js';
 import type { CompiledKusto } from './target.js';
 
@@ -134,7 +135,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   }
   const customDetails: { key: string; column: string }[] = [];
   for (const f of rule.output) {
-    const column = /^[A-Za-z_]\w*$/.test(f) ? f : f.replace(/[^A-Za-z0-9_]/g, '_');
+    const column = columnNameFor(f);
     const key = column.replace(/^_+/, '').slice(0, 20);
     if (!/^[a-zA-Z]+\w*$/.test(key)) {
       notes.push(`${format}: output field '${f}' has no valid custom detail key; it is left out`);

@@ -91,7 +91,7 @@ class QueryScope implements Scope {
   ) {}
 
   private isTaken(name: string): boolean {
-    return this.view.columns.has(name) || this.taken.has(name);
+    return this.view.columns.has(name) || this.taken.has(name) || this.lets.some((l) => l.name === name);
   }
 
   access(field: string): FieldAccess {
@@ -164,8 +164,11 @@ class QueryScope implements Scope {
   list(param: string, values: string[]): string {
     const same = this.lets.find((l) => l.param === param && sameList(l.values, values));
     if (same) return same.name;
-    let name = param;
-    for (let n = 2; this.lets.some((l) => l.name === name) || this.view.columns.has(name); n++) name = `${param}_${n}`;
+    // Parameter names may hold `.` and `-`; a let name must be a plain identifier.
+    let base = columnNameFor(param);
+    if (identifier(base) !== base) base = `${base}_list`;
+    let name = base;
+    for (let n = 2; this.isTaken(name); n++) name = `${base}_${n}`;
     const p = this.rule.parameters.get(param);
     const comment = p?.description?.replace(/\s+/g, ' ').trim();
     this.lets.push({ name, param, values, ...(comment ? { comment } : {}) });
@@ -198,10 +201,11 @@ class QueryScope implements Scope {
   }
 
   private pendingOutput(field: string, expr: string): void {
-    if (this.extended.has(field) || this.view.columns.has(field)) {
-      throw new TargetFailure('unsupported', `output field '${field}' would replace the column of that name in ${this.view.table}`);
-    }
+    // The output is named after the field (the artifacts' custom details refer to it by that name).
     const name = columnNameFor(field);
+    if (this.extended.has(field) || this.isTaken(name)) {
+      throw new TargetFailure('unsupported', `output field '${field}' would replace the column ${name} of the query on ${this.view.table}`);
+    }
     this.extended.set(field, { name, expr });
     this.taken.add(name);
     this.pending.push(`${identifier(name)} = ${expr}`);
