@@ -143,6 +143,12 @@ describe('parameters as named lists', () => {
     expect(q).toContain('extract(@"(\\.[^.]*)$", 1, FileName) in~ (exts)');
   });
 
+  it('a parameter name that is not an identifier gives a plain let name', () => {
+    const q = kql(rule(PROC, "sel:\n  CommandLine|expand: '%my-list.v2%'\ncondition: sel", `parameters:\n  my-list.v2: ['a', 'b']\n`));
+    expect(q).toContain('let my_list_v2 = dynamic(["a", "b"]);');
+    expect(q).toContain('ProcessCommandLine in~ (my_list_v2)');
+  });
+
   it('equalities: F in~ (name)', () => {
     const q = kql(rule(PROC, "sel:\n  CommandLine|expand: '%exts%'\ncondition: sel", params("['a', 'b']")));
     expect(q).toContain('ProcessCommandLine in~ (exts)');

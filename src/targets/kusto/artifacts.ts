@@ -10,6 +10,7 @@ import Handlebars from 'handlebars';
 import { backendFile } from '../../config/mapping.js';
 import type { CompileInput } from '../types.js';
 import { TargetFailure } from '../types.js';
+import { columnNameFor } from './dialect.js';
 import type { KustoMapping } from './mapping.js';
 import type { CompiledKusto } from './target.js';
 
@@ -125,7 +126,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   const period = rule.schedule?.lookback ?? frequency;
   if (!rule.schedule) notes.push(`${format}: the rule has no schedule; it runs every 1h over the last 1h`);
 
-  const columns = q.columns;
+  const columns = { has: (c: string): boolean => q.view.columns.has(c) || q.added.has(c) };
   const entities: { entityType: string; identifier: string; columnName: string }[] = [];
   for (const e of mapping.entities) {
     if (entities.length === 5) break;
@@ -134,7 +135,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   }
   const customDetails: { key: string; column: string }[] = [];
   for (const f of rule.output) {
-    const column = /^[A-Za-z_]\w*$/.test(f) ? f : f.replace(/[^A-Za-z0-9_]/g, '_');
+    const column = columnNameFor(f);
     const key = column.replace(/^_+/, '').slice(0, 20);
     if (!/^[a-zA-Z]+\w*$/.test(key)) {
       notes.push(`${format}: output field '${f}' has no valid custom detail key; it is left out`);

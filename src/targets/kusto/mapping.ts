@@ -78,6 +78,8 @@ export interface KustoMapping {
   platform: string;
   timeColumn: string;
   logsources: { match: LogSource[]; views: View[] }[];
+  /** The candidate views by log source key (product|category|service), the first entry winning. */
+  byLogSource: ReadonlyMap<string, View[]>;
   /** Tables (with columns) known to this platform, for --validate. */
   tables: ReadonlyMap<string, TableSchema>;
   entities: EntitySpec[];
@@ -220,7 +222,9 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
       entities.push({ entityType: String(o.entityType), identifier: String(o.identifier), columns: (o.columns as unknown[]).map(String) });
     });
   }
-  return { platform, timeColumn, logsources, tables, entities };
+  const byLogSource = new Map<string, View[]>();
+  for (const e of logsources) for (const m of e.match) if (!byLogSource.has(lsKey(m))) byLogSource.set(lsKey(m), e.views);
+  return { platform, timeColumn, logsources, byLogSource, tables, entities };
 }
 
 /**
@@ -391,14 +395,14 @@ export function logSourceName(ls: LogSource): string {
   return parts.join('/') || '(empty log source)';
 }
 
-function sameLogSource(a: LogSource, b: LogSource): boolean {
-  return a.product === b.product && a.category === b.category && a.service === b.service;
+function lsKey(ls: LogSource): string {
+  return `${ls.product ?? ''}|${ls.category ?? ''}|${ls.service ?? ''}`;
 }
 
 /** The candidate views of a rule's log source, or a mapping failure naming the valid log sources. */
 export function viewsFor(m: KustoMapping, ls: LogSource): View[] {
-  const hit = m.logsources.find((e) => e.match.some((x) => sameLogSource(x, ls)));
-  if (hit) return hit.views;
+  const hit = m.byLogSource.get(lsKey(ls));
+  if (hit) return hit;
   const all = m.logsources.flatMap((e) => e.match);
   const sameProduct = all.filter((x) => x.product === ls.product);
   const shown = (sameProduct.length ? sameProduct : all).map(logSourceName);

@@ -83,7 +83,7 @@ function printLeaf(n: Leaf, s: Scope): Expr {
     const a = s.access(n.field);
     if (a.kind === 'domain') {
       if (n.kind === 'fieldref') unsupported(`field '${n.field}' has a fixed set of stored values in this table; it cannot be compared with field '${n.other}'`);
-      return printDomain(n, a, s);
+      return printDomain(n, a);
     }
     if (a.kind === 'basename') {
       const name = n.kind === 'str' && n.op === 'suffix' ? fileNameOf(n.value) : undefined;
@@ -475,7 +475,7 @@ function printKeyword(n: KeywordLeaf, s: Scope): Expr {
  * decided for each Sigma value by the evaluator itself, and the query tests for the stored values
  * of those it accepts. Exact because each stored value stands for exactly one Sigma value.
  */
-function printDomain(n: Leaf & { field: string }, a: Extract<FieldAccess, { kind: 'domain' }>, s: Scope): Expr {
+function printDomain(n: Leaf & { field: string }, a: Extract<FieldAccess, { kind: 'domain' }>): Expr {
   const test = compileNode(n);
   const accepted: string[] = [];
   for (const [sigma, stored] of a.values) if (test(new EventView({ [n.field]: sigma }))) accepted.push(...(a.column ? stored : [sigma]));

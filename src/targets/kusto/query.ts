@@ -19,8 +19,8 @@ export interface QueryOptions {
 
 export interface BuiltQuery {
   text: string;
-  /** Columns of the result: the table's, the extended ones. */
-  columns: Map<string, ColumnType>;
+  /** Columns the query adds to the table's (extended fields, keyword counts). */
+  added: ReadonlySet<string>;
 }
 
 const MAX_LINE = 110;
@@ -52,7 +52,7 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
   const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];
   if (rowConditions.length) lines.push(`| where ${rowConditions.join(' and ')}`);
   lines.push(...body);
-  return { text: lines.join('\n') + '\n', columns: scope.resultColumns() };
+  return { text: lines.join('\n') + '\n', added: scope.addedColumns() };
 }
 
 function rowCondition(w: View['where'][number]): string {
@@ -81,15 +81,17 @@ class QueryScope implements Scope {
   private pending: string[] = [];
   private pendingBags = new Map<string, string[]>();
   private kwCount = 0;
-  private kwColumns: string[] = [];
-  private used = new Set<string>();
+  /** Column names this query introduces (the table's own are taken too). */
+  private taken = new Set<string>();
 
   constructor(
     private readonly rule: DetectionRule,
     private readonly view: View,
     private readonly platform: string,
-  ) {
-    for (const c of view.columns.keys()) this.used.add(c);
+  ) {}
+
+  private isTaken(name: string): boolean {
+    return this.view.columns.has(name) || this.taken.has(name) || this.lets.some((l) => l.name === name);
   }
 
   access(field: string): FieldAccess {
@@ -106,8 +108,8 @@ class QueryScope implements Scope {
     const hit = this.extended.get(field);
     if (hit) return hit.name;
     let name = columnNameFor(field);
-    while (this.used.has(name)) name = `${name}_`;
-    this.used.add(name);
+    while (this.isTaken(name)) name = `${name}_`;
+    this.taken.add(name);
     const base = a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`;
     const expr = `tostring(${base}${a.path.map(memberAccess).join('')})`;
     this.extended.set(field, { name, expr });
@@ -151,20 +153,22 @@ class QueryScope implements Scope {
    */
   bagCount(column: string, test: (value: string) => string): string {
     const name = `_kw${++this.kwCount}`;
-    this.used.add(name);
+    this.taken.add(name);
     const bag = identifier(column);
     let b = this.pendingBags.get(column);
     if (!b) this.pendingBags.set(column, (b = []));
     b.push(`${name} = countif(${test(`tostring(${bag}[_key])`)})`);
-    this.kwColumns.push(name);
     return name;
   }
 
   list(param: string, values: string[]): string {
     const same = this.lets.find((l) => l.param === param && sameList(l.values, values));
     if (same) return same.name;
-    let name = param;
-    for (let n = 2; this.lets.some((l) => l.name === name) || this.view.columns.has(name); n++) name = `${param}_${n}`;
+    // Parameter names may hold `.` and `-`; a let name must be a plain identifier.
+    let base = columnNameFor(param);
+    if (identifier(base) !== base) base = `${base}_list`;
+    let name = base;
+    for (let n = 2; this.isTaken(name); n++) name = `${base}_${n}`;
     const p = this.rule.parameters.get(param);
     const comment = p?.description?.replace(/\s+/g, ' ').trim();
     this.lets.push({ name, param, values, ...(comment ? { comment } : {}) });
@@ -197,20 +201,18 @@ class QueryScope implements Scope {
   }
 
   private pendingOutput(field: string, expr: string): void {
-    if (this.extended.has(field) || this.view.columns.has(field)) {
-      throw new TargetFailure('unsupported', `output field '${field}' would replace the column of that name in ${this.view.table}`);
-    }
+    // The output is named after the field (the artifacts' custom details refer to it by that name).
     const name = columnNameFor(field);
+    if (this.extended.has(field) || this.isTaken(name)) {
+      throw new TargetFailure('unsupported', `output field '${field}' would replace the column ${name} of the query on ${this.view.table}`);
+    }
     this.extended.set(field, { name, expr });
-    this.used.add(name);
+    this.taken.add(name);
     this.pending.push(`${identifier(name)} = ${expr}`);
   }
 
-  resultColumns(): Map<string, ColumnType> {
-    const out = new Map(this.view.columns);
-    for (const { name } of this.extended.values()) out.set(name, 'string');
-    for (const name of this.kwColumns) out.set(name, 'long');
-    return out;
+  addedColumns(): ReadonlySet<string> {
+    return this.taken;
   }
 }
 
