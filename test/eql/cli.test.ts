@@ -57,6 +57,17 @@ describe('rulec build --target eql', () => {
     expect(c.out[0]).toContain('file.type : "*Executable*"');
   });
 
+  it('--mapping can switch the fallback namespace off: an unmapped field is then a mapping failure naming the choices', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-map-'));
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'fallback: null\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--json', '--mapping', m, '--', SEED], c.io)).toBe(1);
+    const row = JSON.parse(c.out[0]!);
+    expect(row).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(row.error).toMatch(/^field 'FileType' has no mapping on platform ecs-windows for log source \{product: windows, category: file_event\}; fields it maps: .*TargetFilename/);
+  });
+
   it('a broken mapping is a usage error that names the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-map-'));
     const m = join(dir, 'm.yml');

@@ -8,7 +8,7 @@ import { TargetFailure } from '../types.js';
 
 /** Words of the EQL grammar: a field segment spelled like one must be quoted. */
 const KEYWORDS = new Set([
-  'and', 'any', 'by', 'false', 'in', 'join', 'like', 'maxspan', 'not', 'null', 'of', 'or', 'regex',
+  'and', 'any', 'by', 'false', 'fork', 'in', 'join', 'like', 'maxspan', 'not', 'null', 'of', 'or', 'regex',
   'runs', 'sample', 'sequence', 'true', 'until', 'where', 'with',
 ]);
 

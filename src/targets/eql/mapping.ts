@@ -192,14 +192,15 @@ export class Platform {
     this.ecs = data.ecs === true;
     this.asciiCaseFolding = data.ascii_case_folding === true;
     this.identity = data.identity === true;
-    this.products = data.products === undefined ? undefined : readStrings(data.products, `${at}: products`);
+    this.products = data.products === undefined || data.products === null ? undefined : readStrings(data.products, `${at}: products`);
     this.index = readStrings(data.index, `${at}: index`);
     this.namespaces = readStrings(data.namespaces, `${at}: namespaces`);
-    if (data.fallback !== undefined) {
+    // A --mapping file can switch an option off with null.
+    if (data.fallback !== undefined && data.fallback !== null) {
       if (!isObject(data.fallback) || typeof data.fallback.prefix !== 'string') throw new UsageError(`${at}: fallback must be {prefix: <text>}`);
       this.fallbackPrefix = data.fallback.prefix;
     }
-    if (data.keyword_search !== undefined) {
+    if (data.keyword_search !== undefined && data.keyword_search !== null) {
       if (!isObject(data.keyword_search) || typeof data.keyword_search.field !== 'string') throw new UsageError(`${at}: keyword_search must be {field: <a keyword field holding the raw event text>}`);
       this.keywordField = data.keyword_search.field;
     }

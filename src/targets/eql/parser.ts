@@ -173,7 +173,7 @@ function lex(src: string): Tok[] {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
-const RESERVED = new Set(['and', 'or', 'not', 'in', 'like', 'regex', 'where', 'true', 'false', 'null', 'any', 'sequence', 'by', 'with', 'until', 'join', 'of', 'sample', 'maxspan', 'runs']);
+const RESERVED = new Set(['and', 'or', 'not', 'in', 'like', 'regex', 'where', 'true', 'false', 'null', 'any', 'sequence', 'by', 'with', 'until', 'join', 'of', 'sample', 'maxspan', 'runs', 'fork']);
 
 export const FUNCTIONS: Record<string, { min: number; max: number; insensitive: boolean }> = {
   startsWith: { min: 2, max: 2, insensitive: true },
