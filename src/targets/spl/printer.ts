@@ -112,11 +112,15 @@ const str = (text: string): SearchValue => ({ kind: 'string', text });
 // ---- leaves ---------------------------------------------------------------------------------
 
 /** A character the search command compares as written: printable, not `*`, and cased only if ASCII. */
+const safeChars = new Map<string, boolean>();
+
 function searchSafeChar(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
   if (cp < 0x20 || cp === 0x7f || ch === '*') return false;
   if (cp < 0x80) return true;
-  return ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1;
+  let safe = safeChars.get(ch);
+  if (safe === undefined) safeChars.set(ch, (safe = ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1));
+  return safe;
 }
 
 /** Printable ASCII without `*`: the common case, decided without looking at characters one by one. */
@@ -334,14 +338,13 @@ function prefixTerms(entry: SourceEntry): SearchExpr[] {
 export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry): { query: Query; notes: string[] } {
   const ctx: PrintContext = { pm, entry, evals: new Map(), notes: new Set(entry.note ? [entry.note] : []) };
   const search: SearchExpr[] = prefixTerms(entry);
+  const prefix = new Set(search.map((t) => JSON.stringify(t)));
   const where: EvalExpr[] = [];
   for (const c of conjuncts(ir)) {
     const r = render(ctx, c);
     if (r.search) {
-      const seen = new Set(search.map((t) => JSON.stringify(t)));
       // A condition the log source prefix already says (EventID: 1 on Sysmon process creation) is written once.
-      const items = (r.search.k === 'and' ? r.search.items : [r.search]).filter((t) => !seen.has(JSON.stringify(t)));
-      search.push(...items);
+      for (const t of r.search.k === 'and' ? r.search.items : [r.search]) if (!(t.k === 'eq' && prefix.has(JSON.stringify(t)))) search.push(t);
     } else where.push(r.eval());
   }
   // The top level is always an AND (written with spaces), so an OR there keeps its parentheses.
