@@ -80,8 +80,11 @@ function andS(items: SearchExpr[]): SearchExpr {
   return flat.length === 1 ? flat[0]! : { k: 'and', items: flat };
 }
 
+const isTrue = (e: SearchExpr): boolean => e.k === 'and' && e.items.length === 0;
+
 /** OR of search terms, with `F=a OR F=b` written `F IN (a, b)`. */
 function orS(items: SearchExpr[]): SearchExpr {
+  if (items.some(isTrue)) return TRUE_SEARCH;
   const flat = items.flatMap((i) => (i.k === 'or' ? i.items : [i]));
   const out: SearchExpr[] = [];
   const byField = new Map<string, Extract<SearchExpr, { k: 'in' }>>();
@@ -285,6 +288,8 @@ function render(ctx: PrintContext, n: Node): Rendered {
       return n.value ? TRUE_R : { eval: () => call('false') };
     case 'not': {
       const c = render(ctx, n.child);
+      // The search command has no "false": NOT of a condition that is always true lives in where.
+      if (c.search && isTrue(c.search)) return { eval: () => call('false') };
       return { ...(c.search ? { search: notS(c.search) } : {}), eval: () => notE(c.eval()) };
     }
     case 'and':
