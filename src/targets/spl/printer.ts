@@ -114,15 +114,16 @@ const str = (text: string): SearchValue => ({ kind: 'string', text });
 
 // ---- leaves ---------------------------------------------------------------------------------
 
-/** A character the search command compares as written: printable, not `*`, and cased only if ASCII. */
+/** A character the search command compares as written: visible (or a space), not `*`, and cased only if ASCII. */
 const safeChars = new Map<string, boolean>();
+const VISIBLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
 
 function searchSafeChar(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
   if (cp < 0x20 || cp === 0x7f || ch === '*') return false;
   if (cp < 0x80) return true;
   let safe = safeChars.get(ch);
-  if (safe === undefined) safeChars.set(ch, (safe = ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1));
+  if (safe === undefined) safeChars.set(ch, (safe = VISIBLE.test(ch) && ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1));
   return safe;
 }
 
