@@ -17,7 +17,7 @@
  * numbers on fields that are not canonical numbers, field references and keywords go to `| where`.
  */
 import { not as irNot } from '../../ir/build.js';
-import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
+import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, GlobToken, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
 import { TargetFailure } from '../types.js';
 import type { EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
 import { TRUE_SEARCH } from './ast.js';
@@ -114,10 +114,10 @@ const str = (text: string): SearchValue => ({ kind: 'string', text });
 
 // ---- leaves ---------------------------------------------------------------------------------
 
-/** A character the search command compares as written: visible (or a space), not `*`, and cased only if ASCII. */
 const safeChars = new Map<string, boolean>();
 const VISIBLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
 
+/** A character the search command compares as written: visible (or a space), not `*`, and cased only if ASCII. */
 function searchSafeChar(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
   if (cp < 0x20 || cp === 0x7f || ch === '*') return false;
@@ -182,9 +182,11 @@ function strLeaf(ctx: PrintContext, n: StrLeaf): Rendered {
 
 function globLeaf(ctx: PrintContext, n: GlobLeaf): Rendered {
   const f = field(ctx, n.field);
-  const tokens = n.pattern.filter((t, i, a) => !(typeof t !== 'string' && t.wildcard === '*' && typeof a[i - 1] !== 'string' && a[i - 1] !== undefined && (a[i - 1] as { wildcard: string }).wildcard === '*'));
+  const isStar = (t: GlobToken | undefined): boolean => t !== undefined && typeof t !== 'string' && t.wildcard === '*';
+  // `**` is `*`.
+  const tokens = n.pattern.filter((t, i, a) => !(isStar(t) && isStar(a[i - 1])));
   // `*` alone matches every text, the empty one included.
-  if (tokens.every((t) => typeof t !== 'string' && t.wildcard === '*')) return TRUE_R;
+  if (tokens.every(isStar)) return TRUE_R;
   const ci = n.case === 'ci';
   for (const t of tokens) if (typeof t === 'string') noSurrogates(t);
   const r: Rendered = {
