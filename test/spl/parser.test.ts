@@ -59,6 +59,7 @@ describe('SPL parser: the search command', () => {
     expect(syntaxError('a="1" | where isnull(a) | where isnull(b)').message).toMatch(/one where stage/);
     expect(syntaxError('a="1" | eval rulec_x=1 | where rulec_x==1').message).toMatch(/must be dropped with '\| fields - rulec_\*'/);
     expect(syntaxError('(a="1"').message).toMatch(/expected '\)'/);
+    expect(syntaxError('a="1" NOT ()').message).toMatch(/^1:11: an empty group/);
   });
 
   it('reports errors as located diagnostics for --validate', () => {

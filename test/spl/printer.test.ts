@@ -127,6 +127,14 @@ describe('two-valued logic and emptiness', () => {
     expect(n.on({ User: '' })).toBe(true);
   });
 
+  it("a glob that is only * is true, also under OR and NOT (never an empty group)", () => {
+    const or = compile(`a: {Image: '*'}\nb: {User: x}\ncondition: a or b`);
+    expect(or.query).toBe('source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1');
+    const not = compile(`a: {Image: '*'}\nb: {User: x}\ncondition: b and not a`);
+    expect(not.query).toBe('source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 User="x"\n| where false()');
+    expect(not.on({ User: 'x' })).toBe(false);
+  });
+
   it("F: '*' matches every event, an empty F too (not F=*)", () => {
     const q = compile(`sel: {User: '*'}\ncondition: sel`);
     expect(q.search).toBe('source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1');

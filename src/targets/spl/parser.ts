@@ -189,6 +189,7 @@ function searchAtom(s: TokStream): SearchExpr {
   const t = s.peek();
   if (t.t === 'op' && t.v === '(') {
     s.next();
+    if (s.isOp(')')) s.lx.fail(t.at, 'an empty group ()');
     const e = searchAnd(s);
     s.expectOp(')');
     return e;

@@ -92,7 +92,15 @@ export function mergeRanges(ranges: Iterable<Range>): Range[] {
 
 /** A UTF-16 string that cannot be written as UTF-8 (a lone surrogate) has no SPL spelling. */
 export function hasLoneSurrogate(s: string): boolean {
-  return /[\uD800-\uDFFF]/.test(s) && /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return true;
+    const d = s.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return true;
+    i++;
+  }
+  return false;
 }
 
 const ciCache = new Map<string, string>();

@@ -17,7 +17,7 @@
  * numbers on fields that are not canonical numbers, field references and keywords go to `| where`.
  */
 import { not as irNot } from '../../ir/build.js';
-import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
+import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, GlobToken, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
 import { TargetFailure } from '../types.js';
 import type { EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
 import { TRUE_SEARCH } from './ast.js';
@@ -80,8 +80,11 @@ function andS(items: SearchExpr[]): SearchExpr {
   return flat.length === 1 ? flat[0]! : { k: 'and', items: flat };
 }
 
+const isTrue = (e: SearchExpr): boolean => e.k === 'and' && e.items.length === 0;
+
 /** OR of search terms, with `F=a OR F=b` written `F IN (a, b)`. */
 function orS(items: SearchExpr[]): SearchExpr {
+  if (items.some(isTrue)) return TRUE_SEARCH;
   const flat = items.flatMap((i) => (i.k === 'or' ? i.items : [i]));
   const out: SearchExpr[] = [];
   const byField = new Map<string, Extract<SearchExpr, { k: 'in' }>>();
@@ -111,12 +114,17 @@ const str = (text: string): SearchValue => ({ kind: 'string', text });
 
 // ---- leaves ---------------------------------------------------------------------------------
 
-/** A character the search command compares as written: printable, not `*`, and cased only if ASCII. */
+const safeChars = new Map<string, boolean>();
+const VISIBLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
+
+/** A character the search command compares as written: visible (or a space), not `*`, and cased only if ASCII. */
 function searchSafeChar(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
   if (cp < 0x20 || cp === 0x7f || ch === '*') return false;
   if (cp < 0x80) return true;
-  return ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1;
+  let safe = safeChars.get(ch);
+  if (safe === undefined) safeChars.set(ch, (safe = VISIBLE.test(ch) && ch.toLowerCase() === ch && ch.toUpperCase() === ch && foldClass(ch).length === 1));
+  return safe;
 }
 
 /** Printable ASCII without `*`: the common case, decided without looking at characters one by one. */
@@ -174,9 +182,11 @@ function strLeaf(ctx: PrintContext, n: StrLeaf): Rendered {
 
 function globLeaf(ctx: PrintContext, n: GlobLeaf): Rendered {
   const f = field(ctx, n.field);
-  const tokens = n.pattern.filter((t, i, a) => !(typeof t !== 'string' && t.wildcard === '*' && typeof a[i - 1] !== 'string' && a[i - 1] !== undefined && (a[i - 1] as { wildcard: string }).wildcard === '*'));
+  const isStar = (t: GlobToken | undefined): boolean => t !== undefined && typeof t !== 'string' && t.wildcard === '*';
+  // `**` is `*`.
+  const tokens = n.pattern.filter((t, i, a) => !(isStar(t) && isStar(a[i - 1])));
   // `*` alone matches every text, the empty one included.
-  if (tokens.every((t) => typeof t !== 'string' && t.wildcard === '*')) return TRUE_R;
+  if (tokens.every(isStar)) return TRUE_R;
   const ci = n.case === 'ci';
   for (const t of tokens) if (typeof t === 'string') noSurrogates(t);
   const r: Rendered = {
@@ -281,6 +291,8 @@ function render(ctx: PrintContext, n: Node): Rendered {
       return n.value ? TRUE_R : { eval: () => call('false') };
     case 'not': {
       const c = render(ctx, n.child);
+      // The search command has no "false": NOT of a condition that is always true lives in where.
+      if (c.search && isTrue(c.search)) return { eval: () => call('false') };
       return { ...(c.search ? { search: notS(c.search) } : {}), eval: () => notE(c.eval()) };
     }
     case 'and':
@@ -334,14 +346,13 @@ function prefixTerms(entry: SourceEntry): SearchExpr[] {
 export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry): { query: Query; notes: string[] } {
   const ctx: PrintContext = { pm, entry, evals: new Map(), notes: new Set(entry.note ? [entry.note] : []) };
   const search: SearchExpr[] = prefixTerms(entry);
+  const prefix = new Set(search.map((t) => JSON.stringify(t)));
   const where: EvalExpr[] = [];
   for (const c of conjuncts(ir)) {
     const r = render(ctx, c);
     if (r.search) {
-      const seen = new Set(search.map((t) => JSON.stringify(t)));
       // A condition the log source prefix already says (EventID: 1 on Sysmon process creation) is written once.
-      const items = (r.search.k === 'and' ? r.search.items : [r.search]).filter((t) => !seen.has(JSON.stringify(t)));
-      search.push(...items);
+      for (const t of r.search.k === 'and' ? r.search.items : [r.search]) if (!(t.k === 'eq' && prefix.has(JSON.stringify(t)))) search.push(t);
     } else where.push(r.eval());
   }
   // The top level is always an AND (written with spaces), so an OR there keeps its parentheses.

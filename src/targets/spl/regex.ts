@@ -383,19 +383,21 @@ function canon(): Uint16Array {
   return canonTable;
 }
 
-let canonGroups: Map<number, number[]> | undefined;
+let canonSources: Map<number, number[]> | undefined;
 
+/** For each canonical unit, the other units that canonicalize to it (sparse: most units have none). */
 function canonInverse(): Map<number, number[]> {
-  if (canonGroups) return canonGroups;
+  if (canonSources) return canonSources;
   const t = canon();
-  canonGroups = new Map();
+  canonSources = new Map();
   for (let cu = 0; cu < 0x10000; cu++) {
     const k = t[cu]!;
-    let g = canonGroups.get(k);
-    if (!g) canonGroups.set(k, (g = []));
-    g.push(cu);
+    if (k === cu) continue;
+    const g = canonSources.get(k);
+    if (g) g.push(cu);
+    else canonSources.set(k, [cu]);
   }
-  return canonGroups;
+  return canonSources;
 }
 
 /** The code units an ignore-case match of `set` accepts: those whose canonical form is in canon(set). */
@@ -405,7 +407,10 @@ function caseClosure(set: Set16): Set16 {
   const keys = new Set<number>();
   for (const [lo, hi] of set) for (let cu = lo; cu <= hi; cu++) keys.add(t[cu]!);
   const out: Range[] = [];
-  for (const k of keys) for (const cu of inv.get(k) ?? [k]) out.push([cu, cu]);
+  for (const k of keys) {
+    if (t[k] === k) out.push([k, k]);
+    for (const cu of inv.get(k) ?? []) out.push([cu, cu]);
+  }
   return mergeRanges([...set, ...out]);
 }
 
