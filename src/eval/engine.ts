@@ -15,7 +15,7 @@ import { effectiveIr } from '../collection/filters.js';
 import type { LoadedRule } from '../collection/load.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule, LogSource } from '../model/types.js';
-import { AhoCorasick } from './aho.js';
+import { AhoCorasick, HitBuffer } from './aho.js';
 import { compileNode, type Matcher } from './compile.js';
 import { EventView, type JsonObject } from './event.js';
 import {
@@ -30,6 +30,7 @@ import {
   type RoutingData,
   type RuleRoute,
 } from './route.js';
+import { allTexts } from '../runtime/values.js';
 import { flattenEvent } from './shape.js';
 import { requiredEventIds, witnessOf, type Witness } from './witness.js';
 
@@ -77,14 +78,16 @@ export type DetectionSink = (rule: CompiledRule, event: EventView) => void;
  */
 interface Index {
   aho: AhoCorasick;
-  /** Per pattern: rules whose witness holds it in any value. */
-  anyRules: (number[] | undefined)[];
-  /** Per pattern: field -> rules whose witness holds it in that field. */
-  fieldRules: (Map<string, number[]> | undefined)[];
-  /** Top-level fields worth scanning; every field when `scanAll`. */
-  fields: Set<string>;
+  /** Per pattern: (field id, rule, clause bit) triples; field id ANY_FIELD for any value. */
+  targets: Int32Array[];
+  /** Ids of the top-level fields worth scanning; every field is scanned when `scanAll`. */
+  fieldIds: Map<string, number>;
   scanAll: boolean;
 }
+
+const ANY_FIELD = -1;
+/** The field id of a scanned key that no witness names (only `ANY_FIELD` targets apply). */
+const OTHER_FIELD = -2;
 
 interface RouteEntry {
   /** Routed rules without a witness: always evaluated. */
@@ -106,9 +109,17 @@ export class Engine {
   private readonly routes = new Map<string, RouteEntry>();
   /** Indexes shared by routes with the same witness rules (Sysmon 1 and Security 4688, ...). */
   private readonly indexes = new Map<string, Index>();
-  // Per-event scratch, reused: which rules were seen, by epoch.
+  // Per-event scratch, reused: which rules were seen (by event epoch), which patterns (by field
+  // epoch), the candidates, the automaton's hits.
   private readonly seenRule: Uint32Array;
   private epoch = 0;
+  /** Per rule: the clause bits hit so far in this event; `full` when all are. */
+  private readonly clauses: Uint8Array;
+  private readonly full: Uint8Array;
+  private seenPattern: Uint32Array = new Uint32Array(0);
+  private patternEpoch = 0;
+  private candidates: Int32Array = new Int32Array(64);
+  private readonly hits = new HitBuffer();
 
   constructor(rules: CompiledRule[], opts: EngineOptions = {}) {
     this.rules = rules;
@@ -116,6 +127,8 @@ export class Engine {
     this.useIndex = opts.index ?? true;
     this.useRouting = opts.routing ?? true;
     this.seenRule = new Uint32Array(rules.length);
+    this.clauses = new Uint8Array(rules.length);
+    this.full = Uint8Array.from(rules, (r) => (r.witness ? (1 << r.witness.length) - 1 : 0));
   }
 
   /**
@@ -170,34 +183,51 @@ export class Engine {
     }
     const index = (route.index ??= this.buildIndex(route));
     const epoch = this.nextEpoch();
-    const candidates = route.always.slice();
-    const { seenRule } = this;
-    const { anyRules, fieldRules, fields, scanAll } = index;
+    const { seenRule, seenPattern, hits, clauses, full } = this;
     const inRoute = route.inRoute;
-    const mark = (rules: readonly number[]): void => {
-      for (const r of rules) {
-        if (inRoute[r] !== 0 && seenRule[r] !== epoch) {
-          seenRule[r] = epoch;
-          candidates.push(r);
+    let cands: Int32Array = this.candidates;
+    let n = 0;
+    for (const r of route.always) cands[n++] = r;
+    const { targets, fieldIds, scanAll, aho } = index;
+    for (const key in event) {
+      const field = fieldIds.get(key) ?? OTHER_FIELD;
+      if (field === OTHER_FIELD && !scanAll) continue;
+      // The automaton folds as it reads: the raw texts of the field, nested values included.
+      const v = event[key];
+      hits.length = 0;
+      if (typeof v === 'string') aho.scanInto(v, hits);
+      else if (typeof v === 'object' && v !== null) for (const t of allTexts(v)) aho.scanInto(t, hits);
+      else if (v !== undefined && v !== null) aho.scanInto(String(v), hits);
+      if (hits.length === 0) continue;
+      const stamp = this.nextPatternEpoch();
+      for (let h = 0; h < hits.length; h++) {
+        const p = hits.ids[h]!;
+        if (seenPattern[p] === stamp) continue;
+        seenPattern[p] = stamp;
+        const triples = targets[p]!;
+        for (let j = 0; j < triples.length; j += 3) {
+          const f = triples[j]!;
+          const r = triples[j + 1]!;
+          if ((f !== ANY_FIELD && f !== field) || inRoute[r] === 0) continue;
+          if (seenRule[r] !== epoch) {
+            seenRule[r] = epoch;
+            clauses[r] = 0;
+          }
+          const had = clauses[r]!;
+          const now = had | triples[j + 2]!;
+          if (now === had) continue;
+          clauses[r] = now;
+          // A rule is a candidate once every one of its clauses has a hit.
+          if (now === full[r]) {
+            if (n === cands.length) cands = this.growCandidates();
+            cands[n++] = r;
+          }
         }
       }
-    };
-    let key = '';
-    const hit = (p: number): void => {
-      const any = anyRules[p];
-      if (any) mark(any);
-      const byField = fieldRules[p];
-      if (byField) {
-        const rules = byField.get(key);
-        if (rules) mark(rules);
-      }
-    };
-    for (key in event) {
-      if (!scanAll && !fields.has(key)) continue;
-      for (const t of view.foldedValuesOf(key)) index.aho.scan(t, hit);
     }
-    if (candidates.length > route.always.length) candidates.sort((a, b) => a - b);
-    for (const i of candidates) this.consider(i, route, origin, view, sink);
+    const list = cands.subarray(0, n);
+    if (n > route.always.length) list.sort();
+    for (let k = 0; k < n; k++) this.consider(list[k]!, route, origin, view, sink);
   }
 
   /** The rules matching one event, in order (convenience over `evaluate`). */
@@ -219,37 +249,52 @@ export class Engine {
     let index = this.indexes.get(key);
     if (index) return index;
     const ids = new Map<string, number>();
-    const anyRules: (number[] | undefined)[] = [];
-    const fieldRules: (Map<string, number[]> | undefined)[] = [];
-    const fields = new Set<string>();
+    const pairs: number[][] = [];
+    const fieldIds = new Map<string, number>();
     let scanAll = false;
-    const push = (list: number[], i: number): void => {
-      if (list[list.length - 1] !== i) list.push(i);
-    };
     for (const i of withWitness) {
-      for (const { field, text } of this.rules[i]!.witness!) {
-        let p = ids.get(text);
-        if (p === undefined) {
-          p = ids.size;
-          ids.set(text, p);
-          anyRules.push(undefined);
-          fieldRules.push(undefined);
+      this.rules[i]!.witness!.forEach((clause, c) => {
+        for (const { field, text } of clause) {
+          let p = ids.get(text);
+          if (p === undefined) {
+            p = ids.size;
+            ids.set(text, p);
+            pairs.push([]);
+          }
+          let f: number;
+          // A dotted field may resolve to a nested value: count it under any field.
+          if (field === undefined || field.includes('.')) {
+            scanAll = true;
+            f = ANY_FIELD;
+          } else {
+            f = fieldIds.get(field) ?? fieldIds.size;
+            fieldIds.set(field, f);
+          }
+          pairs[p]!.push(f, i, 1 << c);
         }
-        if (field === undefined || field.includes('.')) {
-          scanAll = true;
-          push((anyRules[p] ??= []), i);
-        } else {
-          fields.add(field);
-          const m = (fieldRules[p] ??= new Map());
-          let list = m.get(field);
-          if (!list) m.set(field, (list = []));
-          push(list, i);
-        }
-      }
+      });
     }
-    index = { aho: new AhoCorasick([...ids.keys()], true), anyRules, fieldRules, fields, scanAll };
+    index = { aho: new AhoCorasick([...ids.keys()], true), targets: pairs.map((x) => Int32Array.from(x)), fieldIds, scanAll };
     this.indexes.set(key, index);
+    if (this.seenPattern.length < pairs.length) this.seenPattern = new Uint32Array(pairs.length);
+    if (this.candidates.length < this.rules.length) this.candidates = new Int32Array(this.rules.length);
     return index;
+  }
+
+  private growCandidates(): Int32Array {
+    const next = new Int32Array(this.candidates.length * 2);
+    next.set(this.candidates);
+    this.candidates = next;
+    return next;
+  }
+
+  private nextPatternEpoch(): number {
+    this.patternEpoch++;
+    if (this.patternEpoch === 0xffffffff) {
+      this.seenPattern.fill(0);
+      this.patternEpoch = 1;
+    }
+    return this.patternEpoch;
   }
 
   private nextEpoch(): number {
