@@ -78,6 +78,12 @@ export type DetectionSink = (rule: CompiledRule, event: EventView) => void;
  */
 interface Index {
   aho: AhoCorasick;
+  /**
+   * For the fields no clause names (scanned only when some literal may be in any field): an
+   * automaton of just those any-field literals, and its pattern ids in `aho`'s numbering.
+   */
+  anyAho: AhoCorasick | undefined;
+  anyIds: Int32Array;
   /** Per pattern: (field id, rule, clause bit) triples; field id ANY_FIELD for any value. */
   targets: Int32Array[];
   /** Ids of the top-level fields worth scanning; every field is scanned when `scanAll`. */
@@ -90,6 +96,8 @@ const ANY_FIELD = -1;
 const OTHER_FIELD = -2;
 
 interface RouteEntry {
+  /** The channel and EventIDs this entry is for. */
+  origin: EventOrigin;
   /** Routed rules without a witness: always evaluated. */
   always: number[];
   /** inRoute[rule] = 1 routed, 2 routed when the route's `where` values hold; 0 not routed. */
@@ -107,6 +115,8 @@ export class Engine {
   private readonly useIndex: boolean;
   private readonly useRouting: boolean;
   private readonly routes = new Map<string, RouteEntry>();
+  /** Channel as written -> EventID -> entry, for the common case. */
+  private readonly quickRoutes = new Map<string, Map<number, RouteEntry>>();
   /** Indexes shared by routes with the same witness rules (Sysmon 1 and Security 4688, ...). */
   private readonly indexes = new Map<string, Index>();
   // Per-event scratch, reused: which rules were seen (by event epoch), which patterns (by field
@@ -173,8 +183,8 @@ export class Engine {
   /** Evaluate one event (any shape); `sink` receives each matching rule, in rule order. */
   evaluate(raw: JsonObject, sink: DetectionSink): void {
     let event = flattenEvent(raw);
-    const origin: EventOrigin = this.useRouting ? originOf(event, this.data) : { channel: undefined, eventIds: [] };
-    const route = this.routeEntry(origin);
+    const route = this.routeOfEvent(event);
+    const origin = route.origin;
     if (route.renames.length > 0) event = applyRenames(event, route.renames);
     const view = new EventView(event);
     if (!this.useIndex) {
@@ -192,16 +202,18 @@ export class Engine {
     for (const key in event) {
       const field = fieldIds.get(key) ?? OTHER_FIELD;
       if (field === OTHER_FIELD && !scanAll) continue;
+      const other = field === OTHER_FIELD;
+      const automaton = other ? index.anyAho! : aho;
       // The automaton folds as it reads: the raw texts of the field, nested values included.
       const v = event[key];
       hits.length = 0;
-      if (typeof v === 'string') aho.scanInto(v, hits);
-      else if (typeof v === 'object' && v !== null) for (const t of allTexts(v)) aho.scanInto(t, hits);
-      else if (v !== undefined && v !== null) aho.scanInto(String(v), hits);
+      if (typeof v === 'string') automaton.scanInto(v, hits);
+      else if (typeof v === 'object' && v !== null) for (const t of allTexts(v)) automaton.scanInto(t, hits);
+      else if (v !== undefined && v !== null) automaton.scanInto(String(v), hits);
       if (hits.length === 0) continue;
       const stamp = this.nextPatternEpoch();
       for (let h = 0; h < hits.length; h++) {
-        const p = hits.ids[h]!;
+        const p = other ? index.anyIds[hits.ids[h]!]! : hits.ids[h]!;
         if (seenPattern[p] === stamp) continue;
         seenPattern[p] = stamp;
         const triples = targets[p]!;
@@ -274,7 +286,16 @@ export class Engine {
         }
       });
     }
-    index = { aho: new AhoCorasick([...ids.keys()], true), targets: pairs.map((x) => Int32Array.from(x)), fieldIds, scanAll };
+    const texts = [...ids.keys()];
+    const anyIds = texts.map((_, p) => p).filter((p) => pairs[p]!.some((_, j) => j % 3 === 0 && pairs[p]![j] === ANY_FIELD));
+    index = {
+      aho: new AhoCorasick(texts, true),
+      anyAho: scanAll ? new AhoCorasick(anyIds.map((p) => texts[p]!), true) : undefined,
+      anyIds: Int32Array.from(anyIds),
+      targets: pairs.map((x) => Int32Array.from(x)),
+      fieldIds,
+      scanAll,
+    };
     this.indexes.set(key, index);
     if (this.seenPattern.length < pairs.length) this.seenPattern = new Uint32Array(pairs.length);
     if (this.candidates.length < this.rules.length) this.candidates = new Int32Array(this.rules.length);
@@ -306,6 +327,26 @@ export class Engine {
     return this.epoch;
   }
 
+  /** The route entry of an event; the usual string Channel and number EventID skip building a key. */
+  private routeOfEvent(event: JsonObject): RouteEntry {
+    if (!this.useRouting) return this.routeEntry({ channel: undefined, eventIds: [] });
+    const c = event.Channel;
+    const id = event.EventID;
+    if (typeof c === 'string' && c !== '' && typeof id === 'number') {
+      const hit = this.quickRoutes.get(c)?.get(id);
+      if (hit) return hit;
+      const entry = this.routeEntry(originOf(event, this.data));
+      let byId = this.quickRoutes.get(c);
+      if (!byId) {
+        if (this.quickRoutes.size >= 256) this.quickRoutes.clear();
+        this.quickRoutes.set(c, (byId = new Map()));
+      }
+      if (byId.size < 4096) byId.set(id, entry);
+      return entry;
+    }
+    return this.routeEntry(originOf(event, this.data));
+  }
+
   private routeEntry(origin: EventOrigin): RouteEntry {
     const key = `${origin.channel ?? ''}\u0000${origin.eventIds.join(',')}`;
     let entry = this.routes.get(key);
@@ -321,7 +362,7 @@ export class Engine {
       all.push(r.index);
       if (r.witness === undefined) always.push(r.index);
     }
-    entry = { always, inRoute, all, renames: renamesFor(origin, this.data), index: undefined };
+    entry = { origin, always, inRoute, all, renames: renamesFor(origin, this.data), index: undefined };
     // Unbounded channel/EventID variety in hostile input must not grow memory without limit.
     if (this.routes.size >= 4096) this.routes.clear();
     this.routes.set(key, entry);

@@ -60,6 +60,24 @@ function textOf(v: unknown): unknown {
   return v;
 }
 
+/** `X_Y` names, kept so that every event does not build the same strings again. */
+const joinedNames = new Map<string, Map<string, string>>();
+
+function joined(element: string, attr: string): string {
+  let byAttr = joinedNames.get(element);
+  if (!byAttr) {
+    // Hostile input could invent names without end: stop remembering past a bound.
+    if (joinedNames.size >= 1024) return `${element}_${attr}`;
+    joinedNames.set(element, (byAttr = new Map()));
+  }
+  let name = byAttr.get(attr);
+  if (name === undefined) {
+    name = `${element}_${attr}`;
+    if (byAttr.size < 256) byAttr.set(attr, name);
+  }
+  return name;
+}
+
 function flattenSystem(system: JsonObject, out: JsonObject): void {
   for (const name in system) {
     const v = system[name];
@@ -71,9 +89,9 @@ function flattenSystem(system: JsonObject, out: JsonObject): void {
       const child = v[k];
       if (k === '#text') out[name] = child;
       else if (k === '#attributes') {
-        if (isObject(child)) for (const attr in child) out[`${name}_${attr}`] = child[attr];
-      } else if (k.charCodeAt(0) === 0x40 /* @ */) out[`${name}_${k.slice(1)}`] = child;
-      else if (k.charCodeAt(0) !== 0x23 /* # */) out[`${name}_${k}`] = textOf(child);
+        if (isObject(child)) for (const attr in child) out[joined(name, attr)] = child[attr];
+      } else if (k.charCodeAt(0) === 0x40 /* @ */) out[joined(name, k.slice(1))] = child;
+      else if (k.charCodeAt(0) !== 0x23 /* # */) out[joined(name, k)] = textOf(child);
     }
   }
 }
