@@ -180,8 +180,24 @@ export class Engine {
     return this.rules.flatMap((rule) => (rule.route.kind === 'unrouted' ? [{ rule, reason: rule.route.reason }] : []));
   }
 
-  /** Evaluate one event (any shape); `sink` receives each matching rule, in rule order. */
+  /**
+   * Evaluate one event (any shape); `sink` receives each matching rule, in rule order. Not
+   * reentrant: a sink must not evaluate another event on the same engine (scratch buffers are
+   * shared), which is checked.
+   */
   evaluate(raw: JsonObject, sink: DetectionSink): void {
+    if (this.busy) throw new Error('Engine.evaluate was called from its own sink; queue the event instead');
+    this.busy = true;
+    try {
+      this.evaluateOne(raw, sink);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private busy = false;
+
+  private evaluateOne(raw: JsonObject, sink: DetectionSink): void {
     let event = flattenEvent(raw);
     const route = this.routeOfEvent(event);
     const origin = route.origin;
