@@ -7,3 +7,4 @@ export { parseSigmaString } from './parse/sigma-string.js';
 export { parseCondition } from './parse/condition.js';
 export { lowerRule } from './lower/lower.js';
 export { loadCollection, loadText, findRuleFiles, type LoadedRule, type Collection } from './collection/load.js';
+export { Engine, flattenEvent, readEvents, matchEvent, compileNode, EventView } from './eval/index.js';

@@ -56,31 +56,31 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = runIr(paths, io);
     });
 
-  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
   program
     .command('scan')
     .description('run rules over events with the native evaluator (JSON Lines or JSON array files; - reads standard input)')
-    .option('-r, --rules <path>', 'rule file or directory (repeat for several)', collect, [])
+    .option('-r, --rules <path>', 'rule file or directory (repeat for several)', collect)
     .option('--json', 'one JSON object per detection on stdout: rule_id, title, level, file, line')
     .option('--include-event', 'with --json, add the event to each detection')
     .option('--no-index', 'evaluate every routed rule on every event (no witness prefilter; same detections, slower)')
-    .option('--max-event-bytes <n>', 'skip (and report) events longer than this', String(1 << 20))
-    .option('--max-depth <n>', 'skip (and report) events nested deeper than this', '32')
-    .argument('[files...]', 'event files (default: standard input)', [])
-    .action(async (files: string[], opts: ScanOptions) => {
-      status = await runScan(files, opts, io);
+    .option('--max-event-bytes <n>', 'skip (and report) events longer than this (default: 1048576)')
+    .option('--max-depth <n>', 'skip (and report) events nested deeper than this (default: 32)')
+    .argument('[files...]', 'event files, - for standard input (default: standard input)')
+    .action(async (files: string[] | undefined, opts: ScanOptions) => {
+      status = await runScan(files ?? [], opts, io);
     });
 
   program
     .command('test')
     .description("run the inline tests of rules and regression manifests (rule + events + minimum matches)")
-    .argument('[paths...]', 'rule files or directories whose inline tests to run (default: rules/ when no --manifest)', [])
-    .option('-m, --manifest <file>', 'a regression manifest (repeat for several)', collect, [])
+    .argument('[paths...]', 'rule files or directories whose inline tests to run (default: rules/ when no --manifest)')
+    .option('-m, --manifest <file>', 'a regression manifest (repeat for several)', collect)
     .option('--junit <file>', 'also write the results as JUnit XML')
     .option('--json', 'one JSON object per test case on stdout')
-    .action(async (paths: string[], opts: TestOptions) => {
-      status = await runTest(paths, opts, io);
+    .action(async (paths: string[] | undefined, opts: TestOptions) => {
+      status = await runTest(paths ?? [], opts, io);
     });
 
   try {

@@ -2,25 +2,47 @@
  * Aho-Corasick over UTF-16 code units, compiled to a full DFA on a compressed alphabet: each code
  * unit that occurs in a pattern has its own class, every other unit shares one class (whose
  * transitions all lead back to the root), so the table is states x (distinct pattern units + 1)
- * and scanning costs one table lookup per unit of text.
+ * and scanning costs one table lookup per unit of text. States are numbered so that those where
+ * patterns end come last (one comparison tells a hit), and the table holds 16-bit state numbers
+ * when there are fewer than 65,536 states (half the memory traffic).
  *
- * `coarse` mode merges every non-ASCII unit into one class (U+0080 stands for all of them, in
- * patterns and text): the automaton then finds a superset of the occurrences, which is what the
- * witness prefilter needs, with a table about 70 classes wide whatever scripts the rules use.
+ * `coarse` mode is for the witness prefilter. Patterns there are folded (docs/semantics.md) with
+ * every non-ASCII unit replaced by U+0080, and the text is read *unfolded*: the automaton folds as
+ * it reads, `A`-`Z` as `a`-`z`, U+212A KELVIN SIGN as `k` (the one non-ASCII code point whose fold
+ * is ASCII, tested) and every other non-ASCII unit as U+0080. Since folding never changes how many
+ * units a code point has, that is exactly scanning the coarsened fold of the text, without building
+ * it. It finds a superset of the occurrences, which is what a prefilter needs, with a table about
+ * 70 classes wide whatever scripts the rules use.
  */
 export const NON_ASCII = '\u0080';
+
+/** A growable list of pattern ids, reused across texts and events. */
+export class HitBuffer {
+  ids = new Int32Array(256);
+  length = 0;
+
+  push(id: number): void {
+    if (this.length === this.ids.length) {
+      const next = new Int32Array(this.ids.length * 2);
+      next.set(this.ids);
+      this.ids = next;
+    }
+    this.ids[this.length++] = id;
+  }
+}
 
 export class AhoCorasick {
   private readonly classOfLow = new Uint16Array(128);
   private readonly classOfHigh = new Map<number, number>();
   private readonly nonAsciiClass: number;
+  /** Coarse mode: the class of U+212A (that of `k`). */
+  private readonly kelvinClass: number;
   private readonly classCount: number;
-  /**
-   * Transitions: entry `row + class` is the next state's row offset (state x classes), bitwise
-   * negated (`~row`) when patterns end at that state, so the scan loop needs one load per unit.
-   */
-  private readonly delta: Int32Array;
-  /** Pattern ids ending at each state (own, then along the failure chain): -1 terminated lists in `outs`. */
+  /** delta[state * classCount + class] = next state. */
+  private readonly delta: Uint16Array | Uint32Array;
+  /** States from this number on have patterns ending at them. */
+  private readonly firstOutput: number;
+  /** For state firstOutput + k: its pattern ids in `outs` from outStart[k], -1 terminated. */
   private readonly outStart: Int32Array;
   private readonly outs: Int32Array;
   readonly stateCount: number;
@@ -43,11 +65,16 @@ export class AhoCorasick {
       else this.classOfHigh.set(c, k);
     }
     this.nonAsciiClass = classes.get(0x80) ?? 0;
+    this.kelvinClass = classes.get(0x6b) ?? 0;
+    if (coarse) for (let c = 0x41; c <= 0x5a; c++) this.classOfLow[c] = classes.get(c + 0x20) ?? 0;
     const K = this.classCount;
+
     // Trie.
     const gotoMaps: Map<number, number>[] = [new Map()];
     const own: number[][] = [[]];
     patterns.forEach((p, id) => {
+      // An empty pattern would end at the root, which the scan never reports.
+      if (p === '') throw new Error('Aho-Corasick patterns must not be empty');
       let s = 0;
       for (let i = 0; i < p.length; i++) {
         const k = classes.get(unit(p.charCodeAt(i)))!;
@@ -64,55 +91,58 @@ export class AhoCorasick {
     });
     const n = gotoMaps.length;
     this.stateCount = n;
-    // Failure links by breadth-first search; a state's DFA row is its failure state's row
-    // overridden by its own trie edges.
-    const delta = new Int32Array(n * K);
+
+    // Failure links breadth first; a state's row is its failure state's row with its own edges.
+    const rows = new Int32Array(n * K);
     const fail = new Int32Array(n);
     const order: number[] = [];
     for (const [k, t] of gotoMaps[0]!) {
-      delta[k] = t;
+      rows[k] = t;
       order.push(t);
     }
     for (let q = 0; q < order.length; q++) {
       const s = order[q]!;
       const f = fail[s]!;
-      delta.copyWithin(s * K, f * K, f * K + K);
+      rows.copyWithin(s * K, f * K, f * K + K);
       for (const [k, t] of gotoMaps[s]!) {
-        fail[t] = delta[f * K + k]!;
-        delta[s * K + k] = t;
+        fail[t] = rows[f * K + k]!;
+        rows[s * K + k] = t;
         order.push(t);
       }
     }
-    this.delta = delta;
-    // Output lists, own patterns first, then the failure state's (already complete in BFS order).
+    // Output lists: own patterns, then the failure state's (complete already, in BFS order).
     const lists: number[][] = new Array<number[]>(n);
     lists[0] = own[0]!;
     for (const s of order) lists[s] = own[s]!.length ? [...own[s]!, ...lists[fail[s]!]!] : lists[fail[s]!]!;
-    this.outStart = new Int32Array(n).fill(-1);
+
+    // Renumber: states without output first (the root stays 0), then those with output.
+    const number = new Int32Array(n);
+    let next = 0;
+    for (let s = 0; s < n; s++) if (lists[s]!.length === 0) number[s] = next++;
+    this.firstOutput = next;
+    const outStart: number[] = [];
     const flat: number[] = [];
-    const seen = new Map<number[], number>();
     for (let s = 0; s < n; s++) {
-      const l = lists[s]!;
-      if (l.length === 0) continue;
-      let at = seen.get(l);
-      if (at === undefined) {
-        at = flat.length;
-        for (const x of l) flat.push(x);
-        flat.push(-1);
-        seen.set(l, at);
-      }
-      this.outStart[s] = at;
+      if (lists[s]!.length === 0) continue;
+      number[s] = next++;
+      outStart.push(flat.length);
+      for (const x of lists[s]!) flat.push(x);
+      flat.push(-1);
     }
+    this.outStart = Int32Array.from(outStart);
     this.outs = Int32Array.from(flat);
-    for (let i = 0; i < delta.length; i++) {
-      const t = delta[i]!;
-      delta[i] = this.outStart[t]! >= 0 ? ~(t * K) : t * K;
+    const delta = n < 0x10000 ? new Uint16Array(n * K) : new Uint32Array(n * K);
+    for (let s = 0; s < n; s++) {
+      const to = number[s]! * K;
+      for (let k = 0; k < K; k++) delta[to + k] = number[rows[s * K + k]!]!;
     }
+    this.delta = delta;
   }
 
   private classOf(c: number): number {
     if (c < 128) return this.classOfLow[c]!;
-    return this.coarse ? this.nonAsciiClass : (this.classOfHigh.get(c) ?? 0);
+    if (this.coarse) return c === 0x212a ? this.kelvinClass : this.nonAsciiClass;
+    return this.classOfHigh.get(c) ?? 0;
   }
 
   /** Calls `hit(patternId)` for every occurrence of every pattern in `text` (repeats included). */
@@ -120,28 +150,43 @@ export class AhoCorasick {
     const K = this.classCount;
     const low = this.classOfLow;
     const delta = this.delta;
-    const outStart = this.outStart;
-    const outs = this.outs;
-    let row = 0;
+    const first = this.firstOutput;
+    let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      row = delta[row + (c < 128 ? low[c]! : this.classOf(c))]!;
-      if (row < 0) {
-        row = ~row;
-        for (let j = outStart[(row / K) | 0]!; outs[j]! >= 0; j++) hit(outs[j]!);
-      }
+      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
+      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hit(this.outs[j]!);
+    }
+  }
+
+  /**
+   * Appends the id of every pattern occurrence in `text` to `hits` (repeats included): the
+   * allocation-free form of `scan` for hot loops.
+   */
+  scanInto(text: string, hits: HitBuffer): void {
+    const K = this.classCount;
+    const low = this.classOfLow;
+    const delta = this.delta;
+    const first = this.firstOutput;
+    let s = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
+      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hits.push(this.outs[j]!);
     }
   }
 
   /** Does some pattern occur in `text`? */
   test(text: string): boolean {
+    const K = this.classCount;
     const low = this.classOfLow;
     const delta = this.delta;
-    let row = 0;
+    const first = this.firstOutput;
+    let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      row = delta[row + (c < 128 ? low[c]! : this.classOf(c))]!;
-      if (row < 0) return true;
+      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
+      if (s >= first) return true;
     }
     return false;
   }

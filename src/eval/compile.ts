@@ -20,6 +20,7 @@ import type { EventView } from './event.js';
 
 export type Matcher = (ev: EventView) => boolean;
 
+/** A string comparison as a function of the text (fieldref builds one per event value). */
 function strTest(op: StrOp, lit: string): (t: string) => boolean {
   switch (op) {
     case 'eq':
@@ -57,6 +58,39 @@ function mayBeAddress(t: string): boolean {
   return (zone < 0 ? t.length : zone) <= 45;
 }
 
+/**
+ * A string leaf as one closure per operator: the hot path of most rules, so no closure is made per
+ * call and each call site sees one kind of test.
+ */
+function strLeaf(field: string, op: StrOp, ci: boolean, lit: string): Matcher {
+  switch (op) {
+    case 'eq':
+      return (ev) => {
+        const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        for (let i = 0; i < ts.length; i++) if (ts[i] === lit) return true;
+        return false;
+      };
+    case 'prefix':
+      return (ev) => {
+        const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        for (let i = 0; i < ts.length; i++) if (ts[i]!.startsWith(lit)) return true;
+        return false;
+      };
+    case 'suffix':
+      return (ev) => {
+        const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        for (let i = 0; i < ts.length; i++) if (ts[i]!.endsWith(lit)) return true;
+        return false;
+      };
+    case 'contains':
+      return (ev) => {
+        const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        for (let i = 0; i < ts.length; i++) if (ts[i]!.includes(lit)) return true;
+        return false;
+      };
+  }
+}
+
 export function compileNode(n: Node): Matcher {
   switch (n.kind) {
     case 'const': {
@@ -65,8 +99,12 @@ export function compileNode(n: Node): Matcher {
     }
     case 'and': {
       const cs = n.children.map(compileNode);
+      if (cs.length === 2) {
+        const [a, b] = cs as [Matcher, Matcher];
+        return (ev) => a(ev) && b(ev);
+      }
       return (ev) => {
-        for (const c of cs) if (!c(ev)) return false;
+        for (let i = 0; i < cs.length; i++) if (!cs[i]!(ev)) return false;
         return true;
       };
     }
@@ -76,15 +114,8 @@ export function compileNode(n: Node): Matcher {
       const c = compileNode(n.child);
       return (ev) => !c(ev);
     }
-    case 'str': {
-      const { field } = n;
-      if (n.case === 'ci') {
-        const test = strTest(n.op, fold(n.value));
-        return (ev) => ev.foldedOf(field).some(test);
-      }
-      const test = strTest(n.op, n.value);
-      return (ev) => ev.textsOf(field).some(test);
-    }
+    case 'str':
+      return strLeaf(n.field, n.op, n.case === 'ci', n.case === 'ci' ? fold(n.value) : n.value);
     case 'glob': {
       const { field } = n;
       const ci = n.case === 'ci';
@@ -94,7 +125,8 @@ export function compileNode(n: Node): Matcher {
     case 'regex': {
       const { field } = n;
       const re = compileLinearRegex(n.pattern, n.flags);
-      return (ev) => ev.textsOf(field).some((t) => re.test(t));
+      const test = (t: string): boolean => re.test(t);
+      return (ev) => ev.textsOf(field).some(test);
     }
     case 'cidr': {
       const { field, prefix } = n;
@@ -188,8 +220,12 @@ function compileOr(children: readonly Node[]): Matcher {
   }
   for (const c of rest) ms.push(compileNode(c));
   if (ms.length === 1) return ms[0]!;
+  if (ms.length === 2) {
+    const [a, b] = ms as [Matcher, Matcher];
+    return (ev) => a(ev) || b(ev);
+  }
   return (ev) => {
-    for (const m of ms) if (m(ev)) return true;
+    for (let i = 0; i < ms.length; i++) if (ms[i]!(ev)) return true;
     return false;
   };
 }
@@ -216,19 +252,39 @@ function strGroup(leaves: readonly StrLeaf[]): Matcher {
   switch (op) {
     case 'eq': {
       const set = new Set(lits);
-      return (ev) => textsOf(ev).some((t) => set.has(t));
+      const test = (t: string): boolean => set.has(t);
+      return (ev) => textsOf(ev).some(test);
     }
     case 'prefix': {
       const table = byEdge(lits, false);
-      return (ev) => textsOf(ev).some((t) => table.get(t.charCodeAt(0))?.some((l) => t.startsWith(l)) === true);
+      const test = (t: string): boolean => {
+        const list = table.get(t.charCodeAt(0));
+        if (list) for (let i = 0; i < list.length; i++) if (t.startsWith(list[i]!)) return true;
+        return false;
+      };
+      return (ev) => textsOf(ev).some(test);
     }
     case 'suffix': {
       const table = byEdge(lits, true);
-      return (ev) => textsOf(ev).some((t) => table.get(t.charCodeAt(t.length - 1))?.some((l) => t.endsWith(l)) === true);
+      const test = (t: string): boolean => {
+        const list = table.get(t.charCodeAt(t.length - 1));
+        if (list) for (let i = 0; i < list.length; i++) if (t.endsWith(list[i]!)) return true;
+        return false;
+      };
+      return (ev) => textsOf(ev).some(test);
     }
     case 'contains': {
+      // A few literals: the engine's substring search beats building and running an automaton.
+      if (lits.length <= 6) {
+        const test = (t: string): boolean => {
+          for (let i = 0; i < lits.length; i++) if (t.includes(lits[i]!)) return true;
+          return false;
+        };
+        return (ev) => textsOf(ev).some(test);
+      }
       const aho = new AhoCorasick(lits);
-      return (ev) => textsOf(ev).some((t) => aho.test(t));
+      const test = (t: string): boolean => aho.test(t);
+      return (ev) => textsOf(ev).some(test);
     }
   }
 }

@@ -15,7 +15,7 @@ import { effectiveIr } from '../collection/filters.js';
 import type { LoadedRule } from '../collection/load.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule, LogSource } from '../model/types.js';
-import { AhoCorasick } from './aho.js';
+import { AhoCorasick, HitBuffer } from './aho.js';
 import { compileNode, type Matcher } from './compile.js';
 import { EventView, type JsonObject } from './event.js';
 import {
@@ -30,6 +30,7 @@ import {
   type RoutingData,
   type RuleRoute,
 } from './route.js';
+import { allTexts } from '../runtime/values.js';
 import { flattenEvent } from './shape.js';
 import { requiredEventIds, witnessOf, type Witness } from './witness.js';
 
@@ -77,16 +78,26 @@ export type DetectionSink = (rule: CompiledRule, event: EventView) => void;
  */
 interface Index {
   aho: AhoCorasick;
-  /** Per pattern: rules whose witness holds it in any value. */
-  anyRules: (number[] | undefined)[];
-  /** Per pattern: field -> rules whose witness holds it in that field. */
-  fieldRules: (Map<string, number[]> | undefined)[];
-  /** Top-level fields worth scanning; every field when `scanAll`. */
-  fields: Set<string>;
+  /**
+   * For the fields no clause names (scanned only when some literal may be in any field): an
+   * automaton of just those any-field literals, and its pattern ids in `aho`'s numbering.
+   */
+  anyAho: AhoCorasick | undefined;
+  anyIds: Int32Array;
+  /** Per pattern: (field id, rule, clause bit) triples; field id ANY_FIELD for any value. */
+  targets: Int32Array[];
+  /** Ids of the top-level fields worth scanning; every field is scanned when `scanAll`. */
+  fieldIds: Map<string, number>;
   scanAll: boolean;
 }
 
+const ANY_FIELD = -1;
+/** The field id of a scanned key that no witness names (only `ANY_FIELD` targets apply). */
+const OTHER_FIELD = -2;
+
 interface RouteEntry {
+  /** The channel and EventIDs this entry is for. */
+  origin: EventOrigin;
   /** Routed rules without a witness: always evaluated. */
   always: number[];
   /** inRoute[rule] = 1 routed, 2 routed when the route's `where` values hold; 0 not routed. */
@@ -104,11 +115,21 @@ export class Engine {
   private readonly useIndex: boolean;
   private readonly useRouting: boolean;
   private readonly routes = new Map<string, RouteEntry>();
+  /** Channel as written -> EventID -> entry, for the common case. */
+  private readonly quickRoutes = new Map<string, Map<number, RouteEntry>>();
   /** Indexes shared by routes with the same witness rules (Sysmon 1 and Security 4688, ...). */
   private readonly indexes = new Map<string, Index>();
-  // Per-event scratch, reused: which rules were seen, by epoch.
+  // Per-event scratch, reused: which rules were seen (by event epoch), which patterns (by field
+  // epoch), the candidates, the automaton's hits.
   private readonly seenRule: Uint32Array;
   private epoch = 0;
+  /** Per rule: the clause bits hit so far in this event; `full` when all are. */
+  private readonly clauses: Uint8Array;
+  private readonly full: Uint8Array;
+  private seenPattern: Uint32Array = new Uint32Array(0);
+  private patternEpoch = 0;
+  private candidates: Int32Array = new Int32Array(64);
+  private readonly hits = new HitBuffer();
 
   constructor(rules: CompiledRule[], opts: EngineOptions = {}) {
     this.rules = rules;
@@ -116,6 +137,8 @@ export class Engine {
     this.useIndex = opts.index ?? true;
     this.useRouting = opts.routing ?? true;
     this.seenRule = new Uint32Array(rules.length);
+    this.clauses = new Uint8Array(rules.length);
+    this.full = Uint8Array.from(rules, (r) => (r.witness ? (1 << r.witness.length) - 1 : 0));
   }
 
   /**
@@ -157,11 +180,27 @@ export class Engine {
     return this.rules.flatMap((rule) => (rule.route.kind === 'unrouted' ? [{ rule, reason: rule.route.reason }] : []));
   }
 
-  /** Evaluate one event (any shape); `sink` receives each matching rule, in rule order. */
+  /**
+   * Evaluate one event (any shape); `sink` receives each matching rule, in rule order. Not
+   * reentrant: a sink must not evaluate another event on the same engine (scratch buffers are
+   * shared), which is checked.
+   */
   evaluate(raw: JsonObject, sink: DetectionSink): void {
+    if (this.busy) throw new Error('Engine.evaluate was called from its own sink; queue the event instead');
+    this.busy = true;
+    try {
+      this.evaluateOne(raw, sink);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private busy = false;
+
+  private evaluateOne(raw: JsonObject, sink: DetectionSink): void {
     let event = flattenEvent(raw);
-    const origin: EventOrigin = this.useRouting ? originOf(event, this.data) : { channel: undefined, eventIds: [] };
-    const route = this.routeEntry(origin);
+    const route = this.routeOfEvent(event);
+    const origin = route.origin;
     if (route.renames.length > 0) event = applyRenames(event, route.renames);
     const view = new EventView(event);
     if (!this.useIndex) {
@@ -170,34 +209,53 @@ export class Engine {
     }
     const index = (route.index ??= this.buildIndex(route));
     const epoch = this.nextEpoch();
-    const candidates = route.always.slice();
-    const { seenRule } = this;
-    const { anyRules, fieldRules, fields, scanAll } = index;
+    const { seenRule, seenPattern, hits, clauses, full } = this;
     const inRoute = route.inRoute;
-    const mark = (rules: readonly number[]): void => {
-      for (const r of rules) {
-        if (inRoute[r] !== 0 && seenRule[r] !== epoch) {
-          seenRule[r] = epoch;
-          candidates.push(r);
+    let cands: Int32Array = this.candidates;
+    let n = 0;
+    for (const r of route.always) cands[n++] = r;
+    const { targets, fieldIds, scanAll, aho } = index;
+    for (const key in event) {
+      const field = fieldIds.get(key) ?? OTHER_FIELD;
+      if (field === OTHER_FIELD && !scanAll) continue;
+      const other = field === OTHER_FIELD;
+      const automaton = other ? index.anyAho! : aho;
+      // The automaton folds as it reads: the raw texts of the field, nested values included.
+      const v = event[key];
+      hits.length = 0;
+      if (typeof v === 'string') automaton.scanInto(v, hits);
+      else if (typeof v === 'object' && v !== null) for (const t of allTexts(v)) automaton.scanInto(t, hits);
+      else if (v !== undefined && v !== null) automaton.scanInto(String(v), hits);
+      if (hits.length === 0) continue;
+      const stamp = this.nextPatternEpoch();
+      for (let h = 0; h < hits.length; h++) {
+        const p = other ? index.anyIds[hits.ids[h]!]! : hits.ids[h]!;
+        if (seenPattern[p] === stamp) continue;
+        seenPattern[p] = stamp;
+        const triples = targets[p]!;
+        for (let j = 0; j < triples.length; j += 3) {
+          const f = triples[j]!;
+          const r = triples[j + 1]!;
+          if ((f !== ANY_FIELD && f !== field) || inRoute[r] === 0) continue;
+          if (seenRule[r] !== epoch) {
+            seenRule[r] = epoch;
+            clauses[r] = 0;
+          }
+          const had = clauses[r]!;
+          const now = had | triples[j + 2]!;
+          if (now === had) continue;
+          clauses[r] = now;
+          // A rule is a candidate once every one of its clauses has a hit.
+          if (now === full[r]) {
+            if (n === cands.length) cands = this.growCandidates();
+            cands[n++] = r;
+          }
         }
       }
-    };
-    let key = '';
-    const hit = (p: number): void => {
-      const any = anyRules[p];
-      if (any) mark(any);
-      const byField = fieldRules[p];
-      if (byField) {
-        const rules = byField.get(key);
-        if (rules) mark(rules);
-      }
-    };
-    for (key in event) {
-      if (!scanAll && !fields.has(key)) continue;
-      for (const t of view.foldedValuesOf(key)) index.aho.scan(t, hit);
     }
-    if (candidates.length > route.always.length) candidates.sort((a, b) => a - b);
-    for (const i of candidates) this.consider(i, route, origin, view, sink);
+    const list = cands.subarray(0, n);
+    if (n > route.always.length) list.sort();
+    for (let k = 0; k < n; k++) this.consider(list[k]!, route, origin, view, sink);
   }
 
   /** The rules matching one event, in order (convenience over `evaluate`). */
@@ -219,37 +277,61 @@ export class Engine {
     let index = this.indexes.get(key);
     if (index) return index;
     const ids = new Map<string, number>();
-    const anyRules: (number[] | undefined)[] = [];
-    const fieldRules: (Map<string, number[]> | undefined)[] = [];
-    const fields = new Set<string>();
+    const pairs: number[][] = [];
+    const fieldIds = new Map<string, number>();
     let scanAll = false;
-    const push = (list: number[], i: number): void => {
-      if (list[list.length - 1] !== i) list.push(i);
-    };
     for (const i of withWitness) {
-      for (const { field, text } of this.rules[i]!.witness!) {
-        let p = ids.get(text);
-        if (p === undefined) {
-          p = ids.size;
-          ids.set(text, p);
-          anyRules.push(undefined);
-          fieldRules.push(undefined);
+      this.rules[i]!.witness!.forEach((clause, c) => {
+        for (const { field, text } of clause) {
+          let p = ids.get(text);
+          if (p === undefined) {
+            p = ids.size;
+            ids.set(text, p);
+            pairs.push([]);
+          }
+          let f: number;
+          // A dotted field may resolve to a nested value: count it under any field.
+          if (field === undefined || field.includes('.')) {
+            scanAll = true;
+            f = ANY_FIELD;
+          } else {
+            f = fieldIds.get(field) ?? fieldIds.size;
+            fieldIds.set(field, f);
+          }
+          pairs[p]!.push(f, i, 1 << c);
         }
-        if (field === undefined || field.includes('.')) {
-          scanAll = true;
-          push((anyRules[p] ??= []), i);
-        } else {
-          fields.add(field);
-          const m = (fieldRules[p] ??= new Map());
-          let list = m.get(field);
-          if (!list) m.set(field, (list = []));
-          push(list, i);
-        }
-      }
+      });
     }
-    index = { aho: new AhoCorasick([...ids.keys()], true), anyRules, fieldRules, fields, scanAll };
+    const texts = [...ids.keys()];
+    const anyIds = texts.map((_, p) => p).filter((p) => pairs[p]!.some((_, j) => j % 3 === 0 && pairs[p]![j] === ANY_FIELD));
+    index = {
+      aho: new AhoCorasick(texts, true),
+      anyAho: scanAll ? new AhoCorasick(anyIds.map((p) => texts[p]!), true) : undefined,
+      anyIds: Int32Array.from(anyIds),
+      targets: pairs.map((x) => Int32Array.from(x)),
+      fieldIds,
+      scanAll,
+    };
     this.indexes.set(key, index);
+    if (this.seenPattern.length < pairs.length) this.seenPattern = new Uint32Array(pairs.length);
+    if (this.candidates.length < this.rules.length) this.candidates = new Int32Array(this.rules.length);
     return index;
+  }
+
+  private growCandidates(): Int32Array {
+    const next = new Int32Array(this.candidates.length * 2);
+    next.set(this.candidates);
+    this.candidates = next;
+    return next;
+  }
+
+  private nextPatternEpoch(): number {
+    this.patternEpoch++;
+    if (this.patternEpoch === 0xffffffff) {
+      this.seenPattern.fill(0);
+      this.patternEpoch = 1;
+    }
+    return this.patternEpoch;
   }
 
   private nextEpoch(): number {
@@ -259,6 +341,26 @@ export class Engine {
       this.epoch = 1;
     }
     return this.epoch;
+  }
+
+  /** The route entry of an event; the usual string Channel and number EventID skip building a key. */
+  private routeOfEvent(event: JsonObject): RouteEntry {
+    if (!this.useRouting) return this.routeEntry({ channel: undefined, eventIds: [] });
+    const c = event.Channel;
+    const id = event.EventID;
+    if (typeof c === 'string' && c !== '' && typeof id === 'number') {
+      const hit = this.quickRoutes.get(c)?.get(id);
+      if (hit) return hit;
+      const entry = this.routeEntry(originOf(event, this.data));
+      let byId = this.quickRoutes.get(c);
+      if (!byId) {
+        if (this.quickRoutes.size >= 256) this.quickRoutes.clear();
+        this.quickRoutes.set(c, (byId = new Map()));
+      }
+      if (byId.size < 4096) byId.set(id, entry);
+      return entry;
+    }
+    return this.routeEntry(originOf(event, this.data));
   }
 
   private routeEntry(origin: EventOrigin): RouteEntry {
@@ -276,7 +378,7 @@ export class Engine {
       all.push(r.index);
       if (r.witness === undefined) always.push(r.index);
     }
-    entry = { always, inRoute, all, renames: renamesFor(origin, this.data), index: undefined };
+    entry = { origin, always, inRoute, all, renames: renamesFor(origin, this.data), index: undefined };
     // Unbounded channel/EventID variety in hostile input must not grow memory without limit.
     if (this.routes.size >= 4096) this.routes.clear();
     this.routes.set(key, entry);

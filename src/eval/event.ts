@@ -8,50 +8,45 @@ import { allTexts, textsOf } from '../runtime/values.js';
 
 export type JsonObject = Record<string, unknown>;
 
+/** What the view knows of one field: its value, then its texts and folded texts once asked. */
+interface FieldCache {
+  value: unknown;
+  texts: string[] | undefined;
+  folded: string[] | undefined;
+}
+
 export class EventView {
-  private texts = new Map<string, string[]>();
-  private folded = new Map<string, string[]>();
-  private values = new Map<string, unknown>();
+  private fields = new Map<string, FieldCache>();
   private everything: string[] | undefined;
   private everythingFolded: string[] | undefined;
 
   constructor(readonly raw: JsonObject) {}
 
+  private field(name: string): FieldCache {
+    let f = this.fields.get(name);
+    if (f === undefined) {
+      f = { value: resolveField(this.raw, name), texts: undefined, folded: undefined };
+      this.fields.set(name, f);
+    }
+    return f;
+  }
+
   get(field: string): unknown {
-    if (this.values.has(field)) return this.values.get(field);
-    const v = resolveField(this.raw, field);
-    this.values.set(field, v);
-    return v;
+    return this.field(field).value;
   }
 
   textsOf(field: string): string[] {
-    let t = this.texts.get(field);
-    if (t === undefined) {
-      t = textsOf(this.get(field));
-      this.texts.set(field, t);
-    }
-    return t;
+    const f = this.field(field);
+    return (f.texts ??= textsOf(f.value));
   }
 
   foldedOf(field: string): string[] {
-    let t = this.folded.get(field);
-    if (t === undefined) {
-      t = this.textsOf(field).map(fold);
-      this.folded.set(field, t);
+    const f = this.field(field);
+    if (f.folded === undefined) {
+      const texts = (f.texts ??= textsOf(f.value));
+      f.folded = texts.length === 1 ? [fold(texts[0]!)] : texts.map(fold);
     }
-    return t;
-  }
-
-  /**
-   * The folded texts of every scalar under top-level key `key` (nested values included): the
-   * witness scan's view of a field. A scalar or a list of scalars shares the `foldedOf` cache.
-   */
-  foldedValuesOf(key: string): string[] {
-    const v = this.raw[key];
-    if (v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))) {
-      return this.foldedOf(key);
-    }
-    return allTexts(v).map(fold);
+    return f.folded;
   }
 
   /** Every scalar value of the event as text (keyword scope). */

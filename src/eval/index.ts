@@ -9,3 +9,7 @@ export { EventView, compileNode, type Matcher, type JsonObject };
 export function matchEvent(ir: Node, event: JsonObject): boolean {
   return compileNode(ir)(new EventView(event));
 }
+
+export { Engine, type CompiledRule, type DetectionSink, type EngineOptions, type IrRule, type RuleProblem } from './engine.js';
+export { flattenEvent, shapeOf, type ShapeName } from './shape.js';
+export { readEvents, DEFAULT_LIMITS, type ReadItem, type ReadLimits } from './reader.js';

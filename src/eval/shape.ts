@@ -37,38 +37,61 @@ export function flattenEvent(raw: JsonObject): JsonObject {
   if (!isObject(ev) || !isObject(ev.System)) return raw;
   const out: JsonObject = {};
   flattenSystem(ev.System, out);
-  const put = (name: string, value: unknown): void => {
-    if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = value;
-  };
-  flattenEventData(ev.EventData, put);
-  flattenUserData(ev.UserData, put);
-  for (const [k, v] of Object.entries(raw)) if (k !== 'Event') put(k, v);
+  flattenEventData(ev.EventData, out);
+  flattenUserData(ev.UserData, out);
+  for (const k in raw) if (k !== 'Event') put(out, k, raw[k]);
   return out;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Sets a field unless an earlier (System) value holds the name. */
+function put(out: JsonObject, name: string, value: unknown): void {
+  if (!hasOwn.call(out, name)) out[name] = value;
 }
 
 /** `#text` of an XML element rendered as JSON, or the value itself when it is not an element. */
 function textOf(v: unknown): unknown {
   if (isObject(v)) {
-    if (Object.prototype.hasOwnProperty.call(v, '#text')) return v['#text'];
+    if (hasOwn.call(v, '#text')) return v['#text'];
     // An element with attributes only (or nothing) has no text.
     if (Object.keys(v).every((k) => k.startsWith('#') || k.startsWith('@'))) return null;
   }
   return v;
 }
 
+/** `X_Y` names, kept so that every event does not build the same strings again. */
+const joinedNames = new Map<string, Map<string, string>>();
+
+function joined(element: string, attr: string): string {
+  let byAttr = joinedNames.get(element);
+  if (!byAttr) {
+    // Hostile input could invent names without end: stop remembering past a bound.
+    if (joinedNames.size >= 1024) return `${element}_${attr}`;
+    joinedNames.set(element, (byAttr = new Map()));
+  }
+  let name = byAttr.get(attr);
+  if (name === undefined) {
+    name = `${element}_${attr}`;
+    if (byAttr.size < 256) byAttr.set(attr, name);
+  }
+  return name;
+}
+
 function flattenSystem(system: JsonObject, out: JsonObject): void {
-  for (const [name, v] of Object.entries(system)) {
+  for (const name in system) {
+    const v = system[name];
     if (!isObject(v)) {
       out[name] = v;
       continue;
     }
-    if (Object.prototype.hasOwnProperty.call(v, '#text')) out[name] = v['#text'];
-    for (const [k, child] of Object.entries(v)) {
-      if (k === '#text') continue;
-      if (k === '#attributes' && isObject(child)) {
-        for (const [attr, av] of Object.entries(child)) out[`${name}_${attr}`] = av;
-      } else if (k.startsWith('@')) out[`${name}_${k.slice(1)}`] = child;
-      else if (!k.startsWith('#')) out[`${name}_${k}`] = textOf(child);
+    for (const k in v) {
+      const child = v[k];
+      if (k === '#text') out[name] = child;
+      else if (k === '#attributes') {
+        if (isObject(child)) for (const attr in child) out[joined(name, attr)] = child[attr];
+      } else if (k.charCodeAt(0) === 0x40 /* @ */) out[joined(name, k.slice(1))] = child;
+      else if (k.charCodeAt(0) !== 0x23 /* # */) out[joined(name, k)] = textOf(child);
     }
   }
 }
@@ -80,43 +103,52 @@ function dataName(item: JsonObject): string | undefined {
   return typeof n === 'string' ? n : undefined;
 }
 
-function flattenEventData(data: unknown, put: (name: string, value: unknown) => void): void {
-  if (data === null || data === undefined) return;
-  const unnamed: unknown[] = [];
-  const fromList = (items: unknown[]): void => {
-    for (const item of items) {
-      if (isObject(item)) {
-        const name = dataName(item);
-        const text = Object.prototype.hasOwnProperty.call(item, '#text') ? item['#text'] : null;
-        if (name !== undefined) put(name, text);
-        else unnamed.push(text);
-      } else unnamed.push(item);
-    }
-  };
-  if (Array.isArray(data)) fromList(data);
-  else if (isObject(data)) {
-    for (const [name, v] of Object.entries(data)) {
-      if (name === '#attributes') continue;
-      if (name === 'Data' && (Array.isArray(v) || (isObject(v) && dataName(v) !== undefined))) {
-        fromList(Array.isArray(v) ? v : [v]);
-      } else if (name === '#text' || (name === 'Data' && isObject(v))) {
-        const t = textOf(v);
-        if (Array.isArray(t)) unnamed.push(...t);
-        else unnamed.push(t);
-      } else put(name, textOf(v));
-    }
-  } else unnamed.push(data);
-  if (unnamed.length > 0) put('Data', unnamed.length === 1 ? unnamed[0] : unnamed);
+function fromDataList(items: readonly unknown[], out: JsonObject, unnamed: unknown[]): void {
+  for (const item of items) {
+    if (isObject(item)) {
+      const name = dataName(item);
+      const text = hasOwn.call(item, '#text') ? item['#text'] : null;
+      if (name !== undefined) put(out, name, text);
+      else unnamed.push(text);
+    } else unnamed.push(item);
+  }
 }
 
-function flattenUserData(data: unknown, put: (name: string, value: unknown) => void): void {
+function flattenEventData(data: unknown, out: JsonObject): void {
+  if (data === null || data === undefined) return;
+  const unnamed: unknown[] = [];
+  if (Array.isArray(data)) fromDataList(data, out, unnamed);
+  else if (isObject(data)) {
+    for (const name in data) {
+      const v = data[name];
+      if (name === '#attributes') continue;
+      if (typeof v !== 'object' || v === null) {
+        if (name === '#text') unnamed.push(v);
+        else put(out, name, v);
+      } else if (name === 'Data' && (Array.isArray(v) || dataName(v as JsonObject) !== undefined)) {
+        fromDataList(Array.isArray(v) ? v : [v], out, unnamed);
+      } else if (name === '#text' || (name === 'Data' && isObject(v))) {
+        const t = textOf(v);
+        if (Array.isArray(t)) unnamed.push(...(t as unknown[]));
+        else unnamed.push(t);
+      } else put(out, name, textOf(v));
+    }
+  } else unnamed.push(data);
+  if (unnamed.length > 0) put(out, 'Data', unnamed.length === 1 ? unnamed[0] : unnamed);
+}
+
+function flattenUserData(data: unknown, out: JsonObject): void {
   if (!isObject(data)) return;
-  for (const [wrapper, v] of Object.entries(data)) {
-    if (wrapper.startsWith('#')) continue;
+  for (const wrapper in data) {
+    const v = data[wrapper];
+    if (wrapper.charCodeAt(0) === 0x23) continue;
     if (!isObject(v)) {
-      put(wrapper, v);
+      put(out, wrapper, v);
       continue;
     }
-    for (const [name, child] of Object.entries(v)) if (!name.startsWith('#') && !name.startsWith('@')) put(name, textOf(child));
+    for (const name in v) {
+      const c = name.charCodeAt(0);
+      if (c !== 0x23 && c !== 0x40) put(out, name, textOf(v[name]));
+    }
   }
 }

@@ -1,16 +1,16 @@
 /**
- * Witnesses: for a rule, a set of (field, literal) pairs such that any event the rule matches
- * contains one of the literals in the folded text of that field (for keywords: of any value)
- * (docs/evaluator.md, "Index"). The engine evaluates a rule only for events where the prefilter
- * found one of its witnesses, so the computation must be conservative: when in doubt, no witness
- * (the rule is always evaluated).
+ * Witnesses: for a rule, one or two clauses of (field, literal) pairs such that any event the rule
+ * matches contains, for each clause, one of its literals in the folded text of that field (for
+ * keywords: of any value) (docs/evaluator.md, "Index"). The engine evaluates a rule only for
+ * events where the prefilter found every clause, so the computation must be conservative: when in
+ * doubt, no clause (with none at all, the rule is always evaluated).
  *
- * - a string leaf (`str`, `glob`, `keyword`) whose match needs a non-empty literal: that literal,
- *   in the leaf's field;
- * - `and`: the best witness of any child (all children must match);
- * - `or`: the union of its children's, only when every child has one;
- * - `not`, regex, numbers, cidr, exists, null, fieldref, `const true`: none;
- * - `const false`: the empty set (never matches).
+ * - a string leaf (`str`, `glob`, `keyword`, and `regex` through the literals its pattern needs)
+ *   whose match needs a non-empty literal: that literal, in the leaf's field;
+ * - `and`: the best two clauses of its children (all children must match);
+ * - `or`: one clause, the union of each child's best, only when every child has one;
+ * - `not`, numbers, cidr, exists, null, fieldref, `const true`: none;
+ * - `const false`: the empty clause (never satisfied: the rule never matches).
  *
  * Literals are folded, then every non-ASCII code unit becomes U+0080 (the automaton runs in coarse
  * mode, so its table stays about 70 classes wide), then cut to their last MAX_WITNESS_LENGTH units
@@ -35,8 +35,14 @@ export interface WitnessLiteral {
   text: string;
 }
 
-/** Literals one of which a matching event contains; `undefined` when there is none. */
-export type Witness = readonly WitnessLiteral[] | undefined;
+/** Literals one of which a matching event contains. */
+export type Clause = readonly WitnessLiteral[];
+
+/** Clauses a matching event satisfies every one of; `undefined` when there is none. */
+export type Witness = readonly Clause[] | undefined;
+
+/** More clauses would filter a little more at the price of bookkeeping for every hit. */
+export const MAX_CLAUSES = 2;
 
 /** The witness literal for a literal a match needs (the same for `cased` leaves: see above). */
 function literal(value: string): string | undefined {
@@ -56,54 +62,66 @@ function longestToken(tokens: readonly GlobToken[]): string {
  * occurs in a random value with odds falling by half per character (up to 8), so prefer few,
  * long literals. Smaller is better.
  */
-function cost(w: readonly WitnessLiteral[]): number {
+function cost(w: Clause): number {
   let c = 0;
   for (const l of w) c += Math.pow(0.5, Math.min(l.text.length, 8)) * (l.field === undefined ? 4 : 1);
   return c;
 }
 
+const byCost = (a: Clause, b: Clause): number => cost(a) - cost(b);
+
 export function witnessOf(n: Node): Witness {
+  const clauses = clausesOf(n);
+  return clauses.length > 0 ? clauses : undefined;
+}
+
+function leaf(field: string | undefined, value: string): Clause[] {
+  const text = literal(value);
+  return text === undefined ? [] : [[{ field, text }]];
+}
+
+/** The clauses of a node, best first; [] when nothing is known. */
+function clausesOf(n: Node): Clause[] {
   switch (n.kind) {
     case 'const':
-      return n.value ? undefined : [];
-    case 'str': {
-      const text = literal(n.value);
-      return text === undefined ? undefined : [{ field: n.field, text }];
-    }
-    case 'glob': {
-      const text = literal(longestToken(n.pattern));
-      return text === undefined ? undefined : [{ field: n.field, text }];
-    }
+      return n.value ? [] : [[]];
+    case 'str':
+      return leaf(n.field, n.value);
+    case 'glob':
+      return leaf(n.field, longestToken(n.pattern));
+    case 'keyword':
+      return leaf(undefined, longestToken(n.pattern));
     case 'regex': {
-      const clause = regexLiterals(n.pattern, n.flags);
-      if (!clause) return undefined;
-      const lits = clause.map(literal);
-      if (lits.some((t) => t === undefined)) return undefined;
-      return [...new Set(lits as string[])].map((text) => ({ field: n.field, text }));
-    }
-    case 'keyword': {
-      const text = literal(longestToken(n.pattern));
-      return text === undefined ? undefined : [{ field: undefined, text }];
+      const req = regexLiterals(n.pattern, n.flags);
+      if (!req) return [];
+      const lits = req.map(literal);
+      if (lits.some((t) => t === undefined)) return [];
+      return [[...new Set(lits as string[])].map((text) => ({ field: n.field, text }))];
     }
     case 'and': {
-      let best: readonly WitnessLiteral[] | undefined;
-      for (const c of n.children) {
-        const w = witnessOf(c);
-        if (w !== undefined && (best === undefined || cost(w) < cost(best))) best = w;
+      const all = n.children.flatMap(clausesOf).sort(byCost);
+      const out: Clause[] = [];
+      const seen = new Set<string>();
+      for (const c of all) {
+        const key = c.map((l) => `${l.field ?? ''}\u0000${l.text}`).sort().join('\u0001');
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(c);
+        if (out.length === MAX_CLAUSES) break;
       }
-      return best;
+      return out;
     }
     case 'or': {
       const all = new Map<string, WitnessLiteral>();
       for (const c of n.children) {
-        const w = witnessOf(c);
-        if (w === undefined) return undefined;
-        for (const l of w) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
+        const best = clausesOf(c)[0];
+        if (best === undefined) return [];
+        for (const l of best) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
       }
-      return [...all.values()];
+      return [[...all.values()]];
     }
     default:
-      return undefined;
+      return [];
   }
 }
 

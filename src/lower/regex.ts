@@ -25,6 +25,8 @@ const UNSUPPORTED: [RegExp, string][] = [
   [/\(\?P?<[A-Za-z]/, 'named groups are not portable to every target; use a plain group ( )'],
   [/\(\?P[=>]/, 'PCRE named references are not supported'],
   [/[*+?}]\+/, 'possessive quantifiers (a++, a*+) are not supported'],
+  [/\(\?<?[=!]/, 'lookahead and lookbehind are not supported (RE2, which KQL uses, has neither; the evaluator matches in linear time)'],
+  [/\\[1-9]/, 'backreferences (\\1) are not supported (RE2, which KQL uses, has none); to match a character by its code write \\xHH'],
   [/\(\?(?:[a-zA-Z]+(?:-[a-zA-Z]*)?|-[a-zA-Z]+)[:)]/, 'inline flags are only supported at the start of the pattern, e.g. (?i)abc'],
 ];
 

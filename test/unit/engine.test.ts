@@ -132,4 +132,10 @@ describe('the witness index', () => {
     });
     expect(seen).toEqual(['a:C:\\CMD.EXE:Security', 'b:C:\\CMD.EXE:Security']);
   });
+
+  it('refuses to evaluate from inside its own sink (shared scratch buffers)', () => {
+    const e = Engine.fromIr([{ ir: { kind: 'const', value: true } }]);
+    expect(() => e.evaluate({}, () => e.evaluate({}, () => {}))).toThrow('Engine.evaluate was called from its own sink');
+    expect(e.matches({})).toHaveLength(1);
+  });
 });

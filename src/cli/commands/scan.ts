@@ -43,6 +43,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     maxEventBytes: positiveInt(opts.maxEventBytes, '--max-event-bytes', DEFAULT_LIMITS.maxEventBytes),
     maxDepth: positiveInt(opts.maxDepth, '--max-depth', DEFAULT_LIMITS.maxDepth),
   };
+  if (files.length === 0 && io.stdin === process.stdin && process.stdin.isTTY) {
+    throw new UsageError('give event files to scan, or - to read events from standard input');
+  }
   const inputs = files.length > 0 ? files : ['-'];
   const missing = inputs.filter((f) => f !== '-' && !isFile(f));
   if (missing.length > 0) throw new UsageError(missing.map((f) => `${f}: no such event file`).join('\n'));

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: load the SigmaHQ corpus (../shared/sigmahq/rules), write >= 200,000
+ * Sysmon-shaped events built from the regression samples, scan them on one thread with the
+ * native evaluator, and check on a slice that the witness index changes no detection.
+ *
+ *   npm run bench [-- --events N] [--seed S] [--check N]
+ */
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { loadCollectionParallel } from '../dist/collection/parallel.js';
+import { Engine } from '../dist/eval/engine.js';
+import { benchEvents, loadSamples } from './events.js';
+import { runBench, type BenchResult, type MatcherFactory } from './harness.js';
+
+const SHARED = new URL('../../shared/sigmahq/', import.meta.url).pathname;
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} takes a whole number`);
+  return v;
+}
+
+/** The native evaluator, with or without the witness index. */
+export function nativeEngine(index: boolean): MatcherFactory {
+  return {
+    name: `native evaluator${index ? '' : ' (no index)'}`,
+    create(rules) {
+      const { engine, problems } = Engine.fromLoaded(rules, { index });
+      if (problems.length > 0) throw new Error(`${problems.length} rules did not compile: ${problems[0]!.message}`);
+      return { evaluate: (event, onMatch) => engine.evaluate(event, (r) => onMatch(r.index)) };
+    },
+  };
+}
+
+function report(r: BenchResult): void {
+  console.log(`${r.name}:`);
+  console.log(`  rules compiled      ${r.rules.toLocaleString('en')} in ${r.compileSeconds.toFixed(2)} s`);
+  console.log(`  events scanned      ${r.events.toLocaleString('en')} in ${r.seconds.toFixed(2)} s`);
+  console.log(`  events/s            ${Math.round(r.eventsPerSecond).toLocaleString('en')} (wall clock, one thread)`);
+  console.log(`  events/CPU-second   ${Math.round(r.eventsPerCpuSecond).toLocaleString('en')} (${r.cpuSeconds.toFixed(2)} s of CPU: less affected by other processes)`);
+  console.log(`  matches             ${r.matches.toLocaleString('en')}`);
+  console.log(`  peak RSS            ${r.peakRssMb.toFixed(0)} MB`);
+}
+
+/** Machine load at the start: figures measured on a busy machine are not comparable. */
+function loadNote(): string {
+  const [one] = loadavg();
+  return `load average ${one!.toFixed(2)} on ${availableParallelism()} core${availableParallelism() === 1 ? '' : 's'}`;
+}
+
+async function main(): Promise<void> {
+  console.log(`machine               ${loadNote()}`);
+  const count = arg('events', 200_000);
+  const check = arg('check', 5_000);
+  const seed = arg('seed', 1);
+  let t = process.hrtime.bigint();
+  const { rules, pathErrors } = await loadCollectionParallel([`${SHARED}rules`]);
+  if (pathErrors.length > 0) throw new Error(pathErrors.join('\n'));
+  const detection = rules.filter((r) => r.rule?.kind === 'detection' && r.ir).length;
+  console.log(`rules loaded          ${rules.length.toLocaleString('en')} (${detection.toLocaleString('en')} detection rules) in ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(2)} s`);
+
+  t = process.hrtime.bigint();
+  const dir = mkdtempSync(join(tmpdir(), 'rulec-bench-'));
+  const file = join(dir, 'events.jsonl');
+  const out = createWriteStream(file);
+  let bytes = 0;
+  for (const line of benchEvents(loadSamples(`${SHARED}regression`), count, seed)) {
+    bytes += line.length + 1;
+    if (!out.write(line + '\n')) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  console.log(`events written        ${count.toLocaleString('en')} (${(bytes / 1048576).toFixed(0)} MB of JSON Lines) in ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(2)} s`);
+
+  try {
+    const r = await runBench(nativeEngine(true), rules, file);
+    report(r);
+    if (check > 0) {
+      const on = await runBench(nativeEngine(true), rules, file, { keepDetections: true, limit: check });
+      const off = await runBench(nativeEngine(false), rules, file, { keepDetections: true, limit: check });
+      const same = JSON.stringify(on.detections) === JSON.stringify(off.detections);
+      console.log(`index on/off          ${same ? 'identical' : 'DIFFERENT'} detections on the first ${on.events.toLocaleString('en')} events (${on.matches.toLocaleString('en')} matches; ${Math.round(off.eventsPerSecond).toLocaleString('en')} events/s without the index)`);
+      if (!same) process.exitCode = 1;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

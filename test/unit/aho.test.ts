@@ -1,0 +1,67 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AhoCorasick, HitBuffer, NON_ASCII } from '../../src/eval/aho.js';
+import { fold } from '../../src/runtime/fold.js';
+
+const CHARS = ['a', 'b', 'A', 'B', 'k', 'K', '\u212a', 'é', 'É', '\\', '.', '😀', '\ud83d', ' '];
+const str = (min: number) => fc.array(fc.constantFrom(...CHARS), { minLength: min, maxLength: 5 }).map((a) => a.join(''));
+
+/** Every (pattern, end position) occurrence, by brute force. */
+function occurrences(patterns: readonly string[], text: string): string[] {
+  const out: string[] = [];
+  for (let end = 1; end <= text.length; end++) {
+    patterns.forEach((p, id) => {
+      if (end >= p.length && text.slice(end - p.length, end) === p) out.push(`${id}@${end}`);
+    });
+  }
+  return out.sort();
+}
+
+function viaScan(aho: AhoCorasick, text: string): string[] {
+  const out: string[] = [];
+  // scan reports in text order; recover positions by scanning growing prefixes
+  for (let end = 1; end <= text.length; end++) {
+    const before = new Map<number, number>();
+    const after = new Map<number, number>();
+    aho.scan(text.slice(0, end - 1), (p) => before.set(p, (before.get(p) ?? 0) + 1));
+    aho.scan(text.slice(0, end), (p) => after.set(p, (after.get(p) ?? 0) + 1));
+    for (const [p, n] of after) if (n > (before.get(p) ?? 0)) out.push(`${p}@${end}`);
+  }
+  return out.sort();
+}
+
+const coarse = (s: string) => fold(s).replace(/[^\x00-\x7f]/g, NON_ASCII);
+
+describe('Aho-Corasick', () => {
+  it('finds exactly the occurrences of the patterns', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(str(1), { minLength: 1, maxLength: 6 }), str(0), (patterns, text) => {
+        const aho = new AhoCorasick(patterns);
+        expect(viaScan(aho, text)).toEqual(occurrences(patterns, text));
+        expect(aho.test(text)).toBe(occurrences(patterns, text).length > 0);
+        const hits = new HitBuffer();
+        aho.scanInto(text, hits);
+        expect(hits.length).toBe(occurrences(patterns, text).length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('in coarse mode, scans the unfolded text as its coarsened fold', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(str(1).map(coarse), { minLength: 1, maxLength: 6 }), str(0), (patterns, text) => {
+        const aho = new AhoCorasick(patterns, true);
+        expect(viaScan(aho, text)).toEqual(occurrences(patterns, coarse(text)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('uses wide state numbers when there are many states', () => {
+    const patterns = Array.from({ length: 9000 }, (_, i) => `p${i.toString(36)}-${(i * 7919).toString(36)}x`);
+    const aho = new AhoCorasick(patterns);
+    expect(aho.stateCount).toBeGreaterThan(65536);
+    expect(aho.test(`zz ${patterns[8999]} zz`)).toBe(true);
+    expect(aho.test('zz p0-0 zz')).toBe(false);
+  });
+});
