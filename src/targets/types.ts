@@ -54,9 +54,10 @@ export interface Target {
   compile(input: CompileInput, opts: TargetOptions): CompileResult;
   /**
    * Formats whose output is one set of files for the whole build rather than one file per rule.
-   * Returns the files to write under --out (and to print without --out).
+   * Returns the files to write under --out (and to print without --out), or undefined for a format
+   * that writes one file per rule (the build calls this hook whatever the format).
    */
-  bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[];
+  bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
   validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
 }
