@@ -7,6 +7,7 @@ import type { Target } from './types.js';
 
 const TARGETS: Record<string, () => Promise<Target>> = {
   ir: async () => (await import('./ir/target.js')).irTarget,
+  ts: async () => (await import('./ts/target.js')).tsTarget,
 };
 
 export function targetNames(): string[] {
