@@ -7,7 +7,9 @@ import { RuntimeSource } from '../../src/targets/ts/runtime-source.js';
 import { tsTarget } from '../../src/targets/ts/target.js';
 import type { TargetOptions } from '../../src/targets/types.js';
 import { load, ruleYaml } from '../helpers/rules.js';
-import { loadModule, type BundleModule } from './load.js';
+import { loadModule, type BundleModule, type RuleModule } from './load.js';
+import { projectTs } from './typescript.js';
+import { typeCheck } from '../../src/targets/ts/typecheck.js';
 
 function source(detection: string, extra = ''): RuleSource {
   const r = load(ruleYaml(detection, extra));
@@ -75,6 +77,17 @@ condition: selection and not filter`,
     expect(rich).toMatch(/function parseIpv4\(/);
     expect(rich).not.toMatch(/function parseIpv6\(/);
     expect(rich).toMatch(/function numbersOf\(/);
+  });
+
+  it('rule text cannot escape its comment or string', () => {
+    const hostile = "Bad */ export const pwned = 1; /* 'x' \\ ${'$'}{y}";
+    const s = source("selection:\n  Image: x\ncondition: selection", `description: "line one */\\nline two"\n`);
+    const text = generateModule({ ...s, rule: { ...s.rule, title: hostile, tags: [hostile] } });
+    const m = loadModule(text) as RuleModule & Record<string, unknown>;
+    expect(m.rule.title).toBe(hostile);
+    expect(m.rule.tags).toEqual([hostile]);
+    expect(Object.keys(m).sort()).toEqual(['match', 'rule']);
+    expect(typeCheck(new Map([['m', text]]), projectTs)).toEqual(new Map());
   });
 
   it('names a parameter list after the parameter', () => {

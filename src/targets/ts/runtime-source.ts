@@ -11,6 +11,8 @@ import { Node, Project, type Statement } from 'ts-morph';
 /** The package root, from src/targets/ts/ and dist/targets/ts/ alike. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+const HELPERS = 'src/targets/ts/helpers.ts';
+
 /** The event view the evaluator matches through, every runtime primitive file, the loops matchers call. */
 function sourceFiles(): string[] {
   const runtime = readdirSync(ROOT + 'src/runtime')
@@ -20,7 +22,6 @@ function sourceFiles(): string[] {
   return ['src/eval/event.ts', ...runtime, HELPERS];
 }
 
-export const HELPERS = 'src/targets/ts/helpers.ts';
 
 interface Declaration {
   names: string[];

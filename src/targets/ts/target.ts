@@ -4,7 +4,7 @@
  * matched by their Sigma field names; the `node` platform's `fields` mapping can rename them.
  */
 import { error, type Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type BundleFile, type Target, type TargetOptions } from '../types.js';
+import { guard, TargetFailure, type BundleFile, type Target } from '../types.js';
 import { generateBundle, generateModule, type FieldMap } from './generator.js';
 
 const parsed = new WeakMap<object, FieldMap>();
@@ -50,7 +50,7 @@ export const tsTarget: Target = {
     const fields = results.length ? fieldMap(opts.mapping) : (f: string) => f;
     return [{ path: 'rules.ts', content: generateBundle(results.map((r) => r.input), fields) }];
   },
-  async validate(queries, _opts: TargetOptions) {
+  async validate(queries) {
     const { typeCheck } = await import('./typecheck.js');
     const errors = typeCheck(new Map(queries.map((q) => [q.key, q.query])));
     const out = new Map<string, Diagnostic[]>();

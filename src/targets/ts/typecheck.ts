@@ -6,7 +6,7 @@
  */
 import { Project, ts } from 'ts-morph';
 
-export interface TypeError {
+export interface TypeCheckError {
   line: number;
   column: number;
   message: string;
@@ -39,7 +39,7 @@ const libFiles = new WeakMap<object, Map<string, ts.SourceFile>>();
  * The type errors of each module (keyed as given; modules without errors are absent). Checked with
  * ts-morph's TypeScript, or with `lib`, another compatible version (tests use the project's tsc).
  */
-export function typeCheck(modules: ReadonlyMap<string, string>, lib?: typeof ts): Map<string, TypeError[]> {
+export function typeCheck(modules: ReadonlyMap<string, string>, lib?: typeof ts): Map<string, TypeCheckError[]> {
   const byFile = new Map<string, string>();
   const keyOf = new Map<string, string>();
   let i = 0;
@@ -50,7 +50,7 @@ export function typeCheck(modules: ReadonlyMap<string, string>, lib?: typeof ts)
   }
   const tsLib = lib ?? ts;
   const program = lib ? programOnDisk(lib, byFile) : programInMemory(byFile);
-  const out = new Map<string, TypeError[]>();
+  const out = new Map<string, TypeCheckError[]>();
   const diags = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()];
   for (const d of diags) {
     const file = d.file?.fileName;
