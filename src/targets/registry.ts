@@ -10,6 +10,7 @@ const TARGETS: Record<string, () => Promise<Target>> = {
   kusto: async () => (await import('./kusto/target.js')).kustoTarget,
   eql: async () => (await import('./eql/target.js')).eqlTarget,
   spl: async () => (await import('./spl/target.js')).splTarget,
+  ts: async () => (await import('./ts/target.js')).tsTarget,
 };
 
 export function targetNames(): string[] {

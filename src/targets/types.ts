@@ -55,7 +55,7 @@ export interface Target {
   /**
    * Formats whose output is one set of files for the whole build rather than one file per rule.
    * Returns the files to write under --out (and to print without --out), or undefined for a format
-   * that is written one file per rule.
+   * that writes one file per rule (the build calls this hook whatever the format).
    */
   bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */

@@ -1,0 +1,154 @@
+/**
+ * The match runtime of generated modules is rulec's own code, not a copy: the evaluator's event view
+ * (src/eval/event.ts), the primitives of src/runtime/ and the loops of ./helpers.ts, read from their
+ * TypeScript source with ts-morph and inlined declaration by declaration (what a module uses, and
+ * what that uses in turn). A change to the evaluator's primitives changes the generated code with it.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Node, Project, type Statement } from 'ts-morph';
+
+/** The package root, from src/targets/ts/ and dist/targets/ts/ alike. */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const HELPERS = 'src/targets/ts/helpers.ts';
+
+/** The event view the evaluator matches through, every runtime primitive file, the loops matchers call. */
+function sourceFiles(): string[] {
+  const runtime = readdirSync(ROOT + 'src/runtime')
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .sort()
+    .map((f) => `src/runtime/${f}`);
+  return ['src/eval/event.ts', ...runtime, HELPERS];
+}
+
+
+interface Declaration {
+  names: string[];
+  /** Path relative to the package root. */
+  file: string;
+  /** Source text without the `export` keyword, with its doc comment. */
+  text: string;
+  deps: Set<Declaration>;
+}
+
+export class RuntimeSource {
+  private readonly byName = new Map<string, Declaration>();
+  /** Declarations in file order, then source order: the order they are emitted in. */
+  private readonly ordered: Declaration[] = [];
+
+  private constructor() {
+    let files: string[];
+    try {
+      files = sourceFiles();
+    } catch {
+      throw new Error(`the ts target inlines rulec's runtime from its TypeScript source, which is missing under ${ROOT}src/runtime`);
+    }
+    // No lib beyond ES2022: the generated code must not lean on Node or DOM globals.
+    const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { strict: true, lib: ['lib.es2022.d.ts'], types: [] } });
+    const sources = files.map((f) => project.addSourceFileAtPath(ROOT + f));
+    const ownerOf = new Map<Statement, Declaration>();
+    sources.forEach((sf, i) => {
+      for (const st of sf.getStatements()) {
+        const names = declaredNames(st);
+        if (names.length === 0) continue;
+        const decl: Declaration = { names, file: files[i]!, text: withoutExport(st), deps: new Set() };
+        for (const n of names) {
+          const twin = this.byName.get(n);
+          if (twin) throw new Error(`the ts target cannot inline the runtime: '${n}' is declared in both ${twin.file} and ${decl.file}`);
+          this.byName.set(n, decl);
+        }
+        ownerOf.set(st, decl);
+        this.ordered.push(decl);
+      }
+    });
+    const ourFiles = new Set(sources.map((s) => s.getFilePath()));
+    for (const [st, decl] of ownerOf) {
+      for (const id of st.getDescendants().filter(Node.isIdentifier)) {
+        let sym = id.getSymbol();
+        if (sym?.isAlias()) sym = sym.getAliasedSymbol();
+        for (const d of sym?.getDeclarations() ?? []) {
+          const path = d.getSourceFile().getFilePath();
+          if (!ourFiles.has(path)) {
+            if (path.startsWith(ROOT + 'src/')) {
+              throw new Error(
+                `the ts target cannot inline ${decl.file}: '${id.getText()}' comes from ${path.slice(ROOT.length)}; generated modules may only use ${files.join(', ')}`,
+              );
+            }
+            continue; // the standard library
+          }
+          const owner = ownerOf.get(topLevel(d));
+          if (owner && owner !== decl) decl.deps.add(owner);
+        }
+      }
+    }
+  }
+
+  private static instance: RuntimeSource | undefined;
+
+  static get(): RuntimeSource {
+    return (RuntimeSource.instance ??= new RuntimeSource());
+  }
+
+  /** Every top-level name of the runtime: generated constants must not shadow them. */
+  names(): ReadonlySet<string> {
+    return new Set(this.byName.keys());
+  }
+
+  /** The source of `roots` and everything they use, grouped by file under a comment naming it. */
+  text(roots: Iterable<string>): string {
+    const need = new Set<Declaration>();
+    const visit = (d: Declaration): void => {
+      if (need.has(d)) return;
+      need.add(d);
+      d.deps.forEach(visit);
+    };
+    for (const r of roots) {
+      const d = this.byName.get(r);
+      if (!d) throw new Error(`the runtime has no declaration '${r}'`);
+      visit(d);
+    }
+    const parts: string[] = [];
+    let file = '';
+    for (const d of this.ordered) {
+      if (!need.has(d)) continue;
+      if (d.file !== file) {
+        file = d.file;
+        parts.push(`// ${file}`);
+      }
+      parts.push(d.text);
+    }
+    return parts.join('\n\n') + '\n';
+  }
+}
+
+function declaredNames(st: Statement): string[] {
+  if (Node.isVariableStatement(st)) return st.getDeclarations().map((d) => d.getName());
+  if (
+    Node.isFunctionDeclaration(st) ||
+    Node.isClassDeclaration(st) ||
+    Node.isInterfaceDeclaration(st) ||
+    Node.isTypeAliasDeclaration(st) ||
+    Node.isEnumDeclaration(st)
+  ) {
+    const n = st.getName();
+    return n ? [n] : [];
+  }
+  return [];
+}
+
+function topLevel(n: Node): Statement {
+  let cur: Node = n;
+  for (let p = cur.getParent(); p && !Node.isSourceFile(p); p = cur.getParent()) cur = p;
+  return cur as Statement;
+}
+
+/** The statement's text with its doc comment, minus `export` (inlined code is module-private). */
+function withoutExport(st: Statement): string {
+  const start = st.getStart(true);
+  const text = st.getText(true);
+  const kw = Node.isModifierable(st) ? st.getModifiers().find((m) => m.getText() === 'export') : undefined;
+  if (!kw) return text;
+  const from = kw.getStart() - start;
+  return text.slice(0, from) + text.slice(from + 'export'.length).replace(/^\s+/, '');
+}

@@ -1,0 +1,62 @@
+/**
+ * The `ts` target: a typed, dependency-free TypeScript module per rule (`module`; `query` is the
+ * same, for builds that name no format), or one module for the whole build (`bundle`). Events are
+ * matched by their Sigma field names; the `node` platform's `fields` mapping can rename them.
+ */
+import { error, type Diagnostic } from '../../diag/diagnostic.js';
+import { guard, TargetFailure, type BundleFile, type Target } from '../types.js';
+import { generateBundle, generateModule, type FieldMap } from './generator.js';
+
+const parsed = new WeakMap<object, FieldMap>();
+
+/** The platform mapping: `{fields: {SigmaName: eventName}}`, every key optional. */
+export function fieldMap(mapping: unknown): FieldMap {
+  if (mapping === null || mapping === undefined) return (f) => f;
+  if (typeof mapping !== 'object' || Array.isArray(mapping)) {
+    throw new TargetFailure('mapping', 'the ts mapping must be a map (valid keys: fields)');
+  }
+  const known = parsed.get(mapping);
+  if (known) return known;
+  const m = mapping as Record<string, unknown>;
+  const unknown = Object.keys(m).filter((k) => k !== 'fields');
+  if (unknown.length) throw new TargetFailure('mapping', `unknown key '${unknown[0]}' in the ts mapping; valid keys: fields`);
+  const fields = m.fields ?? {};
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new TargetFailure('mapping', 'ts mapping: `fields` must map Sigma field names to event field names, e.g. {Image: process.executable}');
+  }
+  const renames = new Map<string, string>();
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v !== 'string' || v === '') throw new TargetFailure('mapping', `ts mapping: fields.${k} must be a non-empty field name, not ${JSON.stringify(v)}`);
+    renames.set(k, v);
+  }
+  const map: FieldMap = (f) => renames.get(f) ?? f;
+  parsed.set(mapping, map);
+  return map;
+}
+
+export const tsTarget: Target = {
+  name: 'ts',
+  platforms: ['node'],
+  formats: ['module', 'bundle', 'query'],
+  compile(input, opts) {
+    return guard(() => {
+      const text = generateModule(input, fieldMap(opts.mapping));
+      return { ok: true, query: text, output: text, ext: 'ts' };
+    });
+  },
+  bundle(format, results, opts): BundleFile[] | undefined {
+    if (format !== 'bundle') return undefined;
+    // Every rule compiled with this mapping, so it is valid; with none compiled it may not be, and is not needed.
+    const fields = results.length ? fieldMap(opts.mapping) : (f: string) => f;
+    return [{ path: 'rules.ts', content: generateBundle(results.map((r) => r.input), fields) }];
+  },
+  async validate(queries) {
+    const { typeCheck } = await import('./typecheck.js');
+    const errors = typeCheck(new Map(queries.map((q) => [q.key, q.query])));
+    const out = new Map<string, Diagnostic[]>();
+    for (const [key, errs] of errors) {
+      out.set(key, errs.map((e) => error('ts-type-error', `generated module ${e.line}:${e.column}: ${e.message}`, undefined)));
+    }
+    return out;
+  },
+};

@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadModule, type BundleModule } from './load.js';
+
+const RULES = new URL('../../rules', import.meta.url).pathname;
+const FIXTURE_RULES = new URL('../fixtures/rules', import.meta.url).pathname;
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), json: (o: unknown) => out.push(JSON.stringify(o)) } };
+}
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'rulec-ts-cli-'));
+
+describe('rulec build --target ts', () => {
+  it('writes one module per rule by default (format module), mirroring the rule tree', async () => {
+    const out = tmp();
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--out', out, RULES], c.io)).toBe(0);
+    expect(c.err.at(-1)).toMatch(/^ts\/node: 8 rules: 8 compiled -> /);
+    const m = loadModule(readFileSync(join(out, 'windows/proc_creation_win_recon_command.ts'), 'utf8'));
+    expect(m.rule.title).toBe('Reconnaissance Command');
+    expect(m.match({ Image: 'C:\\Windows\\System32\\WHOAMI.exe' })).toBe(true);
+    // the filter rule of rules/ that names this rule is part of its module
+    expect(m.match({ Image: 'C:\\Windows\\System32\\whoami.exe', ParentImage: 'C:\\x\\inventory-agent.exe' })).toBe(false);
+  });
+
+  it('--format bundle writes one module with every rule', async () => {
+    const out = tmp();
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--format', 'bundle', '--out', out, RULES], c.io)).toBe(0);
+    const m = loadModule<BundleModule>(readFileSync(join(out, 'rules.ts'), 'utf8'));
+    expect(m.rules).toHaveLength(8);
+    expect(m.detect({ Image: 'C:\\Windows\\System32\\whoami.exe' }).map((r) => r.title)).toEqual(['Reconnaissance Command']);
+    expect(existsSync(join(out, 'windows'))).toBe(false);
+  });
+
+  it('--json prints each rule with its module as the query', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--json', RULES], c.io)).toBe(0);
+    const rows = c.out.map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(8);
+    for (const r of rows) {
+      expect(r).toMatchObject({ target: 'ts', platform: 'node', format: 'query', ok: true });
+      expect(r.query).toContain('export function match(event: object): boolean');
+    }
+  });
+
+  it('--validate type-checks the modules', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--validate', '--json', RULES], c.io)).toBe(0);
+    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(8).fill(true));
+  }, 60_000);
+
+  it('correlation rules are reported unsupported; --skip-unsupported skips them', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', RULES, FIXTURE_RULES], c.io)).toBe(1);
+    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error: correlation rules are not compiled to ts yet/.test(l))).toBe(true);
+    const s = capture();
+    expect(await main(['build', '--target', 'ts', '--skip-unsupported', RULES, FIXTURE_RULES], s.io)).toBe(0);
+    expect(s.err.at(-1)).toMatch(/9 rules: 8 compiled, 1 skipped/);
+  });
+
+  it('--mapping renames fields; a bad mapping fails every rule with a mapping error', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'ecs.yml'), 'fields:\n  Image: process.executable\n');
+    writeFileSync(join(dir, 'bad.yml'), 'fields: [Image]\n');
+    const out = join(dir, 'out');
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--mapping', join(dir, 'ecs.yml'), '--out', out, '--', join(RULES, 'windows/proc_creation_win_recon_command.yml')], c.io)).toBe(0);
+    const m = loadModule(readFileSync(join(out, 'proc_creation_win_recon_command.ts'), 'utf8'));
+    expect(m.match({ process: { executable: 'C:\\x\\net.exe' } })).toBe(true);
+    const b = capture();
+    expect(await main(['build', '--target', 'ts', '--mapping', join(dir, 'bad.yml'), '--', RULES], b.io)).toBe(1);
+    expect(b.err[0]).toMatch(/error: ts mapping: `fields` must map Sigma field names to event field names/);
+  });
+
+  it('usage errors name the valid formats and platforms', async () => {
+    const f = capture();
+    expect(await main(['build', '--target', 'ts', '--format', 'x', RULES], f.io)).toBe(2);
+    expect(f.err[0]).toContain("unknown format 'x' for target ts; valid formats: module, bundle, query");
+    const p = capture();
+    expect(await main(['build', '--target', 'ts', '--platform', 'x', RULES], p.io)).toBe(2);
+    expect(p.err[0]).toContain('valid platforms: node');
+  });
+});

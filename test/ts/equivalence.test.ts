@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { compileNode, EventView } from '../../src/eval/index.js';
+import { fieldMap } from '../../src/targets/ts/target.js';
+import { tsTarget } from '../../src/targets/ts/target.js';
+import type { CompileInput, TargetOptions } from '../../src/targets/types.js';
+import { equivalenceCases, runEquivalence } from '../harness/equivalence.js';
+import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
+import { loadModule, type RuleModule } from './load.js';
+
+const opts: TargetOptions = { platform: 'node', format: 'module', mapping: loadPlatformMapping('ts', 'node') };
+
+/** The event as the module reads it: each Sigma field under the name the platform mapping gives it. */
+function stored(event: Record<string, unknown>): Record<string, unknown> {
+  const rename = fieldMap(opts.mapping);
+  return Object.fromEntries(Object.entries(event).map(([k, v]) => [rename(k), v]));
+}
+
+describe('ts target: equivalence with the evaluator', () => {
+  it('every rule of rules/ on every fixture event of its log source', () => {
+    const cases = equivalenceCases();
+    // the harness must exercise both verdicts, else agreement proves little
+    expect(cases.length).toBeGreaterThan(100);
+    expect(cases.filter((c) => c.expected).length).toBeGreaterThan(20);
+    const modules = new Map<string, RuleModule>();
+    const mismatches = runEquivalence(
+      {
+        name: 'ts/node',
+        compile: (input: CompileInput) => tsTarget.compile(input, opts),
+        verdict(query, fixture) {
+          const m = modules.get(query) ?? loadModule<RuleModule>(query);
+          modules.set(query, m);
+          return m.match(stored(fixture.event));
+        },
+      },
+      cases,
+    );
+    expect(mismatches).toEqual([]);
+  });
+
+  it(`escaping: hostile literals give the evaluator's verdict (${PROPERTY_RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(ruleAndEvent, ([ir, event]) => {
+        const r = tsTarget.compile(propertyInput(ir), opts);
+        if (!r.ok) throw new Error(r.error);
+        const got = loadModule(r.query).match(stored(event));
+        expect(got).toBe(compileNode(ir)(new EventView(event)));
+      }),
+      { numRuns: PROPERTY_RUNS },
+    );
+  }, 600_000);
+});
