@@ -53,38 +53,45 @@ export function match(event: object): boolean {
 
 type JsonObject = Record<string, unknown>;
 
+/** What the view knows of one field: its value, then its texts and folded texts once asked. */
+interface FieldCache {
+  value: unknown;
+  texts: string[] | undefined;
+  folded: string[] | undefined;
+}
+
 class EventView {
-  private texts = new Map<string, string[]>();
-  private folded = new Map<string, string[]>();
-  private values = new Map<string, unknown>();
+  private fields = new Map<string, FieldCache>();
   private everything: string[] | undefined;
   private everythingFolded: string[] | undefined;
 
   constructor(readonly raw: JsonObject) {}
 
+  private field(name: string): FieldCache {
+    let f = this.fields.get(name);
+    if (f === undefined) {
+      f = { value: resolveField(this.raw, name), texts: undefined, folded: undefined };
+      this.fields.set(name, f);
+    }
+    return f;
+  }
+
   get(field: string): unknown {
-    if (this.values.has(field)) return this.values.get(field);
-    const v = resolveField(this.raw, field);
-    this.values.set(field, v);
-    return v;
+    return this.field(field).value;
   }
 
   textsOf(field: string): string[] {
-    let t = this.texts.get(field);
-    if (t === undefined) {
-      t = textsOf(this.get(field));
-      this.texts.set(field, t);
-    }
-    return t;
+    const f = this.field(field);
+    return (f.texts ??= textsOf(f.value));
   }
 
   foldedOf(field: string): string[] {
-    let t = this.folded.get(field);
-    if (t === undefined) {
-      t = this.textsOf(field).map(fold);
-      this.folded.set(field, t);
+    const f = this.field(field);
+    if (f.folded === undefined) {
+      const texts = (f.texts ??= textsOf(f.value));
+      f.folded = texts.length === 1 ? [fold(texts[0]!)] : texts.map(fold);
     }
-    return t;
+    return f.folded;
   }
 
   /** Every scalar value of the event as text (keyword scope). */
@@ -114,7 +121,7 @@ function resolveField(ev: JsonObject, field: string): unknown {
 /**
  * Case folding of docs/semantics.md section 3: simple lowercase mapping, code point by code point,
  * kept when the lowercase form is not a single code point. No locale, no context (final sigma),
- * no expansion. ASCII-only text takes the fast path.
+ * no expansion. Text without U+0130 or U+03A3 takes the fast path (the engine's toLowerCase).
  */
 const cache = new Map<number, string>();
 
@@ -130,14 +137,10 @@ function foldCodePoint(cp: number): string {
 }
 
 function fold(s: string): string {
-  let ascii = true;
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return s.toLowerCase();
+  // String.prototype.toLowerCase differs from this folding only where a lowercase form has
+  // several code points (U+0130 alone) or depends on context (final U+03A3): elsewhere it is the
+  // same mapping, code point by code point, and much faster (tested over every code point).
+  if (s.indexOf('\u0130') < 0 && s.indexOf('\u03a3') < 0) return s.toLowerCase();
   let out = '';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
