@@ -104,6 +104,8 @@ interface RouteEntry {
   inRoute: Uint8Array;
   /** With the index off: every routed rule, in order. */
   all: number[];
+  /** The rules with a witness that the index of this route covers (see routeEntry). */
+  indexed: number[];
   renames: [string, string][];
   /** Built on first use (most routes never see an event). */
   index: Index | undefined;
@@ -272,10 +274,11 @@ export class Engine {
   }
 
   private buildIndex(route: RouteEntry): Index {
-    const withWitness = route.all.filter((i) => this.rules[i]!.witness !== undefined);
+    const withWitness = route.indexed;
     const key = withWitness.join(',');
     let index = this.indexes.get(key);
     if (index) return index;
+    if (this.indexes.size >= 256) this.indexes.clear();
     const ids = new Map<string, number>();
     const pairs: number[][] = [];
     const fieldIds = new Map<string, number>();
@@ -370,15 +373,20 @@ export class Engine {
     const inRoute = new Uint8Array(this.rules.length);
     const always: number[] = [];
     const all: number[] = [];
+    const indexed: number[] = [];
     for (const r of this.rules) {
       const v = admits(r.route, origin);
       if (v === 'no') continue;
+      // The index covers the rules the log source admits, before their own EventID conditions:
+      // events of one channel then share an index whatever their EventID (hostile input with
+      // endless EventIDs cannot make it build one automaton per EventID).
+      if (r.witness !== undefined) indexed.push(r.index);
       if (r.eventIds && !origin.eventIds.some((x) => r.eventIds!.has(x))) continue;
       inRoute[r.index] = v === 'yes' ? 1 : 2;
       all.push(r.index);
       if (r.witness === undefined) always.push(r.index);
     }
-    entry = { origin, always, inRoute, all, renames: renamesFor(origin, this.data), index: undefined };
+    entry = { origin, always, inRoute, all, indexed, renames: renamesFor(origin, this.data), index: undefined };
     // Unbounded channel/EventID variety in hostile input must not grow memory without limit.
     if (this.routes.size >= 4096) this.routes.clear();
     this.routes.set(key, entry);

@@ -205,7 +205,7 @@ class LineReader {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (text.trim() === '') return;
+    if (onlyBlanks(text)) return;
     const r = parseEvent(text, this.limits);
     this.sink('event' in r ? { kind: 'event', line, event: r.event } : { kind: 'malformed', line, reason: r.reason });
   }
@@ -357,6 +357,12 @@ class ArrayReader {
     this.parts = [];
     this.sink('event' in r ? { kind: 'event', line, event: r.event } : { kind: 'malformed', line, reason: r.reason });
   }
+}
+
+/** Without copying the line as `trim()` would. */
+function onlyBlanks(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isBlank(text.charCodeAt(i))) return false;
+  return true;
 }
 
 function isBlank(c: number): boolean {

@@ -96,4 +96,16 @@ describe('hostile events', () => {
     expect(await main(['scan', '--rules', rules, '--json', '--max-event-bytes', String(16 << 20), join(dir, 'e.jsonl')], all.io)).toBe(0);
     expect(all.err.at(-1)).toMatch(/^2 events in 1 input: /);
   }, 300_000);
+
+  it.skipIf(!existsSync(SIGMAHQ))('endless channel and EventID variety stays cheap (one index per log source, not per EventID)', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const channel = ['Security', 'System', 'Microsoft-Windows-Sysmon/Operational', `Custom-${i % 50}`][i % 4];
+      lines.push(JSON.stringify({ Channel: channel, EventID: 10_000 + i, CommandLine: 'whoami /all', TargetUserName: 'bob' }));
+    }
+    const dir = temp({ 'e.jsonl': lines.join('\n') + '\n' });
+    const c = capture();
+    expect(await main(['scan', '--rules', SIGMAHQ, '--json', join(dir, 'e.jsonl')], c.io)).toBe(0);
+    expect(c.err.at(-1)).toMatch(/^3,000 events in 1 input: /);
+  }, 300_000);
 });
