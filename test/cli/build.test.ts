@@ -1,23 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { capture, walk } from '../helpers/cli.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
 const FIXTURE_RULES = new URL('../fixtures/rules', import.meta.url).pathname;
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), json: (o: unknown) => out.push(JSON.stringify(o)) } };
-}
-
-function walk(dir: string, base = ''): string[] {
-  return readdirSync(join(dir, base), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(dir, join(base, e.name)) : [join(base, e.name)],
-  ).sort();
-}
 
 /** The CLI contract every target shares, exercised through the neutral `ir` target. */
 describe('rulec build (shared contract)', () => {

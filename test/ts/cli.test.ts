@@ -3,20 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { capture } from '../helpers/cli.js';
 import { loadModule, type BundleModule } from './load.js';
+import { SLOW } from './typescript.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
 const FIXTURE_RULES = new URL('../fixtures/rules', import.meta.url).pathname;
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), json: (o: unknown) => out.push(JSON.stringify(o)) } };
-}
-
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'rulec-ts-cli-'));
 
-describe('rulec build --target ts', () => {
+describe('rulec build --target ts', { timeout: SLOW }, () => {
   it('writes one module per rule by default (format module), mirroring the rule tree', async () => {
     const out = tmp();
     const c = capture();
@@ -54,7 +50,7 @@ describe('rulec build --target ts', () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--validate', '--json', RULES], c.io)).toBe(0);
     expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(8).fill(true));
-  }, 60_000);
+  });
 
   it('correlation rules are reported unsupported; --skip-unsupported skips them', async () => {
     const c = capture();

@@ -8,6 +8,7 @@ import type { CompileInput, TargetOptions } from '../../src/targets/types.js';
 import { equivalenceCases, runEquivalence } from '../harness/equivalence.js';
 import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
 import { loadModule, type RuleModule } from './load.js';
+import { SLOW } from './typescript.js';
 
 const opts: TargetOptions = { platform: 'node', format: 'module', mapping: loadPlatformMapping('ts', 'node') };
 
@@ -17,7 +18,7 @@ function stored(event: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(event).map(([k, v]) => [rename(k), v]));
 }
 
-describe('ts target: equivalence with the evaluator', () => {
+describe('ts target: equivalence with the evaluator', { timeout: SLOW }, () => {
   it('every rule of rules/ on every fixture event of its log source', () => {
     const cases = equivalenceCases();
     // the harness must exercise both verdicts, else agreement proves little

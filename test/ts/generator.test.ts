@@ -8,7 +8,7 @@ import { tsTarget } from '../../src/targets/ts/target.js';
 import type { TargetOptions } from '../../src/targets/types.js';
 import { load, ruleYaml } from '../helpers/rules.js';
 import { loadModule, type BundleModule, type RuleModule } from './load.js';
-import { projectTs } from './typescript.js';
+import { projectTs, SLOW } from './typescript.js';
 import { typeCheck } from '../../src/targets/ts/typecheck.js';
 
 function source(detection: string, extra = ''): RuleSource {
@@ -23,7 +23,7 @@ const matchBody = (module: string): string => module.slice(module.indexOf('expor
 
 const opts = (mapping: unknown = { fields: {} }): TargetOptions => ({ platform: 'node', format: 'module', mapping });
 
-describe('ts generator: modules', () => {
+describe('ts generator: modules', { timeout: SLOW }, () => {
   const src = source(
     `selection:
   Image|endswith: ['\\WHOAMI.exe', '\\Net.exe']
@@ -123,7 +123,7 @@ condition: selection and not filter`,
   });
 });
 
-describe('ts generator: bundle', () => {
+describe('ts generator: bundle', { timeout: SLOW }, () => {
   const a = source("selection:\n  Image|endswith: '\\a.exe'\ncondition: selection");
   const b = { ...source("selection:\n  Image|contains: 'A'\ncondition: selection"), rule: { ...a.rule, id: '00000000-0000-4000-8000-000000000002', title: 'Second' } };
 
@@ -150,7 +150,7 @@ describe('ts generator: bundle', () => {
   });
 });
 
-describe('ts target', () => {
+describe('ts target', { timeout: SLOW }, () => {
   it('validates emitted modules by type-checking them', async () => {
     const good = tsTarget.compile({ path: 't.yml', ...source("selection:\n  Image: x\ncondition: selection") }, opts());
     if (!good.ok) throw new Error(good.error);
@@ -173,7 +173,7 @@ describe('ts target', () => {
   });
 });
 
-describe('ts runtime source', () => {
+describe('ts runtime source', { timeout: SLOW }, () => {
   it('inlines a declaration with what it uses, nothing else', () => {
     const text = RuntimeSource.get().text(['fold']);
     expect(text).toMatch(/^\/\/ src\/runtime\/fold\.ts\n/);

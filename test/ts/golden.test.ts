@@ -1,20 +1,15 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { typeCheck } from '../../src/targets/ts/typecheck.js';
-import { projectTs } from './typescript.js';
+import { walk } from '../helpers/cli.js';
+import { projectTs, SLOW } from './typescript.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
 const GOLDEN = new URL('../../golden/', import.meta.url).pathname;
 const quiet = { out: () => {}, err: () => {}, json: () => {} };
-
-function walk(dir: string, base = ''): string[] {
-  return readdirSync(join(dir, base), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? walk(dir, join(base, e.name)) : [join(base, e.name)]))
-    .sort();
-}
 
 async function build(format: string): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'rulec-ts-golden-'));
@@ -23,7 +18,7 @@ async function build(format: string): Promise<string> {
 }
 
 /** Golden files are rulec's output for rules/, read by eye; `npm run golden:ts` rewrites them after a change. */
-describe('ts goldens', () => {
+describe('ts goldens', { timeout: SLOW }, () => {
   for (const [format, dir] of [
     ['module', 'ts'],
     ['bundle', 'ts-bundle'],
@@ -40,5 +35,5 @@ describe('ts goldens', () => {
     const modules = new Map([...walk(GOLDEN + 'ts').map((f) => `ts/${f}`), 'ts-bundle/rules.ts'].map((f) => [f, readFileSync(GOLDEN + f, 'utf8')]));
     expect(modules.size).toBeGreaterThan(8);
     expect(typeCheck(modules, projectTs)).toEqual(new Map());
-  }, 60_000);
+  });
 });
