@@ -4,6 +4,7 @@ import { loadPlatformMapping } from '../../src/config/mapping.js';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import { fieldMap } from '../../src/targets/ts/target.js';
 import { tsTarget } from '../../src/targets/ts/target.js';
+import type { Node } from '../../src/ir/types.js';
 import type { CompileInput, TargetOptions } from '../../src/targets/types.js';
 import { equivalenceCases, runEquivalence } from '../harness/equivalence.js';
 import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
@@ -38,6 +39,30 @@ describe('ts target: equivalence with the evaluator', { timeout: SLOW }, () => {
       cases,
     );
     expect(mismatches).toEqual([]);
+  });
+
+  // Found by the property test: ts-morph's writer lexed our text and took the backtick of a regex
+  // literal for a template string, then `/*` in a later string for a comment.
+  it('literals that look like template strings or comments to a lexer stay literals', () => {
+    const hostile = ['`"', '`/*', '*/', '${x}`', "\\'", '//', '/*`*/'];
+    for (const a of hostile) {
+      for (const b of hostile) {
+        const ir: Node = {
+          kind: 'or',
+          children: [
+            { kind: 'glob', field: 'CommandLine', pattern: [a, { wildcard: '*' }], case: 'ci' },
+            { kind: 'str', field: 'CommandLine', op: 'eq', value: b, case: 'cs' },
+          ],
+        };
+        const r = tsTarget.compile(propertyInput(ir), opts);
+        if (!r.ok) throw new Error(r.error);
+        const m = loadModule(r.query);
+        for (const value of [a + 'tail', b, a, 'other']) {
+          const event = { CommandLine: value };
+          expect(m.match(stored(event)), `${a} | ${b} on ${value}`).toBe(compileNode(ir)(new EventView(event)));
+        }
+      }
+    }
   });
 
   it(`escaping: hostile literals give the evaluator's verdict (${PROPERTY_RUNS} cases)`, async () => {

@@ -345,9 +345,24 @@ function matchDocs(rule: DetectionRule): string[] {
   ];
 }
 
-/** Statements -> source text, printed by ts-morph (from structures, without parsing anything). */
+/**
+ * Statements -> source text, printed by ts-morph from structures. Our own text (constants, function
+ * bodies) goes in as placeholders and is put back after printing: ts-morph's writer lexes the text it
+ * writes to track strings and comments, and it does not know regex literals, so a backtick in
+ * `/\`x/` would open a "template string" and a later `/*` in a string a "comment" that it closes.
+ */
 function print(statements: (string | StatementStructures)[]): string {
-  return printStructure({ kind: StructureKind.SourceFile, statements }, { indentNumberOfSpaces: 2, useSingleQuote: true });
+  const texts: string[] = [];
+  const hide = (text: string): string => `__rulec_text_${texts.push(text) - 1}__`;
+  const hidden = statements.map((s) => {
+    if (typeof s === 'string') return hide(s);
+    if (s.kind === StructureKind.Function && Array.isArray(s.statements)) {
+      return { ...s, statements: s.statements.map((b) => (typeof b === 'string' ? hide(b) : b)) };
+    }
+    return s;
+  });
+  const printed = printStructure({ kind: StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
+  return printed.replace(/^( *)__rulec_text_(\d+)__/gm, (_, indent: string, i: string) => indent + texts[Number(i)]!.replace(/\n(?=.)/g, `\n${indent}`));
 }
 
 /** Separates a module's rule code from the runtime it inlines. */
