@@ -9,7 +9,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { loadCollectionParallel } from '../dist/collection/parallel.js';
+import { loadCollection } from '../dist/collection/load.js';
 import { Engine } from '../dist/eval/engine.js';
 import { benchEvents, loadSamples } from './events.js';
 import { runBench, type BenchResult, type MatcherFactory } from './harness.js';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const check = arg('check', 5_000);
   const seed = arg('seed', 1);
   let t = process.hrtime.bigint();
-  const { rules, pathErrors } = await loadCollectionParallel([`${SHARED}rules`]);
+  const { rules, pathErrors } = loadCollection([`${SHARED}rules`]);
   if (pathErrors.length > 0) throw new Error(pathErrors.join('\n'));
   const detection = rules.filter((r) => r.rule?.kind === 'detection' && r.ir).length;
   console.log(`rules loaded          ${rules.length.toLocaleString('en')} (${detection.toLocaleString('en')} detection rules) in ${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(2)} s`);

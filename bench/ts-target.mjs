@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { main } from '../dist/cli/main.js';
-import { loadCollectionParallel } from '../dist/collection/parallel.js';
+import { loadCollection } from '../dist/collection/load.js';
 import { effectiveIr } from '../dist/collection/filters.js';
 import { compileNode, EventView } from '../dist/eval/index.js';
 import { regressionEvents, variedEvents } from './evtx.mjs';
@@ -53,7 +53,7 @@ rmSync(out, { recursive: true, force: true });
 
 // The evaluator on the same rules (filters applied, as the build does).
 t0 = performance.now();
-const { rules } = await loadCollectionParallel([args.rules]);
+const { rules } = loadCollection([args.rules]);
 const matchers = [...effectiveIr(rules).values()].map(compileNode);
 const compileMs = ms(t0);
 if (matchers.length !== bundle.rules.length) throw new Error(`${matchers.length} evaluator rules, ${bundle.rules.length} bundled`);

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { effectiveIr } from '../dist/collection/filters.js';
-import { loadCollectionParallel } from '../dist/collection/parallel.js';
+import { loadCollection } from '../dist/collection/load.js';
 import { loadPlatformMapping } from '../dist/config/mapping.js';
 import { logSourceName } from '../dist/targets/kusto/mapping.js';
 import { kustoTarget } from '../dist/targets/kusto/target.js';
@@ -15,7 +15,7 @@ import { corpusTable, withTable } from './kusto-corpus-table.mjs';
 const CORPUS = new URL('../../shared/sigmahq/rules', import.meta.url).pathname;
 const DOC = new URL('../docs/targets/kusto.md', import.meta.url);
 
-const { rules } = await loadCollectionParallel([CORPUS]);
+const { rules } = loadCollection([CORPUS]);
 const irs = effectiveIr(rules);
 const opts = (platform) => ({ platform, format: 'query', mapping: loadPlatformMapping('kusto', platform) });
 const sentinel = opts('sentinel');

@@ -49,16 +49,3 @@ describe.skipIf(!existsSync(SIGMAHQ))('SigmaHQ corpus', () => {
     }
   });
 });
-
-describe.skipIf(!existsSync(SIGMAHQ))('parallel loading', () => {
-  it('gives the same rules, in the same order, as the sequential loader', async () => {
-    // The worker pool runs compiled code: import it from dist/ (npm test compiles first).
-    const dist = new URL('../../dist/collection/parallel.js', import.meta.url).href;
-    const { loadCollectionParallel } = (await import(dist)) as typeof import('../../src/collection/parallel.js');
-    const par = await loadCollectionParallel([SIGMAHQ], 2);
-    const seq = loadCollection([SIGMAHQ]);
-    expect(par.rules.map((r) => r.path)).toEqual(seq.rules.map((r) => r.path));
-    expect(par.rules.map((r) => r.ir)).toEqual(seq.rules.map((r) => r.ir));
-    expect(par.rules.map((r) => r.diagnostics)).toEqual(seq.rules.map((r) => r.diagnostics));
-  }, 60_000);
-});

@@ -7,8 +7,7 @@ import { basename, extname, join, relative } from 'node:path';
 import { statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { effectiveIr } from '../../collection/filters.js';
-import { loadCollectionParallel } from '../../collection/parallel.js';
-import type { LoadedRule } from '../../collection/load.js';
+import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
 import type { CompileInput, CompileResult, TargetOptions } from '../../targets/types.js';
@@ -51,7 +50,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const roots = paths.length ? paths : ['rules/'];
   const bar = progress('loading rules');
-  const { rules, pathErrors } = await loadCollectionParallel(roots, undefined, (d, t) => bar.update(d, t));
+  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t));
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);

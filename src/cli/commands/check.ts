@@ -1,5 +1,5 @@
 import { formatDiagnostic } from '../../diag/diagnostic.js';
-import { loadCollectionParallel } from '../../collection/parallel.js';
+import { loadCollection } from '../../collection/load.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
@@ -12,7 +12,7 @@ export interface CheckOptions {
 
 export async function runCheck(paths: string[], opts: CheckOptions, io: Output): Promise<number> {
   const bar = progress('loading rules');
-  const { rules, pathErrors } = await loadCollectionParallel(paths.length ? paths : ['rules/'], undefined, (d, t) => bar.update(d, t));
+  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t));
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${paths.join(', ') || 'rules/'}`);

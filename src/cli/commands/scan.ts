@@ -4,7 +4,7 @@
  * everything else (rule problems, malformed events, the summary line, progress) goes to stderr.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { loadCollectionParallel } from '../../collection/parallel.js';
+import { loadCollection } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
@@ -52,7 +52,7 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   if (inputs.includes('-') && !io.stdin) throw new UsageError('no standard input to read events from');
 
   // Rules: report the invalid ones, scan with the rest.
-  const { rules, pathErrors } = await loadCollectionParallel(rulePaths);
+  const { rules, pathErrors } = loadCollection(rulePaths);
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = false;
   for (const r of rules) {
