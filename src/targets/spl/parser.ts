@@ -219,22 +219,27 @@ function searchAtom(s: TokStream): SearchExpr {
   return s.lx.fail(t.at, `'${t.v}' is a bare search term; expected field=value or field IN (...)`);
 }
 
-function searchNot(s: TokStream): SearchExpr {
-  if (s.isWord('NOT')) {
-    s.next();
-    return { k: 'not', item: searchNot(s) };
-  }
-  return searchAtom(s);
+/**
+ * The boolean levels both sub-languages share: `NOT x` binds tightest, then a chain of one keyword.
+ * (The search language ranks OR above its implicit AND; eval ranks AND above OR.)
+ */
+function notLevel<T>(s: TokStream, operand: (s: TokStream) => T, not: (item: T) => T): T {
+  if (!s.isWord('NOT')) return operand(s);
+  s.next();
+  return not(notLevel(s, operand, not));
 }
 
-function searchOr(s: TokStream): SearchExpr {
-  const items = [searchNot(s)];
-  while (s.isWord('OR')) {
+function chainLevel<T>(s: TokStream, word: 'AND' | 'OR', operand: (s: TokStream) => T, join: (items: T[]) => T): T {
+  const items = [operand(s)];
+  while (s.isWord(word)) {
     s.next();
-    items.push(searchNot(s));
+    items.push(operand(s));
   }
-  return items.length === 1 ? items[0]! : { k: 'or', items };
+  return items.length === 1 ? items[0]! : join(items);
 }
+
+const searchNot = (s: TokStream): SearchExpr => notLevel<SearchExpr>(s, searchAtom, (item) => ({ k: 'not', item }));
+const searchOr = (s: TokStream): SearchExpr => chainLevel<SearchExpr>(s, 'OR', searchNot, (items) => ({ k: 'or', items }));
 
 function searchAnd(s: TokStream): SearchExpr {
   const items: SearchExpr[] = [];
@@ -333,31 +338,9 @@ function evalCmp(s: TokStream): EvalExpr {
   return left;
 }
 
-function evalNot(s: TokStream): EvalExpr {
-  if (s.isWord('NOT')) {
-    s.next();
-    return { k: 'not', item: evalNot(s) };
-  }
-  return evalCmp(s);
-}
-
-function evalAnd(s: TokStream): EvalExpr {
-  const items = [evalNot(s)];
-  while (s.isWord('AND')) {
-    s.next();
-    items.push(evalNot(s));
-  }
-  return items.length === 1 ? items[0]! : { k: 'and', items };
-}
-
-function evalOr(s: TokStream): EvalExpr {
-  const items = [evalAnd(s)];
-  while (s.isWord('OR')) {
-    s.next();
-    items.push(evalAnd(s));
-  }
-  return items.length === 1 ? items[0]! : { k: 'or', items };
-}
+const evalNot = (s: TokStream): EvalExpr => notLevel<EvalExpr>(s, evalCmp, (item) => ({ k: 'not', item }));
+const evalAnd = (s: TokStream): EvalExpr => chainLevel<EvalExpr>(s, 'AND', evalNot, (items) => ({ k: 'and', items }));
+const evalOr = (s: TokStream): EvalExpr => chainLevel<EvalExpr>(s, 'OR', evalAnd, (items) => ({ k: 'or', items }));
 
 /** A whole search: its top level is an AND (possibly of one term), as the printer builds it. */
 function topSearch(s: TokStream): SearchExpr {
