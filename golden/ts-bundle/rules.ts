@@ -613,9 +613,32 @@ function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
   return out;
 }
 
-// src/targets/ts/helpers.ts
-
+/** A numeric comparison of docs/semantics.md (the IR's `NumOp`: runtime files do not import the IR). */
 type NumOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
+
+function compareNumber(n: number, op: NumOp, v: number): boolean {
+  switch (op) {
+    case 'eq':
+      return n === v;
+    case 'lt':
+      return n < v;
+    case 'lte':
+      return n <= v;
+    case 'gt':
+      return n > v;
+    case 'gte':
+      return n >= v;
+  }
+}
+
+/** The value, or an element of it, is the boolean `b` or its text in any case. */
+function isBool(value: unknown, b: boolean): boolean {
+  const text = String(b);
+  for (const x of Array.isArray(value) ? value : [value]) if (x === b || (typeof x === 'string' && fold(x) === text)) return true;
+  return false;
+}
+
+// src/targets/ts/helpers.ts
 
 /** Some text equals `lit`. */
 function anyEquals(texts: readonly string[], lit: string): boolean {
@@ -660,24 +683,9 @@ function anyInNetwork(
   return false;
 }
 
-function compare(n: number, op: NumOp, v: number): boolean {
-  switch (op) {
-    case 'eq':
-      return n === v;
-    case 'lt':
-      return n < v;
-    case 'lte':
-      return n <= v;
-    case 'gt':
-      return n > v;
-    case 'gte':
-      return n >= v;
-  }
-}
-
 /** Some number compares to `v` with `op`. */
 function anyNumber(nums: readonly number[], op: NumOp, v: number): boolean {
-  for (const n of nums) if (compare(n, op, v)) return true;
+  for (const n of nums) if (compareNumber(n, op, v)) return true;
   return false;
 }
 
@@ -691,14 +699,7 @@ function anyNumberIn(nums: readonly number[], values: ReadonlySet<number>): bool
 function anyTimePart(texts: readonly string[], part: TimePart, op: NumOp, v: number): boolean {
   for (const t of texts) {
     const ms = parseTimestamp(t);
-    if (ms !== undefined && compare(timePart(ms, part), op, v)) return true;
+    if (ms !== undefined && compareNumber(timePart(ms, part), op, v)) return true;
   }
-  return false;
-}
-
-/** The value, or an element of it, is the boolean `b` or its text in any case. */
-function isBool(value: unknown, b: boolean): boolean {
-  const text = String(b);
-  for (const x of Array.isArray(value) ? value : [value]) if (x === b || (typeof x === 'string' && fold(x) === text)) return true;
   return false;
 }

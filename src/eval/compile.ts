@@ -14,7 +14,7 @@ import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
 import { compileLinearRegex } from '../runtime/linear-regex.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
-import { isEmpty, numbersOf } from '../runtime/values.js';
+import { compareNumber, isBool, isEmpty, numbersOf } from '../runtime/values.js';
 import { AhoCorasick } from './aho.js';
 import type { EventView } from './event.js';
 
@@ -35,18 +35,7 @@ function strTest(op: StrOp, lit: string): (t: string) => boolean {
 }
 
 function numTest(op: NumOp, v: number): (n: number) => boolean {
-  switch (op) {
-    case 'eq':
-      return (n) => n === v;
-    case 'lt':
-      return (n) => n < v;
-    case 'lte':
-      return (n) => n <= v;
-    case 'gt':
-      return (n) => n > v;
-    case 'gte':
-      return (n) => n >= v;
-  }
+  return (n) => compareNumber(n, op, v);
 }
 
 /**
@@ -151,12 +140,7 @@ export function compileNode(n: Node): Matcher {
     }
     case 'bool': {
       const { field, value } = n;
-      const text = String(value);
-      return (ev) => {
-        const v = ev.get(field);
-        const items = Array.isArray(v) ? v : [v];
-        return items.some((x) => x === value || (typeof x === 'string' && fold(x) === text));
-      };
+      return (ev) => isBool(ev.get(field), value);
     }
     case 'exists': {
       const { field } = n;

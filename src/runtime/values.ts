@@ -1,3 +1,6 @@
+// The import comes first: the ts target inlines this file's declarations with their leading comments.
+import { fold } from './fold.js';
+
 /**
  * What a field holds, per docs/semantics.md section 1: emptiness, the text of a value, numbers.
  */
@@ -43,4 +46,29 @@ export function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
   else if (Array.isArray(v)) for (const x of v) allTexts(x, out, depth + 1);
   else if (typeof v === 'object') for (const x of Object.values(v as Record<string, unknown>)) allTexts(x, out, depth + 1);
   return out;
+}
+
+/** A numeric comparison of docs/semantics.md (the IR's `NumOp`: runtime files do not import the IR). */
+export type NumOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
+
+export function compareNumber(n: number, op: NumOp, v: number): boolean {
+  switch (op) {
+    case 'eq':
+      return n === v;
+    case 'lt':
+      return n < v;
+    case 'lte':
+      return n <= v;
+    case 'gt':
+      return n > v;
+    case 'gte':
+      return n >= v;
+  }
+}
+
+/** The value, or an element of it, is the boolean `b` or its text in any case. */
+export function isBool(value: unknown, b: boolean): boolean {
+  const text = String(b);
+  for (const x of Array.isArray(value) ? value : [value]) if (x === b || (typeof x === 'string' && fold(x) === text)) return true;
+  return false;
 }

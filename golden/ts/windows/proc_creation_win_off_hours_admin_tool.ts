@@ -249,23 +249,10 @@ function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
   return out;
 }
 
-// src/targets/ts/helpers.ts
-
+/** A numeric comparison of docs/semantics.md (the IR's `NumOp`: runtime files do not import the IR). */
 type NumOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
 
-/** Some text ends with one of `lits`. */
-function anyEndsWith(texts: readonly string[], lits: readonly string[]): boolean {
-  for (const t of texts) for (const l of lits) if (t.endsWith(l)) return true;
-  return false;
-}
-
-/** Some text contains one of `lits`. */
-function anyContains(texts: readonly string[], lits: readonly string[]): boolean {
-  for (const t of texts) for (const l of lits) if (t.includes(l)) return true;
-  return false;
-}
-
-function compare(n: number, op: NumOp, v: number): boolean {
+function compareNumber(n: number, op: NumOp, v: number): boolean {
   switch (op) {
     case 'eq':
       return n === v;
@@ -280,11 +267,25 @@ function compare(n: number, op: NumOp, v: number): boolean {
   }
 }
 
+// src/targets/ts/helpers.ts
+
+/** Some text ends with one of `lits`. */
+function anyEndsWith(texts: readonly string[], lits: readonly string[]): boolean {
+  for (const t of texts) for (const l of lits) if (t.endsWith(l)) return true;
+  return false;
+}
+
+/** Some text contains one of `lits`. */
+function anyContains(texts: readonly string[], lits: readonly string[]): boolean {
+  for (const t of texts) for (const l of lits) if (t.includes(l)) return true;
+  return false;
+}
+
 /** Some text is a timestamp whose `part` (UTC) compares to `v` with `op`. */
 function anyTimePart(texts: readonly string[], part: TimePart, op: NumOp, v: number): boolean {
   for (const t of texts) {
     const ms = parseTimestamp(t);
-    if (ms !== undefined && compare(timePart(ms, part), op, v)) return true;
+    if (ms !== undefined && compareNumber(timePart(ms, part), op, v)) return true;
   }
   return false;
 }

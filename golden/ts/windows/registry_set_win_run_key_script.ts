@@ -203,9 +203,25 @@ function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
   return out;
 }
 
-// src/targets/ts/helpers.ts
-
+/** A numeric comparison of docs/semantics.md (the IR's `NumOp`: runtime files do not import the IR). */
 type NumOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
+
+function compareNumber(n: number, op: NumOp, v: number): boolean {
+  switch (op) {
+    case 'eq':
+      return n === v;
+    case 'lt':
+      return n < v;
+    case 'lte':
+      return n <= v;
+    case 'gt':
+      return n > v;
+    case 'gte':
+      return n >= v;
+  }
+}
+
+// src/targets/ts/helpers.ts
 
 /** Some text equals `lit`. */
 function anyEquals(texts: readonly string[], lit: string): boolean {
@@ -225,23 +241,8 @@ function anyMatches(texts: readonly string[], res: readonly RegExp[]): boolean {
   return false;
 }
 
-function compare(n: number, op: NumOp, v: number): boolean {
-  switch (op) {
-    case 'eq':
-      return n === v;
-    case 'lt':
-      return n < v;
-    case 'lte':
-      return n <= v;
-    case 'gt':
-      return n > v;
-    case 'gte':
-      return n >= v;
-  }
-}
-
 /** Some number compares to `v` with `op`. */
 function anyNumber(nums: readonly number[], op: NumOp, v: number): boolean {
-  for (const n of nums) if (compare(n, op, v)) return true;
+  for (const n of nums) if (compareNumber(n, op, v)) return true;
   return false;
 }

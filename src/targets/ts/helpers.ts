@@ -6,11 +6,9 @@
  * mostly left unoptimized, and a fresh closure each call. The tests are those of the evaluator
  * (src/eval/compile.ts), over the runtime's texts, numbers and parsers.
  */
-import { fold } from '../../runtime/fold.js';
 import { inNetwork } from '../../runtime/ip.js';
 import { parseTimestamp, timePart, type TimePart } from '../../runtime/time.js';
-
-export type NumOp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
+import { compareNumber, type NumOp } from '../../runtime/values.js';
 
 /** Some text equals `lit`. */
 export function anyEquals(texts: readonly string[], lit: string): boolean {
@@ -61,24 +59,9 @@ export function anyInNetwork(
   return false;
 }
 
-function compare(n: number, op: NumOp, v: number): boolean {
-  switch (op) {
-    case 'eq':
-      return n === v;
-    case 'lt':
-      return n < v;
-    case 'lte':
-      return n <= v;
-    case 'gt':
-      return n > v;
-    case 'gte':
-      return n >= v;
-  }
-}
-
 /** Some number compares to `v` with `op`. */
 export function anyNumber(nums: readonly number[], op: NumOp, v: number): boolean {
-  for (const n of nums) if (compare(n, op, v)) return true;
+  for (const n of nums) if (compareNumber(n, op, v)) return true;
   return false;
 }
 
@@ -92,14 +75,7 @@ export function anyNumberIn(nums: readonly number[], values: ReadonlySet<number>
 export function anyTimePart(texts: readonly string[], part: TimePart, op: NumOp, v: number): boolean {
   for (const t of texts) {
     const ms = parseTimestamp(t);
-    if (ms !== undefined && compare(timePart(ms, part), op, v)) return true;
+    if (ms !== undefined && compareNumber(timePart(ms, part), op, v)) return true;
   }
-  return false;
-}
-
-/** The value, or an element of it, is the boolean `b` or its text in any case. */
-export function isBool(value: unknown, b: boolean): boolean {
-  const text = String(b);
-  for (const x of Array.isArray(value) ? value : [value]) if (x === b || (typeof x === 'string' && fold(x) === text)) return true;
   return false;
 }
