@@ -11,6 +11,7 @@ import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
@@ -94,6 +95,10 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     if (e instanceof UsageError) {
       io.err(`rulec: ${e.message}`);
       return EXIT_USAGE;
+    }
+    if (e instanceof OutputError) {
+      io.err(`rulec: ${e.message}`);
+      return EXIT_FAILED;
     }
     if (process.env.RULEC_DEBUG) throw e;
     io.err(`rulec: internal error: ${(e as Error).message} (set RULEC_DEBUG=1 for details)`);

@@ -101,3 +101,15 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * Output could not be written (a path through a file, no permission, a read-only or full disk).
+ * What was written before stays whole (every file is written atomically); the CLI prints the
+ * message and exits 1.
+ */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}

@@ -57,6 +57,23 @@ describe('rulec build (shared contract)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('an --out that cannot be written is a clear error naming the path, never a hang or a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-outfile-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', join(file, 'x'), RULES], c.io)).toBe(1);
+    expect(c.err).toEqual([`rulec: cannot create directory ${join(file, 'x')}: ${file} is a file, not a directory`]);
+    expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  });
+
+  // Node 20's mkdirSync(..., { recursive: true }) loops forever on such a path.
+  it.skipIf(process.platform !== 'linux' || !existsSync('/proc/self'))('an --out the system refuses to create ends with an error', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', '/proc/rulec-test/out', RULES], c.io)).toBe(1);
+    expect(c.err.at(-1)).toMatch(/^rulec: cannot create directory \/proc\/rulec-test: /);
+  }, 20_000);
+
   it('usage errors exit 2 and name the valid choices', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'nope', RULES], c.io)).toBe(2);

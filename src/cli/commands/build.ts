@@ -11,7 +11,7 @@ import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
 import type { CompileInput, CompileResult, TargetOptions } from '../../targets/types.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
@@ -48,6 +48,8 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
   const topts: TargetOptions = { platform, format, mapping };
 
+  // An --out through a file is reported before any work is done (and nothing is created yet).
+  if (opts.out) missingDirs(opts.out);
   const roots = paths.length ? paths : ['rules/'];
   const bar = progress('loading rules');
   const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t));
