@@ -156,7 +156,7 @@ function caseCloseUncached(r: Ranges): Ranges {
 // ---------------------------------------------------------------------------------------------
 // Syntax tree.
 
-/** The syntax tree of a pattern (exported for analyses such as required-literal extraction). */
+/** The syntax tree of a pattern: the one reading of it, which analyses (required literals) and the SPL and EQL printers share. */
 export type Ast =
   /**
    * `lit` is the code unit as written when the set stands for one literal character: under `i` the
