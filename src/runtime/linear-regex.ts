@@ -46,7 +46,8 @@ function normalize(r: Ranges): Ranges {
   return out;
 }
 
-function complement(r: Ranges): Ranges {
+/** The code units outside a set (for printers that write a set as a negated class). */
+export function complement(r: Ranges): Ranges {
   const out: Ranges = [];
   let next = 0;
   for (let i = 0; i < r.length; i += 2) {
@@ -155,9 +156,13 @@ function caseCloseUncached(r: Ranges): Ranges {
 // ---------------------------------------------------------------------------------------------
 // Syntax tree.
 
-/** The syntax tree of a pattern (exported for analyses such as required-literal extraction). */
+/** The syntax tree of a pattern: the one reading of it, which analyses (required literals) and the SPL and EQL printers share. */
 export type Ast =
-  | { t: 'set'; ranges: Ranges }
+  /**
+   * `lit` is the code unit as written when the set stands for one literal character: under `i` the
+   * ranges also hold its other cases, and a printer whose target folds case itself keeps the spelling.
+   */
+  | { t: 'set'; ranges: Ranges; lit?: number }
   | { t: 'cat'; items: Ast[] }
   | { t: 'alt'; items: Ast[] }
   | { t: 'rep'; min: number; max: number; item: Ast }
@@ -338,7 +343,7 @@ class Parser {
   }
 
   private char(code: number): Ast {
-    return this.set([code, code], false);
+    return { t: 'set', ranges: this.ignoreCase ? caseClose([code, code]) : [code, code], lit: code };
   }
 
   private set(ranges: Ranges, negate: boolean): Ast {

@@ -49,6 +49,8 @@ const HANDMADE: [string, string][] = [
   ['ab|', ''],
   ['.', ''],
   ['\\n', 'm'],
+  // Legacy octal escapes mean what the evaluator reads (no capturing group: never a backreference).
+  ['\\101[\\60-\\71]\\08', ''],
 ];
 
 const REFUSED: [string, string, RegExp][] = [
@@ -58,6 +60,7 @@ const REFUSED: [string, string, RegExp][] = [
   ['a^b', '', /only at the start and end/],
   ['(^a)*', '', /only at the start and end/],
   ['[😀]', '', /surrogates/],
+  ['😀+', '', /lone UTF-16 surrogate/],
 ];
 
 function corpusRegexes(): [string, string][] {
@@ -131,6 +134,10 @@ describe('ECMAScript regex -> Lucene', () => {
     const space = '[\t-\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]';
     expect(toLucene('\\s-c\\s', '').source).toBe(`.*${space}-c${space}.*`);
     expect(toLucene('^a$', 'm').source).toBe('(.*[\n\r\u2028\u2029])?a([\n\r\u2028\u2029].*)?');
+  });
+
+  it('reads a surrogate pair as one code point, also when spelled with escapes', () => {
+    expect(toLucene('\\ud83d\\ude00', '').source).toBe('.*😀.*');
   });
 
   it('the documented difference: `.` takes a whole astral character in Lucene, one UTF-16 unit in ECMAScript', () => {
