@@ -1,8 +1,9 @@
 /**
  * Case equivalence classes. Elasticsearch's case-insensitive matching (`:`, `like~`, `regex~`,
  * `in~`, `startsWith~`...) is documented as ASCII-only, while rulec folds every script
- * (docs/semantics.md section 3) and a regex `i` flag follows ECMAScript. Where the classes differ,
- * the printer spells the class out in a regular expression; these functions say what the class is.
+ * (docs/semantics.md section 3) and a regex `i` flag follows ECMAScript (those classes come with the
+ * regex syntax tree of src/runtime/linear-regex.ts). Where the classes differ, the printer spells the
+ * class out in a regular expression; these functions say what the class is.
  */
 import { fold } from '../../runtime/fold.js';
 
@@ -65,49 +66,4 @@ export function asciiFoldExact(s: string): boolean {
 
 function sameSet(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/**
- * ECMAScript case-insensitive matching without the `u` flag (Canonicalize, ES2023 22.2.2.7.3):
- * one UTF-16 unit maps to its uppercase when that is a single unit, except that a non-ASCII unit
- * never maps to ASCII. Built on first use (64K units).
- */
-let jsCanon: Uint16Array | undefined;
-let jsClasses: Map<number, number[]> | undefined;
-
-function jsTables(): { canon: Uint16Array; classes: Map<number, number[]> } {
-  if (!jsCanon || !jsClasses) {
-    const canon = new Uint16Array(0x10000);
-    const classes = new Map<number, number[]>();
-    for (let u = 0; u < 0x10000; u++) {
-      let c = u;
-      if (u < 0xd800 || u > 0xdfff) {
-        const up = String.fromCharCode(u).toUpperCase();
-        if (up.length === 1) {
-          const v = up.charCodeAt(0);
-          if (!(u >= 0x80 && v < 0x80)) c = v;
-        }
-      }
-      canon[u] = c;
-      if (c !== u) {
-        const list = classes.get(c);
-        if (list) list.push(u);
-        else classes.set(c, [u]);
-      }
-    }
-    jsCanon = canon;
-    jsClasses = classes;
-  }
-  return { canon: jsCanon, classes: jsClasses };
-}
-
-/** Every BMP unit x with Canonicalize(x) = Canonicalize(u), sorted; astral code points stand alone. */
-export function jsCaseClass(cp: number): number[] {
-  if (cp > 0xffff) return [cp];
-  if (cp < 0x80) return asciiClass(cp);
-  const { canon, classes } = jsTables();
-  const c = canon[cp]!;
-  const members = classes.get(c);
-  if (!members) return [c];
-  return members.includes(c) ? members : [c, ...members].sort((a, b) => a - b);
 }
