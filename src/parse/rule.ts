@@ -6,6 +6,7 @@
 import {
   LineCounter,
   parseAllDocuments,
+  visit,
   isMap,
   isScalar,
   isSeq,
@@ -116,11 +117,28 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
+/**
+ * Every key of a rule is a name (`title`, `Image|endswith`). A `{...}` or `[...]` key, or an alias,
+ * would reach JavaScript as its text ("{ Image|endswith: a }"), a field no event has, and the yaml
+ * library would print a warning of its own: refuse it where it is written.
+ */
+function rejectComplexKeys(ctx: Ctx, doc: Document.Parsed): void {
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key;
+      if (key === null || isScalar(key)) return;
+      const what = isMap(key) ? 'a {...} map' : isSeq(key) ? 'a [...] list' : 'an alias';
+      throw new RuleError('complex-key', `a key must be a plain name such as 'Image|endswith', not ${what}; check the indentation and the braces around this key`, ctx.pos(key as YNode));
+    },
+  });
+}
+
 function readDocument(ctx: Ctx, doc: Document.Parsed, parsed: ParsedDocument): void {
   const root = doc.contents;
   if (!isMap(root)) {
     throw new RuleError('not-a-rule', 'a rule document must be a YAML map with keys such as title, logsource and detection', ctx.pos(root));
   }
+  rejectComplexKeys(ctx, doc);
   const js = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
   if (typeof js.title === 'string') parsed.title = js.title;
   if (typeof js.id === 'string') parsed.id = js.id;

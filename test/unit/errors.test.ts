@@ -19,6 +19,15 @@ describe('bad input is reported with its location', () => {
     expect(e[0]!.line).toBe(9);
   });
 
+  it('a key that is a {...} map or a [...] list (YAML allows it; JavaScript would get its text)', () => {
+    const m = errorsOf(ruleYaml('selection:\n  { Image|endswith: a }: b\ncondition: selection'));
+    expect(m).toEqual([
+      { severity: 'error', code: 'complex-key', message: "a key must be a plain name such as 'Image|endswith', not a {...} map; check the indentation and the braces around this key", line: 8, column: 5 },
+    ]);
+    const l = errorsOf(ruleYaml('selection:\n  ? [a, b]\n  : c\ncondition: selection'));
+    expect(l.map((x) => [x.code, x.line, x.column])).toEqual([['complex-key', 8, 7]]);
+  });
+
   it('unknown modifier, with a suggestion and its own column', () => {
     const e = errorsOf(ruleYaml("selection:\n  CommandLine|contians: x\ncondition: selection"));
     expect(e).toEqual([
