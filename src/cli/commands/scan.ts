@@ -11,6 +11,7 @@ import type { JsonObject } from '../../eval/event.js';
 import { DEFAULT_LIMITS, readEvents, type ReadLimits } from '../../eval/reader.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { isFile } from '../../util/files.js';
 
 export interface ScanOptions {
   rules?: string[];
@@ -179,13 +180,6 @@ function levelRank(level: string | undefined): number {
   return i < 0 ? LEVEL_ORDER.length : i;
 }
 
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MB`;

@@ -5,7 +5,7 @@
  * case goes through the same engine as `rulec scan` (shapes, routing, index). Exit 1 on any
  * failure; JUnit XML for CI.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
@@ -18,6 +18,7 @@ import type { DetectionRule } from '../../model/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { isFile } from '../../util/files.js';
 
 export interface TestOptions {
   manifest?: string[];
@@ -136,7 +137,7 @@ async function manifestTests(manifest: string): Promise<TestCase[]> {
     };
     let rules = loaded.get(rulePath);
     if (!rules) {
-      rules = exists(rulePath) ? loadCollection([rulePath]).rules : [];
+      rules = isFile(rulePath) ? loadCollection([rulePath]).rules : [];
       loaded.set(rulePath, rules);
     }
     if (rules.length === 0) {
@@ -159,7 +160,7 @@ async function manifestTests(manifest: string): Promise<TestCase[]> {
       continue;
     }
     const eventsPath = resolve(eventRoot, c.events);
-    if (!exists(eventsPath)) {
+    if (!isFile(eventsPath)) {
       fail(`events file not found: ${eventsPath}`);
       continue;
     }
@@ -199,13 +200,6 @@ function whyNot(rule: CompiledRule, rules: LoadedRule[], events: JsonObject[]): 
   return ` (the detection matches ${hits.length} of them, but the rule's log source {${ls}} does not serve their channel '${o.channel ?? '-'}' / EventID ${o.eventIds.join(',') || '-'})`;
 }
 
-function exists(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function xml(s: string): string {
   // XML 1.0 cannot hold most control characters, even escaped.
