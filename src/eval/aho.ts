@@ -145,23 +145,9 @@ export class AhoCorasick {
     return this.classOfHigh.get(c) ?? 0;
   }
 
-  /** Calls `hit(patternId)` for every occurrence of every pattern in `text` (repeats included). */
-  scan(text: string, hit: (pattern: number) => void): void {
-    const K = this.classCount;
-    const low = this.classOfLow;
-    const delta = this.delta;
-    const first = this.firstOutput;
-    let s = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
-      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hit(this.outs[j]!);
-    }
-  }
-
   /**
-   * Appends the id of every pattern occurrence in `text` to `hits` (repeats included): the
-   * allocation-free form of `scan` for hot loops.
+   * Appends the id of every pattern occurrence in `text` to `hits` (repeats included), without
+   * allocating: the buffer is reused across texts and events.
    */
   scanInto(text: string, hits: HitBuffer): void {
     const K = this.classCount;

@@ -17,14 +17,21 @@ function occurrences(patterns: readonly string[], text: string): string[] {
   return out.sort();
 }
 
+/** How often each pattern occurs in `text`, as scanInto reports it. */
+function count(aho: AhoCorasick, text: string, into: Map<number, number>): void {
+  const hits = new HitBuffer();
+  aho.scanInto(text, hits);
+  for (let i = 0; i < hits.length; i++) into.set(hits.ids[i]!, (into.get(hits.ids[i]!) ?? 0) + 1);
+}
+
 function viaScan(aho: AhoCorasick, text: string): string[] {
   const out: string[] = [];
-  // scan reports in text order; recover positions by scanning growing prefixes
+  // recover positions by scanning growing prefixes
   for (let end = 1; end <= text.length; end++) {
     const before = new Map<number, number>();
     const after = new Map<number, number>();
-    aho.scan(text.slice(0, end - 1), (p) => before.set(p, (before.get(p) ?? 0) + 1));
-    aho.scan(text.slice(0, end), (p) => after.set(p, (after.get(p) ?? 0) + 1));
+    count(aho, text.slice(0, end - 1), before);
+    count(aho, text.slice(0, end), after);
     for (const [p, n] of after) if (n > (before.get(p) ?? 0)) out.push(`${p}@${end}`);
   }
   return out.sort();
