@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
 /**
  * A hostile rule or event must not hang or crash a scan. These tests have no time limits of their
  * own beyond vitest's (a backtracking engine would not finish them at all).
  */
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 
 function capture() {
   const out: string[] = [];

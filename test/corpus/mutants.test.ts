@@ -7,24 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findRuleFiles, loadText } from '../../src/collection/load.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { prng } from '../../bench/events.js';
 import { Engine } from '../../src/eval/engine.js';
 import type { DetectionRule } from '../../src/model/types.js';
 import { loadTarget } from '../../src/targets/registry.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 const MUTANTS = 2_000;
 
-/** mulberry32: the same mutants every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const FRAGMENTS = ['|', ':', '*', '?', '\\', '"', "'", '{', '}', '[', ']', '-', ' ', '\n', '\t', '%', 'not ', ' and ', '1 of ', 'them', '|re', '|cidr', '|base64offset', '|expand', '|windash', '|all', '|contains', '0', '-1', 'null', '~', '&a', '*a', '!!str', '---\n', '? ', '{F: x}: ', '[x]: '];
 
 function mutate(text: string, rand: () => number): string {
@@ -58,7 +48,7 @@ describe.skipIf(!existsSync(SIGMAHQ))('mutated corpus rules', () => {
     const onWarning = (w: Error): void => void warnings.push(w.message);
     process.on('warning', onWarning);
     const { files } = findRuleFiles([SIGMAHQ]);
-    const rand = prng(20261128);
+    const rand = prng(20261128); // the same mutants every run
     let invalid = 0;
     try {
       for (let i = 0; i < MUTANTS; i++) {

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from '../../src/collection/load.js';
 import type { Node } from '../../src/ir/types.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
-export const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 
 /**
  * Rules of the SigmaHQ corpus that are genuinely invalid, with the reason. Empty: every one of the

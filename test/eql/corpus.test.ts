@@ -8,8 +8,8 @@ import { platformOf } from '../../src/targets/eql/mapping.js';
 import { checkEql } from '../../src/targets/eql/parser.js';
 import { corpusReport, reportMarkdown } from '../../src/targets/eql/report.js';
 import { compileEql } from '../../src/targets/eql/target.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 const DOC = new URL('../../docs/targets/eql.md', import.meta.url).pathname;
 
 describe.skipIf(!existsSync(SIGMAHQ))('SigmaHQ corpus on EQL', () => {

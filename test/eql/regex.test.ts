@@ -5,6 +5,7 @@ import { loadCollection } from '../../src/collection/load.js';
 import type { Node } from '../../src/ir/types.js';
 import { globToLucene, RegexUnsupported, toLucene } from '../../src/targets/eql/regex.js';
 import { luceneMatches } from './interpret.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
 /** Patterns that exercise anchors, flags, classes and quantifiers (rulec's accepted regex subset). */
 const HANDMADE: [string, string][] = [
@@ -64,15 +65,14 @@ const REFUSED: [string, string, RegExp][] = [
 ];
 
 function corpusRegexes(): [string, string][] {
-  const dir = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
-  if (!existsSync(dir)) return [];
+  if (!existsSync(SIGMAHQ)) return [];
   const out = new Map<string, [string, string]>();
   const walk = (n: Node): void => {
     if (n.kind === 'and' || n.kind === 'or') n.children.forEach(walk);
     else if (n.kind === 'not') walk(n.child);
     else if (n.kind === 'regex') out.set(`${n.pattern}/${n.flags}`, [n.pattern, n.flags]);
   };
-  for (const r of loadCollection([dir]).rules) if (r.ir) walk(r.ir);
+  for (const r of loadCollection([SIGMAHQ]).rules) if (r.ir) walk(r.ir);
   return [...out.values()];
 }
 

@@ -9,8 +9,8 @@ import { kustoTarget } from '../../src/targets/kusto/target.js';
 import { KustoAnalyzer } from '../../src/targets/kusto/validate.js';
 import type { CompileInput, CompileResult } from '../../src/targets/types.js';
 import { corpusTable, END, START, type Outcome } from '../../scripts/kusto-corpus-table.mjs';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 const DOC = new URL('../../docs/targets/kusto.md', import.meta.url);
 const PLATFORMS = ['sentinel', 'defender-xdr'] as const;
 

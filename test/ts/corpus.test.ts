@@ -13,8 +13,8 @@ import type { typeCheck } from '../../src/targets/ts/typecheck.js';
 import { regressionEvents } from '../../bench/evtx.mjs';
 import { loadFixtureEvents } from '../harness/fixtures.js';
 import { loadModule, type BundleModule } from './load.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 const REGRESSION = new URL('../../../shared/sigmahq/regression', import.meta.url).pathname;
 
 /**

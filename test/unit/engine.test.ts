@@ -9,7 +9,7 @@ import { fold } from '../../src/runtime/fold.js';
 import { PROPERTY_RUNS } from '../harness/property.js';
 import { irEvent, irTree } from '../helpers/ir-arbitrary.js';
 import { referenceMatch } from '../helpers/reference-eval.js';
-const SIGMAHQ = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
+import { SIGMAHQ } from '../helpers/corpus.js';
 
 const REGRESSION = new URL('../../../shared/sigmahq/regression/', import.meta.url);
 
