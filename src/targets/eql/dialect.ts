@@ -5,6 +5,7 @@
  * regular expression syntax) live in one file that the property tests cover.
  */
 import { TargetFailure } from '../types.js';
+import { withoutSurrogates } from '../regex-tree.js';
 
 /** Words of the EQL grammar: a field segment spelled like one must be quoted. */
 const KEYWORDS = new Set([
@@ -161,17 +162,4 @@ export function complementRanges(ranges: readonly (readonly [number, number])[])
   }
   if (next <= 0x10ffff) out.push([next, 0x10ffff]);
   return withoutSurrogates(out);
-}
-
-/** Text never holds lone surrogates, so sets leave the block out (it only lengthens classes). */
-export function withoutSurrogates(ranges: readonly (readonly [number, number])[]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const [lo, hi] of ranges) {
-    if (hi < 0xd800 || lo > 0xdfff) out.push([lo, hi]);
-    else {
-      if (lo < 0xd800) out.push([lo, 0xd7ff]);
-      if (hi > 0xdfff) out.push([0xe000, hi]);
-    }
-  }
-  return out;
 }

@@ -14,7 +14,8 @@
  */
 import { Assertion, parseRegex, RegexError, type Ast } from '../../runtime/linear-regex.js';
 import { asciiClass, foldClass } from './case.js';
-import { luceneChar, luceneClass, withoutSurrogates } from './dialect.js';
+import { covers, rangePairs, sequenceItems, singleUnit, withoutSurrogates } from '../regex-tree.js';
+import { luceneChar, luceneClass } from './dialect.js';
 
 export type Ranges = [number, number][];
 
@@ -48,10 +49,6 @@ export function normalize(ranges: readonly (readonly [number, number])[]): Range
   return out;
 }
 
-function contains(ranges: Ranges, lo: number, hi: number): boolean {
-  return ranges.some(([a, b]) => a <= lo && hi <= b);
-}
-
 function intersects(ranges: Ranges, lo: number, hi: number): boolean {
   return ranges.some(([a, b]) => a <= hi && lo <= b);
 }
@@ -62,7 +59,7 @@ function intersects(ranges: Ranges, lo: number, hi: number): boolean {
  * holding only some surrogates has no code-point meaning and is refused.
  */
 function unitsToCodePoints(units: Ranges): Ranges {
-  const all = contains(units, 0xd800, 0xdfff);
+  const all = covers(units, 0xd800, 0xdfff);
   if (!all && intersects(units, 0xd800, 0xdfff)) {
     throw new RegexUnsupported('a character class with UTF-16 surrogates (a character outside the BMP inside [...]) has no equivalent in Lucene, which matches code points');
   }
@@ -73,23 +70,10 @@ function unitsToCodePoints(units: Ranges): Ranges {
 // ---------------------------------------------------------------------------------------------
 // From the shared syntax tree (UTF-16 units) to code points
 
-function isHigh(cu: number | undefined): cu is number {
-  return cu !== undefined && cu >= 0xd800 && cu <= 0xdbff;
-}
-
-function isLow(cu: number | undefined): cu is number {
-  return cu !== undefined && cu >= 0xdc00 && cu <= 0xdfff;
-}
-
-/** The one code unit a set holds, if it holds exactly one. */
-function single(n: Ast | undefined): number | undefined {
-  return n?.t === 'set' && n.ranges.length === 2 && n.ranges[0] === n.ranges[1] ? n.ranges[0] : undefined;
-}
-
 function toCodePoints(n: Ast, ci: boolean): RNode {
   switch (n.t) {
     case 'set': {
-      const one = single(n);
+      const one = singleUnit(n);
       if (one !== undefined) {
         if (one >= 0xd800 && one <= 0xdfff) {
           throw new RegexUnsupported('a lone UTF-16 surrogate (half of a character outside the BMP, or one quantified on its own) has no Lucene equivalent');
@@ -103,27 +87,10 @@ function toCodePoints(n: Ast, ci: boolean): RNode {
           return { t: 'char', cp: n.lit };
         }
       }
-      const units: Ranges = [];
-      for (let k = 0; k < n.ranges.length; k += 2) units.push([n.ranges[k]!, n.ranges[k + 1]!]);
-      return { t: 'set', ranges: unitsToCodePoints(units) };
+      return { t: 'set', ranges: unitsToCodePoints(rangePairs(n.ranges)) };
     }
-    case 'cat': {
-      // Groups in the source are nested sequences: splice them, so that a surrogate pair split by
-      // nothing but a group boundary is still one character.
-      const flat: Ast[] = [];
-      const splice = (xs: Ast[]): void => xs.forEach((x) => (x.t === 'cat' ? splice(x.items) : flat.push(x)));
-      splice(n.items);
-      const items: RNode[] = [];
-      for (let k = 0; k < flat.length; k++) {
-        const hi = single(flat[k]);
-        const lo = single(flat[k + 1]);
-        if (isHigh(hi) && isLow(lo)) {
-          items.push({ t: 'char', cp: String.fromCharCode(hi, lo).codePointAt(0)! });
-          k++;
-        } else items.push(toCodePoints(flat[k]!, ci));
-      }
-      return { t: 'seq', items };
-    }
+    case 'cat':
+      return { t: 'seq', items: sequenceItems(n.items).map((x) => (x.t === 'astral' ? { t: 'char', cp: x.cp } : toCodePoints(x, ci))) };
     case 'alt':
       return { t: 'alt', alts: n.items.map((x) => toCodePoints(x, ci)) };
     case 'rep':

@@ -15,9 +15,10 @@
  * (lookaround, backreferences). One difference is inherent and documented (docs/targets/spl.md):
  * without `u`, ECMAScript counts a character outside the BMP as two code units, PCRE as one code point.
  */
-import { Assertion, complement, parseRegex, RegexError, type Ast, type Ranges } from '../../runtime/linear-regex.js';
+import { Assertion, complement, parseRegex, RegexError, type Ast } from '../../runtime/linear-regex.js';
 import { TargetFailure } from '../types.js';
-import { classOf, litCp, type Range } from './pcre.js';
+import { covers, rangePairs, sequenceItems, singleUnit, withoutSurrogates, type Range } from '../regex-tree.js';
+import { classOf, litCp } from './pcre.js';
 
 const LINE_TERMINATORS: Range[] = [
   [0x0a, 0x0a],
@@ -29,36 +30,8 @@ function fail(pattern: string, why: string): never {
   throw new TargetFailure('unsupported', `regular expression /${pattern}/ cannot be written in SPL's PCRE with the same meaning: ${why}`);
 }
 
-function pairs(r: Ranges): Range[] {
-  const out: Range[] = [];
-  for (let i = 0; i < r.length; i += 2) out.push([r[i]!, r[i + 1]!]);
-  return out;
-}
-
-function withoutSurrogates(set: Range[]): Range[] {
-  const out: Range[] = [];
-  for (const [lo, hi] of set) {
-    if (hi < 0xd800 || lo > 0xdfff) out.push([lo, hi]);
-    else {
-      if (lo < 0xd800) out.push([lo, 0xd7ff]);
-      if (hi > 0xdfff) out.push([0xe000, hi]);
-    }
-  }
-  return out;
-}
-
-function covers(r: Ranges, lo: number, hi: number): boolean {
-  for (let i = 0; i < r.length; i += 2) if (r[i]! <= lo && hi <= r[i + 1]!) return true;
-  return false;
-}
-
 function isSurrogate(cu: number): boolean {
   return cu >= 0xd800 && cu <= 0xdfff;
-}
-
-/** The one code unit a set holds, if it holds exactly one. */
-function single(n: Ast): number | undefined {
-  return n.t === 'set' && n.ranges.length === 2 && n.ranges[0] === n.ranges[1] ? n.ranges[0] : undefined;
 }
 
 interface EmitState {
@@ -67,13 +40,15 @@ interface EmitState {
   usesDot: boolean;
 }
 
-function emitSet(r: Ranges, st: EmitState): string {
-  const one = r.length === 2 && r[0] === r[1] ? r[0]! : undefined;
+function emitSet(set: Extract<Ast, { t: 'set' }>, st: EmitState): string {
+  const r = set.ranges;
+  const one = singleUnit(set);
   if (one !== undefined && isSurrogate(one)) fail(st.src, 'a lone or quantified half of a surrogate pair');
   // A set holding a whole block of surrogates (`.`, `\S`, `[^a]`) matches within every character
   // outside the BMP in ECMAScript; written negated it matches such a character, as one code point.
-  if (covers(r, 0xd800, 0xdbff) || covers(r, 0xdc00, 0xdfff)) {
-    const out = withoutSurrogates(pairs(complement(r)));
+  const ranges = rangePairs(r);
+  if (covers(ranges, 0xd800, 0xdbff) || covers(ranges, 0xdc00, 0xdfff)) {
+    const out = withoutSurrogates(rangePairs(complement(r)));
     if (out.length === 0) {
       st.usesDot = true;
       return '.';
@@ -81,15 +56,10 @@ function emitSet(r: Ranges, st: EmitState): string {
     return classOf(out, true);
   }
   // Other surrogate code units only ever match half of a character outside the BMP: nothing in PCRE.
-  const s = withoutSurrogates(pairs(r));
+  const s = withoutSurrogates(ranges);
   if (s.length === 0) return '(?!)';
   if (s.length === 1 && s[0]![0] === s[0]![1]) return litCp(s[0]![0]);
   return classOf(s);
-}
-
-/** A sequence's items with nested sequences (groups in the source) spliced in. */
-function flatten(items: Ast[]): Ast[] {
-  return items.flatMap((it) => (it.t === 'cat' ? flatten(it.items) : [it]));
 }
 
 function emitAssertion(kind: Assertion, st: EmitState): string {
@@ -108,23 +78,12 @@ function emitAssertion(kind: Assertion, st: EmitState): string {
 function emit(n: Ast, st: EmitState): string {
   switch (n.t) {
     case 'set':
-      return emitSet(n.ranges, st);
+      return emitSet(n, st);
     case 'cat': {
-      const items = flatten(n.items);
       let out = '';
-      for (let k = 0; k < items.length; k++) {
-        const it = items[k]!;
-        const hi = single(it);
-        if (hi !== undefined && hi >= 0xd800 && hi <= 0xdbff) {
-          const next = items[k + 1];
-          const lo = next && single(next);
-          if (lo !== undefined && lo >= 0xdc00 && lo <= 0xdfff) {
-            out += litCp(String.fromCharCode(hi, lo).codePointAt(0)!);
-            k++;
-            continue;
-          }
-        }
-        out += it.t === 'alt' ? `(?:${emit(it, st)})` : emit(it, st);
+      for (const it of sequenceItems(n.items)) {
+        if (it.t === 'astral') out += litCp(it.cp);
+        else out += it.t === 'alt' ? `(?:${emit(it, st)})` : emit(it, st);
       }
       return out;
     }
