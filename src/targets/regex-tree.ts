@@ -3,7 +3,7 @@
  * targets that print a pattern from it (SPL's PCRE, EQL's Lucene). The tree counts UTF-16 units, as
  * ECMAScript does without `u`; these targets count code points, so a printer needs the same few
  * readings of it: a set as ranges, the one unit a set stands for, and a sequence whose surrogate
- * pairs are joined into the code points they spell.
+ * pairs are joined into the code points they spell; and the same range arithmetic.
  */
 import type { Ast, Ranges as FlatRanges } from '../runtime/linear-regex.js';
 
@@ -13,6 +13,18 @@ export type Range = [number, number];
 export function rangePairs(r: FlatRanges): Range[] {
   const out: Range[] = [];
   for (let i = 0; i < r.length; i += 2) out.push([r[i]!, r[i + 1]!]);
+  return out;
+}
+
+/** Sort and merge ranges (touching ones too). */
+export function mergeRanges(ranges: Iterable<readonly [number, number]>): Range[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const out: Range[] = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
   return out;
 }
 

@@ -14,7 +14,7 @@
  */
 import { Assertion, parseRegex, RegexError, type Ast } from '../../runtime/linear-regex.js';
 import { asciiClass, foldClass } from './case.js';
-import { covers, rangePairs, sequenceItems, singleUnit, withoutSurrogates } from '../regex-tree.js';
+import { covers, mergeRanges, rangePairs, sequenceItems, singleUnit, withoutSurrogates } from '../regex-tree.js';
 import { luceneChar, luceneClass } from './dialect.js';
 
 export type Ranges = [number, number][];
@@ -38,17 +38,6 @@ const LINE_TERMINATORS: Ranges = [
   [0x2028, 0x2029],
 ];
 
-export function normalize(ranges: readonly (readonly [number, number])[]): Ranges {
-  const sorted = ranges.map((r): [number, number] => [r[0], r[1]]).sort((a, b) => a[0] - b[0]);
-  const out: Ranges = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
-    else out.push(r);
-  }
-  return out;
-}
-
 function intersects(ranges: Ranges, lo: number, hi: number): boolean {
   return ranges.some(([a, b]) => a <= hi && lo <= b);
 }
@@ -64,7 +53,7 @@ function unitsToCodePoints(units: Ranges): Ranges {
     throw new RegexUnsupported('a character class with UTF-16 surrogates (a character outside the BMP inside [...]) has no equivalent in Lucene, which matches code points');
   }
   const bmp = withoutSurrogates(units);
-  return all ? normalize([...bmp, [0x10000, 0x10ffff]]) : bmp;
+  return all ? mergeRanges([...bmp, [0x10000, 0x10ffff]]) : bmp;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +314,7 @@ export function globToLucene(tokens: readonly (string | { wildcard: '*' | '?' })
       const cls = foldClass(cp);
       const ascii = asciiClass(cp);
       if (cls.length === ascii.length && cls.every((x, k) => x === ascii[k])) source += luceneChar(cp);
-      else source += luceneClass(normalize(cls.map((x): [number, number] => [x, x])));
+      else source += luceneClass(mergeRanges(cls.map((x): [number, number] => [x, x])));
     }
   }
   return { source: source === '' ? '()' : source, insensitive: ci, satisfiable: true };

@@ -9,6 +9,7 @@
  * points that fold together (docs/semantics.md section 3).
  */
 import { fold } from '../../runtime/fold.js';
+import { mergeRanges } from '../regex-tree.js';
 
 /** Highest code point with a case mapping (Adlam); the fold table scans up to here. */
 const CASED_LIMIT = 0x1f000;
@@ -76,18 +77,6 @@ export function classOf(ranges: readonly Range[], negate = false, spell = false)
     else body += `${classCp(lo, spell)}-${classCp(hi, spell)}`;
   }
   return `[${negate ? '^' : ''}${body}]`;
-}
-
-/** Sort and merge code point ranges. */
-export function mergeRanges(ranges: Iterable<Range>): Range[] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: [number, number][] = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
-  }
-  return out;
 }
 
 /** A UTF-16 string that cannot be written as UTF-8 (a lone surrogate) has no SPL spelling. */
