@@ -8,7 +8,8 @@
  * - a string leaf (`str`, `glob`, `keyword`, and `regex` through the literals its pattern needs)
  *   whose match needs a non-empty literal: that literal, in the leaf's field;
  * - `and`: the best two clauses of its children (all children must match);
- * - `or`: one clause, the union of each child's best, only when every child has one;
+ * - `or`: clause j is the union of every child's clause j (or its last, when it has fewer): a
+ *   match satisfies some child, hence that child's clause j; none when a child has none;
  * - `not`, numbers, cidr, exists, null, fieldref, `const true`: none;
  * - `const false`: the empty clause (never satisfied: the rule never matches).
  *
@@ -80,6 +81,20 @@ function leaf(field: string | undefined, value: string): Clause[] {
   return text === undefined ? [] : [[{ field, text }]];
 }
 
+/** The first MAX_CLAUSES distinct clauses of a list sorted best first. */
+function dedupe(sorted: readonly Clause[]): Clause[] {
+  const out: Clause[] = [];
+  const seen = new Set<string>();
+  for (const c of sorted) {
+    const key = c.map((l) => `${l.field ?? ''}\u0000${l.text}`).sort().join('\u0001');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(c);
+    if (out.length === MAX_CLAUSES) break;
+  }
+  return out;
+}
+
 /** The clauses of a node, best first; [] when nothing is known. */
 function clausesOf(n: Node): Clause[] {
   switch (n.kind) {
@@ -98,27 +113,21 @@ function clausesOf(n: Node): Clause[] {
       if (lits.some((t) => t === undefined)) return [];
       return [[...new Set(lits as string[])].map((text) => ({ field: n.field, text }))];
     }
-    case 'and': {
-      const all = n.children.flatMap(clausesOf).sort(byCost);
-      const out: Clause[] = [];
-      const seen = new Set<string>();
-      for (const c of all) {
-        const key = c.map((l) => `${l.field ?? ''}\u0000${l.text}`).sort().join('\u0001');
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(c);
-        if (out.length === MAX_CLAUSES) break;
-      }
-      return out;
-    }
+    case 'and':
+      return dedupe(n.children.flatMap(clausesOf).sort(byCost));
     case 'or': {
-      const all = new Map<string, WitnessLiteral>();
-      for (const c of n.children) {
-        const best = clausesOf(c)[0];
-        if (best === undefined) return [];
-        for (const l of best) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
+      // Clause j of the \`or\` is the union of clause j of every child (its last when it has
+      // fewer): a match satisfies some child, hence that child's clause j.
+      const per = n.children.map(clausesOf);
+      if (per.some((cs) => cs.length === 0)) return [];
+      const width = Math.min(MAX_CLAUSES, Math.max(...per.map((cs) => cs.length)));
+      const out: Clause[] = [];
+      for (let j = 0; j < width; j++) {
+        const all = new Map<string, WitnessLiteral>();
+        for (const cs of per) for (const l of cs[Math.min(j, cs.length - 1)]!) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
+        out.push([...all.values()]);
       }
-      return [[...all.values()]];
+      return dedupe(out.sort(byCost));
     }
     default:
       return [];
