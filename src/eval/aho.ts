@@ -16,6 +16,9 @@
  */
 export const NON_ASCII = '\u0080';
 
+/** Below this shortest-pattern length, skipping moves too little to beat reading every unit. */
+export const MIN_SKIP_LENGTH = 4;
+
 /** A growable list of pattern ids, reused across texts and events. */
 export class HitBuffer {
   ids = new Int32Array(256);
@@ -46,6 +49,15 @@ export class AhoCorasick {
   private readonly outStart: Int32Array;
   private readonly outs: Int32Array;
   readonly stateCount: number;
+  /** Length of the longest pattern, in units. */
+  private readonly maxLength: number;
+  /** The skip window: the shortest pattern's length (at most 255). */
+  private readonly window: number;
+  /**
+   * For scanSkipping: shift[class(a) * classCount + class(b)] = how far the window may move when
+   * it ends in the units a b (see canSkip).
+   */
+  private shift: Uint8Array | undefined;
 
   constructor(
     readonly patterns: readonly string[],
@@ -137,6 +149,72 @@ export class AhoCorasick {
       for (let k = 0; k < K; k++) delta[to + k] = number[rows[s * K + k]!]!;
     }
     this.delta = delta;
+
+    this.maxLength = patterns.length ? Math.max(...patterns.map((p) => p.length)) : 0;
+    // The shift table holds bytes: a longer window would not skip further in practice.
+    this.window = patterns.length ? Math.min(255, ...patterns.map((p) => p.length)) : 0;
+  }
+
+  /**
+   * Whether scanSkipping can be used: every pattern has at least MIN_SKIP_LENGTH units. Builds the
+   * skip table on the first call.
+   */
+  canSkip(): boolean {
+    if (this.shift !== undefined) return true;
+    const m = this.window;
+    if (m < MIN_SKIP_LENGTH) return false;
+    // Wu-Manber on pairs of units: a window of m units ending in the pair (a, b) may move by
+    // m - 2 - j, where j is the rightmost position of (a, b) in the first m units of some
+    // pattern; by m - 1 when the pair is in none (always when a unit is in no pattern, class 0).
+    const K = this.classCount;
+    const shift = new Uint8Array(K * K).fill(m - 1);
+    for (const p of this.patterns) {
+      for (let j = 0; j + 1 < m; j++) {
+        const g = this.classAt(p, j, this.classOfLow) * K + this.classAt(p, j + 1, this.classOfLow);
+        shift[g] = Math.min(shift[g]!, m - 2 - j);
+      }
+    }
+    this.shift = shift;
+    return true;
+  }
+
+  /**
+   * What scanInto finds, possibly with repeats, looking at a fraction of the text when patterns
+   * are long: only windows whose last two units can end the first `window` units of some pattern
+   * are checked, by running the automaton from the window's start. Only after canSkip() is true.
+   */
+  scanSkipping(text: string, hits: HitBuffer): void {
+    const shift = this.shift!;
+    const K = this.classCount;
+    const low = this.classOfLow;
+    const m = this.window;
+    for (let i = m - 1; i < text.length; ) {
+      const sh = shift[this.classAt(text, i - 1, low) * K + this.classAt(text, i, low)]!;
+      if (sh === 0) {
+        this.verify(text, i - m + 1, hits);
+        i++;
+      } else i += sh;
+    }
+  }
+
+  private classAt(text: string, i: number, low: Uint16Array): number {
+    const c = text.charCodeAt(i);
+    return c < 128 ? low[c]! : this.classOf(c);
+  }
+
+  /** Runs the automaton from the root at `start` for as long as a pattern starting there can be. */
+  private verify(text: string, start: number, hits: HitBuffer): void {
+    const K = this.classCount;
+    const low = this.classOfLow;
+    const delta = this.delta;
+    const first = this.firstOutput;
+    const end = Math.min(text.length, start + this.maxLength);
+    let s = 0;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
+      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hits.push(this.outs[j]!);
+    }
   }
 
   private classOf(c: number): number {

@@ -89,6 +89,26 @@ interface Index {
   /** Ids of the top-level fields worth scanning; every field is scanned when `scanAll`. */
   fieldIds: Map<string, number>;
   scanAll: boolean;
+  /** anyAho.canSkip(), asked once. */
+  anySkips: boolean;
+  /**
+   * Whether an any-field literal can occur in the text of a number or boolean: when not, those
+   * values of unnamed fields are not scanned (most numbers of an event are ids and counters).
+   */
+  anyInScalars: boolean;
+}
+
+/** Scans the texts of a value that is not a string (numbers, booleans, arrays, objects). */
+function scanTexts(automaton: AhoCorasick, v: unknown, hits: HitBuffer, skip: boolean): void {
+  for (const t of typeof v === 'object' ? allTexts(v) : [String(v)]) {
+    if (skip) automaton.scanSkipping(t, hits);
+    else automaton.scanInto(t, hits);
+  }
+}
+
+/** Could `literal` (folded, coarse) occur in the text of some number or boolean? */
+function mayOccurInScalar(literal: string): boolean {
+  return /^[0-9.e+-]+$/.test(literal) || ['-infinity', 'nan', 'true', 'false'].some((t) => t.includes(literal));
 }
 
 const ANY_FIELD = -1;
@@ -221,13 +241,18 @@ export class Engine {
       const field = fieldIds.get(key) ?? OTHER_FIELD;
       if (field === OTHER_FIELD && !scanAll) continue;
       const other = field === OTHER_FIELD;
-      const automaton = other ? index.anyAho! : aho;
       // The automaton folds as it reads: the raw texts of the field, nested values included.
       const v = event[key];
       hits.length = 0;
-      if (typeof v === 'string') automaton.scanInto(v, hits);
-      else if (typeof v === 'object' && v !== null) for (const t of allTexts(v)) automaton.scanInto(t, hits);
-      else if (v !== undefined && v !== null) automaton.scanInto(String(v), hits);
+      if (!other) {
+        if (typeof v === 'string') aho.scanInto(v, hits);
+        else if (v !== undefined && v !== null) scanTexts(aho, v, hits, false);
+      } else if (typeof v === 'string') {
+        // Fields no clause names, only for any-field literals: those are usually long enough to
+        // skip through the text (see AhoCorasick.canSkip).
+        if (index.anySkips) index.anyAho!.scanSkipping(v, hits);
+        else index.anyAho!.scanInto(v, hits);
+      } else if (v !== undefined && v !== null && (index.anyInScalars || typeof v === 'object')) scanTexts(index.anyAho!, v, hits, index.anySkips);
       if (hits.length === 0) continue;
       const stamp = this.nextPatternEpoch();
       for (let h = 0; h < hits.length; h++) {
@@ -307,9 +332,13 @@ export class Engine {
     }
     const texts = [...ids.keys()];
     const anyIds = texts.map((_, p) => p).filter((p) => pairs[p]!.some((_, j) => j % 3 === 0 && pairs[p]![j] === ANY_FIELD));
+    const anyTexts = anyIds.map((p) => texts[p]!);
+    const anyAho = scanAll ? new AhoCorasick(anyTexts, true) : undefined;
     index = {
       aho: new AhoCorasick(texts, true),
-      anyAho: scanAll ? new AhoCorasick(anyIds.map((p) => texts[p]!), true) : undefined,
+      anyAho,
+      anySkips: anyAho?.canSkip() ?? false,
+      anyInScalars: anyTexts.some(mayOccurInScalar),
       anyIds: Int32Array.from(anyIds),
       targets: pairs.map((x) => Int32Array.from(x)),
       fieldIds,

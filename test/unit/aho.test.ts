@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AhoCorasick, HitBuffer, NON_ASCII } from '../../src/eval/aho.js';
+import { AhoCorasick, HitBuffer, MIN_SKIP_LENGTH, NON_ASCII } from '../../src/eval/aho.js';
 import { fold } from '../../src/runtime/fold.js';
 
 const CHARS = ['a', 'b', 'A', 'B', 'k', 'K', '\u212a', 'é', 'É', '\\', '.', '😀', '\ud83d', ' '];
@@ -70,5 +70,33 @@ describe('Aho-Corasick', () => {
     expect(aho.stateCount).toBeGreaterThan(65536);
     expect(aho.test(`zz ${patterns[8999]} zz`)).toBe(true);
     expect(aho.test('zz p0-0 zz')).toBe(false);
+  });
+
+  it('finds by skipping exactly the patterns that a full scan finds', () => {
+    const ids = (aho: AhoCorasick, text: string, skip: boolean): number[] => {
+      const hits = new HitBuffer();
+      if (skip) aho.scanSkipping(text, hits);
+      else aho.scanInto(text, hits);
+      return [...new Set(hits.ids.subarray(0, hits.length))].sort((a, b) => a - b);
+    };
+    // Long patterns over a small alphabet, so that windows often need checking and texts often hold them.
+    const long = fc.array(fc.constantFrom(...CHARS), { minLength: MIN_SKIP_LENGTH, maxLength: 9 }).map((a) => a.join(''));
+    const text = fc.array(fc.oneof(fc.constantFrom(...CHARS), long), { maxLength: 12 }).map((a) => a.join(''));
+    for (const isCoarse of [false, true]) {
+      fc.assert(
+        fc.property(fc.uniqueArray(isCoarse ? long.map(coarse) : long, { minLength: 1, maxLength: 6 }), text, (patterns, t) => {
+          const aho = new AhoCorasick(patterns, isCoarse);
+          expect(aho.canSkip()).toBe(true);
+          // Texts built from the patterns themselves, so that most runs have hits.
+          for (const sample of [t, patterns.join(t), t + patterns[0]! + t]) expect(ids(aho, sample, true)).toEqual(ids(aho, sample, false));
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
+  it('does not skip when a pattern is shorter than the skip window', () => {
+    expect(new AhoCorasick(['abcdef', 'abc']).canSkip()).toBe(false);
+    expect(new AhoCorasick(['abcdef', 'abcd']).canSkip()).toBe(true);
   });
 });

@@ -97,6 +97,29 @@ describe('the witness index', () => {
     );
   }, 600_000);
 
+  it('finds long any-field literals in unnamed fields, numbers and booleans included', () => {
+    // Keyword literals of 4 and more units make the index skip through unnamed fields, and
+    // literals made of number characters make it scan numbers: both must find what evaluating
+    // every rule finds.
+    const units = ['a', 'B', 'e', 'E', '1', '0', '-', '.', '+', ':', '\\', 'é', 't', 'r', 'u'];
+    const token = fc.array(fc.constantFrom(...units), { minLength: 4, maxLength: 6 }).map((a) => a.join(''));
+    const literal = fc.oneof(token, fc.constantFrom('1e+21', '-10.5', '1010', 'true', 'fals', 'alse'));
+    const keyword = fc.record({ kind: fc.constant('keyword' as const), pattern: literal.map((t) => [t]), case: fc.constantFrom<'ci' | 'cs'>('ci', 'cs') });
+    const named = fc.record({ kind: fc.constant('str' as const), field: fc.constant('F'), op: fc.constant('contains' as const), value: token, case: fc.constant('ci' as const) });
+    const ir: fc.Arbitrary<Node> = fc.oneof(keyword, fc.tuple(keyword, named).map(([k, s]): Node => ({ kind: 'and', children: [k, s] })));
+    const text = fc.array(fc.oneof(fc.constantFrom(...units), literal), { maxLength: 8 }).map((a) => a.join(''));
+    const scalar = fc.oneof(text, fc.constantFrom<unknown>(1e21, -10.5, 1010, 0.101, 12345678, true, false, null));
+    const event = fc.record({ F: text, X: scalar, N: scalar, L: fc.array(scalar, { maxLength: 3 }) }, { requiredKeys: ['X', 'N'] });
+    fc.assert(
+      fc.property(fc.array(ir.map((x) => ({ ir: x })), { minLength: 1, maxLength: 4 }), fc.array(event, { minLength: 1, maxLength: 6 }), (rules, events) => {
+        const on = Engine.fromIr(rules);
+        const off = Engine.fromIr(rules, { index: false });
+        expect(detections(on, events)).toEqual(detections(off, events));
+      }),
+      { numRuns: PROPERTY_RUNS },
+    );
+  }, 600_000);
+
   it('with routing off, detects exactly what the reference interpreter matches', () => {
     fc.assert(
       fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 4 }), fc.array(irEvent, { minLength: 1, maxLength: 4 }), (rules, events) => {
