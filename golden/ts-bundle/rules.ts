@@ -354,6 +354,9 @@ export function detect(event: object): BundledRule[] {
 
 type JsonObject = Record<string, unknown>;
 
+/** A flattened event's fields by name (eval/shape.ts eventFields). */
+type FieldMap = Map<string, unknown>;
+
 /** What the view knows of one field: its value, then its texts and folded texts once asked. */
 interface FieldCache {
   value: unknown;
@@ -366,7 +369,8 @@ class EventView {
   private everything: string[] | undefined;
   private everythingFolded: string[] | undefined;
 
-  constructor(readonly raw: JsonObject) {}
+  /** `raw`: a JSON object whose keys are field names, or the fields of a flattened event. */
+  constructor(readonly raw: JsonObject | FieldMap) {}
 
   private field(name: string): FieldCache {
     let f = this.fields.get(name);
@@ -397,7 +401,7 @@ class EventView {
 
   /** Every scalar value of the event as text (keyword scope). */
   allTexts(folded: boolean): string[] {
-    if (!this.everything) this.everything = allTexts(this.raw);
+    if (!this.everything) this.everything = allTexts(this.raw instanceof Map ? [...this.raw.values()] : this.raw);
     if (!folded) return this.everything;
     if (!this.everythingFolded) this.everythingFolded = this.everything.map(fold);
     return this.everythingFolded;
@@ -406,11 +410,19 @@ class EventView {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-function resolveField(ev: JsonObject, field: string): unknown {
-  if (hasOwn.call(ev, field)) return ev[field];
+function resolveField(ev: JsonObject | FieldMap, field: string): unknown {
+  const map = ev instanceof Map;
+  if (map ? ev.has(field) : hasOwn.call(ev, field)) return map ? ev.get(field) : (ev as JsonObject)[field];
   if (!field.includes('.')) return undefined;
+  const parts = field.split('.');
   let cur: unknown = ev;
-  for (const part of field.split('.')) {
+  let i = 0;
+  if (map) {
+    if (!ev.has(parts[0]!)) return undefined;
+    cur = ev.get(parts[i++]!);
+  }
+  for (; i < parts.length; i++) {
+    const part = parts[i]!;
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !hasOwn.call(cur, part)) return undefined;
     cur = (cur as JsonObject)[part];
   }

@@ -17,7 +17,7 @@ import type { Node } from '../ir/types.js';
 import type { DetectionRule, LogSource } from '../model/types.js';
 import { AhoCorasick, HitBuffer } from './aho.js';
 import { compileNode, type Matcher } from './compile.js';
-import { EventView, type JsonObject } from './event.js';
+import { EventView, type FieldMap, type JsonObject } from './event.js';
 import {
   admits,
   applyRenames,
@@ -31,7 +31,7 @@ import {
   type RuleRoute,
 } from './route.js';
 import { allTexts } from '../runtime/values.js';
-import { flattenEvent } from './shape.js';
+import { eventFields } from './shape.js';
 import { requiredEventIds, witnessOf, type Witness } from './witness.js';
 
 export interface CompiledRule {
@@ -220,10 +220,10 @@ export class Engine {
   private busy = false;
 
   private evaluateOne(raw: JsonObject, sink: DetectionSink): void {
-    let event = flattenEvent(raw);
+    const event = eventFields(raw);
     const route = this.routeOfEvent(event);
     const origin = route.origin;
-    if (route.renames.length > 0) event = applyRenames(event, route.renames);
+    if (route.renames.length > 0) applyRenames(event, route.renames);
     const view = new EventView(event);
     if (!this.useIndex) {
       for (const i of route.all) this.consider(i, route, origin, view, sink);
@@ -237,12 +237,11 @@ export class Engine {
     let n = 0;
     for (const r of route.always) cands[n++] = r;
     const { targets, fieldIds, scanAll, aho } = index;
-    for (const key in event) {
+    for (const [key, v] of event) {
       const field = fieldIds.get(key) ?? OTHER_FIELD;
       if (field === OTHER_FIELD && !scanAll) continue;
       const other = field === OTHER_FIELD;
       // The automaton folds as it reads: the raw texts of the field, nested values included.
-      const v = event[key];
       hits.length = 0;
       if (!other) {
         if (typeof v === 'string') aho.scanInto(v, hits);
@@ -376,10 +375,10 @@ export class Engine {
   }
 
   /** The route entry of an event; the usual string Channel and number EventID skip building a key. */
-  private routeOfEvent(event: JsonObject): RouteEntry {
+  private routeOfEvent(event: FieldMap): RouteEntry {
     if (!this.useRouting) return this.routeEntry({ channel: undefined, eventIds: [] });
-    const c = event.Channel;
-    const id = event.EventID;
+    const c = event.get('Channel');
+    const id = event.get('EventID');
     if (typeof c === 'string' && c !== '' && typeof id === 'number') {
       const hit = this.quickRoutes.get(c)?.get(id);
       if (hit) return hit;

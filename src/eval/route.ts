@@ -19,7 +19,7 @@ import { UsageError } from '../diag/diagnostic.js';
 import type { LogSource } from '../model/types.js';
 import { fold } from '../runtime/fold.js';
 import { isEmpty, numbersOf } from '../runtime/values.js';
-import type { EventView, JsonObject } from './event.js';
+import type { EventView, FieldMap } from './event.js';
 
 export const ROUTING_FILE = backendFile('eval', '_windows-logsources.yml');
 
@@ -157,15 +157,15 @@ export function routeOf(ls: LogSource, data: RoutingData): RuleRoute {
 }
 
 /** The channel and EventID of a flattened event. */
-export function originOf(event: JsonObject, data: RoutingData): EventOrigin {
+export function originOf(event: FieldMap, data: RoutingData): EventOrigin {
   let channel: string | undefined;
-  const c = event.Channel;
+  const c = event.get('Channel');
   if (typeof c === 'string' && c !== '') channel = fold(c);
   else {
-    const p = event.Provider_Name;
+    const p = event.get('Provider_Name');
     if (typeof p === 'string') channel = data.providers.get(fold(p));
   }
-  return { channel, eventIds: numbersOf(event.EventID) };
+  return { channel, eventIds: numbersOf(event.get('EventID')) };
 }
 
 function hasEventId(ids: ReadonlySet<number> | readonly number[] | undefined, origin: EventOrigin): boolean {
@@ -216,13 +216,12 @@ export function renamesFor(origin: EventOrigin, data: RoutingData): [string, str
   return [...out];
 }
 
-/** The event with each renamed Sigma field reading its Security-log field (a copy when anything changes). */
-export function applyRenames(event: JsonObject, renames: readonly [string, string][]): JsonObject {
-  let out = event;
-  for (const [sigma, field] of renames) {
-    if (!isEmpty(event[sigma]) || isEmpty(event[field])) continue;
-    if (out === event) out = { ...event };
-    out[sigma] = event[field];
-  }
-  return out;
+/**
+ * Each renamed Sigma field reads its Security-log field, unless the event has a value of its own:
+ * changes `event` (the engine's own copy of the fields), reading only what it held before.
+ */
+export function applyRenames(event: FieldMap, renames: readonly [string, string][]): void {
+  const sets: [string, unknown][] = [];
+  for (const [sigma, field] of renames) if (isEmpty(event.get(sigma)) && !isEmpty(event.get(field))) sets.push([sigma, event.get(field)]);
+  for (const [sigma, value] of sets) event.set(sigma, value);
 }

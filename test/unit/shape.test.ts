@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { flattenEvent, shapeOf } from '../../src/eval/shape.js';
+import { EventView } from '../../src/eval/event.js';
+import { eventFields, flattenEvent, shapeOf } from '../../src/eval/shape.js';
 
 const SAMPLE = new URL('../../../shared/sigmahq/regression/0b9ad457-2554-44c1-82c2-d56a99c42377.jsonl', import.meta.url);
 
@@ -88,5 +89,30 @@ describe('event shapes', () => {
   it('lets System names win a collision and keeps keys beside Event', () => {
     const ev = flattenEvent({ Event: { System: { Channel: 'Security', EventID: 1 }, EventData: { Channel: 'spoofed', X: 'y' } }, collector: 'wec01' });
     expect(ev).toEqual({ Channel: 'Security', EventID: 1, X: 'y', collector: 'wec01' });
+  });
+
+  it('gives the engine the same fields as a map, which rules read as they read the object', () => {
+    const raw = {
+      Event: {
+        System: { EventID: { '#text': 4688 }, Channel: 'Security', __proto__x: 1 },
+        EventData: { Data: [{ '#attributes': { Name: 'Obj' }, '#text': null }], 'a.b': 'dotted key', Nested: 'n' },
+        UserData: { Wrap: { Inner: { c: { d: 'deep' } } } },
+      },
+      Extra: 'kept',
+    };
+    const fields = eventFields(raw);
+    expect(Object.fromEntries(fields)).toEqual(flattenEvent(raw));
+    expect([...fields.keys()]).toEqual(Object.keys(flattenEvent(raw)));
+    const fromMap = new EventView(fields);
+    const fromObject = new EventView(flattenEvent(raw));
+    for (const name of ['EventID', 'Channel', 'a.b', 'Inner.c.d', 'Inner.c', 'Inner.x', 'Extra', 'Missing', 'Nested.x', 'Obj']) {
+      expect(fromMap.get(name), name).toEqual(fromObject.get(name));
+    }
+    expect(fromMap.get('Inner.c.d')).toBe('deep');
+    expect(fromMap.allTexts(true)).toEqual(fromObject.allTexts(true));
+    // A flat event's map is a copy: the engine may change it.
+    const flat = { Image: 'x' };
+    eventFields(flat).set('Image', 'y');
+    expect(flat.Image).toBe('x');
   });
 });

@@ -13,7 +13,7 @@ import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
 import { readEvents } from '../../eval/reader.js';
 import { defaultRoutingData, originOf } from '../../eval/route.js';
-import { flattenEvent } from '../../eval/shape.js';
+import { eventFields } from '../../eval/shape.js';
 import type { DetectionRule } from '../../model/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
@@ -192,7 +192,7 @@ function whyNot(rule: CompiledRule, rules: LoadedRule[], events: JsonObject[]): 
   const same = unrouted.rules.find((r) => r.source === rule.source);
   const hits = events.filter((e) => same !== undefined && unrouted.matches(e).includes(same));
   if (hits.length === 0) return ' (the detection does not match the events: no log-source question)';
-  const o = originOf(flattenEvent(hits[0]!), defaultRoutingData());
+  const o = originOf(eventFields(hits[0]!), defaultRoutingData());
   const ls = Object.entries(rule.logsource)
     .filter(([k]) => k !== 'definition')
     .map(([k, v]) => `${k}: ${v}`)
