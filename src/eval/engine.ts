@@ -72,30 +72,30 @@ export interface EngineOptions {
 export type DetectionSink = (rule: CompiledRule, event: EventView) => void;
 
 /**
- * The witness index of one set of routed rules: one automaton over every witness literal, run
- * over the folded text of each top-level field of the event; a hit counts for the rules whose
- * witness names that field, or any field (keywords, and dotted paths, which may lie anywhere).
+ * The witness index of one set of routed rules: per field that some clause names, one automaton
+ * over that field's literals and the any-field ones (keywords, and dotted paths, which may lie
+ * anywhere), run over the folded text of that field; and, when there are any-field literals, one
+ * automaton of those alone for every other field. A hit of pattern p in a field counts for exactly
+ * the (rule, clause) pairs of p in that field's index: no hit is looked at for a field it is not
+ * about.
  */
 interface Index {
-  aho: AhoCorasick;
-  /**
-   * For the fields no clause names (scanned only when some literal may be in any field): an
-   * automaton of just those any-field literals, and its pattern ids in `aho`'s numbering.
-   */
-  anyAho: AhoCorasick | undefined;
-  anyIds: Int32Array;
-  /** Per pattern: (field id, rule, clause bit) triples; field id ANY_FIELD for any value. */
-  targets: Int32Array[];
-  /** Ids of the top-level fields worth scanning; every field is scanned when `scanAll`. */
-  fieldIds: Map<string, number>;
-  scanAll: boolean;
-  /** anyAho.canSkip(), asked once. */
+  fields: Map<string, FieldIndex>;
+  /** For the fields no clause names, when some literal may be in any field. */
+  any: FieldIndex | undefined;
+  /** any.aho.canSkip(), asked once. */
   anySkips: boolean;
   /**
    * Whether an any-field literal can occur in the text of a number or boolean: when not, those
    * values of unnamed fields are not scanned (most numbers of an event are ids and counters).
    */
   anyInScalars: boolean;
+}
+
+interface FieldIndex {
+  aho: AhoCorasick;
+  /** Per pattern of `aho`: (rule, clause bit) pairs. */
+  targets: Int32Array[];
 }
 
 /** Scans the texts of a value that is not a string (numbers, booleans, arrays, objects). */
@@ -111,9 +111,33 @@ function mayOccurInScalar(literal: string): boolean {
   return /^[0-9.e+-]+$/.test(literal) || ['-infinity', 'nan', 'true', 'false'].some((t) => t.includes(literal));
 }
 
-const ANY_FIELD = -1;
-/** The field id of a scanned key that no witness names (only `ANY_FIELD` targets apply). */
-const OTHER_FIELD = -2;
+/** Builds one FieldIndex: literals numbered as they come, each with its (rule, clause bit) pairs. */
+class FieldIndexBuilder {
+  private readonly ids = new Map<string, number>();
+  private readonly pairs: number[][] = [];
+
+  add(text: string, rule: number, bit: number): void {
+    let p = this.ids.get(text);
+    if (p === undefined) {
+      p = this.pairs.length;
+      this.ids.set(text, p);
+      this.pairs.push([]);
+    }
+    this.pairs[p]!.push(rule, bit);
+  }
+
+  get size(): number {
+    return this.pairs.length;
+  }
+
+  texts(): string[] {
+    return [...this.ids.keys()];
+  }
+
+  build(): FieldIndex {
+    return { aho: new AhoCorasick(this.texts(), true), targets: this.pairs.map((x) => Int32Array.from(x)) };
+  }
+}
 
 interface RouteEntry {
   /** The channel and EventIDs this entry is for. */
@@ -236,39 +260,40 @@ export class Engine {
     let cands: Int32Array = this.candidates;
     let n = 0;
     for (const r of route.always) cands[n++] = r;
-    const { targets, fieldIds, scanAll, aho } = index;
+    const { fields, any } = index;
     for (const [key, v] of event) {
-      const field = fieldIds.get(key) ?? OTHER_FIELD;
-      if (field === OTHER_FIELD && !scanAll) continue;
-      const other = field === OTHER_FIELD;
-      // The automaton folds as it reads: the raw texts of the field, nested values included.
+      let fi = fields.get(key);
       hits.length = 0;
-      if (!other) {
-        if (typeof v === 'string') aho.scanInto(v, hits);
-        else if (v !== undefined && v !== null) scanTexts(aho, v, hits, false);
-      } else if (typeof v === 'string') {
-        // Fields no clause names, only for any-field literals: those are usually long enough to
+      // The automaton folds as it reads: the raw texts of the field, nested values included.
+      if (fi !== undefined) {
+        if (typeof v === 'string') fi.aho.scanInto(v, hits);
+        else if (v !== undefined && v !== null) scanTexts(fi.aho, v, hits, false);
+      } else if (any !== undefined) {
+        // A field no clause names, for any-field literals only: those are usually long enough to
         // skip through the text (see AhoCorasick.canSkip).
-        if (index.anySkips) index.anyAho!.scanSkipping(v, hits);
-        else index.anyAho!.scanInto(v, hits);
-      } else if (v !== undefined && v !== null && (index.anyInScalars || typeof v === 'object')) scanTexts(index.anyAho!, v, hits, index.anySkips);
+        fi = any;
+        if (typeof v === 'string') {
+          if (index.anySkips) any.aho.scanSkipping(v, hits);
+          else any.aho.scanInto(v, hits);
+        } else if (v !== undefined && v !== null && (index.anyInScalars || typeof v === 'object')) scanTexts(any.aho, v, hits, index.anySkips);
+      } else continue;
       if (hits.length === 0) continue;
       const stamp = this.nextPatternEpoch();
+      const targets = fi.targets;
       for (let h = 0; h < hits.length; h++) {
-        const p = other ? index.anyIds[hits.ids[h]!]! : hits.ids[h]!;
+        const p = hits.ids[h]!;
         if (seenPattern[p] === stamp) continue;
         seenPattern[p] = stamp;
-        const triples = targets[p]!;
-        for (let j = 0; j < triples.length; j += 3) {
-          const f = triples[j]!;
-          const r = triples[j + 1]!;
-          if ((f !== ANY_FIELD && f !== field) || inRoute[r] === 0) continue;
+        const pairs = targets[p]!;
+        for (let j = 0; j < pairs.length; j += 2) {
+          const r = pairs[j]!;
+          if (inRoute[r] === 0) continue;
           if (seenRule[r] !== epoch) {
             seenRule[r] = epoch;
             clauses[r] = 0;
           }
           const had = clauses[r]!;
-          const now = had | triples[j + 2]!;
+          const now = had | pairs[j + 1]!;
           if (now === had) continue;
           clauses[r] = now;
           // A rule is a candidate once every one of its clauses has a hit.
@@ -303,48 +328,38 @@ export class Engine {
     let index = this.indexes.get(key);
     if (index) return index;
     if (this.indexes.size >= 256) this.indexes.clear();
-    const ids = new Map<string, number>();
-    const pairs: number[][] = [];
-    const fieldIds = new Map<string, number>();
-    let scanAll = false;
+    const named = new Map<string, FieldIndexBuilder>();
+    const anywhere: [string, number, number][] = [];
     for (const i of withWitness) {
       this.rules[i]!.witness!.forEach((clause, c) => {
         for (const { field, text } of clause) {
-          let p = ids.get(text);
-          if (p === undefined) {
-            p = ids.size;
-            ids.set(text, p);
-            pairs.push([]);
+          // A dotted field may resolve to a nested value: look for it in every field.
+          if (field === undefined || field.includes('.')) anywhere.push([text, i, 1 << c]);
+          else {
+            let b = named.get(field);
+            if (!b) named.set(field, (b = new FieldIndexBuilder()));
+            b.add(text, i, 1 << c);
           }
-          let f: number;
-          // A dotted field may resolve to a nested value: count it under any field.
-          if (field === undefined || field.includes('.')) {
-            scanAll = true;
-            f = ANY_FIELD;
-          } else {
-            f = fieldIds.get(field) ?? fieldIds.size;
-            fieldIds.set(field, f);
-          }
-          pairs[p]!.push(f, i, 1 << c);
         }
       });
     }
-    const texts = [...ids.keys()];
-    const anyIds = texts.map((_, p) => p).filter((p) => pairs[p]!.some((_, j) => j % 3 === 0 && pairs[p]![j] === ANY_FIELD));
-    const anyTexts = anyIds.map((p) => texts[p]!);
-    const anyAho = scanAll ? new AhoCorasick(anyTexts, true) : undefined;
+    let any: FieldIndexBuilder | undefined;
+    if (anywhere.length > 0) {
+      any = new FieldIndexBuilder();
+      for (const b of [...named.values(), any]) for (const [text, rule, bit] of anywhere) b.add(text, rule, bit);
+    }
+    const fields = new Map<string, FieldIndex>();
+    for (const [field, b] of named) fields.set(field, b.build());
+    const anyIndex = any?.build();
     index = {
-      aho: new AhoCorasick(texts, true),
-      anyAho,
-      anySkips: anyAho?.canSkip() ?? false,
-      anyInScalars: anyTexts.some(mayOccurInScalar),
-      anyIds: Int32Array.from(anyIds),
-      targets: pairs.map((x) => Int32Array.from(x)),
-      fieldIds,
-      scanAll,
+      fields,
+      any: anyIndex,
+      anySkips: anyIndex?.aho.canSkip() ?? false,
+      anyInScalars: (any?.texts() ?? []).some(mayOccurInScalar),
     };
     this.indexes.set(key, index);
-    if (this.seenPattern.length < pairs.length) this.seenPattern = new Uint32Array(pairs.length);
+    const most = Math.max(any?.size ?? 0, ...[...named.values()].map((b) => b.size));
+    if (this.seenPattern.length < most) this.seenPattern = new Uint32Array(most);
     if (this.candidates.length < this.rules.length) this.candidates = new Int32Array(this.rules.length);
     return index;
   }
