@@ -166,8 +166,13 @@ class LineReader {
   push(buf: Buffer): void {
     let start = 0;
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      this.take(buf.subarray(start, nl));
-      this.finishLine();
+      if (this.size === 0 && !this.oversize && nl - start <= this.limits.maxEventBytes) {
+        // The whole line is in this chunk (the usual case): decoded in place, no Buffer view made.
+        this.emit(this.line++, buf.toString('utf8', start, nl));
+      } else {
+        this.take(buf.subarray(start, nl));
+        this.finishLine();
+      }
       start = nl + 1;
     }
     if (start < buf.length) this.take(buf.subarray(start));
@@ -199,7 +204,10 @@ class LineReader {
     const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
-    let text = bytes.toString('utf8');
+    this.emit(line, bytes.toString('utf8'));
+  }
+
+  private emit(line: number, text: string): void {
     if (this.first) {
       this.first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
