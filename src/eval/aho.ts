@@ -45,6 +45,11 @@ export class AhoCorasick {
   private readonly delta: Uint16Array | Uint32Array;
   /** States from this number on have patterns ending at them. */
   private readonly firstOutput: number;
+  /**
+   * delta holds state * classCount (the offset of its row) instead of the state number, when the
+   * table is small enough for 16 bits to hold those.
+   */
+  private readonly premultiplied: boolean;
   /** For state firstOutput + k: its pattern ids in `outs` from outStart[k], -1 terminated. */
   private readonly outStart: Int32Array;
   private readonly outs: Int32Array;
@@ -81,72 +86,93 @@ export class AhoCorasick {
     if (coarse) for (let c = 0x41; c <= 0x5a; c++) this.classOfLow[c] = classes.get(c + 0x20) ?? 0;
     const K = this.classCount;
 
-    // Trie.
-    const gotoMaps: Map<number, number>[] = [new Map()];
-    const own: number[][] = [[]];
-    patterns.forEach((p, id) => {
+    // Trie, as rows of K next states (0: no edge; no edge leads back to the root), sized for the
+    // worst case of no shared prefix. Typed arrays rather than a Map per state: the loops below
+    // run once per route and field, mostly before the JIT has warmed up.
+    let total = 1;
+    for (const p of patterns) {
       // An empty pattern would end at the root, which the scan never reports.
       if (p === '') throw new Error('Aho-Corasick patterns must not be empty');
-      let s = 0;
+      total += p.length;
+    }
+    const trie = new Int32Array(total * K);
+    /** Patterns ending at each state, as linked lists: ownHead[state], then ownNext[pattern]. */
+    const ownHead = new Int32Array(total).fill(-1);
+    const ownNext = new Int32Array(patterns.length);
+    let n = 1;
+    for (let id = 0; id < patterns.length; id++) {
+      const p = patterns[id]!;
+      let st = 0;
       for (let i = 0; i < p.length; i++) {
-        const k = classes.get(unit(p.charCodeAt(i)))!;
-        let t = gotoMaps[s]!.get(k);
-        if (t === undefined) {
-          t = gotoMaps.length;
-          gotoMaps.push(new Map());
-          own.push([]);
-          gotoMaps[s]!.set(k, t);
-        }
-        s = t;
+        const at = st * K + classes.get(unit(p.charCodeAt(i)))!;
+        if (trie[at] === 0) trie[at] = n++;
+        st = trie[at]!;
       }
-      own[s]!.push(id);
-    });
-    const n = gotoMaps.length;
+      ownNext[id] = ownHead[st]!;
+      ownHead[st] = id;
+    }
     this.stateCount = n;
 
-    // Failure links breadth first; a state's row is its failure state's row with its own edges.
-    const rows = new Int32Array(n * K);
+    // Failure links breadth first, turning the trie into the full transition table in place: a
+    // state's missing edges are its failure state's (whose row is complete, being earlier).
+    const rows = trie.subarray(0, n * K);
     const fail = new Int32Array(n);
-    const order: number[] = [];
-    for (const [k, t] of gotoMaps[0]!) {
-      rows[k] = t;
-      order.push(t);
-    }
-    for (let q = 0; q < order.length; q++) {
-      const s = order[q]!;
-      const f = fail[s]!;
-      rows.copyWithin(s * K, f * K, f * K + K);
-      for (const [k, t] of gotoMaps[s]!) {
-        fail[t] = rows[f * K + k]!;
-        rows[s * K + k] = t;
-        order.push(t);
+    const order = new Int32Array(n);
+    let tail = 0;
+    for (let k = 0; k < K; k++) if (rows[k] !== 0) order[tail++] = rows[k]!;
+    for (let q = 0; q < tail; q++) {
+      const st = order[q]!;
+      const f = fail[st]! * K;
+      const row = st * K;
+      for (let k = 0; k < K; k++) {
+        const child = rows[row + k]!;
+        if (child !== 0) {
+          fail[child] = rows[f + k]!;
+          order[tail++] = child;
+        } else rows[row + k] = rows[f + k]!;
       }
     }
     // Output lists: own patterns, then the failure state's (complete already, in BFS order).
-    const lists: number[][] = new Array<number[]>(n);
-    lists[0] = own[0]!;
-    for (const s of order) lists[s] = own[s]!.length ? [...own[s]!, ...lists[fail[s]!]!] : lists[fail[s]!]!;
+    const lists: (number[] | undefined)[] = new Array<number[] | undefined>(n);
+    for (let q = 0; q < tail; q++) {
+      const st = order[q]!;
+      const inherited = lists[fail[st]!];
+      if (ownHead[st] === -1) {
+        lists[st] = inherited;
+        continue;
+      }
+      const list: number[] = [];
+      for (let id = ownHead[st]!; id !== -1; id = ownNext[id]!) list.push(id);
+      list.reverse(); // pattern order, as they were added
+      lists[st] = inherited ? list.concat(inherited) : list;
+    }
 
     // Renumber: states without output first (the root stays 0), then those with output.
     const number = new Int32Array(n);
     let next = 0;
-    for (let s = 0; s < n; s++) if (lists[s]!.length === 0) number[s] = next++;
+    for (let st = 0; st < n; st++) if (lists[st] === undefined) number[st] = next++;
     this.firstOutput = next;
     const outStart: number[] = [];
     const flat: number[] = [];
-    for (let s = 0; s < n; s++) {
-      if (lists[s]!.length === 0) continue;
-      number[s] = next++;
+    for (let st = 0; st < n; st++) {
+      const list = lists[st];
+      if (list === undefined) continue;
+      number[st] = next++;
       outStart.push(flat.length);
-      for (const x of lists[s]!) flat.push(x);
+      for (const x of list) flat.push(x);
       flat.push(-1);
     }
     this.outStart = Int32Array.from(outStart);
     this.outs = Int32Array.from(flat);
-    const delta = n < 0x10000 ? new Uint16Array(n * K) : new Uint32Array(n * K);
-    for (let s = 0; s < n; s++) {
-      const to = number[s]! * K;
-      for (let k = 0; k < K; k++) delta[to + k] = number[rows[s * K + k]!]!;
+    // Small tables hold next states premultiplied by the row width: one multiplication less on
+    // the chain of dependent loads that a scan is (see docs/evaluator.md, section 9).
+    this.premultiplied = n * K <= 0x10000;
+    const times = this.premultiplied ? K : 1;
+    const delta = this.premultiplied || n < 0x10000 ? new Uint16Array(n * K) : new Uint32Array(n * K);
+    for (let st = 0; st < n; st++) {
+      const to = number[st]! * K;
+      const from = st * K;
+      for (let k = 0; k < K; k++) delta[to + k] = number[rows[from + k]!]! * times;
     }
     this.delta = delta;
 
@@ -204,18 +230,9 @@ export class AhoCorasick {
 
   /** Runs the automaton from the root at `start` for as long as a pattern starting there can be. */
   private verify(text: string, start: number, hits: HitBuffer): void {
-    const K = this.classCount;
-    const low = this.classOfLow;
-    const delta = this.delta;
-    const first = this.firstOutput;
-    const end = Math.min(text.length, start + this.maxLength);
-    let s = 0;
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i);
-      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
-      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hits.push(this.outs[j]!);
-    }
+    this.run(text, start, Math.min(text.length, start + this.maxLength), hits);
   }
+
 
   private classOf(c: number): number {
     if (c < 128) return this.classOfLow[c]!;
@@ -228,16 +245,36 @@ export class AhoCorasick {
    * allocating: the buffer is reused across texts and events.
    */
   scanInto(text: string, hits: HitBuffer): void {
+    this.run(text, 0, text.length, hits);
+  }
+
+  /** Runs the automaton from the root over text[from, to), appending the patterns that end there. */
+  private run(text: string, from: number, to: number, hits: HitBuffer): void {
     const K = this.classCount;
     const low = this.classOfLow;
     const delta = this.delta;
+    if (this.premultiplied) {
+      const first = this.firstOutput * K;
+      let row = 0;
+      for (let i = from; i < to; i++) {
+        const c = text.charCodeAt(i);
+        row = delta[row + (c < 128 ? low[c]! : this.classOf(c))]!;
+        if (row >= first) this.report(((row / K) | 0) - this.firstOutput, hits);
+      }
+      return;
+    }
     const first = this.firstOutput;
     let s = 0;
-    for (let i = 0; i < text.length; i++) {
+    for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
       s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
-      if (s >= first) for (let j = this.outStart[s - first]!; this.outs[j]! >= 0; j++) hits.push(this.outs[j]!);
+      if (s >= first) this.report(s - first, hits);
     }
+  }
+
+  /** Appends the patterns of the k-th state with output. */
+  private report(k: number, hits: HitBuffer): void {
+    for (let j = this.outStart[k]!; this.outs[j]! >= 0; j++) hits.push(this.outs[j]!);
   }
 
   /** Does some pattern occur in `text`? */
@@ -245,13 +282,16 @@ export class AhoCorasick {
     const K = this.classCount;
     const low = this.classOfLow;
     const delta = this.delta;
-    const first = this.firstOutput;
+    // Premultiplied or not, a state is at or past the first with output in the same order.
+    const first = this.premultiplied ? this.firstOutput * K : this.firstOutput;
+    const width = this.premultiplied ? 1 : K;
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      s = delta[s * K + (c < 128 ? low[c]! : this.classOf(c))]!;
+      s = delta[s * width + (c < 128 ? low[c]! : this.classOf(c))]!;
       if (s >= first) return true;
     }
     return false;
   }
+
 }

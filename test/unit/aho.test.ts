@@ -64,6 +64,27 @@ describe('Aho-Corasick', () => {
     );
   });
 
+  it('finds the same with every table layout (premultiplied, 16-bit, 32-bit state numbers)', () => {
+    // 2,000 patterns over 36 units: about 14,000 states, too many for premultiplied 16-bit rows.
+    const patterns = Array.from({ length: 2000 }, (_, i) => `${(i * 7919).toString(36)}-${i.toString(36)}`);
+    const text = patterns.filter((_, i) => i % 97 === 0).join(' ') + ' zz-0 ';
+    const big = new AhoCorasick(patterns);
+    expect(big.stateCount).toBeGreaterThan(0x10000 / 38);
+    expect(big.stateCount).toBeLessThan(0x10000);
+    const small = patterns.filter((_, i) => i % 97 === 0).concat('zz-0');
+    const expected = new Set(occurrences(patterns, text).map((o) => patterns[Number(o.split('@')[0])]));
+    const hits = new HitBuffer();
+    big.scanInto(text, hits);
+    expect(new Set([...hits.ids.subarray(0, hits.length)].map((i) => patterns[i]))).toEqual(expected);
+    const little = new AhoCorasick(small);
+    hits.length = 0;
+    little.scanInto(text, hits);
+    expect(new Set([...hits.ids.subarray(0, hits.length)].map((i) => small[i]))).toEqual(new Set(occurrences(small, text).map((o) => small[Number(o.split('@')[0])])));
+    expect(big.test('  ' + patterns[1234]!)).toBe(true);
+    expect(little.test('  ' + small[3]!)).toBe(true);
+    expect(little.test('nothing here')).toBe(false);
+  });
+
   it('uses wide state numbers when there are many states', () => {
     const patterns = Array.from({ length: 9000 }, (_, i) => `p${i.toString(36)}-${(i * 7919).toString(36)}x`);
     const aho = new AhoCorasick(patterns);
