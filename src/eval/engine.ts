@@ -94,8 +94,9 @@ interface Index {
 
 interface FieldIndex {
   aho: AhoCorasick;
-  /** Per pattern of `aho`: (rule, clause bit) pairs. */
-  targets: Int32Array[];
+  /** The (rule, clause bit) pairs of pattern p of `aho` are pairs[start[p]] to pairs[start[p + 1]]. */
+  start: Int32Array;
+  pairs: Int32Array;
 }
 
 /** Scans the texts of a value that is not a string (numbers, booleans, arrays, objects). */
@@ -135,7 +136,13 @@ class FieldIndexBuilder {
   }
 
   build(): FieldIndex {
-    return { aho: new AhoCorasick(this.texts(), true), targets: this.pairs.map((x) => Int32Array.from(x)) };
+    // One flat array rather than one per pattern: thousands of small typed arrays are scattered
+    // in memory, and each hit would touch another one.
+    const start = new Int32Array(this.pairs.length + 1);
+    for (let p = 0; p < this.pairs.length; p++) start[p + 1] = start[p]! + this.pairs[p]!.length;
+    const pairs = new Int32Array(start[this.pairs.length]!);
+    this.pairs.forEach((x, p) => pairs.set(x, start[p]!));
+    return { aho: new AhoCorasick(this.texts(), true), start, pairs };
   }
 }
 
@@ -279,13 +286,12 @@ export class Engine {
       } else continue;
       if (hits.length === 0) continue;
       const stamp = this.nextPatternEpoch();
-      const targets = fi.targets;
+      const { start, pairs } = fi;
       for (let h = 0; h < hits.length; h++) {
         const p = hits.ids[h]!;
         if (seenPattern[p] === stamp) continue;
         seenPattern[p] = stamp;
-        const pairs = targets[p]!;
-        for (let j = 0; j < pairs.length; j += 2) {
+        for (let j = start[p]!, end = start[p + 1]!; j < end; j += 2) {
           const r = pairs[j]!;
           if (inRoute[r] === 0) continue;
           if (seenRule[r] !== epoch) {
