@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { LoadedRule } from '../dist/collection/load.js';
 import type { JsonObject } from '../dist/eval/event.js';
-import { readEvents } from '../dist/eval/reader.js';
+import { READ_CHUNK_BYTES, readEvents } from '../dist/eval/reader.js';
 
 /** Evaluates one event, calling `onMatch` once per matching rule (any stable rule key). */
 export interface BenchMatcher {
@@ -54,7 +54,7 @@ export async function runBench(
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   await readEvents(
-    createReadStream(eventsFile, { highWaterMark: 1 << 16 }),
+    createReadStream(eventsFile, { highWaterMark: READ_CHUNK_BYTES }),
     (item) => {
       if (item.kind === 'malformed') {
         malformed++;

@@ -8,7 +8,7 @@ import { loadCollection } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
-import { DEFAULT_LIMITS, readEvents, type ReadLimits } from '../../eval/reader.js';
+import { DEFAULT_LIMITS, READ_CHUNK_BYTES, readEvents, type ReadLimits } from '../../eval/reader.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
@@ -99,7 +99,7 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   for (const file of inputs) {
     if (io.closed?.()) break;
     const shown = file === '-' ? '-' : file;
-    const source = file === '-' ? io.stdin! : createReadStream(file, { highWaterMark: 1 << 16 });
+    const source = file === '-' ? io.stdin! : createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const chunk of source) {
         bytesRead += (chunk as Uint8Array).byteLength;

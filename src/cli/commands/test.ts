@@ -11,7 +11,7 @@ import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
-import { readEvents } from '../../eval/reader.js';
+import { READ_CHUNK_BYTES, readEvents } from '../../eval/reader.js';
 import { defaultRoutingData, originOf } from '../../eval/route.js';
 import { eventFields } from '../../eval/shape.js';
 import type { DetectionRule } from '../../model/types.js';
@@ -168,7 +168,7 @@ async function manifestTests(manifest: string): Promise<TestCase[]> {
     let total = 0;
     const malformed: string[] = [];
     const unmatched: JsonObject[] = [];
-    await readEvents(createReadStream(eventsPath), (item) => {
+    await readEvents(createReadStream(eventsPath, { highWaterMark: READ_CHUNK_BYTES }), (item) => {
       if (item.kind === 'malformed') {
         malformed.push(`${c.events}:${item.line}: ${item.reason}`);
         return;
