@@ -103,5 +103,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     if (process.env.RULEC_DEBUG) throw e;
     io.err(`rulec: internal error: ${(e as Error).message} (set RULEC_DEBUG=1 for details)`);
     return EXIT_FAILED;
+  } finally {
+    io.flush?.();
   }
 }

@@ -1,11 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
+const BIN = new URL('../../bin/rulec.js', import.meta.url).pathname;
 
 function capture(stdin?: string) {
   const out: string[] = [];
@@ -111,5 +113,16 @@ describe('rulec scan', () => {
     const c = capture();
     await main(['scan', '--rules', d, join(dir, 'events.jsonl')], c.io);
     expect(c.err[0]).toBe("note: 1 rule: category 'file_access' has no channel/EventID data, so it matches only events without a Channel");
+  });
+
+  it('writes every detection to a pipe, in blocks, and the malformed-event notes to stderr', () => {
+    // Over 64 KiB of output: stdout is written in blocks, the last one when the command ends.
+    const dir = temp({ 'r.yml': RULE, 'e.jsonl': [...Array.from({ length: 3000 }, (_, i) => sysmon(1, `C:\\w${i}\\whoami.exe`)), '{bad'].join('\n') });
+    const r = spawnSync(process.execPath, [BIN, 'scan', '--json', '-r', join(dir, 'r.yml'), join(dir, 'e.jsonl')], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3000);
+    expect(JSON.parse(lines[2999]!)).toMatchObject({ rule_id: '11111111-1111-4111-8111-111111111111', line: 3000 });
+    expect(r.stderr).toContain('e.jsonl:3001: malformed event');
   });
 });
