@@ -116,7 +116,7 @@ describe('rulec scan', () => {
   });
 
   it('writes every detection to a pipe, in blocks, and the malformed-event notes to stderr', () => {
-    // Over 64 KiB of output: stdout is written in blocks, the last one when the command ends.
+    // Over 64 KiB of output: stdout is written in blocks; a note on stderr writes what stdout holds first.
     const dir = temp({ 'r.yml': RULE, 'e.jsonl': [...Array.from({ length: 3000 }, (_, i) => sysmon(1, `C:\\w${i}\\whoami.exe`)), '{bad'].join('\n') });
     const r = spawnSync(process.execPath, [BIN, 'scan', '--json', '-r', join(dir, 'r.yml'), join(dir, 'e.jsonl')], { encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -124,5 +124,15 @@ describe('rulec scan', () => {
     expect(lines).toHaveLength(3000);
     expect(JSON.parse(lines[2999]!)).toMatchObject({ rule_id: '11111111-1111-4111-8111-111111111111', line: 3000 });
     expect(r.stderr).toContain('e.jsonl:3001: malformed event');
+  });
+
+  it('writes what stdout still holds when a command ends without a word on stderr', () => {
+    const rules = Array.from({ length: 400 }, (_, i) => RULE.replace('11111111-1111-4111-8111-111111111111', `11111111-1111-4111-8111-${String(i).padStart(12, '0')}`));
+    const dir = temp(Object.fromEntries(rules.map((r, i) => [`r${i}.yml`, r])));
+    const r = spawnSync(process.execPath, [BIN, 'ir', dir], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.length).toBeGreaterThan(1 << 16);
+    expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toHaveLength(400);
   });
 });
