@@ -176,9 +176,16 @@ export class AhoCorasick {
     }
     this.delta = delta;
 
-    this.maxLength = patterns.length ? Math.max(...patterns.map((p) => p.length)) : 0;
+    // Loops, not Math.max(...lengths): spreading 130,000 arguments overflows the stack.
+    let longest = 0;
+    let shortest = Infinity;
+    for (const p of patterns) {
+      if (p.length > longest) longest = p.length;
+      if (p.length < shortest) shortest = p.length;
+    }
+    this.maxLength = longest;
     // The shift table holds bytes: a longer window would not skip further in practice.
-    this.window = patterns.length ? Math.min(255, ...patterns.map((p) => p.length)) : 0;
+    this.window = patterns.length ? Math.min(255, shortest) : 0;
   }
 
   /**

@@ -364,7 +364,8 @@ export class Engine {
       anyInScalars: (any?.texts() ?? []).some(mayOccurInScalar),
     };
     this.indexes.set(key, index);
-    const most = Math.max(any?.size ?? 0, ...[...named.values()].map((b) => b.size));
+    let most = any?.size ?? 0;
+    for (const b of named.values()) most = Math.max(most, b.size);
     if (this.seenPattern.length < most) this.seenPattern = new Uint32Array(most);
     if (this.candidates.length < this.rules.length) this.candidates = new Int32Array(this.rules.length);
     return index;

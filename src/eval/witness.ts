@@ -120,7 +120,8 @@ function clausesOf(n: Node): Clause[] {
       // fewer): a match satisfies some child, hence that child's clause j.
       const per = n.children.map(clausesOf);
       if (per.some((cs) => cs.length === 0)) return [];
-      const width = Math.min(MAX_CLAUSES, Math.max(...per.map((cs) => cs.length)));
+      let width = 0;
+      for (const cs of per) width = Math.min(MAX_CLAUSES, Math.max(width, cs.length));
       const out: Clause[] = [];
       for (let j = 0; j < width; j++) {
         const all = new Map<string, WitnessLiteral>();

@@ -120,6 +120,17 @@ describe('the witness index', () => {
     );
   }, 600_000);
 
+  it('takes a list of 150,000 literals (no argument spreading of that size)', () => {
+    const children: Node[] = Array.from({ length: 150_000 }, (_, i) => ({ kind: 'str', field: 'Hashes', op: 'contains', value: `h${i.toString(36).padStart(8, '0')}`, case: 'ci' }));
+    // Nested in groups, as lists in a large rule set would be, and as one `or`.
+    const grouped: Node = { kind: 'or', children: Array.from({ length: 150 }, (_, g) => ({ kind: 'or', children: children.slice(g * 1000, (g + 1) * 1000) })) };
+    for (const ir of [grouped, { kind: 'or', children } as Node]) {
+      const events = [{ Hashes: 'x H000000ZZ y' }, { Hashes: 'nothing' }];
+      expect(detections(Engine.fromIr([{ ir }]), events)).toEqual(['0:0']);
+      expect(detections(Engine.fromIr([{ ir }], { index: false }), events)).toEqual(['0:0']);
+    }
+  }, 60_000);
+
   it('with routing off, detects exactly what the reference interpreter matches', () => {
     fc.assert(
       fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 4 }), fc.array(irEvent, { minLength: 1, maxLength: 4 }), (rules, events) => {
