@@ -27,9 +27,15 @@ let progressShown = false;
 /**
  * Lines for stdout not written yet. Writes to a file or pipe are synchronous, one system call
  * each: a scan with 260,000 detections spent more time writing them one by one than finding them.
- * So lines are written in blocks of 64 KiB, except to a terminal, where a person waits for each.
+ * So lines are gathered while the current piece of work runs (a scan evaluates a whole chunk of
+ * input at once) and written when it yields to the event loop, or every 64 KiB: never held while
+ * waiting for more input (`tail -f log | rulec scan -` reports each detection as it comes). A
+ * terminal gets each line at once. SIGINT, SIGTERM and SIGHUP write what is held, then end the
+ * process as they would have.
  */
 let pending = '';
+let scheduled = false;
+let guarded = false;
 const BLOCK = 1 << 16;
 
 function write(text: string): void {
@@ -40,12 +46,30 @@ function write(text: string): void {
   }
   pending += text;
   if (pending.length >= BLOCK) flush();
+  else if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+    guardSignals();
+  }
 }
 
 function flush(): void {
+  scheduled = false;
   if (pending === '') return;
   if (!stdoutClosed) process.stdout.write(pending);
   pending = '';
+}
+
+function guardSignals(): void {
+  if (guarded) return;
+  guarded = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      flush();
+      // The listener is gone: the signal now does what it does by default.
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 export const stdio: Output = {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
@@ -135,4 +135,30 @@ describe('rulec scan', () => {
     expect(r.stdout.length).toBeGreaterThan(1 << 16);
     expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toHaveLength(400);
   });
+
+  it('reports a detection while its input is still open (tail -f | rulec scan -), and on SIGTERM writes what it found', async () => {
+    const dir = temp({ 'r.yml': RULE });
+    const child = spawn(process.execPath, [BIN, 'scan', '--json', '-r', join(dir, 'r.yml'), '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const firstLine = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no detection on stdout while stdin stayed open; stdout so far: ${out}`)), 15_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.stdin.write(sysmon(1, 'C:\\Windows\\System32\\whoami.exe') + '\n');
+    await firstLine;
+    expect(JSON.parse(out.split('\n')[0]!)).toMatchObject({ rule_id: '11111111-1111-4111-8111-111111111111', line: 1 });
+    const ended = new Promise<string | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    child.stdin.write(sysmon(1, 'C:\\x\\whoami.exe') + '\n');
+    // Let the second event be read and evaluated, then stop the scan with its input still open.
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGTERM');
+    expect(await ended).toBe('SIGTERM');
+    expect(out.trimEnd().split('\n')).toHaveLength(2);
+  }, 30_000);
 });
