@@ -45,7 +45,8 @@ export function eventFields(raw: JsonObject): FieldMap {
   const out: FieldMap = new Map();
   const ev = raw.Event;
   if (!isObject(ev) || !isObject(ev.System)) {
-    for (const k in raw) out.set(k, raw[k]);
+    // Own keys only, as field lookup on the object reads them.
+    for (const k in raw) if (hasOwn.call(raw, k)) out.set(k, raw[k]);
     return out;
   }
   flattenSystem(ev.System, out);

@@ -162,9 +162,9 @@ describe('the witness index', () => {
     ]);
     const seen: string[] = [];
     e.evaluate({ Event: { System: { Channel: 'Security', EventID: 4688 }, EventData: { NewProcessName: 'C:\\CMD.EXE' } } }, (rule, view) => {
-      seen.push(`${rule.title}:${String(view.get('Image'))}:${String(view.get('Channel'))}`);
+      seen.push(`${rule.title}:${String(view.get('Image'))}:${String(view.get('Channel'))}:${String(view.raw.Image)}`);
     });
-    expect(seen).toEqual(['a:C:\\CMD.EXE:Security', 'b:C:\\CMD.EXE:Security']);
+    expect(seen).toEqual(['a:C:\\CMD.EXE:Security:C:\\CMD.EXE', 'b:C:\\CMD.EXE:Security:C:\\CMD.EXE']);
   });
 
   it('refuses to evaluate from inside its own sink (shared scratch buffers)', () => {

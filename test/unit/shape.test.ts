@@ -110,9 +110,15 @@ describe('event shapes', () => {
     }
     expect(fromMap.get('Inner.c.d')).toBe('deep');
     expect(fromMap.allTexts(true)).toEqual(fromObject.allTexts(true));
+    // Detections hand rules' view of the event to callers: still a plain object.
+    expect(fromMap.raw).toEqual(flattenEvent(raw));
     // A flat event's map is a copy: the engine may change it.
     const flat = { Image: 'x' };
     eventFields(flat).set('Image', 'y');
     expect(flat.Image).toBe('x');
+    // Inherited enumerable properties are not fields (field lookup on an object never saw them).
+    const inherits = Object.create({ Inherited: 'no' }) as Record<string, unknown>;
+    inherits.Own = 'yes';
+    expect([...eventFields(inherits).keys()]).toEqual(['Own']);
   });
 });

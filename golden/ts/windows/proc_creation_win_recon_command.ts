@@ -57,13 +57,21 @@ class EventView {
   private everything: string[] | undefined;
   private everythingFolded: string[] | undefined;
 
-  /** `raw`: a JSON object whose keys are field names, or the fields of a flattened event. */
-  constructor(readonly raw: JsonObject | FieldMap) {}
+  private rawObject: JsonObject | undefined;
+
+  /** `source`: a JSON object whose keys are field names, or the fields of a flattened event. */
+  constructor(private readonly source: JsonObject | FieldMap) {}
+
+  /** The event as rules see it, as a JSON object (made on first use for a field map). */
+  get raw(): JsonObject {
+    const s = this.source;
+    return s instanceof Map ? (this.rawObject ??= Object.fromEntries(s)) : s;
+  }
 
   private field(name: string): FieldCache {
     let f = this.fields.get(name);
     if (f === undefined) {
-      f = { value: resolveField(this.raw, name), texts: undefined, folded: undefined };
+      f = { value: resolveField(this.source, name), texts: undefined, folded: undefined };
       this.fields.set(name, f);
     }
     return f;
@@ -89,7 +97,7 @@ class EventView {
 
   /** Every scalar value of the event as text (keyword scope). */
   allTexts(folded: boolean): string[] {
-    if (!this.everything) this.everything = allTexts(this.raw instanceof Map ? [...this.raw.values()] : this.raw);
+    if (!this.everything) this.everything = allTexts(this.source instanceof Map ? [...this.source.values()] : this.source);
     if (!folded) return this.everything;
     if (!this.everythingFolded) this.everythingFolded = this.everything.map(fold);
     return this.everythingFolded;
