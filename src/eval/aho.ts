@@ -90,11 +90,19 @@ export class AhoCorasick {
     // worst case of no shared prefix. Typed arrays rather than a Map per state: the loops below
     // run once per route and field, mostly before the JIT has warmed up.
     let total = 1;
+    // Loops, not Math.max(...lengths): spreading 130,000 arguments overflows the stack.
+    let longest = 0;
+    let shortest = Infinity;
     for (const p of patterns) {
       // An empty pattern would end at the root, which the scan never reports.
       if (p === '') throw new Error('Aho-Corasick patterns must not be empty');
       total += p.length;
+      longest = Math.max(longest, p.length);
+      shortest = Math.min(shortest, p.length);
     }
+    this.maxLength = longest;
+    // The shift table holds bytes: a longer window would not skip further in practice.
+    this.window = patterns.length ? Math.min(255, shortest) : 0;
     const trie = new Int32Array(total * K);
     /** Patterns ending at each state, as linked lists: ownHead[state], then ownNext[pattern]. */
     const ownHead = new Int32Array(total).fill(-1);
@@ -175,17 +183,6 @@ export class AhoCorasick {
       for (let k = 0; k < K; k++) delta[to + k] = number[rows[from + k]!]! * times;
     }
     this.delta = delta;
-
-    // Loops, not Math.max(...lengths): spreading 130,000 arguments overflows the stack.
-    let longest = 0;
-    let shortest = Infinity;
-    for (const p of patterns) {
-      if (p.length > longest) longest = p.length;
-      if (p.length < shortest) shortest = p.length;
-    }
-    this.maxLength = longest;
-    // The shift table holds bytes: a longer window would not skip further in practice.
-    this.window = patterns.length ? Math.min(255, shortest) : 0;
   }
 
   /**
@@ -203,7 +200,7 @@ export class AhoCorasick {
     const shift = new Uint8Array(K * K).fill(m - 1);
     for (const p of this.patterns) {
       for (let j = 0; j + 1 < m; j++) {
-        const g = this.classAt(p, j, this.classOfLow) * K + this.classAt(p, j + 1, this.classOfLow);
+        const g = this.classOf(p.charCodeAt(j)) * K + this.classOf(p.charCodeAt(j + 1));
         shift[g] = Math.min(shift[g]!, m - 2 - j);
       }
     }
@@ -219,10 +216,9 @@ export class AhoCorasick {
   scanSkipping(text: string, hits: HitBuffer): void {
     const shift = this.shift!;
     const K = this.classCount;
-    const low = this.classOfLow;
     const m = this.window;
     for (let i = m - 1; i < text.length; ) {
-      const sh = shift[this.classAt(text, i - 1, low) * K + this.classAt(text, i, low)]!;
+      const sh = shift[this.classOf(text.charCodeAt(i - 1)) * K + this.classOf(text.charCodeAt(i))]!;
       if (sh === 0) {
         this.verify(text, i - m + 1, hits);
         i++;
@@ -230,16 +226,10 @@ export class AhoCorasick {
     }
   }
 
-  private classAt(text: string, i: number, low: Uint16Array): number {
-    const c = text.charCodeAt(i);
-    return c < 128 ? low[c]! : this.classOf(c);
-  }
-
   /** Runs the automaton from the root at `start` for as long as a pattern starting there can be. */
   private verify(text: string, start: number, hits: HitBuffer): void {
     this.run(text, start, Math.min(text.length, start + this.maxLength), hits);
   }
-
 
   private classOf(c: number): number {
     if (c < 128) return this.classOfLow[c]!;
@@ -300,5 +290,4 @@ export class AhoCorasick {
     }
     return false;
   }
-
 }

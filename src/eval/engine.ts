@@ -99,12 +99,14 @@ interface FieldIndex {
   pairs: Int32Array;
 }
 
-/** Scans the texts of a value that is not a string (numbers, booleans, arrays, objects). */
-function scanTexts(automaton: AhoCorasick, v: unknown, hits: HitBuffer, skip: boolean): void {
-  for (const t of typeof v === 'object' ? allTexts(v) : [String(v)]) {
-    if (skip) automaton.scanSkipping(t, hits);
-    else automaton.scanInto(t, hits);
-  }
+/**
+ * Scans the raw texts of a field's value, nested values included (the automaton folds as it
+ * reads), reading every unit or skipping (AhoCorasick.canSkip).
+ */
+function scanValue(automaton: AhoCorasick, v: unknown, hits: HitBuffer, skip: boolean): void {
+  if (typeof v !== 'string') for (const t of typeof v === 'object' ? allTexts(v) : [String(v)]) scanValue(automaton, t, hits, skip);
+  else if (skip) automaton.scanSkipping(v, hits);
+  else automaton.scanInto(v, hits);
 }
 
 /** Could `literal` (folded, coarse) occur in the text of some number or boolean? */
@@ -131,10 +133,6 @@ class FieldIndexBuilder {
     return this.pairs.length;
   }
 
-  texts(): string[] {
-    return [...this.ids.keys()];
-  }
-
   build(): FieldIndex {
     // One flat array rather than one per pattern: thousands of small typed arrays are scattered
     // in memory, and each hit would touch another one.
@@ -142,7 +140,7 @@ class FieldIndexBuilder {
     for (let p = 0; p < this.pairs.length; p++) start[p + 1] = start[p]! + this.pairs[p]!.length;
     const pairs = new Int32Array(start[this.pairs.length]!);
     this.pairs.forEach((x, p) => pairs.set(x, start[p]!));
-    return { aho: new AhoCorasick(this.texts(), true), start, pairs };
+    return { aho: new AhoCorasick([...this.ids.keys()], true), start, pairs };
   }
 }
 
@@ -269,20 +267,15 @@ export class Engine {
     for (const r of route.always) cands[n++] = r;
     const { fields, any } = index;
     for (const [key, v] of event) {
+      if (v === undefined || v === null) continue;
       let fi = fields.get(key);
       hits.length = 0;
-      // The automaton folds as it reads: the raw texts of the field, nested values included.
-      if (fi !== undefined) {
-        if (typeof v === 'string') fi.aho.scanInto(v, hits);
-        else if (v !== undefined && v !== null) scanTexts(fi.aho, v, hits, false);
-      } else if (any !== undefined) {
+      if (fi !== undefined) scanValue(fi.aho, v, hits, false);
+      else if (any !== undefined) {
         // A field no clause names, for any-field literals only: those are usually long enough to
-        // skip through the text (see AhoCorasick.canSkip).
+        // skip through the text.
         fi = any;
-        if (typeof v === 'string') {
-          if (index.anySkips) any.aho.scanSkipping(v, hits);
-          else any.aho.scanInto(v, hits);
-        } else if (v !== undefined && v !== null && (index.anyInScalars || typeof v === 'object')) scanTexts(any.aho, v, hits, index.anySkips);
+        if (typeof v === 'string' || typeof v === 'object' || index.anyInScalars) scanValue(any.aho, v, hits, index.anySkips);
       } else continue;
       if (hits.length === 0) continue;
       const stamp = this.nextPatternEpoch();
@@ -361,7 +354,7 @@ export class Engine {
       fields,
       any: anyIndex,
       anySkips: anyIndex?.aho.canSkip() ?? false,
-      anyInScalars: (any?.texts() ?? []).some(mayOccurInScalar),
+      anyInScalars: anywhere.some(([text]) => mayOccurInScalar(text)),
     };
     this.indexes.set(key, index);
     let most = any?.size ?? 0;

@@ -81,12 +81,15 @@ function leaf(field: string | undefined, value: string): Clause[] {
   return text === undefined ? [] : [[{ field, text }]];
 }
 
+/** A literal's identity: its field (none for keywords) and its text. */
+const literalKey = (l: WitnessLiteral): string => `${l.field ?? ''}\u0000${l.text}`;
+
 /** The first MAX_CLAUSES distinct clauses of a list sorted best first. */
 function dedupe(sorted: readonly Clause[]): Clause[] {
   const out: Clause[] = [];
   const seen = new Set<string>();
   for (const c of sorted) {
-    const key = c.map((l) => `${l.field ?? ''}\u0000${l.text}`).sort().join('\u0001');
+    const key = c.map(literalKey).sort().join('\u0001');
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(c);
@@ -116,8 +119,6 @@ function clausesOf(n: Node): Clause[] {
     case 'and':
       return dedupe(n.children.flatMap(clausesOf).sort(byCost));
     case 'or': {
-      // Clause j of the \`or\` is the union of clause j of every child (its last when it has
-      // fewer): a match satisfies some child, hence that child's clause j.
       const per = n.children.map(clausesOf);
       if (per.some((cs) => cs.length === 0)) return [];
       let width = 0;
@@ -125,7 +126,7 @@ function clausesOf(n: Node): Clause[] {
       const out: Clause[] = [];
       for (let j = 0; j < width; j++) {
         const all = new Map<string, WitnessLiteral>();
-        for (const cs of per) for (const l of cs[Math.min(j, cs.length - 1)]!) all.set(`${l.field ?? ''}\u0000${l.text}`, l);
+        for (const cs of per) for (const l of cs[Math.min(j, cs.length - 1)]!) all.set(literalKey(l), l);
         out.push([...all.values()]);
       }
       return dedupe(out.sort(byCost));
