@@ -156,8 +156,10 @@ function resolveField(ev: JsonObject | FieldMap, field: string): unknown {
   let cur: unknown = ev;
   let i = 0;
   if (map) {
+    // The first part names a field of the map; the rest go down through its objects.
     if (!ev.has(parts[0]!)) return undefined;
-    cur = ev.get(parts[i++]!);
+    cur = ev.get(parts[0]!);
+    i = 1;
   }
   for (; i < parts.length; i++) {
     const part = parts[i]!;
