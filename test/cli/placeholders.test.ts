@@ -2,6 +2,7 @@
  * Placeholders a rule does not declare (SigmaHQ's `%known_cdcs%` with `|expand`), filled in by the
  * deployment with --placeholders FILE / --placeholder name=value, through every command that loads
  * rules. The fixtures are shaped like SigmaHQ's 2026 win_security_adcs_certighost_* rules.
+ * golden/placeholders/ is regenerated with `RULEC_UPDATE_GOLDEN=1 npx vitest run test/cli/placeholders.test.ts`.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
