@@ -4,7 +4,7 @@
  * rules. The fixtures are shaped like SigmaHQ's 2026 win_security_adcs_certighost_* rules.
  * golden/placeholders/ is regenerated with `RULEC_UPDATE_GOLDEN=1 npx vitest run test/cli/placeholders.test.ts`.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -212,6 +212,5 @@ describe('rulec ir', () => {
     const ok = await run(['ir', '--placeholders', VALUES, join(RULES, REQUEST)]);
     expect(ok.status).toBe(0);
     expect(ok.out[0]).toContain('"param":{"name":"known_cdcs"}');
-    expect(existsSync(GOLDEN)).toBe(true);
   });
 });
