@@ -102,11 +102,15 @@ export function lowerFilter(det: Detection, values: ReadonlyMap<string, Paramete
 }
 
 function unfilledDiagnostics(scope: Scope, declared: string[], severity: 'warning' | 'error'): Diagnostic[] {
+  // A near name among the values given is as likely the typo as one in the rule.
+  const given = [...scope.params.keys()].filter((n) => !declared.includes(n));
   return [...scope.unfilled].map(([name, at]) => {
     const near = closest(name, declared);
+    const nearGiven = near === undefined ? closest(name, given) : undefined;
     const message =
       `placeholder '%${name}%' has no value (it is not a parameter of this rule` +
       (declared.length ? `; declared: ${declared.join(', ')}${near ? `; did you mean '%${near}%'?` : ''}` : '') +
+      (nearGiven ? `; a value was given for '${nearGiven}', not '${name}'` : '') +
       `): give it with --placeholders FILE or --placeholder ${name}=VALUE; the rule is not compiled or run without it`;
     return severity === 'warning' ? warning('placeholder-unfilled', message, at) : error('placeholder-unfilled', message, at);
   });

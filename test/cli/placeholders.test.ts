@@ -92,6 +92,14 @@ describe('rulec build', () => {
     expect(r.out.join('\n')).toContain('| where not(Requester in~ (known_cdcs))');
   });
 
+  it("a file entry's description becomes the comment of its KQL list", async () => {
+    const file = join(tempDir(), 'values.yml');
+    writeFileSync(file, "known_cdcs:\n  description: the forest's domain controllers\n  values: ['CORP\\DC01$']\n");
+    const r = await run(['build', '--target', 'kusto', '--placeholders', file, join(RULES, REQUEST)]);
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^\/\/ the forest's domain controllers\nlet known_cdcs = dynamic\(\[@"CORP\\DC01\$"\]\);\n/);
+  });
+
   it('--placeholder replaces the file list of its name, and repeats make a list', async () => {
     const r = await run(['build', '--target', 'kusto', '--placeholders', VALUES, '--placeholder', 'known_cdcs=CORP\\DC9?$', '--placeholder', 'known_cdcs=EDGE01$', join(RULES, REQUEST)]);
     expect(r.status).toBe(0);

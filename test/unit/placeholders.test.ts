@@ -41,6 +41,14 @@ describe('placeholders the rule does not declare', () => {
     ]);
   });
 
+  it('a value given under a near name is pointed out', () => {
+    const [r] = loadText('t.yml', UNDECLARED, { placeholders: values('known_cdc: x\n') });
+    expect(r!.unfilled!.map((d) => d.message)).toEqual([
+      "placeholder '%known_cdcs%' has no value (it is not a parameter of this rule; a value was given for 'known_cdc', not 'known_cdcs'): " +
+        'give it with --placeholders FILE or --placeholder known_cdcs=VALUE; the rule is not compiled or run without it',
+    ]);
+  });
+
   it('the rest of the rule is still checked', () => {
     const [r] = loadText('t.yml', ruleYaml("selection:\n  A|expand: '%a%'\n  B|contians: x\ncondition: selection"));
     expect(r!.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['unknown-modifier']);
