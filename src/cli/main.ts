@@ -13,6 +13,7 @@ import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
+import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
@@ -53,8 +54,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .command('ir')
     .description('print the match IR of each rule (one JSON object a line)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
-    .action((paths: string[]) => {
-      status = runIr(paths, io);
+    .action((paths: string[], opts: PlaceholderOptions) => {
+      status = runIr(paths, io, opts);
     });
 
   const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -83,6 +84,9 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .action(async (paths: string[] | undefined, opts: TestOptions) => {
       status = await runTest(paths ?? [], opts, io);
     });
+
+  // Every command that loads rules takes the deployment's placeholder values.
+  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test'].includes(c.name())) placeholderOptions(c);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

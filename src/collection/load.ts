@@ -6,8 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import { lowerDetectionSafe, lowerRule } from '../lower/lower.js';
-import type { RuleDocument } from '../model/types.js';
+import { lowerFilter, lowerRule } from '../lower/lower.js';
+import type { Parameter, RuleDocument } from '../model/types.js';
 import { parseRuleText } from '../parse/rule.js';
 
 export interface LoadedRule {
@@ -21,6 +21,16 @@ export interface LoadedRule {
   /** The match IR of a detection rule, or of a filter's detection. */
   ir?: Node;
   diagnostics: Diagnostic[];
+  /**
+   * The warnings of a valid detection rule that has no IR because placeholders of it have no value
+   * (they are in diagnostics too): every command refuses the rule with them.
+   */
+  unfilled?: Diagnostic[];
+}
+
+export interface LoadOptions {
+  /** Placeholder values of the deployment (`--placeholders`, `--placeholder`); they override a rule's parameter of the same name. */
+  placeholders?: ReadonlyMap<string, Parameter>;
 }
 
 export interface Collection {
@@ -58,7 +68,8 @@ export function findRuleFiles(paths: string[]): { files: string[]; errors: strin
   return { files, errors };
 }
 
-export function loadText(path: string, text: string): LoadedRule[] {
+export function loadText(path: string, text: string, opts: LoadOptions = {}): LoadedRule[] {
+  const values = opts.placeholders ?? new Map<string, Parameter>();
   const parsed = parseRuleText(text, path);
   return parsed.documents.map((d) => {
     const out: LoadedRule = { path, index: d.index, diagnostics: d.diagnostics };
@@ -67,11 +78,14 @@ export function loadText(path: string, text: string): LoadedRule[] {
     if (d.diagnostics.some((x) => x.severity === 'error') || !d.rule) return out;
     out.rule = d.rule;
     if (d.rule.kind === 'detection') {
-      const r = lowerRule(d.rule);
+      const r = lowerRule(d.rule, values);
       out.diagnostics.push(...r.diagnostics);
       if (r.ir) out.ir = r.ir;
+      if (r.unfilled.length > 0) out.unfilled = r.unfilled;
+      // Backends read the lists by name (KQL `let`): the deployment's values become the rule's parameters.
+      if (values.size > 0) out.rule = { ...d.rule, parameters: r.parameters };
     } else if (d.rule.kind === 'filter') {
-      const ir = lowerDetectionSafe(d.rule.filter.detection, new Map(), out.diagnostics, d.rule.at);
+      const ir = lowerFilter(d.rule.filter.detection, values, out.diagnostics, d.rule.at);
       if (ir) out.ir = ir;
     }
     return out;
@@ -86,15 +100,15 @@ export type ProgressCallback = (done: number, total: number) => void;
  * parsing is allocation- and JIT-heavy, and one thread already keeps the second core busy with
  * V8's concurrent garbage collection and compilation.
  */
-export function loadCollection(paths: string[], onProgress: ProgressCallback = () => {}): Collection {
+export function loadCollection(paths: string[], onProgress: ProgressCallback = () => {}, opts: LoadOptions = {}): Collection {
   const { files, errors } = findRuleFiles(paths);
-  const rules = loadFiles(files, (n) => onProgress(n, files.length));
+  const rules = loadFiles(files, (n) => onProgress(n, files.length), opts);
   checkCollection(rules);
   return { rules, pathErrors: errors };
 }
 
 /** Parse and lower files (no cross-document checks). Paths are shown as given. */
-export function loadFiles(files: string[], onFile: (done: number) => void = () => {}): LoadedRule[] {
+export function loadFiles(files: string[], onFile: (done: number) => void = () => {}, opts: LoadOptions = {}): LoadedRule[] {
   const rules: LoadedRule[] = [];
   for (const [i, f] of files.entries()) {
     onFile(i);
@@ -106,7 +120,7 @@ export function loadFiles(files: string[], onFile: (done: number) => void = () =
       continue;
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    rules.push(...loadText(f, text));
+    rules.push(...loadText(f, text, opts));
   }
   onFile(files.length);
   return rules;

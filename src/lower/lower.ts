@@ -3,7 +3,7 @@
  * once, and the result is a tree of exact primitives (ir/types.ts). Errors carry the position of
  * the modifier or value at fault.
  */
-import { closest, listChoices, RuleError, warning, type Diagnostic, type Position } from '../diag/diagnostic.js';
+import { closest, error, listChoices, RuleError, warning, type Diagnostic, type Position } from '../diag/diagnostic.js';
 import * as B from '../ir/build.js';
 import type { Case, GlobToken, Node, NumOp, StrOp, TimePart } from '../ir/types.js';
 import type { Condition, Detection, DetectionRule, FieldItem, Parameter, RawValue, SearchIdentifier } from '../model/types.js';
@@ -38,9 +38,23 @@ const REGEX_FLAG: Record<string, string> = { i: 'i', ignorecase: 'i', m: 'm', mu
 const MAX_WINDASH_VARIANTS = 3125;
 
 export interface LowerResult {
-  /** Undefined when the rule has errors (they are in diagnostics). */
+  /** Undefined when the rule has errors (they are in diagnostics) or a placeholder without a value. */
   ir: Node | undefined;
   diagnostics: Diagnostic[];
+  /** The rule's parameters with the deployment's values applied: what `expand` read (backends name lists from it). */
+  parameters: Map<string, Parameter>;
+  /** One warning per placeholder that neither the rule nor the deployment gives a value (also in diagnostics). */
+  unfilled: Diagnostic[];
+}
+
+/**
+ * What `expand` reads: the rule's parameters overlaid with the deployment's placeholder values.
+ * `used` collects the names read; `unfilled` the names no one gave, at their first use.
+ */
+interface Scope {
+  params: ReadonlyMap<string, Parameter>;
+  used: Set<string>;
+  unfilled: Map<string, Position>;
 }
 
 /** A value on its way through the modifier chain. `bytes`: literals are latin-1 byte strings. */
@@ -50,15 +64,62 @@ type Val =
   | { t: 'bool'; b: boolean }
   | { t: 'null' };
 
-export function lowerRule(rule: DetectionRule): LowerResult {
+/**
+ * Lower a detection rule. `values` are the deployment's placeholder values (`--placeholders`,
+ * `--placeholder`); a value given there replaces the rule's own parameter of that name, since a
+ * rule's parameters are its author's defaults for the deployment to adjust. A placeholder with no
+ * value leaves the rule without IR and a warning: the rule is valid Sigma, but nothing may stand in
+ * for the value (no wildcard, no empty list).
+ */
+export function lowerRule(rule: DetectionRule, values: ReadonlyMap<string, Parameter> = new Map()): LowerResult {
   const diagnostics: Diagnostic[] = [];
-  return { ir: lowerDetectionSafe(rule.detection, rule.parameters, diagnostics, rule.at), diagnostics };
+  const params = new Map(rule.parameters);
+  for (const [name, p] of values) {
+    // The deployment replaces the values; what the list means stays the rule author's description.
+    const own = rule.parameters.get(name);
+    params.set(name, own?.description !== undefined && p.description === undefined ? { ...p, description: own.description } : p);
+  }
+  const scope: Scope = { params, used: new Set(), unfilled: new Map() };
+  let ir = lowerDetectionSafe(rule.detection, scope, diagnostics, rule.at);
+  const unfilled = unfilledDiagnostics(scope, [...rule.parameters.keys()], 'warning');
+  diagnostics.push(...unfilled);
+  if (unfilled.length > 0) ir = undefined;
+  const parameters = new Map(rule.parameters);
+  for (const name of values.keys()) if (parameters.has(name) || scope.used.has(name)) parameters.set(name, params.get(name)!);
+  return { ir, diagnostics, parameters, unfilled };
+}
+
+/**
+ * Lower a filter rule's detection. A filter narrows the rules it names, so one that cannot be
+ * built would widen them: a placeholder without a value is an error here, not a warning.
+ */
+export function lowerFilter(det: Detection, values: ReadonlyMap<string, Parameter>, diagnostics: Diagnostic[], at: Position): Node | undefined {
+  const scope: Scope = { params: values, used: new Set(), unfilled: new Map() };
+  const ir = lowerDetectionSafe(det, scope, diagnostics, at);
+  const unfilled = unfilledDiagnostics(scope, [], 'error');
+  diagnostics.push(...unfilled);
+  return unfilled.length > 0 ? undefined : ir;
+}
+
+function unfilledDiagnostics(scope: Scope, declared: string[], severity: 'warning' | 'error'): Diagnostic[] {
+  // A near name among the values given is as likely the typo as one in the rule.
+  const given = [...scope.params.keys()].filter((n) => !declared.includes(n));
+  return [...scope.unfilled].map(([name, at]) => {
+    const near = closest(name, declared);
+    const nearGiven = near === undefined ? closest(name, given) : undefined;
+    const message =
+      `placeholder '%${name}%' has no value (it is not a parameter of this rule` +
+      (declared.length ? `; declared: ${declared.join(', ')}${near ? `; did you mean '%${near}%'?` : ''}` : '') +
+      (nearGiven ? `; a value was given for '${nearGiven}', not '${name}'` : '') +
+      `): give it with --placeholders FILE or --placeholder ${name}=VALUE; the rule is not compiled or run without it`;
+    return severity === 'warning' ? warning('placeholder-unfilled', message, at) : error('placeholder-unfilled', message, at);
+  });
 }
 
 /** lowerDetection with its located errors turned into diagnostics. */
-export function lowerDetectionSafe(det: Detection, params: Map<string, Parameter>, diagnostics: Diagnostic[], at: Position): Node | undefined {
+function lowerDetectionSafe(det: Detection, scope: Scope, diagnostics: Diagnostic[], at: Position): Node | undefined {
   try {
-    return lowerDetection(det, params, diagnostics, at);
+    return lowerDetection(det, scope, diagnostics, at);
   } catch (e) {
     if (!(e instanceof RuleError)) throw e;
     diagnostics.push(e.toDiagnostic());
@@ -73,7 +134,7 @@ export function lowerDetectionSafe(det: Detection, params: Map<string, Parameter
  */
 function lowerDetection(
   det: Detection,
-  params: Map<string, Parameter>,
+  scope: Scope,
   diagnostics: Diagnostic[],
   at: Position,
 ): Node | undefined {
@@ -81,7 +142,7 @@ function lowerDetection(
   let failed = false;
   for (const [name, search] of det.searches) {
     try {
-      lowered.set(name, lowerSearch(search, params, diagnostics));
+      lowered.set(name, lowerSearch(search, scope, diagnostics));
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
       diagnostics.push(e.toDiagnostic());
@@ -143,9 +204,9 @@ function lowerCondition(c: Condition, names: string[], lowered: Map<string, Node
   }
 }
 
-function lowerSearch(s: SearchIdentifier, params: Map<string, Parameter>, diags: Diagnostic[]): Node {
-  if (s.kind === 'keywords') return lowerItem(s.item, params, diags);
-  return B.or(s.maps.map((m) => B.and(m.map((item) => lowerItem(item, params, diags)))));
+function lowerSearch(s: SearchIdentifier, scope: Scope, diags: Diagnostic[]): Node {
+  if (s.kind === 'keywords') return lowerItem(s.item, scope, diags);
+  return B.or(s.maps.map((m) => B.and(m.map((item) => lowerItem(item, scope, diags)))));
 }
 
 function modifierList(item: FieldItem): { name: Modifier; at: Position }[] {
@@ -168,7 +229,7 @@ function modifierList(item: FieldItem): { name: Modifier; at: Position }[] {
 }
 
 /** One `Field|modifiers: values` item -> IR. */
-export function lowerItem(item: FieldItem, params: Map<string, Parameter>, diags: Diagnostic[]): Node {
+function lowerItem(item: FieldItem, scope: Scope, diags: Diagnostic[]): Node {
   const mods = modifierList(item);
   const has = (n: Modifier): boolean => mods.some((m) => m.name === n);
   const modAt = (n: Modifier): Position => mods.find((m) => m.name === n)?.at ?? item.at;
@@ -206,7 +267,7 @@ export function lowerItem(item: FieldItem, params: Map<string, Parameter>, diags
   const leaves: Node[] = [];
   for (const raw of item.values) {
     let vals: Val[] = [initial(raw, expand)];
-    for (const m of mods) vals = applyModifier(m.name, m.at, vals, raw, params, item);
+    for (const m of mods) vals = applyModifier(m.name, m.at, vals, raw, scope, item);
     const perValue = vals.map((v) => leafOf(field, v, cs, raw));
     const param = vals.length > 0 && vals.every((v) => v.t === 'str' && v.param !== undefined) ? (vals[0] as { param: string }).param : undefined;
     // Expansions of one written value (windash, base64offset, a parameter) are alternatives even under `all`.
@@ -260,7 +321,7 @@ function applyModifier(
   at: Position,
   vals: Val[],
   raw: RawValue,
-  params: Map<string, Parameter>,
+  scope: Scope,
   item: FieldItem,
 ): Val[] {
   const needStr = (v: Val): Extract<Val, { t: 'str' }> => {
@@ -331,18 +392,14 @@ function applyModifier(
         const v = needStr(v0);
         const names = placeholders(v.s);
         if (names.length === 0) return [v];
-        for (const n of names) {
-          if (!params.has(n)) {
-            const declared = [...params.keys()];
-            throw new RuleError(
-              'unknown-parameter',
-              `placeholder '%${n}%' names no parameter of this rule` +
-                (declared.length ? ` (declared: ${declared.join(', ')})` : "; declare it under 'parameters:'"),
-              raw.at,
-            );
-          }
+        for (const n of names) scope.used.add(n);
+        const missing = names.filter((n) => !scope.params.has(n));
+        if (missing.length > 0) {
+          for (const n of missing) if (!scope.unfilled.has(n)) scope.unfilled.set(n, raw.at);
+          // The rule gets no IR (lowerRule); the rest of it is still checked.
+          return [];
         }
-        const out = expandPlaceholders(v.s, params);
+        const out = expandPlaceholders(v.s, scope.params);
         const param = names.length === 1 ? names[0] : undefined;
         return out.map((s): Val => (param !== undefined ? { t: 'str', s, bytes: v.bytes, param } : { t: 'str', s, bytes: v.bytes }));
       });
@@ -363,7 +420,7 @@ function endsWithAny(s: SigmaString): boolean {
   return l !== undefined && isWildcard(l) && l.wildcard === '*';
 }
 
-function expandPlaceholders(s: SigmaString, params: Map<string, Parameter>): SigmaString[] {
+function expandPlaceholders(s: SigmaString, params: ReadonlyMap<string, Parameter>): SigmaString[] {
   let acc: SigmaString[] = [[]];
   for (const p of s) {
     if (!isPlaceholder(p)) {

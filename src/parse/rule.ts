@@ -61,7 +61,8 @@ const TOP_LEVEL_KEYS = [
   'license', 'correlation', 'filter', 'parameters', 'schedule', 'output', 'tests',
 ];
 
-class Ctx {
+/** Diagnostics of one YAML document and the positions of its nodes. */
+export class Ctx {
   readonly diags: Diagnostic[] = [];
   constructor(readonly lc: LineCounter) {}
 
@@ -193,13 +194,13 @@ function nearestNode(doc: Document.Parsed, path: (string | number)[]): unknown {
   return doc.contents;
 }
 
-function keyText(p: Pair): string | undefined {
+export function keyText(p: Pair): string | undefined {
   const k = p.key;
   if (isScalar(k)) return k.value === null ? '' : String(k.value);
   return undefined;
 }
 
-function child(map: YAMLMap, key: string): YNode | undefined {
+export function child(map: YAMLMap, key: string): YNode | undefined {
   const pair = map.items.find((p) => keyText(p) === key);
   return (pair?.value as YNode | null | undefined) ?? undefined;
 }
@@ -298,7 +299,7 @@ function readTests(ctx: Ctx, node: YNode | undefined, js: Record<string, unknown
   });
 }
 
-function rawValue(ctx: Ctx, node: YNode | null): RawValue {
+export function rawValue(ctx: Ctx, node: YNode | null): RawValue {
   const at = ctx.pos(node);
   if (node === null || (isScalar(node) && node.value === null)) return { type: 'null', at };
   if (!isScalar(node)) throw new RuleError('value-type', 'expected a single value (string, number, boolean or null) here, found a ' + (isMap(node) ? 'map' : 'list'), at);

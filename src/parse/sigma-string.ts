@@ -35,6 +35,9 @@ function push(out: SigmaString, p: StringPart): void {
   out.push(p);
 }
 
+/** What `%name%` may hold (the schema's pattern for parameter names). */
+export const PLACEHOLDER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
 /**
  * Parse a Sigma value. With `placeholders`, `%name%` becomes a placeholder token (the `expand`
  * modifier) and `\%` a literal percent sign.
@@ -60,7 +63,7 @@ export function parseSigmaString(text: string, placeholders = false): SigmaStrin
     } else if (placeholders && c === '%') {
       const end = text.indexOf('%', i + 1);
       const name = end > i + 1 ? text.slice(i + 1, end) : '';
-      if (end > i + 1 && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
+      if (end > i + 1 && PLACEHOLDER_NAME.test(name)) {
         push(out, lit);
         lit = '';
         push(out, { placeholder: name });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Node } from '../../src/ir/types.js';
-import { errorsOf, irOf, ruleYaml } from '../helpers/rules.js';
+import { errorsOf, irOf, load, ruleYaml } from '../helpers/rules.js';
 
 const sel = (item: string, extra = ''): Node => irOf(`selection:\n  ${item}\ncondition: selection`, extra);
 const str = (op: string, value: string, field = 'F', c = 'ci') => ({ kind: 'str', field, op, value, case: c });
@@ -170,9 +170,14 @@ describe('expand and parameters', () => {
     expect(sel("F: '%exts%'", params)).toEqual(str('eq', '%exts%'));
   });
 
-  it('an unknown placeholder names the declared parameters', () => {
-    const e = errorsOf(ruleYaml("selection:\n  F|expand: '%extz%'\ncondition: selection", params));
-    expect(e[0]!.message).toBe("placeholder '%extz%' names no parameter of this rule (declared: exts)");
+  it('an undeclared placeholder is no error (the deployment fills it in); its warning names the declared parameters', () => {
+    expect(errorsOf(ruleYaml("selection:\n  F|expand: '%extz%'\ncondition: selection", params))).toEqual([]);
+    const r = load(ruleYaml("selection:\n  F|expand: '%extz%'\ncondition: selection", params));
+    expect(r.ir).toBeUndefined();
+    expect(r.unfilled?.map((d) => d.message)).toEqual([
+      "placeholder '%extz%' has no value (it is not a parameter of this rule; declared: exts; did you mean '%exts%'?): " +
+        'give it with --placeholders FILE or --placeholder extz=VALUE; the rule is not compiled or run without it',
+    ]);
   });
 });
 

@@ -15,8 +15,9 @@ import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
+import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
-export interface BuildOptions {
+export interface BuildOptions extends PlaceholderOptions {
   target: string;
   platform?: string;
   format?: string;
@@ -30,7 +31,7 @@ export interface BuildOptions {
 interface Entry {
   loaded: LoadedRule;
   input?: CompileInput;
-  result: CompileResult | { ok: false; kind: 'invalid'; error: string; at?: { line: number; column: number } };
+  result: CompileResult | { ok: false; kind: 'invalid' | 'unsupported'; error: string; at?: { line: number; column: number } };
   /** Output file, relative to --out. */
   file?: string;
 }
@@ -51,8 +52,9 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   // An --out through a file is reported before any work is done (and nothing is created yet).
   if (opts.out) missingDirs(opts.out);
   const roots = paths.length ? paths : ['rules/'];
+  const placeholders = placeholderValues(opts);
   const bar = progress('loading rules');
-  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t));
+  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
@@ -72,6 +74,11 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     if (loaded.rule.kind === 'filter') continue;
     if (loaded.rule.kind === 'correlation') {
       entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${target.name} yet` } });
+      continue;
+    }
+    const refused = unfilledRefusal(loaded);
+    if (refused) {
+      entries.push({ loaded, result: { ok: false, kind: 'unsupported', ...refused } });
       continue;
     }
     const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };

@@ -3,8 +3,9 @@ import { loadCollection } from '../../collection/load.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
+import { placeholderValues, type PlaceholderOptions } from '../placeholders.js';
 
-export interface CheckOptions {
+export interface CheckOptions extends PlaceholderOptions {
   json?: boolean;
   /** Print warnings too (human output). */
   warnings?: boolean;
@@ -12,7 +13,8 @@ export interface CheckOptions {
 
 export async function runCheck(paths: string[], opts: CheckOptions, io: Output): Promise<number> {
   const bar = progress('loading rules');
-  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t));
+  const placeholders = placeholderValues(opts);
+  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t), { placeholders });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${paths.join(', ') || 'rules/'}`);

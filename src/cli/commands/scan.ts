@@ -12,8 +12,9 @@ import { DEFAULT_LIMITS, READ_CHUNK_BYTES, readEvents, type ReadLimits } from '.
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
+import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
-export interface ScanOptions {
+export interface ScanOptions extends PlaceholderOptions {
   rules?: string[];
   json?: boolean;
   includeEvent?: boolean;
@@ -53,13 +54,18 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   if (inputs.includes('-') && !io.stdin) throw new UsageError('no standard input to read events from');
 
   // Rules: report the invalid ones, scan with the rest.
-  const { rules, pathErrors } = loadCollection(rulePaths);
+  const { rules, pathErrors } = loadCollection(rulePaths, undefined, { placeholders: placeholderValues(opts) });
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = false;
   for (const r of rules) {
     for (const d of r.diagnostics) {
       if (d.severity !== 'error') continue;
       io.err(formatDiagnostic(r.path, d));
+      failed = true;
+    }
+    const refused = unfilledRefusal(r);
+    if (refused) {
+      io.err(`${r.path}:${refused.at.line}:${refused.at.column}: error: ${refused.error}`);
       failed = true;
     }
   }

@@ -7,7 +7,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadCollection, type LoadedRule } from '../../collection/load.js';
+import { loadCollection, type LoadedRule, type LoadOptions } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
@@ -19,8 +19,9 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
+import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
-export interface TestOptions {
+export interface TestOptions extends PlaceholderOptions {
   manifest?: string[];
   junit?: string;
   json?: boolean;
@@ -40,8 +41,9 @@ export async function runTest(paths: string[], opts: TestOptions, io: Output): P
   const manifests = opts.manifest ?? [];
   const rulePaths = paths.length > 0 ? paths : manifests.length > 0 ? [] : ['rules/'];
   const cases: TestCase[] = [];
-  if (rulePaths.length > 0) cases.push(...inlineTests(rulePaths));
-  for (const m of manifests) cases.push(...(await manifestTests(m)));
+  const load: LoadOptions = { placeholders: placeholderValues(opts) };
+  if (rulePaths.length > 0) cases.push(...inlineTests(rulePaths, load));
+  for (const m of manifests) cases.push(...(await manifestTests(m, load)));
   if (cases.length === 0) throw new UsageError(`no tests found: the rules in ${rulePaths.join(', ')} have no inline tests; give --manifest FILE to run a regression manifest`);
 
   for (const c of cases) {
@@ -55,8 +57,8 @@ export async function runTest(paths: string[], opts: TestOptions, io: Output): P
   return failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-function inlineTests(paths: string[]): TestCase[] {
-  const { rules, pathErrors } = loadCollection(paths);
+function inlineTests(paths: string[], load: LoadOptions): TestCase[] {
+  const { rules, pathErrors } = loadCollection(paths, undefined, load);
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   const out: TestCase[] = [];
   for (const r of rules) {
@@ -69,6 +71,11 @@ function inlineTests(paths: string[]): TestCase[] {
   for (const p of problems) out.push({ suite: 'inline', name: `${p.path}: compiles`, rule: p.path, ok: false, message: p.message, seconds: 0 });
   const bySource = new Map<LoadedRule, CompiledRule>(engine.rules.map((c) => [c.source, c]));
   for (const r of rules) {
+    const refused = unfilledRefusal(r);
+    if (refused) {
+      out.push({ suite: 'inline', name: `${r.path}: placeholders`, rule: `${r.path}:${refused.at.line}`, ok: false, message: refused.error, seconds: 0 });
+      continue;
+    }
     if (r.rule?.kind !== 'detection' || !r.ir) continue;
     const compiled = bySource.get(r);
     (r.rule as DetectionRule).tests.forEach((t, i) => {
@@ -122,7 +129,7 @@ function readManifest(path: string): ManifestCase[] {
   return cases as ManifestCase[];
 }
 
-async function manifestTests(manifest: string): Promise<TestCase[]> {
+async function manifestTests(manifest: string, load: LoadOptions): Promise<TestCase[]> {
   const cases = readManifest(manifest);
   const ruleRoot = dirname(dirname(resolve(manifest)));
   const eventRoot = dirname(resolve(manifest));
@@ -137,7 +144,7 @@ async function manifestTests(manifest: string): Promise<TestCase[]> {
     };
     let rules = loaded.get(rulePath);
     if (!rules) {
-      rules = isFile(rulePath) ? loadCollection([rulePath]).rules : [];
+      rules = isFile(rulePath) ? loadCollection([rulePath], undefined, load).rules : [];
       loaded.set(rulePath, rules);
     }
     if (rules.length === 0) {
@@ -147,6 +154,13 @@ async function manifestTests(manifest: string): Promise<TestCase[]> {
     const errors = rules.flatMap((r) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(r.path, d)));
     if (errors.length > 0) {
       fail(`the rule does not load:\n${errors.join('\n')}`);
+      continue;
+    }
+    // The case's rule must not be passed over for the next one because its placeholders have no value.
+    const named = rules.find((r) => r.rule?.kind === 'detection' && (c.rule_id === undefined || r.id === c.rule_id));
+    const refused = named && unfilledRefusal(named);
+    if (refused) {
+      fail(`the rule is not run: ${refused.error}`);
       continue;
     }
     const { engine, problems } = Engine.fromLoaded(rules);
