@@ -19,7 +19,7 @@ describe('rulec build --target eql', () => {
     expect(await main(['build', '--target', 'eql', RULES], c.io)).toBe(1);
     expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
     expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error: 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
-    expect(c.err.at(-1)).toBe('eql/ecs-windows: 8 rules: 5 compiled, 3 failed');
+    expect(c.err.at(-1)).toBe('eql/ecs: 8 rules: 5 compiled, 3 failed');
   });
 
   it('--skip-unsupported --validate --json: every emitted query validates', async () => {
@@ -81,13 +81,62 @@ describe('rulec build --target eql', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-ls-'));
     writeFileSync(join(dir, 'aws.yml'), 'title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: ConsoleLogin}\n  condition: sel\n');
     const c = capture();
-    expect(await main(['build', '--target', 'eql', '--json', dir], c.io)).toBe(1);
+    expect(await main(['build', '--target', 'eql', '--platform', 'ecs-windows', '--json', dir], c.io)).toBe(1);
     const row = JSON.parse(c.out[0]!);
     expect(row).toMatchObject({ ok: false, kind: 'mapping' });
-    expect(row.error).toContain('its log source calls for --platform raw');
+    expect(row.error).toContain('its log source calls for --platform raw (or --platform ecs, which routes every rule)');
     const r = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', dir], r.io)).toBe(0);
     expect(r.out[0]).toBe('any where eventName : "ConsoleLogin"\n');
+  });
+
+  it('the default platform ecs builds a mixed folder: each rule on the data its log source calls for, artifacts with its index patterns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-mixed-'));
+    let n = 10;
+    const rule = (name: string, logsource: string, sel: string) =>
+      writeFileSync(join(dir, `${name}.yml`), `title: ${name}\nid: 11111111-1111-4111-8111-1111111111${n++}\nlogsource: ${logsource}\ndetection:\n  sel: ${sel}\n  condition: sel\n`);
+    rule('win', '{product: windows, category: process_creation}', "{CommandLine|contains: ' -enc '}");
+    rule('linux', '{product: linux, category: process_creation}', "{Image|endswith: '/curl'}");
+    rule('web1', '{category: webserver}', "{cs-uri-query|contains: '/owa/calendar/a', sc-status: 503, cs-method: POST}");
+    rule('proxy1', '{category: proxy}', "{c-useragent|startswith: 'rclone/'}");
+    rule('dns', '{category: dns}', "{query|endswith: '.onion'}");
+    rule('cloudtrail', '{product: aws, service: cloudtrail}', '{eventName: ConsoleLogin}');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--validate', '--json', dir], c.io)).toBe(0);
+    const rows = new Map(c.out.map((l) => JSON.parse(l)).map((r) => [r.title, r]));
+    expect(rows.get('win')).toMatchObject({ ok: true, platform: 'ecs' });
+    expect(rows.get('win').query).toBe('process where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "1" and process.command_line : "* -enc *"');
+    expect(rows.get('linux').query).toBe('process where host.os.type == "linux" and event.type == "start" and process.executable : "*/curl"');
+    expect(rows.get('web1').query).toBe('web where url.query : "*/owa/calendar/a*" and http.response.status_code == 503 and http.request.method : "POST"');
+    expect(rows.get('proxy1').query).toBe('web where user_agent.original : "rclone/*"');
+    expect(rows.get('dns').query).toBe('network where network.protocol == "dns" and dns.question.name : "*.onion"');
+    expect(rows.get('cloudtrail').query).toBe('any where eventName : "ConsoleLogin"');
+    const out = mkdtempSync(join(tmpdir(), 'rulec-eql-mixed-out-'));
+    expect(await main(['build', '--target', 'eql', '--format', 'elastic-ndjson', '--out', out, dir], capture().io)).toBe(0);
+    const index = (n: string) => JSON.parse(readFileSync(join(out, `${n}.ndjson`), 'utf8')).index;
+    expect(index('win')).toEqual(['logs-windows.sysmon_operational-*', 'winlogbeat-*']);
+    expect(index('linux')).toEqual(['logs-endpoint.events.process-*']);
+    expect(index('web1')).toEqual(['logs-apache.access-*', 'logs-nginx.access-*', 'logs-iis.access-*', 'filebeat-*']);
+    expect(index('dns')).toEqual(['logs-*', 'packetbeat-*', 'filebeat-*']);
+    expect(index('cloudtrail')).toEqual(['logs-*']);
+  });
+
+  it('a --mapping file given with --platform ecs reaches every platform it routes to; platforms.<name> reaches one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-route-map-'));
+    writeFileSync(join(dir, 'p.yml'), "title: p\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {category: proxy}\ndetection:\n  sel: {cs-cookie|contains: 'SESSIONID='}\n  condition: sel\n");
+    const refused = capture();
+    expect(await main(['build', '--target', 'eql', '--json', join(dir, 'p.yml')], refused.io)).toBe(1);
+    expect(JSON.parse(refused.out[0]!)).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(JSON.parse(refused.out[0]!).error).toMatch(/^field 'cs-cookie' has no mapping on platform ecs-network for log source \{category: proxy\}; fields it maps: .*c-useragent/);
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'platforms:\n  ecs-network:\n    fields_by_logsource:\n      - when: {category: proxy}\n        fields: {cs-cookie: http.request.cookie}\n    types: {http.request.cookie: keyword}\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'p.yml')], c.io)).toBe(0);
+    expect(c.out[0]).toBe('web where http.request.cookie : "*SESSIONID=*"\n');
+    writeFileSync(m, 'platforms:\n  nope: {}\n');
+    const bad = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'p.yml')], bad.io)).toBe(2);
+    expect(bad.err[0]).toContain("platform ecs: platforms.nope: no route leads to platform 'nope'");
   });
 
   it('keyword selections: refused, or with the keyword_search opt-in an approximate search reported as a note', async () => {
@@ -123,7 +172,7 @@ describe('rulec build --target eql', () => {
   it('lists its platforms and formats in usage errors', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'nope', RULES], c.io)).toBe(2);
-    expect(c.err[0]).toContain("valid platforms: ecs-windows, ecs-linux, ecs-macos, raw");
+    expect(c.err[0]).toContain("valid platforms: ecs, ecs-linux, ecs-macos, ecs-network, ecs-windows, raw");
     const f = capture();
     expect(await main(['build', '--target', 'eql', '--format', 'x', RULES], f.io)).toBe(2);
     expect(f.err[0]).toContain('valid formats: query, elastic-ndjson, elastic-toml');

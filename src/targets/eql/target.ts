@@ -8,11 +8,12 @@ import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
-import { platformOf } from './mapping.js';
+import { ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
 import { printQuery } from './printer.js';
 
-const DEFAULT_PLATFORM = 'ecs-windows';
+/** The default routes every rule to the data its log source calls for (backends/eql/ecs.yml). */
+const DEFAULT_PLATFORM = ROUTING_PLATFORM;
 
 function platforms(): string[] {
   const found = listPlatforms('eql');
@@ -21,7 +22,7 @@ function platforms(): string[] {
 
 export function compileEql(input: CompileInput, opts: TargetOptions): CompileResult {
   return guard(() => {
-    const platform = platformOf(opts.platform, opts.mapping);
+    const platform = rulePlatform(opts.platform, opts.mapping, input.rule.logsource);
     const notes: string[] = [];
     const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes });
     if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...(notes.length ? { notes } : {}) };
@@ -39,9 +40,9 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   compile: compileEql,
   async validate(queries, opts) {
-    const platform = platformOf(opts.platform, opts.mapping);
     const out = new Map<string, Diagnostic[]>();
     for (const q of queries) {
+      const platform = rulePlatform(opts.platform, opts.mapping, q.input.rule.logsource);
       const { diagnostics } = checkEql(q.query, { knows: (f) => platform.knows(f) });
       if (diagnostics.length) out.set(q.key, diagnostics);
     }
