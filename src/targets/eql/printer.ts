@@ -13,7 +13,7 @@ import { fold } from '../../runtime/fold.js';
 import { formatIp, parseIp, parseIpv4 } from '../../runtime/ip.js';
 import { TargetFailure } from '../types.js';
 import { asciiFoldExact } from './case.js';
-import { eqlField, eqlString, isWildcardFree, wildcardPattern } from './dialect.js';
+import { eqlField, eqlString, isLikeSafe, wildcardPattern } from './dialect.js';
 import type { FieldTarget, Platform } from './mapping.js';
 import { globToLucene, RegexUnsupported, toLucene, type LuceneRegex } from './regex.js';
 
@@ -325,13 +325,14 @@ function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'c
   const ci = cs === 'ci';
   if (ci && !asciiFoldOk(value, ctx)) return regexAtom(f, globToLucene(tokensOf(op, value), true));
   const v = eqlString(value);
-  if (isWildcardFree(value)) {
+  if (isLikeSafe(value)) {
     const pattern = op === 'eq' ? value : op === 'prefix' ? `${value}*` : op === 'suffix' ? `*${value}` : `*${value}*`;
     if (ci) return listAtom(':', f, eqlString(pattern));
     if (op === 'eq') return listAtom('==', f, v);
     return listAtom('like', f, eqlString(pattern));
   }
-  // The value holds `*` or `?`, which `:` and `like` would read as wildcards and cannot escape.
+  // The value holds `*` or `?`, which `:` and `like` would read as wildcards and cannot escape, or
+  // U+0001, which Elasticsearch's LIKE translation would read as its escape character.
   const tilde = ci ? '~' : '';
   switch (op) {
     case 'eq':
@@ -436,7 +437,7 @@ function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs', ctx:
   const f = ref(t);
   const ci = cs === 'ci';
   const literals = pattern.filter((x): x is string => typeof x === 'string');
-  const plain = literals.every(isWildcardFree) && (!ci || literals.every((x) => asciiFoldOk(x, ctx)));
+  const plain = literals.every(isLikeSafe) && (!ci || literals.every((x) => asciiFoldOk(x, ctx)));
   if (plain) return rendered(listAtom(ci ? ':' : 'like', f, eqlString(wildcardPattern(pattern))), t);
   return rendered(regexAtom(f, globToLucene(pattern, ci)), t);
 }
