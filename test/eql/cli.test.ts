@@ -150,22 +150,47 @@ describe('rulec build --target eql', () => {
     const o = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', '--mapping', m, '--', kw], o.io)).toBe(0);
     expect(o.out[0]).toBe(
-      'any where Channel == "System" and (message regex~ (".*mimi[Kk\\u{212A}]atz.*", ".*se[Kk\\u{212A}]urlsa::.*") or message : "*lsadump::?am*" or message : "*procdump*" and message : "*lsass*")\n',
+      'any where Channel == "System" and (message : ("*mimikatz*", "*sekurlsa::*", "*lsadump::?am*") or message : "*procdump*" and message : "*lsass*")\n',
     );
     expect(o.err).toContain(`${kw}: note: keyword search approximated as a substring search of message (platform option keyword_search)`);
   });
 
+  it('fold_kelvin_sign: false (shipped) keeps `:` for k and says so once per build; true spells out [Kk\\u{212A}]', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-ci-'));
+    for (const n of [1, 2]) writeFileSync(join(dir, `r${n}.yml`), `title: t${n}\nid: 11111111-1111-4111-8111-11111111111${n}\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\taskkill.exe'}\n  condition: sel\n`);
+    const shipped = capture();
+    expect(await main(['build', '--target', 'eql', dir], shipped.io)).toBe(0);
+    expect(shipped.out[0]).toContain('process.executable : "*\\\\taskkill.exe"');
+    const notes = shipped.err.filter((l) => l.includes('note:'));
+    expect(notes).toEqual([
+      "note: case-insensitive 'k' / 'K' is matched with Elasticsearch's ASCII case folding, which does not match the KELVIN SIGN (U+212A) as rulec's folding does (platform option fold_kelvin_sign: false; set it to true for [Kk\\u{212A}] regexes) (2 rules)",
+    ]);
+    const json = capture();
+    expect(await main(['build', '--target', 'eql', '--json', dir], json.io)).toBe(0);
+    expect(JSON.parse(json.out[0]!).notes).toEqual([expect.stringContaining('KELVIN SIGN')]);
+    const m = join(dir, 'm.yml');
+    writeFileSync(m, 'fold_kelvin_sign: true\n');
+    const exact = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'r1.yml')], exact.io)).toBe(0);
+    expect(exact.out[0]).toContain('process.executable regex~ ".*\\\\\\\\tas[Kk\\u{212A}][Kk\\u{212A}]ill\\\\.exe"');
+    expect(exact.err.some((l) => l.includes('note:'))).toBe(false);
+    writeFileSync(m, 'fold_kelvin_sign: no\n');
+    const bad = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'r1.yml')], bad.io)).toBe(2);
+    expect(bad.err[0]).toContain('fold_kelvin_sign must be true');
+  });
+
   it('ascii_case_folding: an opt-in, reported approximation that keeps `:` where a case class would be spelled out', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-ci-'));
-    writeFileSync(join(dir, 'r.yml'), "title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\taskkill.exe'}\n  condition: sel\n");
+    writeFileSync(join(dir, 'r.yml'), "title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\Élan.exe'}\n  condition: sel\n");
     const exact = capture();
     expect(await main(['build', '--target', 'eql', dir], exact.io)).toBe(0);
-    expect(exact.out[0]).toContain('process.executable regex~ ".*\\\\\\\\tas[Kk\\u{212A}][Kk\\u{212A}]ill\\\\.exe"');
+    expect(exact.out[0]).toContain('process.executable regex~ ".*\\\\\\\\[Éé]lan\\\\.exe"');
     const m = join(dir, 'm.yml');
     writeFileSync(m, 'ascii_case_folding: true\n');
     const approx = capture();
     expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'r.yml')], approx.io)).toBe(0);
-    expect(approx.out[0]).toContain('process.executable : "*\\\\taskkill.exe"');
+    expect(approx.out[0]).toContain('process.executable : "*\\\\Élan.exe"');
     expect(approx.err.some((l) => /note: case-insensitive text comparisons use ASCII case folding/.test(l))).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 /** Shared setup of the EQL tests: a platform's mapping, its compile function and its verdict. */
-import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { deepMerge, loadPlatformMapping } from '../../src/config/mapping.js';
 import type { LogSource } from '../../src/model/types.js';
 import { platformOf, rulePlatform, type Platform, type Router } from '../../src/targets/eql/mapping.js';
 import { checkEql } from '../../src/targets/eql/parser.js';
@@ -16,8 +16,9 @@ export interface EqlPlatformUnderTest {
   verdict(query: string, event: Record<string, unknown>, logsource: LogSource): boolean;
 }
 
-export function eqlPlatform(name: string): EqlPlatformUnderTest {
-  const mapping = loadPlatformMapping('eql', name);
+/** A platform as shipped, or with `extra` merged in as a --mapping file would be. */
+export function eqlPlatform(name: string, extra?: Record<string, unknown>): EqlPlatformUnderTest {
+  const mapping = extra ? deepMerge(loadPlatformMapping('eql', name), extra) : loadPlatformMapping('eql', name);
   const opts: TargetOptions = { platform: name, format: 'query', mapping };
   const platform = platformOf(name, mapping);
   return {

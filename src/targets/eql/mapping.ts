@@ -182,6 +182,11 @@ export class Platform {
   readonly keywordField: string | undefined;
   /** Opt-in: accept Elasticsearch's ASCII case folding for case-insensitive literals. */
   readonly asciiCaseFolding: boolean;
+  /**
+   * False: a case-insensitive `k` / `K` keeps `:` / `like~` / the `~` functions, accepting that
+   * Elasticsearch's ASCII folding does not match the KELVIN SIGN (U+212A) as rulec does (reported).
+   */
+  readonly foldKelvinSign: boolean;
   private readonly types = new Map<string, FieldType>();
   private readonly fields: Map<string, FieldSpec>;
   private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
@@ -195,6 +200,8 @@ export class Platform {
     if (!isObject(data)) throw new UsageError(`${at}: the mapping is not a map`);
     this.ecs = data.ecs === true;
     this.asciiCaseFolding = data.ascii_case_folding === true;
+    if (data.fold_kelvin_sign !== undefined && typeof data.fold_kelvin_sign !== 'boolean') throw new UsageError(`${at}: fold_kelvin_sign must be true (spell out [Kk\\u{212A}] in a regex) or false (keep wildcards; Elasticsearch does not match the KELVIN SIGN as k)`);
+    this.foldKelvinSign = data.fold_kelvin_sign !== false;
     this.identity = data.identity === true;
     this.products = data.products === undefined || data.products === null ? undefined : readStrings(data.products, `${at}: products`);
     this.index = readStrings(data.index, `${at}: index`);

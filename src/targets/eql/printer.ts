@@ -136,6 +136,8 @@ export interface PrintContext {
   logsource: LogSource;
   /** Opt-in approximations applied (reported to the user). */
   notes: string[];
+  /** Approximations of the platform's defaults, reported once per build rather than per rule. */
+  buildNotes: string[];
 }
 
 /** What a leaf rendered to, and how it behaves on a missing field (EQL null). */
@@ -307,18 +309,26 @@ function printStr(n: StrLeaf, ctx: PrintContext): Rendered {
   }
 }
 
-/** `str` on a text field: `:` / `like` patterns, function forms for literal `*` `?`, regex for case classes. */
 /**
  * True when Elasticsearch's ASCII case folding matches `s` the way rulec folds it; with the platform
- * option ascii_case_folding, also when it does not (an opt-in approximation, reported as a note).
+ * option fold_kelvin_sign: false, also when they differ only in the KELVIN SIGN that rulec matches for
+ * `k`; with ascii_case_folding, whenever they differ. Both are approximations, reported to the user.
  */
 function asciiFoldOk(s: string, ctx: PrintContext): boolean {
   if (asciiFoldExact(s)) return true;
+  if (!ctx.platform.foldKelvinSign && asciiFoldExact(s, true)) {
+    if (!ctx.buildNotes.includes(KELVIN_NOTE)) ctx.buildNotes.push(KELVIN_NOTE);
+    return true;
+  }
   if (!ctx.platform.asciiCaseFolding) return false;
   const note = 'case-insensitive text comparisons use ASCII case folding (platform option ascii_case_folding): non-ASCII case partners and the KELVIN SIGN are not matched';
   if (!ctx.notes.includes(note)) ctx.notes.push(note);
   return true;
 }
+
+/** Reported once per build: it concerns most rules that hold a `k`. */
+export const KELVIN_NOTE =
+  "case-insensitive 'k' / 'K' is matched with Elasticsearch's ASCII case folding, which does not match the KELVIN SIGN (U+212A) as rulec's folding does (platform option fold_kelvin_sign: false; set it to true for [Kk\\u{212A}] regexes)";
 
 function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'ci' | 'cs', ctx: PrintContext): Expr {
   const f = ref(t);

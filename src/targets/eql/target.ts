@@ -24,13 +24,15 @@ export function compileEql(input: CompileInput, opts: TargetOptions): CompileRes
   return guard(() => {
     const platform = rulePlatform(opts.platform, opts.mapping, input.rule.logsource);
     const notes: string[] = [];
-    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes });
-    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...(notes.length ? { notes } : {}) };
+    const buildNotes: string[] = [];
+    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes, buildNotes });
+    const reported = { ...(notes.length ? { notes } : {}), ...(buildNotes.length ? { buildNotes } : {}) };
+    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...reported };
     const format = opts.format as ArtifactFormat;
     const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
     notes.push(...artifact.notes);
     const output = renderArtifact(format, artifact.rule);
-    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...(notes.length ? { notes } : {}) };
+    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...reported };
   });
 }
 
