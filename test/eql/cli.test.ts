@@ -137,6 +137,18 @@ describe('rulec build --target eql', () => {
     const bad = capture();
     expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'p.yml')], bad.io)).toBe(2);
     expect(bad.err[0]).toContain("platform ecs: platforms.nope: no route leads to platform 'nope'");
+    writeFileSync(m, 'routes:\n  - when: {category: proxy}\n    platform: ecs-proxy\n');
+    const unknown = capture();
+    expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'p.yml')], unknown.io)).toBe(2);
+    expect(unknown.err[0]).toContain("platform ecs: routes name platform 'ecs-proxy', which is not one it can route to (valid: ecs-linux, ecs-macos, ecs-network, ecs-windows, raw)");
+    // Replacing the routes: proxy rules on raw documents, and a log source no route names is a mapping failure.
+    writeFileSync(m, 'routes:\n  - when: {category: proxy}\n    platform: raw\n');
+    const replaced = capture();
+    expect(await main(['build', '--target', 'eql', '--json', '--mapping', m, '--', join(dir, 'p.yml'), SEED], replaced.io)).toBe(1);
+    const rows = replaced.out.map((l) => JSON.parse(l));
+    expect(rows.find((r) => r.title === 'p').query).toBe('any where `cs-cookie` : "*SESSIONID=*"');
+    expect(rows.find((r) => r.title !== 'p')).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(rows.find((r) => r.title !== 'p').error).toBe('log source {product: windows, category: file_event} matches no route of platform ecs; its routes lead to raw');
   });
 
   it('keyword selections: refused, or with the keyword_search opt-in an approximate search reported as a note', async () => {
