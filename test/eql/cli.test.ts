@@ -42,6 +42,14 @@ describe('rulec build --target eql', () => {
     }
   });
 
+  it('an artifact of a rule without id gets a derived rule_id and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-eql-noid-'));
+    writeFileSync(join(dir, 'r.yml'), "title: no id\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {CommandLine|contains: 'x'}\n  condition: sel\n");
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--format', 'elastic-ndjson', dir], c.io)).toBe(0);
+    expect(c.err.some((l) => /r\.yml: note: the rule has no id; the Elastic rule_id [0-9a-f-]{36} is derived from its path and title/.test(l))).toBe(true);
+  });
+
   it('--platform raw keeps Sigma names and routes Windows sources by Channel and EventID', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', SEED], c.io)).toBe(0);
@@ -111,6 +119,9 @@ describe('rulec build --target eql', () => {
     expect(rows.get('proxy1').query).toBe('web where user_agent.original : "rclone/*"');
     expect(rows.get('dns').query).toBe('network where network.protocol == "dns" and dns.question.name : "*.onion"');
     expect(rows.get('cloudtrail').query).toBe('any where eventName : "ConsoleLogin"');
+    expect(rows.get('cloudtrail').notes).toEqual([expect.stringContaining('compiled for documents that carry Sigma field names (platform raw)')]);
+    expect(rows.get('web1').notes).toBeUndefined();
+    expect(c.err.filter((l) => l.startsWith('note:'))).toEqual([expect.stringMatching(/^note: compiled for documents that carry Sigma field names \(platform raw\).* \(1 rule\)$/)]);
     const out = mkdtempSync(join(tmpdir(), 'rulec-eql-mixed-out-'));
     expect(await main(['build', '--target', 'eql', '--format', 'elastic-ndjson', '--out', out, dir], capture().io)).toBe(0);
     const index = (n: string) => JSON.parse(readFileSync(join(out, `${n}.ndjson`), 'utf8')).index;

@@ -8,7 +8,7 @@ import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
-import { ROUTING_PLATFORM, rulePlatform } from './mapping.js';
+import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
 import { printQuery } from './printer.js';
 
@@ -20,19 +20,24 @@ function platforms(): string[] {
   return [DEFAULT_PLATFORM, ...found.filter((p) => p !== DEFAULT_PLATFORM)];
 }
 
+/** Said once per build: a routing platform sent rules to documents that carry Sigma field names. */
+export const rawRouteNote = (name: string): string =>
+  `compiled for documents that carry Sigma field names (platform ${name}): their log sources have no ECS mapping in rulec, so an index of Elastic's own integration for them lacks these fields (change the routes with --mapping to refuse them instead)`;
+
 export function compileEql(input: CompileInput, opts: TargetOptions): CompileResult {
   return guard(() => {
     const platform = rulePlatform(opts.platform, opts.mapping, input.rule.logsource);
     const notes: string[] = [];
     const buildNotes: string[] = [];
     const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes, buildNotes });
-    const reported = { ...(notes.length ? { notes } : {}), ...(buildNotes.length ? { buildNotes } : {}) };
-    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...reported };
+    if (!platform.ecs && platformOf(opts.platform, opts.mapping) instanceof Router) buildNotes.push(rawRouteNote(platform.name));
+    const reported = () => ({ ...(notes.length ? { notes } : {}), ...(buildNotes.length ? { buildNotes } : {}) });
+    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...reported() };
     const format = opts.format as ArtifactFormat;
     const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
     notes.push(...artifact.notes);
     const output = renderArtifact(format, artifact.rule);
-    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...reported };
+    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...reported() };
   });
 }
 
