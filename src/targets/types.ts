@@ -36,6 +36,11 @@ export type CompileResult =
       ext: string;
       /** Opt-in approximations that were applied, reported to the user. */
       notes?: string[];
+      /**
+       * Approximations that a platform makes by default and that concern many rules: reported once
+       * per build (with the number of rules), and in each rule's --json row.
+       */
+      buildNotes?: string[];
     }
   | { ok: false; kind: FailureKind; error: string };
 

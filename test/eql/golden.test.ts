@@ -3,11 +3,12 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { goldenFiles } from '../../src/targets/eql/golden.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
-import { platformOf } from '../../src/targets/eql/mapping.js';
+import { rulePlatform } from '../../src/targets/eql/mapping.js';
 import { checkEql } from '../../src/targets/eql/parser.js';
 import { RULES_DIR } from '../harness/equivalence.js';
 
 const GOLDEN = new URL('../../golden/eql/', import.meta.url).pathname;
+const MIXED_DIR = new URL('../fixtures/eql-ecs-rules', import.meta.url).pathname;
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -18,7 +19,7 @@ function walk(dir: string): string[] {
 }
 
 describe('golden/eql (regenerate with `npm run golden:eql`, then review the diff)', () => {
-  const fresh = goldenFiles(RULES_DIR);
+  const fresh = goldenFiles(RULES_DIR, MIXED_DIR);
 
   it('has exactly the files the rules produce', () => {
     expect(walk(GOLDEN).sort()).toEqual(fresh.map((f) => f.path).sort());
@@ -31,7 +32,7 @@ describe('golden/eql (regenerate with `npm run golden:eql`, then review the diff
   it('every golden query validates with our EQL parser (ECS names checked)', () => {
     for (const f of fresh.filter((x) => x.path.endsWith('.eql'))) {
       const name = f.path.split('/')[0]!;
-      const platform = platformOf(name, loadPlatformMapping('eql', name));
+      const platform = rulePlatform(name, loadPlatformMapping('eql', name), f.logsource);
       expect(checkEql(f.content.trim(), { knows: (x) => platform.knows(x) }).diagnostics, f.path).toEqual([]);
     }
   });

@@ -116,7 +116,13 @@ function jsChar(cp: number, ci: boolean): string {
 }
 
 const wildcardCache = new Map<string, RegExp>();
+/**
+ * The pattern of `:` / `like`. Elasticsearch turns it into a LIKE pattern whose escape character is
+ * U+0001 (StringUtils.toLikePattern): a pattern holding U+0001 is rejected or means something else,
+ * so the model refuses it like a query error.
+ */
 function wildcardRegex(pattern: string, ci: boolean): RegExp {
+  if (pattern.includes('\u0001')) throw new Error(`U+0001 in the wildcard pattern ${JSON.stringify(pattern)}: Elasticsearch reads it as the LIKE escape character`);
   const key = `${ci}:${pattern}`;
   let re = wildcardCache.get(key);
   if (!re) {

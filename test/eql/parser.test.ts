@@ -59,6 +59,12 @@ describe('EQL parser: the wrong renderings of target-semantics.md section 3 are 
     bad('any where f : false', /takes a string, not bool/);
   });
 
+  it('U+0001 never in a `:` / `like` pattern (the LIKE escape character of Elasticsearch), fine elsewhere', () => {
+    bad('any where f : "a\\u{01}b"', /U\+0001 in the pattern of ':'/);
+    bad('any where f like ("x", "*\\u{001}*")', /U\+0001 in the pattern of 'like'/);
+    ok('any where f in~ ("a\\u{01}b") or stringContains~(f, "\\u{01}") or f regex "a\\u{01}.*" or f : "a\\u{02}"');
+  });
+
   it('E8: field names with a dash must be backquoted', () => {
     bad('any where Foo-Bar : "x"', /expected a comparison operator|unexpected/);
   });

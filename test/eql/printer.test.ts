@@ -27,6 +27,16 @@ describe('EQL renderings (section 3 of target-semantics.md)', () => {
     expect(query("  sel: {CommandLine|re: '(?i)x$'}\n  condition: sel")).toBe('process.command_line regex~ ".*x"');
   });
 
+  it('U+0001 (the escape character of the LIKE pattern Elasticsearch makes of `:` / `like`) never goes into a wildcard pattern', () => {
+    expect(query('  sel: {CommandLine: "a\\x01b"}\n  condition: sel')).toBe('process.command_line in~ ("a\\u{01}b")');
+    expect(query('  sel: {CommandLine|contains: "a\\x01b"}\n  condition: sel')).toBe('stringContains~(process.command_line, "a\\u{01}b")');
+    expect(query('  sel: {CommandLine|cased|endswith: "a\\x01"}\n  condition: sel')).toBe('endsWith(process.command_line, "a\\u{01}")');
+    // UTF-16LE of U+0151 is the bytes 0x51 0x01.
+    expect(query("  sel: {CommandLine|wide|contains: 'ő'}\n  condition: sel")).toBe('stringContains~(process.command_line, "Q\\u{01}")');
+    expect(query('  sel: {CommandLine: "a\\x01*b"}\n  condition: sel')).toBe('process.command_line regex~ "a\\u{01}.*b"');
+    expect(query('  sel: {CommandLine|contains: ["x", "a\\x01"]}\n  condition: sel')).toBe('(process.command_line : "*x*" or stringContains~(process.command_line, "a\\u{01}"))');
+  });
+
   it('E4: cased contains is like with wildcards, not ==', () => {
     expect(query("  sel: {CommandLine|contains|cased: 'RULEC'}\n  condition: sel")).toBe('process.command_line like "*RULEC*"');
     expect(query("  sel: {CommandLine|cased: 'RULEC'}\n  condition: sel")).toBe('process.command_line == "RULEC"');
@@ -59,7 +69,7 @@ describe('EQL renderings (section 3 of target-semantics.md)', () => {
   });
 
   it('E9: TAB, LF, CR and other controls are escapes', () => {
-    expect(query('  sel: {CommandLine: "a\\tb\\nc\\rd\\u0001"}\n  condition: sel')).toBe('process.command_line : "a\\tb\\nc\\rd\\u{01}"');
+    expect(query('  sel: {CommandLine: "a\\tb\\nc\\rd\\u0002"}\n  condition: sel')).toBe('process.command_line : "a\\tb\\nc\\rd\\u{02}"');
   });
 
   it('E10: exists and null', () => {

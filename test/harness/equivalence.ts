@@ -30,9 +30,9 @@ export interface Case {
   expected: boolean;
 }
 
-/** Every (rule, fixture) pair with the evaluator's verdict. */
-export function equivalenceCases(): Case[] {
-  const { rules } = loadCollection([RULES_DIR]);
+/** Every (rule, fixture) pair with the evaluator's verdict, for the rules of `dir` (default rules/). */
+export function equivalenceCases(dir = RULES_DIR): Case[] {
+  const { rules } = loadCollection([dir]);
   const irs = effectiveIr(rules);
   const fixtures = loadFixtureEvents();
   const cases: Case[] = [];

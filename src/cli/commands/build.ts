@@ -105,6 +105,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   let skipped = 0;
   let compiled = 0;
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
+  const buildNotes = new Map<string, number>();
   for (const e of entries) {
     const r = e.result;
     const skippable = !r.ok && (r.kind === 'unsupported' || r.kind === 'mapping');
@@ -122,7 +123,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
         format,
         ok: r.ok,
         ...(r.ok
-          ? { query: r.query, ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length ? { notes: r.notes } : {}) }
+          ? { query: r.query, ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
           : { error: r.error, kind: r.kind, ...(skippable && opts.skipUnsupported ? { skipped: true } : {}) }),
       });
     } else if (!r.ok) {
@@ -132,6 +133,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     } else if (r.notes?.length) {
       for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
     }
+    if (r.ok) for (const n of r.buildNotes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     if (r.ok && e.input) bundleInputs.push({ input: e.input, result: r });
   }
 
@@ -143,6 +145,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) io.out(e.result.output.replace(/\n$/, '') + '\n');
   }
+  for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
     const parts = [`${compiled} compiled`];
     if (skipped) parts.push(`${skipped} skipped (unsupported)`);

@@ -53,12 +53,15 @@ export function asciiClass(cp: number): number[] {
 
 const ASCII_WITHOUT_K = /^[\x00-\x4a\x4c-\x6a\x6c-\x7f]*$/;
 
-/** True when a case-insensitive literal means the same under rulec's folding and ASCII folding. */
-export function asciiFoldExact(s: string): boolean {
+/**
+ * True when a case-insensitive literal means the same under rulec's folding and ASCII folding; with
+ * `exceptKelvin`, when the two differ at most in the KELVIN SIGN that rulec folds to a literal `k` / `K`.
+ */
+export function asciiFoldExact(s: string, exceptKelvin = false): boolean {
   if (ASCII_WITHOUT_K.test(s)) return true;
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
-    if (cp < 0x80 && cp !== 0x6b && cp !== 0x4b) continue; // only k/K gains a non-ASCII partner (KELVIN SIGN)
+    if (cp < 0x80 && ((cp !== 0x6b && cp !== 0x4b) || exceptKelvin)) continue; // only k/K gains a non-ASCII partner (KELVIN SIGN)
     if (!sameSet(foldClass(cp), asciiClass(cp))) return false;
   }
   return true;

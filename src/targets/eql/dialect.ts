@@ -86,9 +86,14 @@ function hex(c: number): string {
   return c.toString(16).toUpperCase();
 }
 
-/** True when a literal can sit inside a `:` / `like` pattern: those have no escape for `*` and `?`. */
-export function isWildcardFree(s: string): boolean {
-  return !s.includes('*') && !s.includes('?');
+/**
+ * True when a literal can sit inside a `:` / `like` pattern. Those have no escape for `*` and `?`;
+ * and Elasticsearch turns the pattern into a LIKE pattern whose escape character is U+0001
+ * (StringUtils.toLikePattern), so a literal U+0001 there is read as an escape: rejected or matching
+ * something else. Such literals take another exact form (function forms, `in~`, a regex).
+ */
+export function isLikeSafe(s: string): boolean {
+  return !s.includes('*') && !s.includes('?') && !s.includes('\u0001');
 }
 
 /**
@@ -100,7 +105,7 @@ export function wildcardPattern(tokens: readonly (string | { wildcard: '*' | '?'
   let out = '';
   for (const t of tokens) {
     if (typeof t === 'string') {
-      if (!isWildcardFree(t)) throw new Error(`internal: literal '${t}' in a wildcard pattern`);
+      if (!isLikeSafe(t)) throw new Error(`internal: literal '${t}' in a wildcard pattern`);
       out += t;
     } else out += t.wildcard;
   }

@@ -6,7 +6,7 @@
  * failure that names the valid choices.
  */
 import { readFileSync } from 'node:fs';
-import { backendFile, readYamlFile } from '../../config/mapping.js';
+import { backendFile, deepMerge, listPlatforms, loadPlatformMapping, readYamlFile } from '../../config/mapping.js';
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
@@ -89,19 +89,23 @@ interface Route {
   platform: string;
 }
 
+/** The platform whose routes name the platform of every log source (backends/eql/ecs.yml). */
+export const ROUTING_PLATFORM = 'ecs';
+
+function readRoutes(v: unknown, where: string): Route[] {
+  if (!Array.isArray(v)) throw new UsageError(`${where}: routes must be a list of {when, platform}`);
+  return v.map((r, i) => {
+    const w = `${where}: routes[${i}]`;
+    if (!isObject(r) || typeof r.platform !== 'string') throw new UsageError(`${w}: expected {when, platform: <name>}`);
+    return { when: readWhen(r.when, w), platform: r.platform };
+  });
+}
+
 let routes: Route[] | undefined;
 
-/** The platform a log source calls for (backends/eql/_routing.yml). */
+/** The platform a log source calls for (the routes of backends/eql/ecs.yml). */
 export function platformFor(ls: LogSource): string {
-  if (!routes) {
-    const data = readYamlFile(backendFile('eql', '_routing.yml'));
-    if (!Array.isArray(data)) throw new UsageError('backends/eql/_routing.yml: expected a list of {when, platform}');
-    routes = data.map((r, i) => {
-      const o = r as { when?: unknown; platform?: unknown };
-      if (typeof o.platform !== 'string') throw new UsageError(`backends/eql/_routing.yml: entry ${i + 1} has no platform`);
-      return { when: readWhen(o.when, `_routing.yml entry ${i + 1}`), platform: o.platform };
-    });
-  }
+  routes ??= readRoutes((readYamlFile(backendFile('eql', `${ROUTING_PLATFORM}.yml`)) as Record<string, unknown>)?.routes, `platform ${ROUTING_PLATFORM}`);
   return routes.find((r) => matches(r.when, ls))?.platform ?? 'raw';
 }
 
@@ -178,6 +182,11 @@ export class Platform {
   readonly keywordField: string | undefined;
   /** Opt-in: accept Elasticsearch's ASCII case folding for case-insensitive literals. */
   readonly asciiCaseFolding: boolean;
+  /**
+   * False: a case-insensitive `k` / `K` keeps `:` / `like~` / the `~` functions, accepting that
+   * Elasticsearch's ASCII folding does not match the KELVIN SIGN (U+212A) as rulec does (reported).
+   */
+  readonly foldKelvinSign: boolean;
   private readonly types = new Map<string, FieldType>();
   private readonly fields: Map<string, FieldSpec>;
   private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
@@ -191,6 +200,8 @@ export class Platform {
     if (!isObject(data)) throw new UsageError(`${at}: the mapping is not a map`);
     this.ecs = data.ecs === true;
     this.asciiCaseFolding = data.ascii_case_folding === true;
+    if (data.fold_kelvin_sign !== undefined && typeof data.fold_kelvin_sign !== 'boolean') throw new UsageError(`${at}: fold_kelvin_sign must be true (spell out [Kk\\u{212A}] in a regex) or false (keep wildcards; Elasticsearch does not match the KELVIN SIGN as k)`);
+    this.foldKelvinSign = data.fold_kelvin_sign !== false;
     this.identity = data.identity === true;
     this.products = data.products === undefined || data.products === null ? undefined : readStrings(data.products, `${at}: products`);
     this.index = readStrings(data.index, `${at}: index`);
@@ -279,7 +290,7 @@ export class Platform {
     throw new TargetFailure(
       'mapping',
       `log source ${describeLogSource(ls)} is not one platform ${this.name} serves (products: ${this.products.join(', ')}); ` +
-        (want !== this.name ? `its log source calls for --platform ${want}` : 'give a platform whose products include it'),
+        (want !== this.name ? `its log source calls for --platform ${want} (or --platform ${ROUTING_PLATFORM}, which routes every rule)` : 'give a platform whose products include it'),
     );
   }
 
@@ -347,17 +358,76 @@ export class Platform {
   }
 }
 
-const cache = new WeakMap<object, Platform>();
+/** Keys of a routing platform's file that are its own; every other key is merged into the platforms it routes to. */
+const ROUTER_KEYS = new Set(['platform', 'description', 'routes', 'platforms']);
 
-/** The Platform for a build's mapping object (parsed once per build). */
-export function platformOf(name: string, mapping: unknown): Platform {
-  if (isObject(mapping)) {
-    let p = cache.get(mapping);
+/**
+ * A platform that serves every product by routing: each rule compiles on the platform its log source
+ * calls for (`routes`, first match), whose data is that platform's file merged with the router's other
+ * keys (so a --mapping file given for the router reaches every platform) and with `platforms.<name>`.
+ */
+export class Router {
+  private readonly routes: Route[];
+  private readonly shared: Record<string, unknown> = {};
+  private readonly perPlatform: Record<string, unknown>;
+  private readonly built = new Map<string, Platform>();
+
+  constructor(
+    readonly name: string,
+    data: Record<string, unknown>,
+  ) {
+    const at = `platform ${name}`;
+    this.routes = readRoutes(data.routes, at);
+    const known = listPlatforms('eql');
+    for (const r of this.routes) {
+      if (!known.includes(r.platform) || r.platform === name) {
+        throw new UsageError(`${at}: routes name platform '${r.platform}', which is not one it can route to (valid: ${known.filter((p) => p !== name).join(', ')})`);
+      }
+    }
+    const per = data.platforms ?? {};
+    if (!isObject(per)) throw new UsageError(`${at}: platforms must map a platform name to the keys it overrides`);
+    for (const k of Object.keys(per)) if (!this.routes.some((r) => r.platform === k)) throw new UsageError(`${at}: platforms.${k}: no route leads to platform '${k}'`);
+    this.perPlatform = per;
+    for (const [k, v] of Object.entries(data)) if (!ROUTER_KEYS.has(k)) this.shared[k] = v;
+  }
+
+  /** The name of the platform a log source is routed to. */
+  route(ls: LogSource): string {
+    const hit = this.routes.find((r) => matches(r.when, ls));
+    if (!hit) throw new TargetFailure('mapping', `log source ${describeLogSource(ls)} matches no route of platform ${this.name}; its routes lead to ${[...new Set(this.routes.map((r) => r.platform))].join(', ')}`);
+    return hit.platform;
+  }
+
+  /** The platform a rule of this log source compiles on. */
+  for(ls: LogSource): Platform {
+    const name = this.route(ls);
+    let p = this.built.get(name);
     if (!p) {
-      p = new Platform(name, mapping);
-      cache.set(mapping, p);
+      const data = deepMerge(deepMerge(loadPlatformMapping('eql', name), this.shared), this.perPlatform[name] ?? {});
+      if (isObject(data) && data.routes !== undefined) throw new UsageError(`platform ${this.name}: routes lead to '${name}', which routes itself`);
+      p = new Platform(name, data);
+      this.built.set(name, p);
     }
     return p;
   }
-  return new Platform(name, mapping);
+}
+
+const cache = new WeakMap<object, Platform | Router>();
+
+/** The Platform (or Router, for a file with `routes`) of a build's mapping object, parsed once per build. */
+export function platformOf(name: string, mapping: unknown): Platform | Router {
+  const make = (): Platform | Router => (isObject(mapping) && mapping.routes !== undefined ? new Router(name, mapping) : new Platform(name, mapping));
+  if (!isObject(mapping)) return make();
+  let p = cache.get(mapping);
+  if (!p) {
+    p = make();
+    cache.set(mapping, p);
+  }
+  return p;
+}
+
+/** The platform one rule compiles on: the platform itself, or where a Router sends its log source. */
+export function rulePlatform(name: string, mapping: unknown, ls: LogSource): Platform {
+  const p = platformOf(name, mapping);
+  return p instanceof Router ? p.for(ls) : p;
 }

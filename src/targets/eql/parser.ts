@@ -454,7 +454,12 @@ export function checkEql(src: string, opts: CheckOptions = {}): { query?: EqlQue
         if (c.left.k === 'call') checkCall(c.left);
         else if (c.left.k !== 'field') diags.push(error('eql-compare', 'the left side of a comparison must be a field', at(c.at)));
         else fieldOk(c.left);
-        if (c.op === ':' || c.op === 'like' || c.op === 'like~') for (const r of c.right) str(r, `'${c.op}'`, c.at);
+        if (c.op === ':' || c.op === 'like' || c.op === 'like~') {
+          for (const r of c.right) {
+            // Elasticsearch turns the pattern into a LIKE pattern whose escape character is U+0001.
+            if (str(r, `'${c.op}'`, c.at)?.includes('\u0001')) diags.push(error('eql-pattern', `U+0001 in the pattern of '${c.op}': Elasticsearch reads it as the escape character of the LIKE pattern it makes of it; use in~, startsWith~ / endsWith~ / stringContains~ or a regex`, at(c.at)));
+          }
+        }
         if (c.op === 'regex' || c.op === 'regex~') {
           for (const r of c.right) {
             const s = str(r, `'${c.op}'`, c.at);

@@ -13,7 +13,7 @@ import { fold } from '../../runtime/fold.js';
 import { formatIp, parseIp, parseIpv4 } from '../../runtime/ip.js';
 import { TargetFailure } from '../types.js';
 import { asciiFoldExact } from './case.js';
-import { eqlField, eqlString, isWildcardFree, wildcardPattern } from './dialect.js';
+import { eqlField, eqlString, isLikeSafe, wildcardPattern } from './dialect.js';
 import type { FieldTarget, Platform } from './mapping.js';
 import { globToLucene, RegexUnsupported, toLucene, type LuceneRegex } from './regex.js';
 
@@ -136,6 +136,8 @@ export interface PrintContext {
   logsource: LogSource;
   /** Opt-in approximations applied (reported to the user). */
   notes: string[];
+  /** Approximations of the platform's defaults, reported once per build rather than per rule. */
+  buildNotes: string[];
 }
 
 /** What a leaf rendered to, and how it behaves on a missing field (EQL null). */
@@ -307,31 +309,40 @@ function printStr(n: StrLeaf, ctx: PrintContext): Rendered {
   }
 }
 
-/** `str` on a text field: `:` / `like` patterns, function forms for literal `*` `?`, regex for case classes. */
 /**
  * True when Elasticsearch's ASCII case folding matches `s` the way rulec folds it; with the platform
- * option ascii_case_folding, also when it does not (an opt-in approximation, reported as a note).
+ * option fold_kelvin_sign: false, also when they differ only in the KELVIN SIGN that rulec matches for
+ * `k`; with ascii_case_folding, whenever they differ. Both are approximations, reported to the user.
  */
 function asciiFoldOk(s: string, ctx: PrintContext): boolean {
   if (asciiFoldExact(s)) return true;
+  if (!ctx.platform.foldKelvinSign && asciiFoldExact(s, true)) {
+    if (!ctx.buildNotes.includes(KELVIN_NOTE)) ctx.buildNotes.push(KELVIN_NOTE);
+    return true;
+  }
   if (!ctx.platform.asciiCaseFolding) return false;
   const note = 'case-insensitive text comparisons use ASCII case folding (platform option ascii_case_folding): non-ASCII case partners and the KELVIN SIGN are not matched';
   if (!ctx.notes.includes(note)) ctx.notes.push(note);
   return true;
 }
 
+/** Reported once per build: it concerns most rules that hold a `k`. */
+export const KELVIN_NOTE =
+  "case-insensitive 'k' / 'K' is matched with Elasticsearch's ASCII case folding, which does not match the KELVIN SIGN (U+212A) as rulec's folding does (platform option fold_kelvin_sign: false; set it to true for [Kk\\u{212A}] regexes)";
+
 function textComparison(t: FieldTarget, op: StrLeaf['op'], value: string, cs: 'ci' | 'cs', ctx: PrintContext): Expr {
   const f = ref(t);
   const ci = cs === 'ci';
   if (ci && !asciiFoldOk(value, ctx)) return regexAtom(f, globToLucene(tokensOf(op, value), true));
   const v = eqlString(value);
-  if (isWildcardFree(value)) {
+  if (isLikeSafe(value)) {
     const pattern = op === 'eq' ? value : op === 'prefix' ? `${value}*` : op === 'suffix' ? `*${value}` : `*${value}*`;
     if (ci) return listAtom(':', f, eqlString(pattern));
     if (op === 'eq') return listAtom('==', f, v);
     return listAtom('like', f, eqlString(pattern));
   }
-  // The value holds `*` or `?`, which `:` and `like` would read as wildcards and cannot escape.
+  // The value holds `*` or `?`, which `:` and `like` would read as wildcards and cannot escape, or
+  // U+0001, which Elasticsearch's LIKE translation would read as its escape character.
   const tilde = ci ? '~' : '';
   switch (op) {
     case 'eq':
@@ -436,7 +447,7 @@ function printGlobOn(t: FieldTarget, pattern: GlobToken[], cs: 'ci' | 'cs', ctx:
   const f = ref(t);
   const ci = cs === 'ci';
   const literals = pattern.filter((x): x is string => typeof x === 'string');
-  const plain = literals.every(isWildcardFree) && (!ci || literals.every((x) => asciiFoldOk(x, ctx)));
+  const plain = literals.every(isLikeSafe) && (!ci || literals.every((x) => asciiFoldOk(x, ctx)));
   if (plain) return rendered(listAtom(ci ? ':' : 'like', f, eqlString(wildcardPattern(pattern))), t);
   return rendered(regexAtom(f, globToLucene(pattern, ci)), t);
 }

@@ -8,28 +8,36 @@ import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
-import { platformOf } from './mapping.js';
+import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
 import { printQuery } from './printer.js';
 
-const DEFAULT_PLATFORM = 'ecs-windows';
+/** The default routes every rule to the data its log source calls for (backends/eql/ecs.yml). */
+const DEFAULT_PLATFORM = ROUTING_PLATFORM;
 
 function platforms(): string[] {
   const found = listPlatforms('eql');
   return [DEFAULT_PLATFORM, ...found.filter((p) => p !== DEFAULT_PLATFORM)];
 }
 
+/** Said once per build: a routing platform sent rules to documents that carry Sigma field names. */
+export const rawRouteNote = (name: string): string =>
+  `compiled for documents that carry Sigma field names (platform ${name}): their log sources have no ECS mapping in rulec, so an index of Elastic's own integration for them lacks these fields (change the routes with --mapping to refuse them instead)`;
+
 export function compileEql(input: CompileInput, opts: TargetOptions): CompileResult {
   return guard(() => {
-    const platform = platformOf(opts.platform, opts.mapping);
+    const platform = rulePlatform(opts.platform, opts.mapping, input.rule.logsource);
     const notes: string[] = [];
-    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes });
-    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...(notes.length ? { notes } : {}) };
+    const buildNotes: string[] = [];
+    const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes, buildNotes });
+    if (!platform.ecs && platformOf(opts.platform, opts.mapping) instanceof Router) buildNotes.push(rawRouteNote(platform.name));
+    const reported = () => ({ ...(notes.length ? { notes } : {}), ...(buildNotes.length ? { buildNotes } : {}) });
+    if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...reported() };
     const format = opts.format as ArtifactFormat;
     const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
     notes.push(...artifact.notes);
     const output = renderArtifact(format, artifact.rule);
-    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...(notes.length ? { notes } : {}) };
+    return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...reported() };
   });
 }
 
@@ -39,9 +47,9 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   compile: compileEql,
   async validate(queries, opts) {
-    const platform = platformOf(opts.platform, opts.mapping);
     const out = new Map<string, Diagnostic[]>();
     for (const q of queries) {
+      const platform = rulePlatform(opts.platform, opts.mapping, q.input.rule.logsource);
       const { diagnostics } = checkEql(q.query, { knows: (f) => platform.knows(f) });
       if (diagnostics.length) out.set(q.key, diagnostics);
     }
