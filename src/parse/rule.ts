@@ -36,6 +36,7 @@ import {
   type RuleTest,
   type SearchIdentifier,
 } from '../model/types.js';
+import { ruleAttack } from '../attack/index.js';
 import { parseCondition } from './condition.js';
 import { validateDocument } from './schema.js';
 
@@ -220,6 +221,12 @@ function readMeta(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>): RuleMet
   if (js.fields) meta.fields = js.fields as string[];
   if (js.related) meta.related = js.related as { id: string; type: string }[];
   if (js.scope) meta.scope = js.scope as string[];
+  // Retired ATT&CK ids still deploy but misfile the rule in every ATT&CK view; the artifacts leave them out.
+  const tagsNode = child(root, 'tags');
+  for (const p of ruleAttack(meta.tags).problems) {
+    const node = isSeq(tagsNode) ? (tagsNode.items[p.index] as YNode | undefined) : undefined;
+    ctx.diags.push(warning('attack-tag', p.message, ctx.pos(node ?? tagsNode ?? root)));
+  }
   return meta;
 }
 
