@@ -103,7 +103,10 @@ export function ownName(t: Technique): string {
 
 /** Tactic names without spaces, as Sentinel and Defender spell them (`CommandAndControl`). */
 export function compactName(t: Tactic): string {
-  return t.name.replace(/[^A-Za-z]/g, '');
+  return t.name
+    .split(/[^A-Za-z]+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 export function tacticUrl(t: Tactic): string {

@@ -34,6 +34,10 @@ import {
   type RuleDocument,
   type RuleMeta,
   type RuleTest,
+  type Schedule,
+  type ScheduleScope,
+  type ScheduleTimes,
+  SCHEDULE_SCOPES,
   type SearchIdentifier,
 } from '../model/types.js';
 import { ruleAttack } from '../attack/index.js';
@@ -248,17 +252,28 @@ function readDetectionRule(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>,
     output: (js.output as string[] | undefined) ?? [],
     tests: readTests(ctx, child(root, 'tests'), js.tests as Record<string, unknown>[] | undefined),
   };
-  const sched = js.schedule as { frequency?: string; lookback?: string } | undefined;
+  const sched = js.schedule as (ScheduleTimes & Partial<Record<ScheduleScope, ScheduleTimes>>) | undefined;
   if (sched) {
-    rule.schedule = { ...sched, at: ctx.pos(child(root, 'schedule')) };
-    const f = sched.frequency ? durationSeconds(sched.frequency) : undefined;
-    const l = sched.lookback ? durationSeconds(sched.lookback) : undefined;
-    if (f !== undefined && l !== undefined && l < f) {
-      ctx.err(
-        'schedule',
-        `schedule.lookback (${sched.lookback}) is shorter than schedule.frequency (${sched.frequency}): events between runs would never be searched`,
-        rule.schedule.at,
-      );
+    const node = child(root, 'schedule');
+    const overrides: Schedule['overrides'] = {};
+    for (const scope of SCHEDULE_SCOPES) if (sched[scope]) overrides[scope] = sched[scope];
+    rule.schedule = {
+      ...(sched.frequency !== undefined ? { frequency: sched.frequency } : {}),
+      ...(sched.lookback !== undefined ? { lookback: sched.lookback } : {}),
+      overrides,
+      at: ctx.pos(node),
+    };
+    // Each place the rule can run gets the check, with the values it would run with.
+    const places: [string, ScheduleTimes, YNode | undefined][] = [['schedule', sched, node]];
+    for (const [scope, o] of Object.entries(overrides)) {
+      places.push([`schedule.${scope}`, { frequency: o.frequency ?? sched.frequency, lookback: o.lookback ?? sched.lookback }, isMap(node) ? child(node, scope) : undefined]);
+    }
+    for (const [where, t, at] of places) {
+      const f = t.frequency ? durationSeconds(t.frequency) : undefined;
+      const l = t.lookback ? durationSeconds(t.lookback) : undefined;
+      if (f !== undefined && l !== undefined && l < f) {
+        ctx.err('schedule', `${where}.lookback (${t.lookback}) is shorter than ${where}.frequency (${t.frequency}): events between runs would never be searched`, ctx.pos(at ?? root));
+      }
     }
   }
   return rule;
