@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { allTactics, ownName, placeTechniques, replacementOf, ruleAttack, tactic, tacticsOf, technique } from '../../src/attack/index.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { threatOf } from '../../src/targets/eql/artifacts.js';
+import { eqlPlatform } from '../eql/helpers.js';
+import { inputOf } from '../kusto/helpers.js';
 
 describe('ATT&CK tables', () => {
   it('has the 14 Enterprise tactics in matrix order, by shortname and id', () => {
@@ -89,5 +91,21 @@ describe('Elastic threat[]', () => {
       },
     ]);
     expect(notes).toEqual(['threat: ATT&CK T1086 is revoked (now T1059.001); it is left out']);
+  });
+});
+
+describe('Elastic schedule', () => {
+  const rule = (schedule: string): string =>
+    `title: t\nid: 5f1b7a1e-6d0e-4f7b-8a2a-0d6c1c2b3a40\nlogsource: {category: process_creation, product: windows}\nschedule: {${schedule}}\ndetection:\n  sel: {Image: x}\n  condition: sel\n`;
+  const ndjson = (schedule: string): string => {
+    const r = eqlPlatform('ecs-windows').compile(inputOf(rule(schedule)), 'elastic-ndjson');
+    return r.ok ? r.output : `error: ${r.error}`;
+  };
+
+  it('takes the eql override, and refuses continuous', () => {
+    expect(JSON.parse(ndjson('frequency: 1h, eql: {frequency: 10m, lookback: 15m}'))).toMatchObject({ interval: '10m', from: 'now-15m' });
+    expect(ndjson('frequency: continuous')).toBe(
+      'error: schedule.frequency continuous: Elastic runs rules at an interval; continuous runs are Defender XDR custom detections only (set it under schedule.defender-xdr)',
+    );
   });
 });

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ownName, placeTechniques, replacementOf, ruleAttack, tacticUrl, techniqueUrl, type Technique as AttackTechnique } from '../../attack/index.js';
 import { backendFile } from '../../config/mapping.js';
+import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { DetectionRule } from '../../model/types.js';
 
 type HandlebarsT = typeof import('handlebars');
@@ -123,8 +124,10 @@ export function elasticRule(rule: DetectionRule, path: string, query: string, in
   const [severity, risk_score] = SEVERITY[level] ?? ['low', 21];
   const id = rule.id ?? derivedId(path, rule.title);
   if (!rule.id) notes.push(`the rule has no id; the Elastic rule_id ${id} is derived from its path and title`);
-  const interval = rule.schedule?.frequency ?? '5m';
-  const lookback = rule.schedule?.lookback ?? rule.schedule?.frequency ?? '6m';
+  const sched = scheduleFor(rule, 'eql');
+  if (sched.frequency) durationMinutes(sched.frequency, 'schedule.frequency', 'Elastic');
+  const interval = sched.frequency ?? '5m';
+  const lookback = sched.lookback ?? sched.frequency ?? '6m';
   const out: ElasticRule = {
     rule_id: id,
     name: rule.title,
