@@ -165,6 +165,18 @@ export function ruleAttack(tags: readonly string[]): RuleAttack {
   return { tactics: [...tactics].sort((a, b) => a.order - b.order), techniques: [...techniques.values()], unknown, problems };
 }
 
+/** What an artifact leaves out of a rule's ATT&CK tags, one sentence each: retired and unknown technique ids. */
+export function leftOut(attack: RuleAttack): string[] {
+  const out: string[] = [];
+  for (const t of attack.techniques) {
+    if (!t.retired) continue;
+    const r = replacementOf(t.id);
+    out.push(`ATT&CK ${t.id} is ${r ? `revoked (now ${r.id})` : 'deprecated'}; it is left out`);
+  }
+  if (attack.unknown.length) out.push(`${attack.unknown.join(', ')} not in ATT&CK v18.1; left out`);
+  return out;
+}
+
 /** A technique and the sub-techniques of it the rule names, each with its ATT&CK name. */
 export interface PlacedTechnique {
   technique: Technique;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ownName, placeTechniques, replacementOf, ruleAttack, tacticUrl, techniqueUrl, type Technique as AttackTechnique } from '../../attack/index.js';
+import { leftOut, ownName, placeTechniques, ruleAttack, tacticUrl, techniqueUrl, type Technique as AttackTechnique } from '../../attack/index.js';
 import { backendFile } from '../../config/mapping.js';
 import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { DetectionRule } from '../../model/types.js';
@@ -85,12 +85,7 @@ const MATURITY: Record<string, string> = { stable: 'production', test: 'developm
  */
 export function threatOf(tags: readonly string[], notes: string[] = []): Threat[] {
   const attack = ruleAttack(tags);
-  for (const t of attack.techniques) {
-    if (!t.retired) continue;
-    const r = replacementOf(t.id);
-    notes.push(`threat: ATT&CK ${t.id} is ${r ? `revoked (now ${r.id})` : 'deprecated'}; it is left out`);
-  }
-  if (attack.unknown.length) notes.push(`threat: ${attack.unknown.join(', ')} not in ATT&CK v18.1; left out`);
+  notes.push(...leftOut(attack).map((m) => `threat: ${m}`));
   const ref = (t: AttackTechnique): Technique => ({ id: t.id, name: ownName(t), reference: techniqueUrl(t.id) });
   return placeTechniques(attack).map(({ tactic, techniques }) => ({
     framework: 'MITRE ATT&CK',

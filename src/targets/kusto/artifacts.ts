@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import { compactName, placeTechniques, replacementOf, ruleAttack } from '../../attack/index.js';
+import { compactName, leftOut, placeTechniques, ruleAttack } from '../../attack/index.js';
 import { backendFile } from '../../config/mapping.js';
 import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { CompileInput } from '../types.js';
@@ -117,12 +117,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   if (level === 'critical') notes.push(`${format}: level critical becomes severity High (the highest Microsoft offers)`);
 
   const attack = ruleAttack(rule.tags);
-  for (const t of attack.techniques) {
-    if (!t.retired) continue;
-    const r = replacementOf(t.id);
-    notes.push(`${format}: ATT&CK ${t.id} is ${r ? `revoked (now ${r.id})` : 'deprecated'}; it is left out`);
-  }
-  if (attack.unknown.length) notes.push(`${format}: ${attack.unknown.join(', ')} not in ATT&CK v18.1; left out`);
+  notes.push(...leftOut(attack).map((m) => `${format}: ${m}`));
   // Tactics as ATT&CK places the rule's techniques (src/attack), so a technique never lacks its tactic.
   const tactics = placeTechniques(attack).map((p) => compactName(p.tactic));
   const techniques = attack.techniques.filter((t) => !t.retired).map((t) => t.id);
