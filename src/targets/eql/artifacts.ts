@@ -48,7 +48,7 @@ export interface ElasticRule {
   index: string[];
   from: string;
   interval: string;
-  enabled: false;
+  enabled: boolean;
   max_signals: number;
   version: number;
   author: string[];
@@ -113,7 +113,7 @@ function derivedId(path: string, title: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function elasticRule(rule: DetectionRule, path: string, query: string, index: string[]): { rule: ElasticRule; notes: string[] } {
+export function elasticRule(rule: DetectionRule, path: string, query: string, index: string[], enabled = false): { rule: ElasticRule; notes: string[] } {
   const notes: string[] = [];
   const level = rule.level ?? 'low';
   const [severity, risk_score] = SEVERITY[level] ?? ['low', 21];
@@ -135,7 +135,7 @@ export function elasticRule(rule: DetectionRule, path: string, query: string, in
     index,
     from: `now-${lookback}`,
     interval,
-    enabled: false,
+    enabled,
     max_signals: 100,
     version: 1,
     author: rule.author ? [rule.author] : [],

@@ -26,7 +26,7 @@ export function compileEql(input: CompileInput, opts: TargetOptions): CompileRes
     const printed = printQuery(input.ir, { platform, logsource: input.rule.logsource, notes });
     if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...(notes.length ? { notes } : {}) };
     const format = opts.format as ArtifactFormat;
-    const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
+    const artifact = elasticRule(input.rule, input.path, printed.query, opts.index ?? printed.index, opts.enable === true);
     notes.push(...artifact.notes);
     const output = renderArtifact(format, artifact.rule);
     return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...(notes.length ? { notes } : {}) };
@@ -37,6 +37,7 @@ export const eqlTarget: Target = {
   name: 'eql',
   platforms: platforms(),
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
+  artifactOptions: ['index', 'enable'],
   compile: compileEql,
   async validate(queries, opts) {
     const platform = platformOf(opts.platform, opts.mapping);
