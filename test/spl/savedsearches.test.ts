@@ -177,6 +177,14 @@ describe('savedsearches app: Splunk ES', () => {
     expect(err).toContain(`${join(dir, 'r.yml')}: note: savedsearches annotations: ATT&CK T1086 is revoked (now T1059.001); it is left out`);
   });
 
+  it('a description ending in a backslash loses it (it would continue into the next key), with a note', async () => {
+    const dir = ruleDir({ 'r.yml': RULE("description: 'copies the file to c:\\windows\\system32\\'\n") });
+    const { files, err } = await app([], [dir]);
+    expect(appProblems(files)).toEqual([]);
+    expect(stanzas(files)[0]!.keys.get('description')).toBe('copies the file to c:\\windows\\system32');
+    expect(err).toContain(`${join(dir, 'r.yml')}: note: savedsearches: the description ends with a backslash, which .conf files read as a line continuation; it is dropped`);
+  });
+
   it('a --mapping file sets the app id and the risk object', async () => {
     const map = join(ruleDir({}), 'm.yml');
     writeFileSync(map, 'savedsearches: {app: {id: soc_detections, version: 2.1.0}, risk_object: {field: dest, type: system}}\n');

@@ -192,13 +192,20 @@ export function stanza(input: CompileInput, query: string, opts: { settings?: Re
   notes.push(...leftOut(attack).map((m) => `savedsearches annotations: ${m}`));
   const techs = attack.techniques.filter((t) => !t.retired).map((t) => t.id);
   const level = st.levels[rule.level ?? st.default_level] ?? st.levels[st.default_level]!;
-  const title = oneLine(rule.title);
+  // A value ending in a backslash would continue into the next key (savedsearches.conf.spec).
+  const confLine = (v: string, what: string): string => {
+    const one = oneLine(v);
+    const cut = one.replace(/[\s\\]+$/, '');
+    if (cut !== one) notes.push(`savedsearches: the ${what} ends with a backslash, which .conf files read as a line continuation; it is dropped`);
+    return cut;
+  };
+  const title = confLine(rule.title, 'title');
   return {
     text: load().stanza({
       name: stanzaName(rule.title, st.stanza_prefix),
       title,
       label: title,
-      description: oneLine(rule.description ?? rule.title),
+      description: confLine(rule.description ?? rule.title, 'description'),
       search: lines.join(' \\\n'),
       disabled: opts.enable ? 0 : 1,
       cron: cronFor(frequency, seedOf(rule)),
