@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadCollection } from '../../src/collection/load.js';
 import { allTactics, ownName, placeTechniques, replacementOf, ruleAttack, tactic, tacticsOf, technique } from '../../src/attack/index.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { threatOf } from '../../src/targets/eql/artifacts.js';
 import { eqlPlatform } from '../eql/helpers.js';
+import { SIGMAHQ } from '../helpers/corpus.js';
 import { inputOf } from '../kusto/helpers.js';
 
 describe('ATT&CK tables', () => {
@@ -108,4 +111,29 @@ describe('Elastic schedule', () => {
       'error: schedule.frequency continuous: Elastic runs rules at an interval; continuous runs are Defender XDR custom detections only (set it under schedule.defender-xdr)',
     );
   });
+});
+
+describe.skipIf(!existsSync(SIGMAHQ))('ATT&CK of the SigmaHQ corpus', () => {
+  it('every Elastic threat entry names its techniques as ATT&CK does and holds only techniques of its tactic', () => {
+    const { rules } = loadCollection([SIGMAHQ]);
+    let entries = 0;
+    const wrong: string[] = [];
+    for (const r of rules) {
+      if (r.rule?.kind !== 'detection') continue;
+      for (const t of threatOf(r.rule.tags)) {
+        const shortname = tactic(t.tactic.id)!.shortname;
+        for (const tech of t.technique) {
+          entries++;
+          const live = technique(tech.id);
+          if (!live || live.retired || tech.name !== live.name || !live.tactics.includes(shortname)) wrong.push(`${r.path}: ${tech.id} under ${shortname}`);
+          for (const s of tech.subtechnique ?? []) {
+            const sub = technique(s.id)!;
+            if (!s.id.startsWith(`${tech.id}.`) || s.name !== ownName(sub) || !sub.tactics.includes(shortname)) wrong.push(`${r.path}: ${s.id} under ${tech.id}/${shortname}`);
+          }
+        }
+      }
+    }
+    expect(entries).toBeGreaterThan(2000);
+    expect(wrong).toEqual([]);
+  }, 120_000);
 });
