@@ -74,6 +74,11 @@ export function tactic(key: string): Tactic | undefined {
   return load().byTactic.get(key);
 }
 
+/** Every technique and sub-technique of the tables (retired ones included), by number. */
+export function allTechniques(): readonly Technique[] {
+  return [...load().techniques.values()];
+}
+
 /** A technique or sub-technique by id (`T1059.001`, case-insensitive), live or retired. */
 export function technique(id: string): Technique | undefined {
   return load().techniques.get(id.toUpperCase());

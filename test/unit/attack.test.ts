@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from '../../src/collection/load.js';
-import { allTactics, ownName, placeTechniques, replacementOf, ruleAttack, tactic, tacticsOf, technique } from '../../src/attack/index.js';
+import { allTactics, allTechniques, ownName, placeTechniques, replacementOf, ruleAttack, tactic, tacticsOf, technique } from '../../src/attack/index.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { threatOf } from '../../src/targets/eql/artifacts.js';
 import { eqlPlatform } from '../eql/helpers.js';
@@ -23,6 +23,8 @@ describe('ATT&CK tables', () => {
     expect(tacticsOf('T1547.001').map((t) => t.shortname)).toEqual(['persistence', 'privilege-escalation']);
     expect(ownName(technique('T1059.001')!)).toBe('PowerShell');
     expect(technique('T9999')).toBeUndefined();
+    const all = allTechniques();
+    expect([all.length, all.filter((t) => !t.retired).length, all.filter((t) => t.revokedBy).length]).toEqual([835, 691, 132]);
   });
 
   it('follows revoked-by chains to a live technique, and has none for deprecated ones', () => {
