@@ -45,6 +45,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--json', 'one JSON object per rule on stdout')
     .option('--validate', "check every emitted query with the target's parser or analyzer")
     .option('--skip-unsupported', 'report rules the target cannot express and skip them (exit 0)')
+    .option('--index <names>', 'spl, eql: the indexes to search (comma-separated), over the platform setting')
+    .option('--enable', 'spl, eql: write deployable content enabled (it is written disabled otherwise)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .action(async (paths: string[], opts: BuildOptions) => {
       status = await runBuild(paths, opts, io);

@@ -84,11 +84,20 @@ export interface Parameter {
   at: Position;
 }
 
-export interface Schedule {
-  /** How often the query runs, as `<n><s|m|h|d>`. */
+/** Where a schedule can be overridden: a target, or one of the products a target deploys to. */
+export const SCHEDULE_SCOPES = ['kusto', 'sentinel', 'defender-xdr', 'eql', 'spl'] as const;
+export type ScheduleScope = (typeof SCHEDULE_SCOPES)[number];
+
+export interface ScheduleTimes {
+  /** How often the query runs, as `<n><s|m|h|d>`, or `continuous` (near real time, where a product offers it). */
   frequency?: string;
   /** How far back each run looks. */
   lookback?: string;
+}
+
+export interface Schedule extends ScheduleTimes {
+  /** Per-target or per-product values, over the ones above (`schedule.defender-xdr.frequency`). */
+  overrides: Partial<Record<ScheduleScope, ScheduleTimes>>;
   at: Position;
 }
 

@@ -34,8 +34,13 @@ import {
   type RuleDocument,
   type RuleMeta,
   type RuleTest,
+  type Schedule,
+  type ScheduleScope,
+  type ScheduleTimes,
+  SCHEDULE_SCOPES,
   type SearchIdentifier,
 } from '../model/types.js';
+import { ruleAttack } from '../attack/index.js';
 import { parseCondition } from './condition.js';
 import { validateDocument } from './schema.js';
 
@@ -221,6 +226,12 @@ function readMeta(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>): RuleMet
   if (js.fields) meta.fields = js.fields as string[];
   if (js.related) meta.related = js.related as { id: string; type: string }[];
   if (js.scope) meta.scope = js.scope as string[];
+  // Retired ATT&CK ids still deploy but misfile the rule in every ATT&CK view; the artifacts leave them out.
+  const tagsNode = child(root, 'tags');
+  for (const p of ruleAttack(meta.tags).problems) {
+    const node = isSeq(tagsNode) ? (tagsNode.items[p.index] as YNode | undefined) : undefined;
+    ctx.diags.push(warning('attack-tag', p.message, ctx.pos(node ?? tagsNode ?? root)));
+  }
   return meta;
 }
 
@@ -242,17 +253,28 @@ function readDetectionRule(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>,
     output: (js.output as string[] | undefined) ?? [],
     tests: readTests(ctx, child(root, 'tests'), js.tests as Record<string, unknown>[] | undefined),
   };
-  const sched = js.schedule as { frequency?: string; lookback?: string } | undefined;
+  const sched = js.schedule as (ScheduleTimes & Partial<Record<ScheduleScope, ScheduleTimes>>) | undefined;
   if (sched) {
-    rule.schedule = { ...sched, at: ctx.pos(child(root, 'schedule')) };
-    const f = sched.frequency ? durationSeconds(sched.frequency) : undefined;
-    const l = sched.lookback ? durationSeconds(sched.lookback) : undefined;
-    if (f !== undefined && l !== undefined && l < f) {
-      ctx.err(
-        'schedule',
-        `schedule.lookback (${sched.lookback}) is shorter than schedule.frequency (${sched.frequency}): events between runs would never be searched`,
-        rule.schedule.at,
-      );
+    const node = child(root, 'schedule');
+    const overrides: Schedule['overrides'] = {};
+    for (const scope of SCHEDULE_SCOPES) if (sched[scope]) overrides[scope] = sched[scope];
+    rule.schedule = {
+      ...(sched.frequency !== undefined ? { frequency: sched.frequency } : {}),
+      ...(sched.lookback !== undefined ? { lookback: sched.lookback } : {}),
+      overrides,
+      at: ctx.pos(node),
+    };
+    // Each place the rule can run gets the check, with the values it would run with.
+    const places: [string, ScheduleTimes, YNode | undefined][] = [['schedule', sched, node]];
+    for (const [scope, o] of Object.entries(overrides)) {
+      places.push([`schedule.${scope}`, { frequency: o.frequency ?? sched.frequency, lookback: o.lookback ?? sched.lookback }, isMap(node) ? child(node, scope) : undefined]);
+    }
+    for (const [where, t, at] of places) {
+      const f = t.frequency ? durationSeconds(t.frequency) : undefined;
+      const l = t.lookback ? durationSeconds(t.lookback) : undefined;
+      if (f !== undefined && l !== undefined && l < f) {
+        ctx.err('schedule', `${where}.lookback (${t.lookback}) is shorter than ${where}.frequency (${t.frequency}): events between runs would never be searched`, ctx.pos(at ?? root));
+      }
     }
   }
   return rule;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { closest } from '../diag/diagnostic.js';
 
 export const SCHEMA_URL = new URL('../../schema/rule.schema.json', import.meta.url);
 
@@ -14,7 +15,7 @@ let validators: Map<Kind, ValidateFunction> | undefined;
 function load(): Map<Kind, ValidateFunction> {
   if (validators) return validators;
   const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as { $id: string };
-  const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, strictRequired: false });
+  const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, strictRequired: false, verbose: true });
   ajv.addSchema(schema);
   validators = new Map();
   for (const k of ['detectionRule', 'correlationRule', 'filterRule'] as Kind[]) {
@@ -116,7 +117,10 @@ function describe(e: ErrorObject, path: (string | number)[]): SchemaProblem {
       return { path, message: `${where(path)}is missing the required key '${String(params.missingProperty)}'` };
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      return { path, key, message: `unknown key '${key}' in ${where(path).trim()}` };
+      const valid = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const near = closest(key, valid);
+      const hint = near ? `; did you mean '${near}'?` : valid.length ? `; valid keys: ${valid.join(', ')}` : '';
+      return { path, key, message: `unknown key '${key}' in ${where(path).trim()}${hint}` };
     }
     case 'enum':
       return {
@@ -143,7 +147,8 @@ function patternHint(path: (string | number)[], pattern: string): string {
   if (last === 'id' || (path.includes('related') && last === 'id')) return 'must be a UUID such as 929a1c4f-3d8a-4b7e-9f5a-2c1d0e6b7a90';
   if (last === 'date' || last === 'modified') return 'must be a date written YYYY-MM-DD';
   if (path[0] === 'tags') return "must be a tag 'namespace.value' in lowercase, such as attack.t1059.001";
-  if (last === 'frequency' || last === 'lookback' || last === 'timeframe' || last === 'timespan')
+  if (last === 'frequency') return 'must be a duration such as 5m, 1h or 1d (a number and one of s, m, h, d), or continuous';
+  if (last === 'lookback' || last === 'timeframe' || last === 'timespan')
     return "must be a duration such as 5m, 1h or 1d (a number and one of s, m, h, d)";
   if (last === 'name') return 'must be a name of letters, digits, _, . and -';
   return `must match ${pattern}`;

@@ -20,7 +20,13 @@ export interface TargetOptions {
   format: string;
   /** The platform's mapping data, merged with --mapping files (see config/mapping.ts). */
   mapping: unknown;
+  /** --index: the indexes the queries and artifacts search, over the platform's setting (targets listing 'index' in artifactOptions). */
+  index?: string[];
+  /** --enable: deployable content is written enabled (targets listing 'enable' in artifactOptions). */
+  enable?: boolean;
 }
+
+export type ArtifactOption = 'index' | 'enable';
 
 /** Why a rule did not compile: `unsupported` (the target cannot express it exactly) or `mapping` (unknown field or log source). */
 export type FailureKind = 'unsupported' | 'mapping';
@@ -56,6 +62,8 @@ export interface Target {
   platforms: readonly string[];
   /** Formats, the first being `query`. */
   formats: readonly string[];
+  /** The build options of TargetOptions this target reads; the build refuses the others. */
+  artifactOptions?: readonly ArtifactOption[];
   compile(input: CompileInput, opts: TargetOptions): CompileResult;
   /**
    * Formats whose output is one set of files for the whole build rather than one file per rule.

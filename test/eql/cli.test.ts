@@ -50,6 +50,15 @@ describe('rulec build --target eql', () => {
     expect(c.err.some((l) => /r\.yml: note: the rule has no id; the Elastic rule_id [0-9a-f-]{36} is derived from its path and title/.test(l))).toBe(true);
   });
 
+  it('--index replaces the index patterns of the Elastic rules, --enable writes them enabled', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'eql', '--format', 'elastic-ndjson', '--json', SEED], c.io)).toBe(0);
+    expect(JSON.parse(JSON.parse(c.out[0]!).output)).toMatchObject({ enabled: false, index: ['logs-windows.sysmon_operational-*', 'winlogbeat-*'] });
+    const d = capture();
+    expect(await main(['build', '--target', 'eql', '--format', 'elastic-ndjson', '--json', '--enable', '--index', 'logs-custom-*,edr-*', SEED], d.io)).toBe(0);
+    expect(JSON.parse(JSON.parse(d.out[0]!).output)).toMatchObject({ enabled: true, index: ['logs-custom-*', 'edr-*'] });
+  });
+
   it('--platform raw keeps Sigma names and routes Windows sources by Channel and EventID', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', SEED], c.io)).toBe(0);

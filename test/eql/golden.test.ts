@@ -56,6 +56,8 @@ describe('golden/eql (regenerate with `npm run golden:eql`, then review the diff
       expect(f.content).toContain(`query = '''\n${query.content}'''\n`);
       expect(f.content).toMatch(/^\[metadata\]\n/);
       expect(f.content).toMatch(/\n\[rule\]\n/);
+      expect(f.content).toContain('\ntimestamp_override = "event.ingested"\n');
+      expect(f.content).toMatch(/\nintegration = \["windows"\]\n/);
     }
   });
 });

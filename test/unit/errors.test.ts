@@ -117,6 +117,15 @@ describe('bad input is reported with its location', () => {
     expect(e[0]!.message).toContain('schedule.lookback (5m) is shorter than schedule.frequency (1h)');
   });
 
+  it('a schedule override for an unknown place names the valid keys; a frequency names continuous', () => {
+    const e = errorsOf(ruleYaml('selection: {F: x}\ncondition: selection', 'schedule:\n  frequency: 1h\n  defender: {frequency: 3h}\n  spl: {frequency: nrt}\n'));
+    expect(e.map((x) => x.message)).toEqual([
+      "unknown key 'defender' in 'schedule'; valid keys: frequency, lookback, kusto, sentinel, defender-xdr, eql, spl",
+      "'schedule.spl.frequency' must be a duration such as 5m, 1h or 1d (a number and one of s, m, h, d), or continuous",
+    ]);
+    expect(errorsOf(ruleYaml('selection: {F: x}\ncondition: selection', 'schedule:\n  frequncy: 1h\n'))[0]!.message).toBe("unknown key 'frequncy' in 'schedule'; did you mean 'frequency'?");
+  });
+
   it('duplicate ids across a collection', () => {
     const a = loadText('a.yml', ruleYaml('selection: {F: x}\ncondition: selection'));
     const b = loadText('b.yml', ruleYaml('selection: {F: y}\ncondition: selection'));

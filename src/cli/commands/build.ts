@@ -10,7 +10,7 @@ import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
-import type { CompileInput, CompileResult, TargetOptions } from '../../targets/types.js';
+import type { CompileInput, CompileResult, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -26,6 +26,8 @@ export interface BuildOptions extends PlaceholderOptions {
   json?: boolean;
   validate?: boolean;
   skipUnsupported?: boolean;
+  index?: string;
+  enable?: boolean;
 }
 
 interface Entry {
@@ -47,7 +49,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}`);
   }
   const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
-  const topts: TargetOptions = { platform, format, mapping };
+  const topts: TargetOptions = { platform, format, mapping, ...artifactOptions(target, opts) };
 
   // An --out through a file is reported before any work is done (and nothing is created yet).
   if (opts.out) missingDirs(opts.out);
@@ -153,6 +155,22 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${parts.join(', ')}${opts.out ? ` -> ${opts.out}` : ''}`);
   }
   return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** --index and --enable, for the targets that read them. */
+function artifactOptions(target: Target, opts: BuildOptions): Pick<TargetOptions, 'index' | 'enable'> {
+  const out: Pick<TargetOptions, 'index' | 'enable'> = {};
+  for (const [name, given] of [['index', opts.index !== undefined], ['enable', opts.enable === true]] as const) {
+    if (given && !target.artifactOptions?.includes(name)) throw new UsageError(`--${name} does not apply to target ${target.name}`);
+  }
+  if (opts.index !== undefined) {
+    const names = opts.index.split(',').map((x) => x.trim());
+    const badName = names.find((n) => !/^[A-Za-z0-9_*][A-Za-z0-9_.*:-]*$/.test(n));
+    if (badName !== undefined) throw new UsageError(`--index: '${badName}' is not an index name (letters, digits, _ . * : -; comma-separated)`);
+    out.index = names;
+  }
+  if (opts.enable) out.enable = true;
+  return out;
 }
 
 /** One output file per rule, mirroring the rule's path below the root it was found in. */

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { backendFile, readYamlFile } from '../../config/mapping.js';
+import { leftOut, ownName, placeTechniques, ruleAttack, tacticUrl, techniqueUrl, type Technique as AttackTechnique } from '../../attack/index.js';
+import { backendFile } from '../../config/mapping.js';
+import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { DetectionRule } from '../../model/types.js';
 
 type HandlebarsT = typeof import('handlebars');
@@ -46,7 +48,7 @@ export interface ElasticRule {
   index: string[];
   from: string;
   interval: string;
-  enabled: false;
+  enabled: boolean;
   max_signals: number;
   version: number;
   author: string[];
@@ -59,6 +61,10 @@ export interface ElasticRule {
   creation_date?: string;
   updated_date?: string;
   maturity: string;
+  /** TOML metadata: the Fleet packages the rule reads. */
+  integration: string[];
+  /** Rules select events by ingest time, so late-arriving events are still searched (Elastic's own rules do). */
+  timestamp_override: 'event.ingested';
 }
 
 /** Sigma level -> Elastic severity and risk score (Elastic's default scores per severity). */
@@ -72,49 +78,33 @@ const SEVERITY: Record<string, [ElasticRule['severity'], number]> = {
 
 const MATURITY: Record<string, string> = { stable: 'production', test: 'development', experimental: 'development', deprecated: 'deprecated', unsupported: 'development' };
 
-let tactics: Map<string, { id: string; name: string }> | undefined;
-
-function tacticTable(): Map<string, { id: string; name: string }> {
-  if (!tactics) {
-    const data = readYamlFile(backendFile('eql', '_attack.yml')) as Record<string, { id: string; name: string }>;
-    tactics = new Map(Object.entries(data));
-  }
-  return tactics;
+/**
+ * ATT&CK from Sigma tags, placed as ATT&CK places it (src/attack): each technique under the tagged
+ * tactics it belongs to, with its ATT&CK name, sub-techniques nested under their parent. Retired and
+ * unknown technique ids are left out with a note (Elastic validates names and ids against ATT&CK).
+ */
+export function threatOf(tags: readonly string[], notes: string[] = []): Threat[] {
+  const attack = ruleAttack(tags);
+  notes.push(...leftOut(attack).map((m) => `threat: ${m}`));
+  const ref = (t: AttackTechnique): Technique => ({ id: t.id, name: ownName(t), reference: techniqueUrl(t.id) });
+  return placeTechniques(attack).map(({ tactic, techniques }) => ({
+    framework: 'MITRE ATT&CK',
+    tactic: { id: tactic.id, name: tactic.name, reference: tacticUrl(tactic) },
+    technique: techniques.map((p) => ({ ...ref(p.technique), ...(p.subtechniques.length ? { subtechnique: p.subtechniques.map(ref) } : {}) })),
+  }));
 }
 
 /**
- * ATT&CK from Sigma tags. Sigma does not say which technique belongs to which tactic, so every tactic
- * entry lists all the rule's techniques; a rule with techniques but no tactic gets no threat entry
- * (Elastic requires a tactic).
+ * The Fleet integrations (packages) whose data streams the index patterns name: `logs-<package>.<dataset>-*`
+ * (the data stream naming scheme); Beats indices (`winlogbeat-*`) belong to no package.
  */
-export function threatOf(tags: readonly string[]): Threat[] {
-  const table = tacticTable();
-  const tacticList: Tactic[] = [];
-  const techniques = new Map<string, Technique>();
-  for (const tag of tags) {
-    const t = tag.toLowerCase();
-    if (!t.startsWith('attack.')) continue;
-    const rest = t.slice('attack.'.length);
-    const tactic = table.get(rest);
-    if (tactic) {
-      if (!tacticList.some((x) => x.id === tactic.id)) tacticList.push({ ...tactic, reference: `https://attack.mitre.org/tactics/${tactic.id}/` });
-      continue;
-    }
-    const m = /^t(\d{4})(?:\.(\d{3}))?$/.exec(rest);
-    if (!m) continue;
-    const parentId = `T${m[1]}`;
-    let parent = techniques.get(parentId);
-    if (!parent) {
-      parent = { id: parentId, name: parentId, reference: `https://attack.mitre.org/techniques/${parentId}/` };
-      techniques.set(parentId, parent);
-    }
-    if (m[2]) {
-      const id = `${parentId}.${m[2]}`;
-      parent.subtechnique ??= [];
-      if (!parent.subtechnique.some((s) => s.id === id)) parent.subtechnique.push({ id, name: id, reference: `https://attack.mitre.org/techniques/${parentId}/${m[2]}/` });
-    }
+export function integrationsOf(index: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const i of index) {
+    const m = /^logs-([a-z0-9_]+)\./.exec(i);
+    if (m) out.add(m[1]!);
   }
-  return tacticList.map((tactic) => ({ framework: 'MITRE ATT&CK', tactic, technique: [...techniques.values()] }));
+  return [...out].sort();
 }
 
 /** A stable rule id for a rule without `id`: a name-based UUID of its path and title. */
@@ -123,14 +113,16 @@ function derivedId(path: string, title: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function elasticRule(rule: DetectionRule, path: string, query: string, index: string[]): { rule: ElasticRule; notes: string[] } {
+export function elasticRule(rule: DetectionRule, path: string, query: string, index: string[], enabled = false): { rule: ElasticRule; notes: string[] } {
   const notes: string[] = [];
   const level = rule.level ?? 'low';
   const [severity, risk_score] = SEVERITY[level] ?? ['low', 21];
   const id = rule.id ?? derivedId(path, rule.title);
   if (!rule.id) notes.push(`the rule has no id; the Elastic rule_id ${id} is derived from its path and title`);
-  const interval = rule.schedule?.frequency ?? '5m';
-  const lookback = rule.schedule?.lookback ?? rule.schedule?.frequency ?? '6m';
+  const sched = scheduleFor(rule, 'eql');
+  if (sched.frequency) durationMinutes(sched.frequency, 'schedule.frequency', 'Elastic');
+  const interval = sched.frequency ?? '5m';
+  const lookback = sched.lookback ?? sched.frequency ?? '6m';
   const out: ElasticRule = {
     rule_id: id,
     name: rule.title,
@@ -143,14 +135,16 @@ export function elasticRule(rule: DetectionRule, path: string, query: string, in
     index,
     from: `now-${lookback}`,
     interval,
-    enabled: false,
+    enabled,
     max_signals: 100,
     version: 1,
     author: rule.author ? [rule.author] : [],
     tags: rule.tags,
     references: rule.references ?? [],
     false_positives: rule.falsepositives ?? [],
-    threat: threatOf(rule.tags),
+    threat: threatOf(rule.tags, notes),
+    integration: integrationsOf(index),
+    timestamp_override: 'event.ingested',
     maturity: MATURITY[rule.status ?? ''] ?? 'development',
   };
   if (rule.license) out.license = rule.license;

@@ -34,7 +34,7 @@ export function compileEql(input: CompileInput, opts: TargetOptions): CompileRes
     const reported = () => ({ ...(notes.length ? { notes } : {}), ...(buildNotes.length ? { buildNotes } : {}) });
     if (opts.format === 'query') return { ok: true, query: printed.query, output: printed.query + '\n', ext: 'eql', ...reported() };
     const format = opts.format as ArtifactFormat;
-    const artifact = elasticRule(input.rule, input.path, printed.query, printed.index);
+    const artifact = elasticRule(input.rule, input.path, printed.query, opts.index ?? printed.index, opts.enable === true);
     notes.push(...artifact.notes);
     const output = renderArtifact(format, artifact.rule);
     return { ok: true, query: printed.query, output: output.endsWith('\n') ? output : output + '\n', ext: ARTIFACT_FORMATS[format], ...reported() };
@@ -45,6 +45,7 @@ export const eqlTarget: Target = {
   name: 'eql',
   platforms: platforms(),
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
+  artifactOptions: ['index', 'enable'],
   compile: compileEql,
   async validate(queries, opts) {
     const out = new Map<string, Diagnostic[]>();

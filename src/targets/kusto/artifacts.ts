@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
+import { compactName, leftOut, placeTechniques, ruleAttack } from '../../attack/index.js';
 import { backendFile } from '../../config/mapping.js';
+import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { CompileInput } from '../types.js';
 import { TargetFailure } from '../types.js';
 import { columnNameFor } from './dialect.js';
@@ -24,28 +26,18 @@ export const FORMAT_PLATFORM: Record<ArtifactFormat, string> = {
 
 const EXT: Record<ArtifactFormat, string> = { 'sentinel-yaml': 'yaml', 'sentinel-arm': 'json', 'defender-json': 'json' };
 
-/** ATT&CK tactic tags (`attack.defense-evasion`) -> the names Sentinel and Defender use. */
-const TACTICS: Record<string, string> = {
-  reconnaissance: 'Reconnaissance',
-  'resource-development': 'ResourceDevelopment',
-  'initial-access': 'InitialAccess',
-  execution: 'Execution',
-  persistence: 'Persistence',
-  'privilege-escalation': 'PrivilegeEscalation',
-  'defense-evasion': 'DefenseEvasion',
-  'credential-access': 'CredentialAccess',
-  discovery: 'Discovery',
-  'lateral-movement': 'LateralMovement',
-  collection: 'Collection',
-  'command-and-control': 'CommandAndControl',
-  exfiltration: 'Exfiltration',
-  impact: 'Impact',
-};
-
 const SENTINEL_SEVERITY: Record<string, string> = { informational: 'Informational', low: 'Low', medium: 'Medium', high: 'High', critical: 'High' };
 const DEFENDER_SEVERITY: Record<string, string> = { informational: 'informational', low: 'low', medium: 'medium', high: 'high', critical: 'high' };
-/** Defender custom detection frequencies (Graph `schedule.period`) by rule frequency. */
-const DEFENDER_PERIOD: Record<string, string> = { '1h': '1H', '60m': '1H', '3h': '3H', '12h': '12H', '24h': '24H', '1d': '24H' };
+/**
+ * Defender custom detection frequencies in minutes -> Graph `schedule.period`, and how far back each
+ * run looks (fixed by Defender: "Rule frequency" in the custom detection docs).
+ */
+const DEFENDER_PERIOD = new Map<number, { period: string; lookback: number }>([
+  [60, { period: '1H', lookback: 4 * 60 }],
+  [180, { period: '3H', lookback: 12 * 60 }],
+  [720, { period: '12H', lookback: 48 * 60 }],
+  [1440, { period: '24H', lookback: 30 * 1440 }],
+]);
 /** Defender's required columns: these two and one entity column (docs "Required columns"). */
 const DEFENDER_ENTITY_COLUMNS = [
   'DeviceId', 'DeviceName', 'RemoteDeviceName', 'RecipientEmailAddress', 'SenderFromAddress', 'SenderMailFromAddress', 'RecipientObjectId',
@@ -86,15 +78,27 @@ function fail(format: string, msg: string): never {
   throw new TargetFailure('unsupported', `${format}: ${msg}`);
 }
 
-/** `1h` -> minutes. */
-function minutes(d: string): number {
-  const m = /^(\d+)([smhd])$/.exec(d)!;
-  return Number(m[1]) * { s: 1 / 60, m: 1, h: 60, d: 1440 }[m[2] as 's' | 'm' | 'h' | 'd'];
+/** Minutes as Sentinel YAML writes a duration: `5m`, `2h`, `1d`. */
+function shortDuration(mins: number): string {
+  if (mins % 1440 === 0) return `${mins / 1440}d`;
+  if (mins % 60 === 0) return `${mins / 60}h`;
+  return `${mins}m`;
+}
+
+/**
+ * A string ARM would evaluate as a template expression (it starts with `[` and ends with `]`) is
+ * escaped by doubling the opening bracket; ARM reads other strings as they are ("Escape characters"
+ * in the ARM template syntax docs), so they are left alone.
+ */
+export function armLiteral(v: unknown): unknown {
+  if (typeof v === 'string') return v.startsWith('[') && v.endsWith(']') ? `[${v}` : v;
+  if (Array.isArray(v)) return v.map(armLiteral);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, armLiteral(x)]));
+  return v;
 }
 
 /** ISO 8601 duration for ARM: `PT1H`, `PT5M`, `P1D`. */
-function iso(d: string): string {
-  const mins = minutes(d);
+function iso(mins: number): string {
   if (mins % 1440 === 0) return `P${mins / 1440}D`;
   if (mins % 60 === 0) return `PT${mins / 60}H`;
   return `PT${mins}M`;
@@ -112,19 +116,16 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   if (!rule.level) notes.push(`${format}: the rule has no level; severity Medium is used`);
   if (level === 'critical') notes.push(`${format}: level critical becomes severity High (the highest Microsoft offers)`);
 
-  const tactics: string[] = [];
-  const techniques: string[] = [];
-  for (const t of rule.tags) {
-    const m = /^attack\.(.+)$/.exec(t);
-    if (!m) continue;
-    const v = m[1]!;
-    if (TACTICS[v]) tactics.push(TACTICS[v]);
-    else if (/^t\d{4}(\.\d{3})?$/.test(v)) techniques.push(v.toUpperCase());
-  }
+  const attack = ruleAttack(rule.tags);
+  notes.push(...leftOut(attack).map((m) => `${format}: ${m}`));
+  // Tactics as ATT&CK places the rule's techniques (src/attack), so a technique never lacks its tactic.
+  const tactics = placeTechniques(attack).map((p) => compactName(p.tactic));
+  const techniques = attack.techniques.filter((t) => !t.retired).map((t) => t.id);
 
-  const frequency = rule.schedule?.frequency ?? rule.schedule?.lookback ?? '1h';
-  const period = rule.schedule?.lookback ?? frequency;
-  if (!rule.schedule) notes.push(`${format}: the rule has no schedule; it runs every 1h over the last 1h`);
+  const product = FORMAT_PLATFORM[format];
+  const sched = scheduleFor(rule, 'kusto', product);
+  if (!sched.frequency && !sched.lookback) notes.push(`${format}: the rule has no schedule; it runs every 1h over the last 1h`);
+  const what = (k: string): string => `${format}: schedule.${k}`;
 
   const columns = { has: (c: string): boolean => q.view.columns.has(c) || q.added.has(c) };
   const entities: { entityType: string; identifier: string; columnName: string }[] = [];
@@ -149,20 +150,30 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
     name: rule.title,
     description,
     query: q.text,
-    tactics: [...new Set(tactics)],
-    techniques: [...new Set(techniques)],
+    tactics,
+    techniques,
     entities,
     customDetails,
   };
 
   if (format === 'defender-json') {
-    const period_ = DEFENDER_PERIOD[frequency];
-    if (!period_) fail(format, `frequency ${frequency} is not one Defender offers; use 1h, 3h, 12h or 24h`);
+    let period: string;
+    if (sched.frequency === 'continuous') period = '0';
+    else {
+      const f = durationMinutes(sched.frequency ?? '1h', what('frequency'), 'Defender XDR');
+      const d = DEFENDER_PERIOD.get(f);
+      if (!d) fail(format, `frequency ${sched.frequency} is not one Defender XDR offers; use continuous, 1h, 3h, 12h or 24h (schedule.defender-xdr.frequency sets it for Defender only)`);
+      // The query's own time filter narrows Defender's fixed window; it cannot widen it.
+      if (sched.lookback && durationMinutes(sched.lookback, what('lookback'), 'Defender XDR') > d.lookback) {
+        fail(format, `lookback ${sched.lookback} is longer than the ${shortDuration(d.lookback)} Defender XDR searches at frequency ${sched.frequency}; use a lookback of at most ${shortDuration(d.lookback)} or a longer frequency`);
+      }
+      period = d.period;
+    }
     for (const c of ['Timestamp', 'ReportId']) if (!columns.has(c)) fail(format, `the results lack the required column ${c} (table ${q.view.table})`);
     const asset = DEFENDER_ENTITY_COLUMNS.find((c) => columns.has(c));
     if (!asset) fail(format, `the results need one of ${DEFENDER_ENTITY_COLUMNS.join(', ')} (table ${q.view.table})`);
     Object.assign(values, {
-      defenderPeriod: period_,
+      defenderPeriod: period,
       defenderSeverity: DEFENDER_SEVERITY[level],
       category: tactics[0] ?? 'SuspiciousActivity',
       impactedAssets: [
@@ -173,8 +184,11 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
       ],
     });
   } else {
-    const f = minutes(frequency);
-    const p = minutes(period);
+    const f = durationMinutes(sched.frequency ?? sched.lookback ?? '1h', what('frequency'), 'Sentinel');
+    const p = sched.lookback ? durationMinutes(sched.lookback, what('lookback'), 'Sentinel') : f;
+    const frequency = shortDuration(f);
+    const period = shortDuration(p);
+    if (!Number.isInteger(f) || !Number.isInteger(p)) fail(format, `Sentinel schedules are in whole minutes (frequency ${sched.frequency}, lookback ${sched.lookback})`);
     const inRange = (x: number): boolean => x >= 5 && x <= 14 * 1440;
     if (!inRange(f)) fail(format, `queryFrequency ${frequency} is outside Sentinel's 5m..14d`);
     if (!inRange(p)) fail(format, `queryPeriod ${period} is outside Sentinel's 5m..14d`);
@@ -184,8 +198,8 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
       severity: SENTINEL_SEVERITY[level],
       frequency,
       period,
-      isoFrequency: iso(frequency),
-      isoPeriod: iso(period),
+      isoFrequency: iso(f),
+      isoPeriod: iso(p),
       connectors: q.view.connector ? [q.view.connector] : [],
       parentTechniques: [...new Set(techniques.map((t) => t.split('.')[0]!))],
       subTechniques: [...new Set(techniques.filter((t) => t.includes('.')))],
@@ -194,5 +208,6 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
     });
     if (!q.view.connector) notes.push(`${format}: table ${q.view.table} has no data connector in the mapping; requiredDataConnectors is empty`);
   }
+  if (format === 'sentinel-arm') return { text: template(format)(armLiteral(values)), ext: EXT[format], notes };
   return { text: template(format)(values), ext: EXT[format], notes };
 }

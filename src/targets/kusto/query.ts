@@ -7,6 +7,7 @@
 import type { Node } from '../../ir/types.js';
 import type { DetectionRule } from '../../model/types.js';
 import { TargetFailure } from '../types.js';
+import { scheduleFor } from '../schedule.js';
 import { columnNameFor, identifier, isLiteralSafe, memberAccess, numberLiteral, stringLiteral, timespanLiteral } from './dialect.js';
 import { fieldAccess, logSourceName, type ColumnType, type FieldAccess, type ValueAccess, type View } from './mapping.js';
 import { printNode, Prec, type Expr, type Scope } from './printer.js';
@@ -48,7 +49,8 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
     lines.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
   }
   lines.push(identifier(view.table));
-  if (rule.schedule?.lookback) lines.push(`| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(rule.schedule.lookback)})`);
+  const lookback = scheduleFor(rule, 'kusto', opts.platform).lookback;
+  if (lookback) lines.push(`| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})`);
   const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];
   if (rowConditions.length) lines.push(`| where ${rowConditions.join(' and ')}`);
   lines.push(...body);

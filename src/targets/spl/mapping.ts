@@ -39,6 +39,10 @@ export interface PlatformMapping {
   numeric: ReadonlySet<string>;
   /** Most specific first, then file order. */
   entries: SourceEntry[];
+  /** Indexes every search starts with (`index`, overridden by --index); none: the user's default indexes. */
+  index: string[];
+  /** Settings of the savedsearches app over backends/spl/_savedsearches.yml (read by artifacts.ts). */
+  savedsearches: Record<string, unknown>;
 }
 
 type Obj = Record<string, unknown>;
@@ -101,8 +105,11 @@ export function platformMapping(data: unknown, platform: string): PlatformMappin
 }
 
 function build(d: Obj, platform: string): PlatformMapping {
-  const known = new Set(['description', 'channel_source', 'include', 'numeric', 'groups', 'logsources', 'anchors']);
+  const known = new Set(['description', 'channel_source', 'include', 'numeric', 'groups', 'logsources', 'anchors', 'index', 'savedsearches']);
   for (const k of Object.keys(d)) if (!known.has(k)) bad(platform, k, `unknown key; valid keys: ${[...known].join(', ')}`);
+  const index = d.index === undefined || d.index === null ? [] : scalarList(platform, 'index', d.index).map(String);
+  if (d.savedsearches !== undefined && d.savedsearches !== null && !isObj(d.savedsearches)) bad(platform, 'savedsearches', 'expected a map of settings (see backends/spl/_savedsearches.yml)');
+  const savedsearches = isObj(d.savedsearches) ? d.savedsearches : {};
   const channelSource = d.channel_source === undefined ? undefined : str(platform, 'channel_source', d.channel_source);
   if (channelSource !== undefined && !channelSource.includes('{channel}')) bad(platform, 'channel_source', "must contain '{channel}'");
   const numeric = new Set(d.numeric === undefined ? [] : scalarList(platform, 'numeric', d.numeric).map(String));
@@ -131,6 +138,8 @@ function build(d: Obj, platform: string): PlatformMapping {
     description: d.description === undefined ? platform : str(platform, 'description', d.description),
     numeric,
     entries: entries.map((x) => x.e),
+    index,
+    savedsearches,
   };
 }
 

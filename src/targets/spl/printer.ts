@@ -343,9 +343,12 @@ function prefixTerms(entry: SourceEntry): SearchExpr[] {
 }
 
 /** The query of a rule's IR for a log source, and the approximations it reports. */
-export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry): { query: Query; notes: string[] } {
+export function printQuery(ir: Node, pm: PlatformMapping, entry: SourceEntry, index: readonly string[] = pm.index): { query: Query; notes: string[] } {
   const ctx: PrintContext = { pm, entry, evals: new Map(), notes: new Set(entry.note ? [entry.note] : []) };
-  const search: SearchExpr[] = prefixTerms(entry);
+  if (index.length && entry.datamodel) {
+    throw new TargetFailure('mapping', `an index cannot narrow the data model search ${entry.datamodel.model}.${entry.datamodel.dataset}: the data model's constraints choose its indexes (the CIM add-on's index macros); remove the index setting for this platform`);
+  }
+  const search: SearchExpr[] = [...(index.length ? prefixTerms({ ...entry, prefix: [{ field: 'index', values: [...index] }] }) : []), ...prefixTerms(entry)];
   const prefix = new Set(search.map((t) => JSON.stringify(t)));
   const where: EvalExpr[] = [];
   for (const c of conjuncts(ir)) {

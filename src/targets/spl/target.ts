@@ -17,10 +17,10 @@ export const PLATFORMS = ['sysmon', 'windows', 'cim'] as const;
 export const FORMATS = ['query', 'savedsearches'] as const;
 
 /** Compile one rule to its SPL query and the notes (reported approximations) its log source implies. */
-export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown): { query: string; notes: string[] } {
+export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown, index?: readonly string[]): { query: string; notes: string[] } {
   const pm = platformMapping(mapping, platform);
   const entry = resolveLogSource(pm, input.rule.logsource);
-  const { query, notes } = printQuery(input.ir, pm, entry);
+  const { query, notes } = printQuery(input.ir, pm, entry, index ?? pm.index);
   return { query: renderQuery(query), notes };
 }
 
@@ -28,18 +28,23 @@ export const splTarget: Target = {
   name: 'spl',
   platforms: PLATFORMS,
   formats: FORMATS,
+  artifactOptions: ['index', 'enable'],
   compile(input, opts): CompileResult {
     return guard(() => {
-      const { query, notes } = compileSpl(input, opts.platform, opts.mapping);
-      const n = notes.length ? { notes } : {};
+      const { query, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
       // savedsearches: each rule's stanza, joined into one app folder by bundle().
-      if (opts.format === 'savedsearches') return { ok: true, query, output: stanza(input, query), ext: 'conf', ...n };
+      if (opts.format === 'savedsearches') {
+        const s = stanza(input, query, { settings: platformMapping(opts.mapping, opts.platform).savedsearches, enable: opts.enable === true });
+        notes.push(...s.notes);
+        return { ok: true, query, output: s.text, ext: 'conf', ...(notes.length ? { notes } : {}) };
+      }
+      const n = notes.length ? { notes } : {};
       return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
     });
   },
   bundle(format, results, opts) {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
-    return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform) : undefined;
+    return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform, platformMapping(opts.mapping, opts.platform).savedsearches) : undefined;
   },
   async validate(queries) {
     const out = new Map<string, Diagnostic[]>();
