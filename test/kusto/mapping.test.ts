@@ -29,6 +29,10 @@ describe('mapping data is checked when it is loaded', () => {
     expect(err(view({ fields: { F: { column: 'Facility', values: { a: 'x', b: ['y', 'x'] } } } }))).toMatch(/views\.v\.fields\.F\.values\.b: stored value 'x' also stands for 'a'/);
     expect(err({ ...base, logsources: { x: { logsource: { product: 'x' }, views: ['nope'] } }, views: {} })).toMatch(/logsources\.x\.views: unknown view 'nope'/);
     expect(err({ ...base, schemas: ['missing.json'], logsources: {}, views: {} })).toMatch(/cannot read Kusto schema file missing\.json: ENOENT/);
+    expect(err(view({ fields: { U: { join: ['HostName', 'ProcessID'], separator: '\\' } } }))).toBe('mapping for platform test: views.v.fields.U.join[1]: column ProcessID is int; a join reads text columns');
+    expect(err(view({ fields: { U: { join: ['HostName'], separator: '\\' } } }))).toMatch(/views\.v\.fields\.U\.join: expected two text columns/);
+    expect(err(view({ fields: { U: { join: ['HostName', 'Computer'], separator: '' } } }))).toMatch(/views\.v\.fields\.U\.separator: expected the text between the two parts/);
+    expect(err(view({ fields: { U: { join: ['HostName', 'Computer'], separator: '\\', rewrite: [{ from: 'HKEY_USERS\\', to: '' }] } } }))).toMatch(/views\.v\.fields\.U\.rewrite\[0\]: expected non-empty texts \{from, to\}/);
   });
 });
 
@@ -46,14 +50,26 @@ describe('unknown log sources and fields fail the rule, naming the valid choices
   });
 
   it('a field with no exact reading says why', () => {
-    const r = compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"), 'defender-xdr');
+    const r = compile(rule(PROC, "sel:\n  Hashes|contains: 'IMPHASH=0'\ncondition: sel"), 'defender-xdr');
     expect(r).toMatchObject({ ok: false, kind: 'unsupported' });
-    expect(!r.ok && r.error).toMatch(/field 'User' cannot be read exactly from DeviceProcessEvents .*AccountDomain and AccountName/);
+    expect(!r.ok && r.error).toMatch(/field 'Hashes' cannot be read exactly from DeviceProcessEvents .*each hash in its own column/);
   });
 
   it('Sentinel falls back to the next candidate table that expresses the rule', () => {
-    const r = compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"));
+    const r = compile(rule(PROC, "sel:\n  CurrentDirectory|startswith: 'C:\\Temp\\'\ncondition: sel"));
     expect(r.ok && r.query).toContain('WindowsEvent\n| where Channel == "Microsoft-Windows-Sysmon/Operational" and EventID == 1');
+  });
+
+  it('Defender reads User and TargetObject by joining the two columns it stores them in', () => {
+    expect(compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"), 'defender-xdr')).toMatchObject({
+      ok: true,
+      query: 'DeviceProcessEvents\n| where ActionType == "ProcessCreated"\n| extend User = strcat(AccountDomain, iff(isnotempty(AccountDomain) and isnotempty(AccountName), @"\\", ""), AccountName)\n| where User =~ @"CORP\\bob"\n',
+    });
+    const r = compile(rule('{product: windows, category: registry_set}', "sel:\n  TargetObject|endswith: '\\Run\\x'\ncondition: sel"), 'defender-xdr');
+    expect(r.ok && r.query).toContain(
+      '| extend TargetObject = strcat(case(RegistryKey startswith @"HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\", strcat(@"HKLM\\System\\CurrentControlSet\\", substring(RegistryKey, 40)), RegistryKey startswith @"HKEY_LOCAL_MACHINE\\", strcat(@"HKLM\\", substring(RegistryKey, 19)),',
+    );
+    expect(r.ok && r.query).toContain('RegistryKey), iff(isnotempty(RegistryKey) and isnotempty(RegistryValueName), @"\\", ""), RegistryValueName)\n| where TargetObject endswith @"\\Run\\x"');
   });
 });
 

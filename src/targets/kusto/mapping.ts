@@ -28,16 +28,21 @@ export type TableSchema = ReadonlyMap<string, ColumnType>;
  * - `json`: a property path inside a dynamic column or a string column holding JSON;
  * - `domain`: a column holding one of a closed set of stored values, each standing for one Sigma
  *   value (`values`: Sigma text -> stored values); with no column, the view's rows all have the one
- *   Sigma value (a constant, e.g. EventType SetValue in a table of value-set events).
+ *   Sigma value (a constant, e.g. EventType SetValue in a table of value-set events);
+ * - `join`: a value the table stores in two text columns (Defender's RegistryKey and
+ *   RegistryValueName for TargetObject, AccountDomain and AccountName for User): the non-empty
+ *   ones joined by `separator`, after the first `rewrite` whose `from` starts the first column
+ *   (case-insensitively) replaced that start by its `to` (HKEY_LOCAL_MACHINE\ -> HKLM\).
  */
 export type FieldAccess =
   | { kind: 'column'; column: string; type: ColumnType; basename?: string }
   | { kind: 'basename'; basename: string }
   | { kind: 'json'; column: string; columnType: ColumnType; path: string[] }
-  | { kind: 'domain'; column?: string; values: ReadonlyMap<string, readonly string[]> };
+  | { kind: 'domain'; column?: string; values: ReadonlyMap<string, readonly string[]> }
+  | { kind: 'join'; columns: readonly [string, string]; separator: string; rewrite: readonly { from: string; to: string }[] };
 
-/** The accesses that read a value (a column or a JSON property), as opposed to a file name or a coded value. */
-export type ValueAccess = Extract<FieldAccess, { kind: 'column' | 'json' }>;
+/** The accesses that read a value (a column, a JSON property, joined columns), as opposed to a file name or a coded value. */
+export type ValueAccess = Extract<FieldAccess, { kind: 'column' | 'json' | 'join' }>;
 
 export interface View {
   /** Key in `views:`, for messages. */
@@ -342,8 +347,9 @@ function parseField(
     const [column, type] = col(p, spec);
     return { kind: 'column', column, type };
   }
-  if (!isObject(spec)) bad(p, 'expected a column name or a spec {column | json | constant | values}');
+  if (!isObject(spec)) bad(p, 'expected a column name or a spec {column | json | join | constant | values}');
   const s = spec as Record<string, unknown>;
+  if ('join' in s) return parseJoin(p, s, col, bad);
   if ('constant' in s) {
     const texts = textsOf(s.constant);
     if (texts.length !== 1) bad(`${p}.constant`, 'expected a scalar');
@@ -384,6 +390,34 @@ function parseField(
     basename = b;
   }
   return { kind: 'column', column, type, ...(basename ? { basename } : {}) };
+}
+
+/** `{join: [A, B], separator: '\\', rewrite: [{from, to}...]}` (see FieldAccess). */
+function parseJoin(
+  p: string,
+  s: Record<string, unknown>,
+  col: (p: string, c: unknown) => [string, ColumnType],
+  bad: (path: string, msg: string) => never,
+): FieldAccess {
+  if (!Array.isArray(s.join) || s.join.length !== 2) bad(`${p}.join`, 'expected two text columns [first, second]');
+  const columns = (s.join as unknown[]).map((c, i) => {
+    const [column, type] = col(`${p}.join[${i}]`, c);
+    if (type !== 'string') bad(`${p}.join[${i}]`, `column ${column} is ${type}; a join reads text columns`);
+    return column;
+  }) as [string, string];
+  if (typeof s.separator !== 'string' || s.separator === '') bad(`${p}.separator`, "expected the text between the two parts, such as '\\'");
+  const rewrite: { from: string; to: string }[] = [];
+  if (s.rewrite !== undefined) {
+    if (!Array.isArray(s.rewrite)) bad(`${p}.rewrite`, 'expected a list of {from, to}');
+    (s.rewrite as unknown[]).forEach((r, i) => {
+      const o = isObject(r) ? r : bad(`${p}.rewrite[${i}]`, 'expected {from, to}');
+      // An empty `to` would make a non-empty first part empty, and the separator test reads the column itself.
+      if (typeof o.from !== 'string' || !o.from || typeof o.to !== 'string' || !o.to) bad(`${p}.rewrite[${i}]`, 'expected non-empty texts {from, to}');
+      rewrite.push({ from: o.from as string, to: o.to as string });
+    });
+  }
+  for (const k of Object.keys(s)) if (!['join', 'separator', 'rewrite'].includes(k)) bad(p, `unknown key '${k}' in a join (join, separator, rewrite)`);
+  return { kind: 'join', columns, separator: s.separator as string, rewrite };
 }
 
 /** A log source as written in messages: `windows/process_creation`, `windows/service:system`, `category:proxy`. */
