@@ -3,19 +3,20 @@
  * an emitted query over a fixture event (the query parsed by Kusto.Language and interpreted over the
  * row the platform would store for the event).
  */
-import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { deepMerge, loadPlatformMapping } from '../../src/config/mapping.js';
 import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.js';
 import type { CompileInput } from '../../src/targets/types.js';
 import type { BackendUnderTest } from '../harness/equivalence.js';
 import { compileKql, type CompiledQuery } from './interpreter.js';
 import { rowFor } from './rows.js';
 
-export function kustoBackend(platform: string): BackendUnderTest & { mapping: unknown } {
-  const mapping = loadPlatformMapping('kusto', platform);
+/** `extra`: mapping data merged over the platform's, as a --mapping file is (e.g. `{source: 'sysmon'}`). */
+export function kustoBackend(platform: string, extra?: Record<string, unknown>): BackendUnderTest & { mapping: unknown } {
+  const mapping = extra ? deepMerge(loadPlatformMapping('kusto', platform), extra) : loadPlatformMapping('kusto', platform);
   const opts = { platform, format: 'query', mapping };
   const parsed = new Map<string, CompiledQuery>();
   return {
-    name: `kusto/${platform}`,
+    name: `kusto/${platform}${extra ? ` ${JSON.stringify(extra)}` : ''}`,
     mapping,
     compile: (input) => kustoTarget.compile(input, opts),
     verdict(query, fixture, input: CompileInput) {

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/diag/diagnostic.js';
 import { kustoMapping } from '../../src/targets/kusto/mapping.js';
 import { main } from '../../src/cli/main.js';
-import { compile, PROC, rule } from './helpers.js';
+import { deepMerge } from '../../src/config/mapping.js';
+import { compile, mappingOf, PROC, rule } from './helpers.js';
 
 const base = { time_column: 'TimeGenerated', schemas: ['azure-monitor.json'] };
 const view = (v: Record<string, unknown>) => ({ ...base, logsources: { x: { logsource: { product: 'x' }, views: ['v'] } }, views: { v: { table: 'Syslog', ...v } } });
@@ -70,6 +71,52 @@ describe('unknown log sources and fields fail the rule, naming the valid choices
       '| extend TargetObject = strcat(case(RegistryKey startswith @"HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\", strcat(@"HKLM\\System\\CurrentControlSet\\", substring(RegistryKey, 40)), RegistryKey startswith @"HKEY_LOCAL_MACHINE\\", strcat(@"HKLM\\", substring(RegistryKey, 19)),',
     );
     expect(r.ok && r.query).toContain('RegistryKey), iff(isnotempty(RegistryKey) and isnotempty(RegistryValueName), @"\\", ""), RegistryValueName)\n| where TargetObject endswith @"\\Run\\x"');
+  });
+});
+
+describe('the data source a query reads', () => {
+  const cwd = "sel:\n  Image|endswith: '\\cmd.exe'\n  CurrentDirectory|startswith: 'C:\\Temp\\'\ncondition: sel";
+
+  it('is named in the result, with the reason and a note when the rule falls back from the first candidate', () => {
+    expect(compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel"))).toMatchObject({ ok: true, source: { table: 'DeviceProcessEvents', name: 'defender' } });
+    const r = compile(rule(PROC, cwd));
+    expect(r).toMatchObject({ ok: true, source: { table: 'WindowsEvent', name: 'sysmon' } });
+    expect(r.ok && r.source?.reason).toBe("DeviceProcessEvents (defender): field 'CurrentDirectory' is not mapped for log source windows/process_creation on platform sentinel (table DeviceProcessEvents)");
+    expect(r.ok && r.notes).toEqual([`falls back to WindowsEvent (sysmon); ${r.ok && r.source?.reason}`]);
+  });
+
+  it('is pinned by the mapping key source:, which refuses a rule the pinned source cannot serve and names the field', () => {
+    const sec = deepMerge(mappingOf('sentinel'), { source: 'security-event' });
+    expect(compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel"), 'sentinel', 'query', sec)).toMatchObject({
+      ok: true,
+      query: 'SecurityEvent\n| where EventID == 4688\n| where NewProcessName endswith @"\\cmd.exe"\n',
+      source: { table: 'SecurityEvent', name: 'security-event' },
+    });
+    const r = compile(rule(PROC, cwd), 'sentinel', 'query', sec);
+    expect(r).toMatchObject({ ok: false, kind: 'mapping' });
+    expect(!r.ok && r.error).toMatch(/^source pinned to security-event \(the mapping's source:\): field 'CurrentDirectory' is not mapped for log source windows\/process_creation on platform sentinel \(table SecurityEvent\); mapped fields: CommandLine, Computer, Image, ParentImage/);
+    const u = compile(rule(PROC, "sel:\n  User: 'CORP\\bob'\ncondition: sel"), 'sentinel', 'query', sec);
+    expect(!u.ok && u.error).toMatch(/field 'User' cannot be read exactly from SecurityEvent .*creator's account/);
+    const sys = compile(rule('{product: windows, service: system}', 'sel:\n  EventID: 7045\ncondition: sel'), 'sentinel', 'query', sec);
+    expect(!sys.ok && sys.error).toBe("log source windows/service:system has no table of source security-event on platform sentinel (pinned by the mapping's source:); its sources: windows-event (WindowsEvent)");
+    // A list pins in order of preference.
+    const pref = deepMerge(mappingOf('sentinel'), { source: ['sysmon', 'defender'] });
+    expect(compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel"), 'sentinel', 'query', pref)).toMatchObject({ ok: true, source: { table: 'WindowsEvent', name: 'sysmon' } });
+  });
+
+  it('an unknown pinned source is a usage error naming the sources', () => {
+    expect(() => kustoMapping(deepMerge(mappingOf('sentinel'), { source: 'sysmonn' }), 'sentinel')).toThrow(
+      "mapping for platform sentinel: source: unknown source 'sysmonn'; sources of platform sentinel: asim, defender, security-event, sysmon, windows-event",
+    );
+  });
+
+  it('build --json records it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-ksrc-'));
+    writeFileSync(join(dir, 'a.yml'), rule(PROC, cwd));
+    const records: unknown[] = [];
+    const io = { out: () => {}, err: () => {}, json: (o: unknown) => records.push(o) };
+    expect(await main(['build', '--target', 'kusto', '--json', dir], io)).toBe(0);
+    expect(records[0]).toMatchObject({ ok: true, source: { table: 'WindowsEvent', name: 'sysmon', reason: expect.stringContaining("'CurrentDirectory'") }, notes: [expect.stringMatching(/^falls back to WindowsEvent \(sysmon\)/)] });
   });
 });
 

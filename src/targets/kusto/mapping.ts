@@ -71,6 +71,8 @@ export interface View {
   /** Columns that hold every value of an event, for keyword search; absent: keywords are refused. */
   keywords?: string[];
   connector?: { connectorId: string; dataTypes: string[] };
+  /** The kind of data the view reads (`defender`, `sysmon`, `security-event`...), which `source:` pins. */
+  source?: string;
 }
 
 export interface EntitySpec {
@@ -88,6 +90,10 @@ export interface KustoMapping {
   /** Tables (with columns) known to this platform, for --validate. */
   tables: ReadonlyMap<string, TableSchema>;
   entities: EntitySpec[];
+  /** `source:` of the mapping: only views of these sources are candidates, in this order of preference. */
+  pin?: string[];
+  /** Every view source of the mapping, for messages. */
+  sources: string[];
 }
 
 const TYPE_NAMES: Record<string, ColumnType> = {
@@ -229,7 +235,15 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
   }
   const byLogSource = new Map<string, View[]>();
   for (const e of logsources) for (const m of e.match) if (!byLogSource.has(lsKey(m))) byLogSource.set(lsKey(m), e.views);
-  return { platform, timeColumn, logsources, byLogSource, tables, entities };
+  const sources = [...new Set(logsources.flatMap((e) => e.views.flatMap((v) => (v.source ? [v.source] : []))))].sort();
+  let pin: string[] | undefined;
+  if (r.source !== undefined) {
+    const list = Array.isArray(r.source) ? r.source : [r.source];
+    if (list.length === 0 || list.some((x) => typeof x !== 'string')) bad('source', `expected a source name or a list of them; sources: ${sources.join(', ')}`);
+    for (const x of list as string[]) if (!sources.includes(x)) bad('source', `unknown source '${x}'; sources of platform ${platform}: ${sources.join(', ')}`);
+    pin = list as string[];
+  }
+  return { platform, timeColumn, logsources, byLogSource, tables, entities, ...(pin ? { pin } : {}), sources };
 }
 
 /**
@@ -330,11 +344,15 @@ function parseView(
       return column;
     });
   }
+  if (v.source !== undefined && (typeof v.source !== 'string' || !/^[a-z][a-z0-9-]*$/.test(v.source))) bad(`${path}.source`, 'expected a source name such as sysmon or security-event');
   let connector: View['connector'];
   if (isObject(v.connector)) {
     connector = { connectorId: String(v.connector.connectorId), dataTypes: Array.isArray(v.connector.dataTypes) ? v.connector.dataTypes.map(String) : [table] };
   }
-  return { name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag, identity: v.identity === true, suffixed: v.suffixed === true, keywords, connector };
+  return {
+    name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag,
+    identity: v.identity === true, suffixed: v.suffixed === true, keywords, connector, ...(v.source ? { source: v.source as string } : {}),
+  };
 }
 
 function parseField(
@@ -433,9 +451,23 @@ function lsKey(ls: LogSource): string {
   return `${ls.product ?? ''}|${ls.category ?? ''}|${ls.service ?? ''}`;
 }
 
-/** The candidate views of a rule's log source, or a mapping failure naming the valid log sources. */
+/**
+ * The candidate views of a rule's log source, or a mapping failure naming the valid log sources.
+ * A pinned mapping (`source:`) keeps the views of the pinned sources, in the pin's order.
+ */
 export function viewsFor(m: KustoMapping, ls: LogSource): View[] {
   const hit = m.byLogSource.get(lsKey(ls));
+  if (hit && m.pin) {
+    const pin = m.pin;
+    const rank = (v: View): number => (v.source ? pin.indexOf(v.source) : -1);
+    const kept = hit.filter((v) => rank(v) >= 0).sort((a, b) => rank(a) - rank(b));
+    if (kept.length) return kept;
+    const offered = [...new Set(hit.map((v) => (v.source ? `${v.source} (${v.table})` : v.table)))];
+    throw new TargetFailure(
+      'mapping',
+      `log source ${logSourceName(ls)} has no table of source ${pin.join(' or ')} on platform ${m.platform} (pinned by the mapping's source:); its sources: ${offered.join(', ')}`,
+    );
+  }
   if (hit) return hit;
   const all = m.logsources.flatMap((e) => e.match);
   const sameProduct = all.filter((x) => x.product === ls.product);
