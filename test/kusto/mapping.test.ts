@@ -99,6 +99,12 @@ describe('the data source a query reads', () => {
     expect(!u.ok && u.error).toMatch(/field 'User' cannot be read exactly from SecurityEvent .*creator's account/);
     const sys = compile(rule('{product: windows, service: system}', 'sel:\n  EventID: 7045\ncondition: sel'), 'sentinel', 'query', sec);
     expect(!sys.ok && sys.error).toBe("log source windows/service:system has no table of source security-event on platform sentinel (pinned by the mapping's source:); its sources: windows-event (WindowsEvent)");
+    const asim = compile(rule(PROC, cwd), 'sentinel', 'query', deepMerge(mappingOf('sentinel'), { source: 'asim' }));
+    expect(asim).toMatchObject({
+      ok: true,
+      query: '_Im_ProcessCreate\n| where TargetProcessName endswith @"\\cmd.exe"\n| where TargetProcessCurrentDirectory startswith @"C:\\Temp\\"\n',
+      source: { table: '_Im_ProcessCreate', name: 'asim' },
+    });
     // A list pins in order of preference.
     const pref = deepMerge(mappingOf('sentinel'), { source: ['sysmon', 'defender'] });
     expect(compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel"), 'sentinel', 'query', pref)).toMatchObject({ ok: true, source: { table: 'WindowsEvent', name: 'sysmon' } });
