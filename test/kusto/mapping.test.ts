@@ -66,6 +66,9 @@ describe('unknown log sources and fields fail the rule, naming the valid choices
       ok: true,
       query: 'DeviceProcessEvents\n| where ActionType == "ProcessCreated"\n| extend User = strcat(AccountDomain, iff(isnotempty(AccountDomain) and isnotempty(AccountName), @"\\", ""), AccountName)\n| where User =~ @"CORP\\bob"\n',
     });
+    // An output field alone: the column of the result under its Sigma name.
+    const out = compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel", 'output: [User]\n'), 'defender-xdr');
+    expect(out.ok && out.query).toMatch(/\| where FileName =~ "cmd.exe"\n\| extend User = strcat\(AccountDomain, .*AccountName\)\n$/);
     const r = compile(rule('{product: windows, category: registry_set}', "sel:\n  TargetObject|endswith: '\\Run\\x'\ncondition: sel"), 'defender-xdr');
     expect(r.ok && r.query).toContain(
       '| extend TargetObject = strcat(case(RegistryKey startswith @"HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\", strcat(@"HKLM\\System\\CurrentControlSet\\", substring(RegistryKey, 40)), RegistryKey startswith @"HKEY_LOCAL_MACHINE\\", strcat(@"HKLM\\", substring(RegistryKey, 19)),',

@@ -2,9 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import type { Node } from '../../src/ir/types.js';
-import type { DetectionRule } from '../../src/model/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
-import { nastyChar } from '../harness/property.js';
+import { nastyChar, propertyInput } from '../harness/property.js';
 import { kustoBackend } from './backend.js';
 import { UnstorableEvent } from './rows.js';
 
@@ -38,21 +37,7 @@ const ir: fc.Arbitrary<Node> = fc.oneof(
 );
 const event = fc.record({ TargetObject: path, User: account }, { requiredKeys: [] });
 
-function inputOf(node: Node): CompileInput {
-  const rule: DetectionRule = {
-    kind: 'detection',
-    title: 'property',
-    id: '00000000-0000-4000-8000-00000000abcf',
-    tags: [],
-    at: { line: 1, column: 1 },
-    logsource: { product: 'windows', category: 'registry_set' },
-    detection: { searches: new Map(), conditions: [], conditionSource: [] },
-    parameters: new Map(),
-    output: [],
-    tests: [],
-  };
-  return { path: 'property.yml', rule, ir: node };
-}
+const inputOf = (node: Node): CompileInput => propertyInput(node, { product: 'windows', category: 'registry_set' });
 
 describe('Kusto joined fields (TargetObject, User on Defender tables), property-based', () => {
   for (const platform of ['defender-xdr', 'sentinel']) {
