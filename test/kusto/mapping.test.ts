@@ -108,6 +108,9 @@ describe('the data source a query reads', () => {
       query: '_Im_ProcessCreate\n| where TargetProcessName endswith @"\\cmd.exe"\n| where TargetProcessCurrentDirectory startswith @"C:\\Temp\\"\n',
       source: { table: '_Im_ProcessCreate', name: 'asim' },
     });
+    // Its artifact maps the ASIM columns to Sentinel entities.
+    const yaml = compile(rule(PROC, cwd), 'sentinel', 'sentinel-yaml', deepMerge(mappingOf('sentinel'), { source: 'asim' }));
+    expect(yaml.ok && yaml.output).toMatch(/entityType: Host\n {4}fieldMappings:\n {6}- identifier: HostName\n {8}columnName: DvcHostname/);
     // A list pins in order of preference.
     const pref = deepMerge(mappingOf('sentinel'), { source: ['sysmon', 'defender'] });
     expect(compile(rule(PROC, "sel:\n  Image|endswith: '\\cmd.exe'\ncondition: sel"), 'sentinel', 'query', pref)).toMatchObject({ ok: true, source: { table: 'WindowsEvent', name: 'sysmon' } });
