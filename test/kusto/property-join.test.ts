@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileNode, EventView } from '../../src/eval/index.js';
 import type { Node } from '../../src/ir/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
 import { nastyChar, propertyInput } from '../harness/property.js';
-import { kustoBackend } from './backend.js';
-import { UnstorableEvent } from './rows.js';
+import { kustoBackend, verdicts } from './backend.js';
 
 /**
  * Fields Defender stores in two columns and the query joins back (mapping kind `join`): TargetObject
@@ -54,21 +52,14 @@ describe('Kusto joined fields (TargetObject, User on Defender tables), property-
       await fc.assert(
         fc.asyncProperty(ir, event, async (node, ev) => {
           if (++n % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-          const input = inputOf(node);
-          const r = backend.compile(input);
-          if (!r.ok) throw new Error(r.error);
-          expect(r.query.startsWith(`${table}\n`)).toBe(true);
-          const expected = compileNode(node)(new EventView(ev));
-          let got: boolean;
-          try {
-            got = backend.verdict(r.query, { source: 'property', logsource: input.rule.logsource, note: '', event: ev }, input);
-          } catch (e) {
-            if (!(e instanceof UnstorableEvent)) throw e;
+          const v = verdicts(backend, inputOf(node), ev);
+          if (!v) {
             seen.unstorable++;
             return fc.pre(false);
           }
-          seen[expected ? 'match' : 'miss']++;
-          return got === expected;
+          expect(v.query.startsWith(`${table}\n`)).toBe(true);
+          seen[v.expected ? 'match' : 'miss']++;
+          return v.got === v.expected;
         }),
         { numRuns: 800 },
       );

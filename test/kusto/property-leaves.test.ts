@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { compileNode, EventView } from '../../src/eval/index.js';
 import type { GlobToken, Node } from '../../src/ir/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
 import { nastyChar, propertyInput } from '../harness/property.js';
-import { kustoBackend } from './backend.js';
+import { kustoBackend, verdicts } from './backend.js';
 
 /**
  * The leaf kinds the shared generator does not build (keyword, num, cidr, bool, exists, null,
@@ -64,11 +63,8 @@ describe('Kusto on every leaf kind, property-based', () => {
     await fc.assert(
       fc.asyncProperty(ir, event, async (node, ev) => {
         if (++n % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-        const input = inputOf(node);
-        const r = backend.compile(input);
-        if (!r.ok) throw new Error(r.error);
-        const expected = compileNode(node)(new EventView(ev));
-        return backend.verdict(r.query, { source: 'property', logsource: input.rule.logsource, note: '', event: ev }, input) === expected;
+        const v = verdicts(backend, inputOf(node), ev)!;
+        return v.got === v.expected;
       }),
       { numRuns: 3000 },
     );

@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
-import { kustoBackend } from './backend.js';
-import { UnstorableEvent } from './rows.js';
+import { kustoBackend, verdicts } from './backend.js';
 
 /**
  * Rules built from literals full of quotes, backslashes, wildcards, newlines, NUL and non-ASCII:
@@ -23,18 +22,8 @@ describe('Kusto escaping and matching, property-based', () => {
         fc.asyncProperty(ruleAndEvent, async ([ir, event]) => {
           // Long synchronous runs starve the test runner's heartbeat: yield now and then.
           if (++n % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-          const input = propertyInput(ir);
-          const r = backend.compile(input);
-          if (!r.ok) throw new Error(r.error);
-          const expected = compileNode(ir)(new EventView(event));
-          let got: boolean;
-          try {
-            got = backend.verdict(r.query, { source: 'property', logsource: input.rule.logsource, note: '', event }, input);
-          } catch (e) {
-            if (e instanceof UnstorableEvent) return fc.pre(false);
-            throw e;
-          }
-          return got === expected;
+          const v = verdicts(backend, propertyInput(ir), event);
+          return v ? v.got === v.expected : fc.pre(false);
         }),
         { numRuns: runs },
       );
