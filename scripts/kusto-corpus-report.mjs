@@ -28,7 +28,7 @@ for (const [loaded, ir] of irs) {
   outcomes.push({
     path: loaded.path,
     logsource: logSourceName(loaded.rule.logsource),
-    sentinel: s.ok ? { ok: true } : { ok: false, error: s.error },
+    sentinel: s.ok ? { ok: true, source: s.source } : { ok: false, error: s.error },
     defender: d.ok ? { ok: true } : { ok: false, error: d.error },
   });
 }

@@ -2,7 +2,7 @@
 export interface Outcome {
   path: string;
   logsource: string;
-  sentinel: { ok: boolean; error?: string };
+  sentinel: { ok: boolean; error?: string; source?: { table: string; name?: string; reason?: string } };
   defender: { ok: boolean; error?: string };
 }
 export const START: string;

@@ -22,7 +22,30 @@ function reasonOf(error) {
 }
 
 /**
- * outcomes: [{path, logsource, sentinel: {ok, error?}, defender: {ok, error?}}] in corpus order.
+ * What the compiled Sentinel queries read: rules per data source (table and source name), and how
+ * many fall back from their log source's first candidate.
+ */
+function sourceLines(outcomes) {
+  const by = new Map();
+  let fallbacks = 0;
+  for (const o of outcomes) {
+    if (!o.sentinel.ok || !o.sentinel.source) continue;
+    const { table, name, reason } = o.sentinel.source;
+    const k = name ? `${table} (${name})` : table;
+    by.set(k, (by.get(k) ?? 0) + 1);
+    if (reason) fallbacks++;
+  }
+  const top = [...by].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const shown = top.slice(0, 8).map(([k, n]) => `${k} ${n}`);
+  const rest = top.slice(8).reduce((n, [, c]) => n + c, 0);
+  return [
+    `Sentinel queries by data source: ${shown.join(', ')}${rest ? `, other tables ${rest}` : ''}; ${fallbacks} read a later candidate than their log source's first (the build notes why).`,
+    '',
+  ];
+}
+
+/**
+ * outcomes: [{path, logsource, sentinel: {ok, error?, source?}, defender: {ok, error?}}] in corpus order.
  */
 export function corpusTable(outcomes) {
   const total = outcomes.length;
@@ -37,6 +60,7 @@ export function corpusTable(outcomes) {
     `| ---: | ---: | ---: | ---: |`,
     `| ${total} | ${s} (${pct(s)}) | ${d} (${pct(d)}) | ${u} (${pct(u)}) |`,
     '',
+    ...sourceLines(outcomes),
     'Rules that compile on neither platform, by log source (the reason shown is the Sentinel one; counts per reason):',
     '',
     '| log source | rules | not compiled | reasons |',

@@ -31,6 +31,16 @@ export type ArtifactOption = 'index' | 'enable';
 /** Why a rule did not compile: `unsupported` (the target cannot express it exactly) or `mapping` (unknown field or log source). */
 export type FailureKind = 'unsupported' | 'mapping';
 
+/** Where a query reads its events, for targets that choose among several tables of a log source. */
+export interface DataSource {
+  /** The table the query reads. */
+  table: string;
+  /** The mapping's name for that kind of data (`defender`, `sysmon`, `security-event`...), when it gives one. */
+  name?: string;
+  /** Why the log source's earlier candidates were not used, when this is not its first choice. */
+  reason?: string;
+}
+
 export type CompileResult =
   | {
       ok: true;
@@ -40,13 +50,15 @@ export type CompileResult =
       output: string;
       /** File extension of `output`, without the dot. */
       ext: string;
-      /** Opt-in approximations that were applied, reported to the user. */
+      /** Opt-in approximations that were applied, and choices the user should know of (a fallback table). */
       notes?: string[];
       /**
        * Approximations that a platform makes by default and that concern many rules: reported once
        * per build (with the number of rules), and in each rule's --json row.
        */
       buildNotes?: string[];
+      /** The data source the query reads. */
+      source?: DataSource;
     }
   | { ok: false; kind: FailureKind; error: string };
 

@@ -81,15 +81,15 @@ export function eventFor(ir: Node): fc.Arbitrary<Record<string, unknown>> {
 
 export const ruleAndEvent = ruleIr.chain((ir) => fc.tuple(fc.constant(ir), eventFor(ir)));
 
-/** A CompileInput for a property-test rule (windows/process_creation). */
-export function propertyInput(ir: Node): CompileInput {
+/** A CompileInput for a property-test rule (windows/process_creation unless told). */
+export function propertyInput(ir: Node, logsource: DetectionRule['logsource'] = { product: 'windows', category: 'process_creation' }): CompileInput {
   const rule: DetectionRule = {
     kind: 'detection',
     title: 'property',
     id: '00000000-0000-4000-8000-00000000abcd',
     tags: [],
     at: { line: 1, column: 1 },
-    logsource: { product: 'windows', category: 'process_creation' },
+    logsource,
     detection: { searches: new Map(), conditions: [], conditionSource: [] },
     parameters: new Map(),
     output: [],

@@ -81,7 +81,7 @@ describe.skipIf(!existsSync(SIGMAHQ))('SigmaHQ corpus on Kusto', () => {
       return {
         path: input.path,
         logsource: logSourceName(input.rule.logsource),
-        sentinel: s.ok ? { ok: true } : { ok: false, error: s.error },
+            sentinel: s.ok ? { ok: true, source: s.source } : { ok: false, error: s.error },
         defender: d.ok ? { ok: true } : { ok: false, error: d.error },
       };
     });

@@ -17,6 +17,21 @@ describe('Kusto equivalence with the evaluator', () => {
     }, 60_000);
   }
 
+  // Each pinned source is its own rendering of the same rules: the Security log's 4688 events, the
+  // Sysmon channel of WindowsEvent, the Defender tables alone, the ASIM parser _Im_ProcessCreate.
+  for (const source of ['security-event', 'sysmon', 'defender', 'asim']) {
+    it(`kusto/sentinel pinned to ${source}: the rules it compiles agree on every fixture, and read only that source`, () => {
+      const backend = kustoBackend('sentinel', { source });
+      const mine = cases.filter((c) => {
+        const r = backend.compile(c.input);
+        if (r.ok) expect(r.source?.name, c.rule).toBe(source);
+        return r.ok;
+      });
+      expect(new Set(mine.map((c) => c.rule)).size).toBeGreaterThanOrEqual({ 'security-event': 2, asim: 4 }[source] ?? 5);
+      expect(runEquivalence(backend, mine)).toEqual([]);
+    }, 60_000);
+  }
+
   it('on Sentinel every rule of rules/ compiles, and its fixtures reach both verdicts', () => {
     const backend = kustoBackend('sentinel');
     const byRule = new Map<string, Set<boolean>>();

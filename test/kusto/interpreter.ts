@@ -12,7 +12,9 @@
  * - the IP functions return null for text they cannot parse; IPv4 text may have leading zeros and a
  *   /prefix, and the IPv6 functions take IPv4 text as IPv4-mapped (more lenient than rulec);
  * - `mv-apply` runs its `summarize ... countif()` subquery over one row per array element, and drops
- *   a record whose array is empty.
+ *   a record whose array is empty;
+ * - `strcat` converts each argument to text (null gives ""), `iff` and `case` take a null predicate
+ *   as false, `substring` counts UTF-16 units (.NET characters) from 0 and gives "" past the end.
  *
  * Only the operators and functions rulec emits are implemented; anything else throws, and the
  * equivalence harness reports it.
@@ -552,6 +554,19 @@ class Env {
         const group = num(v(1))!;
         const m = re.exec(str(v(2), 'extract source'));
         return m ? (m[group] ?? '') : '';
+      }
+      case 'strcat':
+        return args.map((_, i) => toStr(v(i))).join('');
+      case 'iff':
+        return v(0) === true ? v(1) : v(2);
+      case 'case': {
+        for (let i = 0; i + 1 < args.length; i += 2) if (v(i) === true) return v(i + 1);
+        return v(args.length - 1);
+      }
+      case 'substring': {
+        const t = toStr(v(0));
+        const start = Math.max(0, num(v(1)) ?? 0);
+        return args.length > 2 ? t.slice(start, start + Math.max(0, num(v(2)) ?? 0)) : t.slice(start);
       }
       case 'coalesce': {
         for (let i = 0; i < args.length; i++) {

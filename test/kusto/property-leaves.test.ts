@@ -1,11 +1,9 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { compileNode, EventView } from '../../src/eval/index.js';
 import type { GlobToken, Node } from '../../src/ir/types.js';
-import type { DetectionRule } from '../../src/model/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
-import { nastyChar } from '../harness/property.js';
-import { kustoBackend } from './backend.js';
+import { nastyChar, propertyInput } from '../harness/property.js';
+import { kustoBackend, verdicts } from './backend.js';
 
 /**
  * The leaf kinds the shared generator does not build (keyword, num, cidr, bool, exists, null,
@@ -56,21 +54,7 @@ const value = fc.oneof(fc.constantFrom(...VALUES), fc.array(nastyChar, { maxLeng
 // Every event of the System log has its channel, which the platform stores and keywords search.
 const event = fc.record({ A: value, B: value, C: value }, { requiredKeys: [] }).map((e) => ({ ...e, Channel: 'System' }));
 
-function inputOf(node: Node): CompileInput {
-  const rule: DetectionRule = {
-    kind: 'detection',
-    title: 'property',
-    id: '00000000-0000-4000-8000-00000000abce',
-    tags: [],
-    at: { line: 1, column: 1 },
-    logsource: { product: 'windows', service: 'system' },
-    detection: { searches: new Map(), conditions: [], conditionSource: [] },
-    parameters: new Map(),
-    output: [],
-    tests: [],
-  };
-  return { path: 'property.yml', rule, ir: node };
-}
+const inputOf = (node: Node): CompileInput => propertyInput(node, { product: 'windows', service: 'system' });
 
 describe('Kusto on every leaf kind, property-based', () => {
   it('keyword, num, bool, exists, null, fieldref and cidr leaves agree with the evaluator on WindowsEvent', async () => {
@@ -79,11 +63,8 @@ describe('Kusto on every leaf kind, property-based', () => {
     await fc.assert(
       fc.asyncProperty(ir, event, async (node, ev) => {
         if (++n % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
-        const input = inputOf(node);
-        const r = backend.compile(input);
-        if (!r.ok) throw new Error(r.error);
-        const expected = compileNode(node)(new EventView(ev));
-        return backend.verdict(r.query, { source: 'property', logsource: input.rule.logsource, note: '', event: ev }, input) === expected;
+        const v = verdicts(backend, inputOf(node), ev)!;
+        return v.got === v.expected;
       }),
       { numRuns: 3000 },
     );

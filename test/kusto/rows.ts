@@ -6,7 +6,7 @@
  * are dropped, as the platform would.
  */
 import { TargetFailure } from '../../src/targets/types.js';
-import { domainKeyOf, fieldAccess, type ColumnType, type View } from '../../src/targets/kusto/mapping.js';
+import { domainKeyOf, fieldAccess, type ColumnType, type FieldAccess, type View } from '../../src/targets/kusto/mapping.js';
 import type { LogSource } from '../../src/model/types.js';
 import { parseTimestamp } from '../../src/runtime/time.js';
 import type { KValue, Row } from './interpreter.js';
@@ -50,6 +50,36 @@ function fileName(v: unknown): string {
   const i = v.lastIndexOf('\\');
   return i < 0 ? '' : v.slice(i + 1);
 }
+
+/**
+ * The two columns a joined field is stored in (the mapping's join contract, read backwards): split at
+ * the last separator, and the first part's abbreviated start spelled out as the platform writes it
+ * (the first rewrite whose `to` starts it, as the query's `case()` tries them).
+ */
+function splitJoin(field: string, v: unknown, a: Extract<FieldAccess, { kind: 'join' }>): [string, string] {
+  const t = typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  const i = t.lastIndexOf(a.separator);
+  let [first, second] = i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + a.separator.length)];
+  const r = a.rewrite.find((x) => first.startsWith(x.to));
+  if (r) first = r.from + first.slice(r.to.length);
+  if (joinOf(first, second, a) !== t) throw new UnstorableEvent(`${field} ${JSON.stringify(t)} has no ${a.columns.join(' + ')} that joins to it`);
+  return [first, second];
+}
+
+/** The joined value, as the mapping defines it (and the query's `strcat(case(...), iff(...), ...)` computes). */
+function joinOf(first: string, second: string, a: Extract<FieldAccess, { kind: 'join' }>): string {
+  const r = a.rewrite.find((x) => first.slice(0, x.from.length).toUpperCase() === x.from.toUpperCase());
+  const head = r ? r.to + first.slice(r.from.length) : first;
+  return head + (first && second ? a.separator : '') + second;
+}
+
+/**
+ * An event whose value the platform could never store: a joined field with an empty part on either
+ * side of its last separator (`DOMAIN\`, `\name`), or a start the platform spells like another one
+ * (Defender writes both Sysmon's HKLM\System\CurrentControlSet\ and HKLM\SYSTEM\ControlSet001\ as
+ * ControlSet001). Generated events of this kind are skipped; no real event is one.
+ */
+export class UnstorableEvent extends Error {}
 
 /** Every (dotted name, value) of an event: top-level keys, and the paths into nested objects. */
 function fieldsOfEvent(ev: Record<string, unknown>, prefix = '', out: [string, unknown][] = []): [string, unknown][] {
@@ -98,6 +128,9 @@ export function rowFor(event: Record<string, unknown>, view: View, ls: LogSource
         break;
       case 'json':
         setPath(a.column, a.path, v);
+        break;
+      case 'join':
+        [row[a.columns[0]], row[a.columns[1]]] = splitJoin(field, v, a);
         break;
       case 'domain': {
         if (!a.column) break;

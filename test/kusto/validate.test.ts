@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
 import { KustoAnalyzer, parseKql } from '../../src/targets/kusto/validate.js';
+import { RULES_DIR } from '../harness/equivalence.js';
 
 /**
  * The Kusto.Language adapter: the one place that calls the library's generated API. A wrong
@@ -34,5 +39,23 @@ describe('Kusto.Language adapter', { timeout: 60_000 }, () => {
     const { root, diagnostics } = parseKql('print x = @"a\\b"');
     expect(diagnostics).toEqual([]);
     expect(JSON.stringify(root)).toContain('"kind":"StringLiteralToken","text":"@\\"a\\\\b\\"","valueText":"a\\\\b"');
+  });
+});
+
+describe('build --validate with a pinned data source', { timeout: 120_000 }, () => {
+  // The corpus test analyzes the default candidates; the pinned ones read other tables and parsers
+  // (SecurityEvent 4688, WindowsEvent, _Im_ProcessCreate...), whose queries must analyze too.
+  it('every query of rules/ read from each source analyzes against the schemas', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-kpin-'));
+    for (const source of ['security-event', 'sysmon', 'asim', 'defender']) {
+      const pin = join(dir, `${source}.yml`);
+      writeFileSync(pin, `source: ${source}\n`);
+      const records: { ok: boolean; kind?: string; source?: { name?: string } }[] = [];
+      const io = { out: () => {}, err: () => {}, json: (o: unknown) => records.push(o as (typeof records)[number]) };
+      await main(['build', '--target', 'kusto', '--json', '--validate', '--skip-unsupported', '--mapping', pin, '--', RULES_DIR], io);
+      expect(records.filter((r) => r.kind === 'invalid'), source).toEqual([]);
+      expect(records.filter((r) => r.ok).length, source).toBeGreaterThanOrEqual(3);
+      expect(records.filter((r) => r.ok).every((r) => r.source?.name === source), source).toBe(true);
+    }
   });
 });

@@ -125,7 +125,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
         format,
         ok: r.ok,
         ...(r.ok
-          ? { query: r.query, ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
+          ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
           : { error: r.error, kind: r.kind, ...(skippable && opts.skipUnsupported ? { skipped: true } : {}) }),
       });
     } else if (!r.ok) {

@@ -28,16 +28,21 @@ export type TableSchema = ReadonlyMap<string, ColumnType>;
  * - `json`: a property path inside a dynamic column or a string column holding JSON;
  * - `domain`: a column holding one of a closed set of stored values, each standing for one Sigma
  *   value (`values`: Sigma text -> stored values); with no column, the view's rows all have the one
- *   Sigma value (a constant, e.g. EventType SetValue in a table of value-set events).
+ *   Sigma value (a constant, e.g. EventType SetValue in a table of value-set events);
+ * - `join`: a value the table stores in two text columns (Defender's RegistryKey and
+ *   RegistryValueName for TargetObject, AccountDomain and AccountName for User): the non-empty
+ *   ones joined by `separator`, after the first `rewrite` whose `from` starts the first column
+ *   (case-insensitively) replaced that start by its `to` (HKEY_LOCAL_MACHINE\ -> HKLM\).
  */
 export type FieldAccess =
   | { kind: 'column'; column: string; type: ColumnType; basename?: string }
   | { kind: 'basename'; basename: string }
   | { kind: 'json'; column: string; columnType: ColumnType; path: string[] }
-  | { kind: 'domain'; column?: string; values: ReadonlyMap<string, readonly string[]> };
+  | { kind: 'domain'; column?: string; values: ReadonlyMap<string, readonly string[]> }
+  | { kind: 'join'; columns: readonly [string, string]; separator: string; rewrite: readonly { from: string; to: string }[] };
 
-/** The accesses that read a value (a column or a JSON property), as opposed to a file name or a coded value. */
-export type ValueAccess = Extract<FieldAccess, { kind: 'column' | 'json' }>;
+/** The accesses that read a value (a column, a JSON property, joined columns), as opposed to a file name or a coded value. */
+export type ValueAccess = Extract<FieldAccess, { kind: 'column' | 'json' | 'join' }>;
 
 export interface View {
   /** Key in `views:`, for messages. */
@@ -66,6 +71,8 @@ export interface View {
   /** Columns that hold every value of an event, for keyword search; absent: keywords are refused. */
   keywords?: string[];
   connector?: { connectorId: string; dataTypes: string[] };
+  /** The kind of data the view reads (`defender`, `sysmon`, `security-event`...), which `source:` pins. */
+  source?: string;
 }
 
 export interface EntitySpec {
@@ -83,6 +90,10 @@ export interface KustoMapping {
   /** Tables (with columns) known to this platform, for --validate. */
   tables: ReadonlyMap<string, TableSchema>;
   entities: EntitySpec[];
+  /** `source:` of the mapping: only views of these sources are candidates, in this order of preference. */
+  pin?: string[];
+  /** Every view source of the mapping, for messages. */
+  sources: string[];
 }
 
 const TYPE_NAMES: Record<string, ColumnType> = {
@@ -224,7 +235,15 @@ function parseMapping(raw: unknown, platform: string): KustoMapping {
   }
   const byLogSource = new Map<string, View[]>();
   for (const e of logsources) for (const m of e.match) if (!byLogSource.has(lsKey(m))) byLogSource.set(lsKey(m), e.views);
-  return { platform, timeColumn, logsources, byLogSource, tables, entities };
+  const sources = [...new Set(logsources.flatMap((e) => e.views.flatMap((v) => (v.source ? [v.source] : []))))].sort();
+  let pin: string[] | undefined;
+  if (r.source !== undefined) {
+    const list = Array.isArray(r.source) ? r.source : [r.source];
+    if (list.length === 0 || list.some((x) => typeof x !== 'string')) bad('source', `expected a source name or a list of them; sources: ${sources.join(', ')}`);
+    for (const x of list as string[]) if (!sources.includes(x)) bad('source', `unknown source '${x}'; sources of platform ${platform}: ${sources.join(', ')}`);
+    pin = list as string[];
+  }
+  return { platform, timeColumn, logsources, byLogSource, tables, entities, ...(pin ? { pin } : {}), sources };
 }
 
 /**
@@ -325,11 +344,15 @@ function parseView(
       return column;
     });
   }
+  if (v.source !== undefined && (typeof v.source !== 'string' || !/^[a-z][a-z0-9-]*$/.test(v.source))) bad(`${path}.source`, 'expected a source name such as sysmon or security-event');
   let connector: View['connector'];
   if (isObject(v.connector)) {
     connector = { connectorId: String(v.connector.connectorId), dataTypes: Array.isArray(v.connector.dataTypes) ? v.connector.dataTypes.map(String) : [table] };
   }
-  return { name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag, identity: v.identity === true, suffixed: v.suffixed === true, keywords, connector };
+  return {
+    name, table, timeColumn, where, ...(filter ? { filter } : {}), columns, fields, prefixes, refused, bag,
+    identity: v.identity === true, suffixed: v.suffixed === true, keywords, connector, ...(v.source ? { source: v.source as string } : {}),
+  };
 }
 
 function parseField(
@@ -342,8 +365,9 @@ function parseField(
     const [column, type] = col(p, spec);
     return { kind: 'column', column, type };
   }
-  if (!isObject(spec)) bad(p, 'expected a column name or a spec {column | json | constant | values}');
+  if (!isObject(spec)) bad(p, 'expected a column name or a spec {column | json | join | constant | values}');
   const s = spec as Record<string, unknown>;
+  if ('join' in s) return parseJoin(p, s, col, bad);
   if ('constant' in s) {
     const texts = textsOf(s.constant);
     if (texts.length !== 1) bad(`${p}.constant`, 'expected a scalar');
@@ -386,6 +410,34 @@ function parseField(
   return { kind: 'column', column, type, ...(basename ? { basename } : {}) };
 }
 
+/** `{join: [A, B], separator: '\\', rewrite: [{from, to}...]}` (see FieldAccess). */
+function parseJoin(
+  p: string,
+  s: Record<string, unknown>,
+  col: (p: string, c: unknown) => [string, ColumnType],
+  bad: (path: string, msg: string) => never,
+): FieldAccess {
+  if (!Array.isArray(s.join) || s.join.length !== 2) bad(`${p}.join`, 'expected two text columns [first, second]');
+  const columns = (s.join as unknown[]).map((c, i) => {
+    const [column, type] = col(`${p}.join[${i}]`, c);
+    if (type !== 'string') bad(`${p}.join[${i}]`, `column ${column} is ${type}; a join reads text columns`);
+    return column;
+  }) as [string, string];
+  if (typeof s.separator !== 'string' || s.separator === '') bad(`${p}.separator`, "expected the text between the two parts, such as '\\'");
+  const rewrite: { from: string; to: string }[] = [];
+  if (s.rewrite !== undefined) {
+    if (!Array.isArray(s.rewrite)) bad(`${p}.rewrite`, 'expected a list of {from, to}');
+    (s.rewrite as unknown[]).forEach((r, i) => {
+      const o = isObject(r) ? r : bad(`${p}.rewrite[${i}]`, 'expected {from, to}');
+      // An empty `to` would make a non-empty first part empty, and the separator test reads the column itself.
+      if (typeof o.from !== 'string' || !o.from || typeof o.to !== 'string' || !o.to) bad(`${p}.rewrite[${i}]`, 'expected non-empty texts {from, to}');
+      rewrite.push({ from: o.from as string, to: o.to as string });
+    });
+  }
+  for (const k of Object.keys(s)) if (!['join', 'separator', 'rewrite'].includes(k)) bad(p, `unknown key '${k}' in a join (join, separator, rewrite)`);
+  return { kind: 'join', columns, separator: s.separator as string, rewrite };
+}
+
 /** A log source as written in messages: `windows/process_creation`, `windows/service:system`, `category:proxy`. */
 export function logSourceName(ls: LogSource): string {
   const parts: string[] = [];
@@ -399,9 +451,23 @@ function lsKey(ls: LogSource): string {
   return `${ls.product ?? ''}|${ls.category ?? ''}|${ls.service ?? ''}`;
 }
 
-/** The candidate views of a rule's log source, or a mapping failure naming the valid log sources. */
+/**
+ * The candidate views of a rule's log source, or a mapping failure naming the valid log sources.
+ * A pinned mapping (`source:`) keeps the views of the pinned sources, in the pin's order.
+ */
 export function viewsFor(m: KustoMapping, ls: LogSource): View[] {
   const hit = m.byLogSource.get(lsKey(ls));
+  if (hit && m.pin) {
+    const pin = m.pin;
+    const rank = (v: View): number => (v.source ? pin.indexOf(v.source) : -1);
+    const kept = hit.filter((v) => rank(v) >= 0).sort((a, b) => rank(a) - rank(b));
+    if (kept.length) return kept;
+    const offered = [...new Set(hit.map((v) => (v.source ? `${v.source} (${v.table})` : v.table)))];
+    throw new TargetFailure(
+      'mapping',
+      `log source ${logSourceName(ls)} has no table of source ${pin.join(' or ')} on platform ${m.platform} (pinned by the mapping's source:); its sources: ${offered.join(', ')}`,
+    );
+  }
   if (hit) return hit;
   const all = m.logsources.flatMap((e) => e.match);
   const sameProduct = all.filter((x) => x.product === ls.product);

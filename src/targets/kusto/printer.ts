@@ -236,10 +236,10 @@ function printParamGroup(n: OrNode, s: Scope): Expr {
     const safe = values.every((v) => v !== '' && isLiteralSafe(v));
     const op = first.case === 'ci' ? 'in~' : 'in';
     const base = a.kind === 'basename' ? a.basename : a.kind === 'column' ? a.basename : undefined;
-    if (safe && (a.kind === 'column' || a.kind === 'json') && first.op === 'eq') {
+    if (safe && a.kind !== 'basename' && a.kind !== 'domain' && first.op === 'eq') {
       return atom(`${textOf(first.field, s)} ${op} (${s.list(name, values)})`);
     }
-    if (safe && (a.kind === 'column' || a.kind === 'json') && first.op === 'suffix' && values.every((v) => /^\.[^.]*$/.test(v))) {
+    if (safe && a.kind !== 'basename' && a.kind !== 'domain' && first.op === 'suffix' && values.every((v) => /^\.[^.]*$/.test(v))) {
       const f = base && values.every((v) => !v.includes('\\')) ? identifier(base) : textOf(first.field, s);
       return atom(`extract(@"(\\.[^.]*)$", 1, ${f}) ${op} (${s.list(name, values)})`);
     }

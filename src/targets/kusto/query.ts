@@ -105,15 +105,17 @@ class QueryScope implements Scope {
     return { text: identifier(this.extend(field, a)), type: 'string' };
   }
 
-  /** The column holding a JSON field's text, extended on first use (the seed's `extend FileType = ...`). */
-  private extend(field: string, a: Extract<FieldAccess, { kind: 'json' }>): string {
+  /**
+   * The column holding a JSON field's text or a joined value, extended on first use (the seed's
+   * `extend FileType = ...`), so that every test of the field reads one name.
+   */
+  private extend(field: string, a: Extract<FieldAccess, { kind: 'json' | 'join' }>): string {
     const hit = this.extended.get(field);
     if (hit) return hit.name;
     let name = columnNameFor(field);
     while (this.isTaken(name)) name = `${name}_`;
     this.taken.add(name);
-    const base = a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`;
-    const expr = `tostring(${base}${a.path.map(memberAccess).join('')})`;
+    const expr = a.kind === 'join' ? joinExpr(a) : `tostring(${a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`}${a.path.map(memberAccess).join('')})`;
     this.extended.set(field, { name, expr });
     this.pending.push(`${identifier(name)} = ${expr}`);
     return name;
@@ -188,7 +190,7 @@ class QueryScope implements Scope {
   /** Makes an output field a column under its Sigma name. */
   output(field: string): void {
     const a = this.access(field);
-    if (a.kind === 'json') {
+    if (a.kind === 'json' || a.kind === 'join') {
       this.read(field, a);
       return;
     }
@@ -216,6 +218,19 @@ class QueryScope implements Scope {
   addedColumns(): ReadonlySet<string> {
     return this.taken;
   }
+}
+
+/**
+ * `strcat(A', iff(isnotempty(A) and isnotempty(B), sep, ""), B)`: the non-empty parts joined, A'
+ * being A after its first matching rewrite (`case(A startswith from, strcat(to, substring(A, n)), ..., A)`).
+ * A' is empty exactly when A is, since every rewrite's `to` is non-empty (the loader checks).
+ */
+function joinExpr(a: Extract<FieldAccess, { kind: 'join' }>): string {
+  const [first, second] = a.columns.map(identifier) as [string, string];
+  const head = a.rewrite.length
+    ? `case(${a.rewrite.map((r) => `${first} startswith ${stringLiteral(r.from)}, strcat(${stringLiteral(r.to)}, substring(${first}, ${r.from.length}))`).join(', ')}, ${first})`
+    : first;
+  return `strcat(${head}, iff(isnotempty(${first}) and isnotempty(${second}), ${stringLiteral(a.separator)}, ""), ${second})`;
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
+import { guard, TargetFailure, type CompileInput, type CompileResult, type DataSource, type Target, type TargetOptions } from '../types.js';
 import { renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
 import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
@@ -15,6 +15,8 @@ export const KUSTO_FORMATS = ['query', 'sentinel-yaml', 'sentinel-arm', 'defende
 
 export interface CompiledKusto extends BuiltQuery {
   view: View;
+  /** The candidates tried before `view`, and why each could not express the rule. */
+  passed: { view: View; error: TargetFailure }[];
 }
 
 /** The query for one rule: the first candidate view that expresses it exactly. */
@@ -24,22 +26,38 @@ export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comm
   const failures: { view: View; error: TargetFailure }[] = [];
   for (const view of views) {
     try {
-      return { ...buildQuery(input.rule, input.ir, view, { platform: opts.platform, comments }), view };
+      return { ...buildQuery(input.rule, input.ir, view, { platform: opts.platform, comments }), view, passed: failures };
     } catch (e) {
       if (!(e instanceof TargetFailure)) throw e;
       failures.push({ view, error: e });
     }
   }
+  const pinned = m.pin ? `source pinned to ${m.pin.join(', ')} (the mapping's source:): ` : '';
   if (failures.length === 1) {
     const { view, error } = failures[0]!;
-    if (error.message.includes(view.table)) throw error;
-    throw new TargetFailure(error.kind, `${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
+    if (error.message.includes(view.table)) throw pinned ? new TargetFailure(error.kind, pinned + error.message) : error;
+    throw new TargetFailure(error.kind, `${pinned}${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
   }
   const kind = failures.every((f) => f.error.kind === 'mapping') ? 'mapping' : 'unsupported';
   throw new TargetFailure(
     kind,
-    `no table of ${logSourceName(input.rule.logsource)} on ${opts.platform} expresses the rule exactly: ${failures.map((f) => `[${f.view.table}] ${f.error.message}`).join('; ')}`,
+    `${pinned}no table of ${logSourceName(input.rule.logsource)} on ${opts.platform} expresses the rule exactly: ${failures.map((f) => `[${f.view.table}] ${f.error.message}`).join('; ')}`,
   );
+}
+
+const sourceName = (v: View): string => (v.source ? `${v.table} (${v.source})` : v.table);
+
+/**
+ * The data source of a compiled query and, when an earlier candidate could not express the rule,
+ * the note saying so: a rule that reads WindowsEvent instead of DeviceProcessEvents needs other
+ * data collected, and one field is enough to switch.
+ */
+function dataSource(q: CompiledKusto): { source: DataSource; notes: string[] } {
+  const source: DataSource = { table: q.view.table, ...(q.view.source ? { name: q.view.source } : {}) };
+  if (!q.passed.length) return { source, notes: [] };
+  // The field lists of "not mapped" messages are long; the reason is the part before them.
+  const reason = q.passed.map((p) => `${sourceName(p.view)}: ${p.error.message.replace(/; mapped fields: .*$/, '')}`).join('; ');
+  return { source: { ...source, reason }, notes: [`falls back to ${sourceName(q.view)}; ${reason}`] };
 }
 
 export const kustoTarget: Target = {
@@ -54,9 +72,11 @@ export const kustoTarget: Target = {
     return guard(() => {
       // Defender custom detections reject comments in continuous rules: keep them out of its queries.
       const q = compileKustoQuery(input, opts, format !== 'defender-json');
-      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql' };
+      const { source, notes } = dataSource(q);
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', source, ...(notes.length ? { notes } : {}) };
       const a = renderArtifact(format as ArtifactFormat, input, q, kustoMapping(opts.mapping, opts.platform));
-      return { ok: true, query: q.text, output: a.text, ext: a.ext, ...(a.notes.length ? { notes: a.notes } : {}) };
+      notes.push(...a.notes);
+      return { ok: true, query: q.text, output: a.text, ext: a.ext, source, ...(notes.length ? { notes } : {}) };
     });
   },
   async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
