@@ -98,7 +98,7 @@ describe('rulec build --target spl', () => {
     const m = ruleDir({ 'm.yml': 'logsources:\n  aws: {raw: csv}\n' });
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--mapping', join(m, 'm.yml'), '--', RULES], c.io)).toBe(2);
-    expect(c.err[0]).toBe('rulec: SPL mapping for platform sysmon: logsources.aws.raw: expected one of json, xml, text, none');
+    expect(c.err[0]).toBe('rulec: SPL mapping for platform sysmon: logsources.aws.raw: expected one of json, xml, w3c, text, none');
   });
 
   it('usage errors name the valid platforms and formats', async () => {

@@ -256,6 +256,22 @@ describe('SPL keywords over _raw', () => {
     );
     assertAgrees(arb, ([ts, c, line]) => sysmon({ kind: 'keyword', pattern: ts, case: c }, { message: line }, { product: 'linux', service: 'syslog' }), 3000);
   });
+  it('W3C web server lines: inside one value, never across the separating space, never an empty field\'s -', () => {
+    // W3C values hold no space and are never a lone '-' (the mark of an empty field).
+    const w3cText = (t: string): string => t.replace(/ /g, '+');
+    const w3cValue = (ts: GlobToken[]): fc.Arbitrary<string | number | null> =>
+      fc.oneof(
+        fc.constant(w3cText(literalOf(ts))),
+        fc.tuple(nastyString, fc.constant(literalOf(ts)), nastyString).map((x) => w3cText(x.join(''))),
+        nastyText.map(w3cText),
+        fc.integer({ min: 0, max: 600 }),
+        fc.constant(null),
+      ).filter((v) => v !== '-');
+    const arb = fc.tuple(keywordTokens, caseMode).chain(([ts, c]) =>
+      fc.tuple(fc.constant(ts), fc.constant(c), fc.dictionary(fc.constantFrom('cs-method', 'cs-uri-stem', 'cs-uri-query', 'sc-status', 'cs-user-agent'), w3cValue(ts), { minKeys: 1, maxKeys: 4 })),
+    );
+    assertAgrees(arb, ([ts, c, ev]) => sysmon({ kind: 'keyword', pattern: ts, case: c }, ev, { category: 'webserver' }), 3000);
+  });
 });
 
 // ---- time parts ----------------------------------------------------------------------------
