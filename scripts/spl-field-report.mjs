@@ -9,6 +9,7 @@ import { relative } from 'node:path';
 import { effectiveIr } from '../dist/collection/filters.js';
 import { loadCollection } from '../dist/collection/load.js';
 import { loadPlatformMapping } from '../dist/config/mapping.js';
+import { queryFields } from '../dist/targets/spl/ast.js';
 import { parseQuery } from '../dist/targets/spl/parser.js';
 import { splTarget } from '../dist/targets/spl/target.js';
 
@@ -18,17 +19,6 @@ if (!existsSync(corpus)) {
   process.exit(2);
 }
 const SPLUNK_FIELD = /^[A-Za-z0-9_.:]+$/;
-
-function searchFields(e, out) {
-  if (e.k === 'and' || e.k === 'or') for (const i of e.items) searchFields(i, out);
-  else if (e.k === 'not') searchFields(e.item, out);
-  else out.add(e.field);
-}
-
-function evalFields(e, out) {
-  if (e.k === 'field') out.add(e.name);
-  for (const x of [e.left, e.right, e.item, ...(e.items ?? []), ...(e.args ?? [])]) if (x) evalFields(x, out);
-}
 
 const { rules } = loadCollection([corpus]);
 const irs = [...effectiveIr(rules)];
@@ -49,15 +39,8 @@ for (const platform of splTarget.platforms) {
     ok++;
     if (/^\*(\n|$)/.test(r.query)) star++;
     if (/^\| where /m.test(r.query)) where++;
-    const q = parseQuery(r.query);
-    const fields = new Set();
-    searchFields(q.search, fields);
-    if (q.where) evalFields(q.where, fields);
-    for (const s of q.evals ?? []) {
-      fields.add(s.name);
-      evalFields(s.expr, fields);
-    }
-    for (const f of fields) {
+    // Read back from the text, as Splunk would read it.
+    for (const f of queryFields(parseQuery(r.query))) {
       if (SPLUNK_FIELD.test(f)) continue;
       bad++;
       badNames.add(f);
