@@ -149,6 +149,14 @@ describe('web server, proxy and firewall log sources', () => {
     expect(q.on({ dst_port: '230', action: 'accept' })).toBe(false);
   });
 
+  it('JSON logs whose numbers are integers: an equality is a search term, not a bare * with | where', () => {
+    const q = compile('sysmon', 'product: opencanary\n  category: application', `sel: {logtype: 2000}\ncondition: sel`);
+    expect(q.r).toMatchObject({ ok: true, query: 'logtype=2000' });
+    expect(q.on({ logtype: 2000 })).toBe(true);
+    expect(q.on({ logtype: '2000.0' })).toBe(true);
+    expect(q.on({ logtype: 20000 })).toBe(false);
+  });
+
   it('cim: webserver is the Web data model, as proxy is', () => {
     const q = compile('cim', 'category: webserver', `sel: {sc-status: 503, cs-method: POST, cs-uri-query|contains: '/owa/'}\ncondition: sel`);
     expect(q.r).toMatchObject({ ok: true, query: '| datamodel Web Web search\n| search Web.status=503 Web.http_method="POST" Web.uri_query="*/owa/*"' });
