@@ -80,12 +80,13 @@ describe('field names on every SPL platform', () => {
     expect(q.r.error).toContain("field 'cs-uri-query' has no Splunk name for log source {category: webserver} on SPL platform sysmon");
     expect(q.r.error).toContain("logsources.webserver.fields maps it to 'uri`query', which holds a backtick (`)");
     expect(q.r.error).toContain("letters, digits, '_', '.' and ':' only");
+    expect(q.r.error).toContain("map it to the name Splunk extracts ('uri_query' if Splunk's key cleaning named it) (logsources.webserver in a --mapping file)");
     expect(q.r.error).not.toContain('quote');
   });
 
   it('unknown_fields: as-is keeps names, and refuses one Splunk cannot hold with the cleaned name to use', () => {
     const q = compile('sysmon', 'category: webserver', `sel: {cs-uri-query|contains: 'x'}\ncondition: sel`, { logsources: { webserver: { unknown_fields: 'as-is' } } });
-    expect(q.r).toMatchObject({ ok: false, kind: 'mapping', error: expect.stringMatching(/unknown_fields: as-is\), which holds '-'.*unknown_fields: clean \(Splunk's key cleaning: 'cs_uri_query'\)/) });
+    expect(q.r).toMatchObject({ ok: false, kind: 'mapping', error: expect.stringMatching(/unknown_fields: as-is\), which holds '-'.*or set unknown_fields: clean \(Splunk's key cleaning: 'cs_uri_query'\) \(logsources\.webserver in a --mapping file\)$/) });
   });
 
   it('a field of which key cleaning leaves nothing is a mapping error', () => {

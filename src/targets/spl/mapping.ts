@@ -275,9 +275,11 @@ export function splunkField(pm: PlatformMapping, e: SourceEntry, sigma: string):
   }
   if (!SPLUNK_FIELD_NAME.test(name)) {
     const how = mapped !== undefined ? `logsources.${e.key}.fields maps it to '${name}'` : `the log source keeps unknown field names as they are (unknown_fields: as-is)`;
+    const clean = cleanKey(name);
+    const fix = mapped !== undefined ? `map it to the name Splunk extracts${clean ? ` ('${clean}' if Splunk's key cleaning named it)` : ''}` : `map it to the name Splunk extracts, or set unknown_fields: clean${clean ? ` (Splunk's key cleaning: '${clean}')` : ''}`;
     throw new TargetFailure(
       'mapping',
-      `field '${sigma}' has no Splunk name for ${where} on SPL platform ${pm.platform}: ${how}, which holds ${outsideChar(name)}, and Splunk field names hold letters, digits, '_', '.' and ':' only; map it to a name Splunk extracts (logsources.${e.key}.fields in a --mapping file) or set unknown_fields: clean (Splunk's key cleaning${cleanKey(sigma) ? `: '${cleanKey(sigma)}'` : ''})`,
+      `field '${sigma}' has no Splunk name for ${where} on SPL platform ${pm.platform}: ${how}, which holds ${outsideChar(name)}, and Splunk field names hold letters, digits, '_', '.' and ':' only; ${fix} (logsources.${e.key} in a --mapping file)`,
     );
   }
   return name;
