@@ -5,7 +5,7 @@
  * firewall log sources search their Splunk home and type their numeric fields.
  */
 import { describe, expect, it } from 'vitest';
-import { deepMerge, loadPlatformMapping } from '../../src/config/mapping.js';
+import { backendFile, deepMerge, loadPlatformMapping, readYamlFile } from '../../src/config/mapping.js';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import type { Query } from '../../src/targets/spl/ast.js';
 import { cleanKey, platformMapping, resolveLogSource } from '../../src/targets/spl/mapping.js';
@@ -121,6 +121,16 @@ describe('web server, proxy and firewall log sources', () => {
     expect(q.on({ 'sc-status': 503, 'cs-method': 'POST', 'cs-uri-query': '/owa/calendar/abc' })).toBe(true);
     expect(q.on({ 'sc-status': '503', 'cs-method': 'post', 'cs-uri-query': '/owa/calendar/a' })).toBe(true);
     expect(q.on({ 'sc-status': 500, 'cs-method': 'POST', 'cs-uri-query': '/owa/calendar/abc' })).toBe(false);
+  });
+
+  it('webserver in the Apache/nginx combined format: the shipped --mapping file backends/spl/_access-combined.yml', () => {
+    const combined = readYamlFile(backendFile('spl', '_access-combined.yml'));
+    const q = compile('sysmon', 'category: webserver', `sel: {sc-status: 503, cs-method: POST, cs-uri-query|contains: 'owa', cs-user-agent|contains: curl}\ncondition: sel`, combined);
+    expect(q.r).toMatchObject({ ok: true, query: 'sourcetype IN ("access_combined", "access_combined_wcookie") status=503 method="POST" uri_query="*owa*" useragent="*curl*"' });
+    expect(q.on({ 'sc-status': 503, 'cs-method': 'POST', 'cs-uri-query': 'x=owa', 'cs-user-agent': 'curl/8.0' })).toBe(true);
+    expect(q.on({ 'sc-status': 200, 'cs-method': 'POST', 'cs-uri-query': 'x=owa', 'cs-user-agent': 'curl/8.0' })).toBe(false);
+    const k = compile('sysmon', 'category: webserver', `keywords: ['owa']\ncondition: keywords`, combined);
+    expect(k.r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/a combined log line quotes values that hold spaces/) });
   });
 
   it('webserver: the request headers are the cs(...) columns of W3C logs', () => {
