@@ -3,7 +3,7 @@
  * event as Splunk holds it) matches exactly the events the evaluator matches. The shared generators
  * cover escaping of string and glob literals (PROPERTY_RUNS cases); the generators below cover the
  * leaf kinds they do not: regexes, CIDR, numbers, booleans, emptiness, field references, keywords
- * over each raw format, and time parts.
+ * over each raw format, time parts, and Sigma field names (key cleaning).
  */
 import { normalizeRegex } from '../../src/lower/regex.js';
 import fc from 'fast-check';
