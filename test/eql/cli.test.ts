@@ -19,7 +19,7 @@ describe('rulec build --target eql', () => {
     expect(await main(['build', '--target', 'eql', RULES], c.io)).toBe(1);
     expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
     expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error: 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
-    expect(c.err.at(-1)).toBe('eql/ecs: 8 rules: 5 compiled, 3 failed');
+    expect(c.err.at(-1)).toBe('eql/ecs: 10 rules: 7 compiled, 3 failed');
   });
 
   it('--skip-unsupported --validate --json: every emitted query validates', async () => {
@@ -27,7 +27,7 @@ describe('rulec build --target eql', () => {
     expect(await main(['build', '--target', 'eql', '--skip-unsupported', '--validate', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
     expect(rows.filter((r) => r.ok)).toHaveLength(5);
-    expect(rows.filter((r) => r.skipped).map((r) => r.kind)).toEqual(['unsupported', 'unsupported', 'unsupported']);
+    expect(rows.filter((r) => r.skipped).map((r) => r.kind)).toEqual(['mapping', 'mapping', 'unsupported', 'unsupported', 'unsupported']);
   });
 
   it('--out writes .eql files; --format elastic-ndjson and elastic-toml write the artifacts', async () => {

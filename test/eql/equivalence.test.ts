@@ -16,6 +16,8 @@ const NOT_EXPRESSIBLE: Record<string, Record<string, RegExp>> = {
     'proc_creation_win_off_hours_admin_tool.yml': /compares a part of a timestamp/,
     'registry_set_win_run_key_script.yml': /compares two fields, which EQL cannot do/,
     'win_system_susp_keywords.yml': /keyword \(field-less\) search is not expressible/,
+    'web_exchange_owa_calendar_exploit.yml': /log source \{category: webserver\} is not one platform ecs-windows serves/,
+    'proxy_powershell_webdav_download.yml': /log source \{category: proxy\} is not one platform ecs-windows serves/,
   },
   raw: {
     'proc_creation_win_off_hours_admin_tool.yml': /compares a part of a timestamp/,
@@ -23,6 +25,7 @@ const NOT_EXPRESSIBLE: Record<string, Record<string, RegExp>> = {
     'win_system_susp_keywords.yml': /keyword \(field-less\) search is not expressible/,
     // raw documents hold DestinationIp as text, and IPv6 networks have no exact text pattern
     'net_connection_win_suspicious_destination.yml': /IPv6 network .* cannot be matched against 'DestinationIp', a text field/,
+    'proxy_powershell_webdav_download.yml': /'sc-status\|lt: 400' needs a numeric comparison, but 'sc-status' is a keyword field/,
   },
 };
 

@@ -2,15 +2,18 @@
  * Test-only: a fixture event (Sigma field names, JSON) as a Splunk platform holds it, per the
  * model in docs/targets/spl.md:
  *
- * - every key becomes a Splunk field named by the log source's mapping (kept as is where the
- *   mapping says `unknown_fields: as-is`, dropped where it says `error`: a data model has no such
- *   field); nested objects become dotted names, as Splunk's JSON extraction names them;
+ * - every key becomes a Splunk field named by the log source's mapping (where the mapping says
+ *   `unknown_fields: clean`, named as Splunk's key cleaning names it: each character outside
+ *   letters, digits, `_`, `.`, `:` is `_`, leading `_` and digits dropped; kept as is for `as-is`,
+ *   dropped for `error`: a data model has no such field); nested objects become dotted names, as
+ *   Splunk's JSON extraction names them;
  * - values become texts: a string as is, a number by its shortest decimal, a boolean as
  *   `true`/`false`, an array as a multivalue field; empty values (null, "", []) are not extracted;
- * - a field the platform types as a number (`numeric` in the mapping) holds canonical decimals;
+ * - a field the platform types as a number (`numeric` in the mapping, the platform's or the log
+ *   source's) holds canonical decimals;
  * - the log source's prefix fields (source, EventCode ...) hold a value that satisfies the prefix;
- * - `_raw` is the event as JSON, as the Windows XML rendering, or as its only text value, per the
- *   log source's `raw` format.
+ * - `_raw` is the event as JSON, as the Windows XML rendering, as a W3C log line, or as its only
+ *   text value, per the log source's `raw` format.
  */
 import type { PlatformMapping, SourceEntry } from '../../src/targets/spl/mapping.js';
 import type { SplunkEvent } from './interpret.js';
@@ -81,6 +84,37 @@ export function windowsXml(ev: Json): string {
   return `<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>${system}</System><EventData>${data}</EventData></Event>`;
 }
 
+/** Splunk's CLEAN_KEYS, written here from its documentation rather than taken from the target. */
+function splunkKey(key: string): string {
+  let out = '';
+  for (const ch of key) out += /^[A-Za-z0-9_.:]$/.test(ch) ? ch : '_';
+  let start = 0;
+  while (start < out.length && /[_0-9]/.test(out[start]!)) start++;
+  return out.slice(start);
+}
+
+function fieldName(entry: SourceEntry, key: string): string | undefined {
+  const mapped = entry.fields[key];
+  if (mapped !== undefined) return mapped;
+  if (entry.unknownFields === 'clean') return splunkKey(key) || undefined;
+  return entry.unknownFields === 'as-is' ? key : undefined;
+}
+
+/**
+ * A W3C extended log line: every value in order, one space between, `-` for an empty field. A W3C
+ * writer never puts a space in a value (IIS writes `+`) and writes `-` only for an empty one, so
+ * an event that has either cannot come from such a log.
+ */
+function w3cRaw(ev: Json): string {
+  const tokens: string[] = [];
+  for (const [k, v] of flatten(ev)) {
+    const texts = scalarTexts(v);
+    for (const t of texts) if (t.includes(' ') || t === '-') throw new Error(`a W3C log line cannot hold the value ${JSON.stringify(t)} of ${k}`);
+    tokens.push(...(texts.length ? texts : ['-']));
+  }
+  return tokens.join(' ');
+}
+
 /** A text log line: the event's one value. */
 function textRaw(ev: Json): string {
   const values = [...flatten(ev).values()].flatMap(scalarTexts);
@@ -91,10 +125,10 @@ function textRaw(ev: Json): string {
 export function splunkEvent(ev: Json, pm: PlatformMapping, entry: SourceEntry): SplunkEvent {
   const fields = new Map<string, string[]>();
   for (const [k, v] of flatten(ev)) {
-    const name = entry.fields[k] ?? (entry.unknownFields === 'as-is' ? k : undefined);
+    const name = fieldName(entry, k);
     if (name === undefined) continue;
     let texts = scalarTexts(v);
-    if (pm.numeric.has(name)) texts = texts.map((t) => (DECIMAL.test(t) ? String(Number(t)) : t));
+    if (entry.numeric.has(name)) texts = texts.map((t) => (DECIMAL.test(t) ? String(Number(t)) : t));
     if (texts.length) fields.set(name, [...(fields.get(name) ?? []), ...texts]);
   }
   for (const t of entry.prefix) {
@@ -102,20 +136,28 @@ export function splunkEvent(ev: Json, pm: PlatformMapping, entry: SourceEntry): 
     const have = fields.get(t.field);
     if (!have || !have.some((x) => allowed.includes(x))) fields.set(t.field, [allowed[0]!]);
   }
-  let raw: string;
   switch (entry.raw) {
     case 'json':
-      raw = JSON.stringify(ev);
-      break;
+      return { fields, raw: JSON.stringify(ev) };
     case 'xml':
-      raw = windowsXml(ev);
-      break;
+      return { fields, raw: windowsXml(ev) };
+    case 'w3c':
+      return {
+        fields,
+        get raw() {
+          return w3cRaw(ev);
+        },
+      };
     case 'text':
-      raw = textRaw(ev);
-      break;
+      // Only a keyword reads _raw; a text log source's event of several fields (a W3C line) has no
+      // one-value rendering in this model, so it is only an error when a query reads it.
+      return {
+        fields,
+        get raw() {
+          return textRaw(ev);
+        },
+      };
     case 'none':
-      raw = '';
-      break;
+      return { fields, raw: '' };
   }
-  return { fields, raw };
 }

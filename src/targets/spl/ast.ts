@@ -68,3 +68,42 @@ export const EVAL_FUNCTIONS: Record<string, readonly [number, number]> = {
   null: [0, 0],
   false: [0, 0],
 };
+
+/** Every field name a query reads or writes: search terms, eval helpers and the fields of the where stage. */
+export function queryFields(q: Query): Set<string> {
+  const out = new Set<string>();
+  const search = (e: SearchExpr): void => {
+    if (e.k === 'and' || e.k === 'or') e.items.forEach(search);
+    else if (e.k === 'not') search(e.item);
+    else out.add(e.field);
+  };
+  const evalExpr = (e: EvalExpr): void => {
+    switch (e.k) {
+      case 'and':
+      case 'or':
+      case 'concat':
+        return e.items.forEach(evalExpr);
+      case 'not':
+        return evalExpr(e.item);
+      case 'cmp':
+      case 'arith':
+        evalExpr(e.left);
+        return evalExpr(e.right);
+      case 'call':
+        return e.args.forEach(evalExpr);
+      case 'field':
+        out.add(e.name);
+        return;
+      case 'str':
+      case 'num':
+        return;
+    }
+  };
+  search(q.search);
+  for (const s of q.evals ?? []) {
+    out.add(s.name);
+    evalExpr(s.expr);
+  }
+  if (q.where) evalExpr(q.where);
+  return out;
+}

@@ -22,11 +22,6 @@ export function searchFieldOk(name: string): boolean {
   return SEARCH_FIELD.test(name) && !SEARCH_KEYWORDS.has(name.toUpperCase());
 }
 
-/** A field name eval can quote: no quote characters inside. */
-export function evalFieldOk(name: string): boolean {
-  return name !== '' && !/['"`]/.test(name);
-}
-
 export function searchString(text: string): string {
   return /["\\]/.test(text) ? `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${text}"`;
 }

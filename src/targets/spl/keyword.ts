@@ -6,6 +6,10 @@
  * pattern here is aligned to that format's tokens so that it matches inside values only:
  *
  * - `text`: `_raw` is one line of text, the event's only value: a plain unanchored pattern.
+ * - `w3c`: `_raw` is a W3C extended log line: the values in header order, separated by one space,
+ *   `-` for an empty one; no value holds a space (W3C writers encode it, IIS as `+`). The pattern
+ *   matches inside one space-free token that is not a lone `-`; a keyword with a literal space
+ *   matches no value, as in the evaluator over such events.
  * - `json`: `_raw` is the event as a JSON document. The pattern walks whole string tokens from the
  *   start and matches inside a string that is not followed by `:` (a key), or inside a bare number
  *   or boolean; characters JSON escapes are matched in their escaped form.
@@ -76,6 +80,14 @@ function jsonPattern(tokens: GlobToken[], ci: boolean): string {
   return `${JSON_SKIP}(?:${inString}|${bare})`;
 }
 
+// W3C: a value is a run of non-space characters.
+const W3C_UNIT = '[^ ]';
+const w3c: Encoding = { char: (ch, ci) => (ch === ' ' ? '(?!)' : plainChar(ch, ci)), unit: W3C_UNIT };
+
+function w3cPattern(tokens: GlobToken[], ci: boolean): string {
+  return `(?:^| )(?!-(?: |\\z))${W3C_UNIT}*?${render(tokens, ci, w3c)}`;
+}
+
 // XML: text units are characters or entities; tags are skipped whole (quoted attribute values may hold `>`).
 const ENTITY = '&[^;&<]*;';
 const XML_TEXT_UNIT = `(?:[^<&]|${ENTITY})`;
@@ -131,6 +143,8 @@ export function keywordRegex(pattern: readonly GlobToken[], ci: boolean, raw: Ra
         body: tokens.map((t) => (typeof t === 'string' ? literal(t, ci) : t.wildcard === '*' ? '.*' : '.')).join(''),
         dotAll: tokens.some((t) => typeof t !== 'string'),
       };
+    case 'w3c':
+      return { body: w3cPattern(tokens, ci), dotAll: false };
     case 'json':
       return { body: jsonPattern(tokens, ci), dotAll: false };
     case 'xml':
@@ -138,7 +152,7 @@ export function keywordRegex(pattern: readonly GlobToken[], ci: boolean, raw: Ra
     case 'none':
       throw new TargetFailure(
         'unsupported',
-        `keyword (field-less) search needs to know how _raw holds the event's values, and this log source's is unknown${rawReason ? ` (${rawReason})` : ''}: a search term would match tokens and field names, not values; set raw: json, xml or text for the log source in a --mapping file if you know it`,
+        `keyword (field-less) search needs to know how _raw holds the event's values, and this log source's is unknown${rawReason ? ` (${rawReason})` : ''}: a search term would match tokens and field names, not values; set raw: json, xml, w3c or text for the log source in a --mapping file if you know it`,
       );
   }
 }

@@ -9,9 +9,38 @@ import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
 import type { LogSource } from '../../model/types.js';
 import { TargetFailure } from '../types.js';
 
-export type RawFormat = 'json' | 'xml' | 'text' | 'none';
-const RAW_FORMATS: readonly RawFormat[] = ['json', 'xml', 'text', 'none'];
+export type RawFormat = 'json' | 'xml' | 'w3c' | 'text' | 'none';
+const RAW_FORMATS: readonly RawFormat[] = ['json', 'xml', 'w3c', 'text', 'none'];
 const LS_KEYS = ['product', 'category', 'service'] as const;
+type UnknownFields = 'clean' | 'as-is' | 'error';
+const UNKNOWN_FIELDS: readonly UnknownFields[] = ['clean', 'as-is', 'error'];
+
+/**
+ * The characters of a Splunk field name (Knowledge Manager Manual, "Proper field name syntax":
+ * a-z, A-Z, 0-9, `.`, `:` and `_`). A search or eval naming anything else names no field of any
+ * event, so no emitted query may hold such a name (checked by the printer and again on the query).
+ */
+export const SPLUNK_FIELD_NAME = /^[A-Za-z0-9_.:]+$/;
+
+/**
+ * The name Splunk gives a key it extracts, as CLEAN_KEYS (transforms.conf, on by default for
+ * search-time extractions; automatic key-value and W3C header extraction name fields the same way)
+ * does: every character outside the field-name set becomes `_` (one per code point), and leading
+ * `_` and digits are dropped (`cs-uri-query` -> `cs_uri_query`, `cs(User-Agent)` -> `cs_User_Agent_`,
+ * `$my-field` -> `my_field`). `.` and `:` are kept: JSON extraction writes nested keys with dots.
+ * Empty when nothing is left.
+ */
+export function cleanKey(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.:]/gu, '_').replace(/^[_0-9]+/, '');
+}
+
+/** Which character of a name Splunk cannot hold, named for a message. */
+function outsideChar(name: string): string {
+  const ch = [...name].find((c) => !SPLUNK_FIELD_NAME.test(c))!;
+  const names: Record<string, string> = { '`': 'a backtick (`)', "'": "a single quote (')", '"': 'a double quote (")', ' ': 'a space' };
+  const cp = ch.codePointAt(0)!;
+  return names[ch] ?? (cp < 0x20 || cp === 0x7f ? `the control character U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `'${ch}'`);
+}
 
 export interface PrefixTerm {
   field: string;
@@ -25,7 +54,10 @@ export interface SourceEntry {
   prefix: PrefixTerm[];
   datamodel?: { model: string; dataset: string };
   fields: Record<string, string>;
-  unknownFields: 'as-is' | 'error';
+  /** A field without an entry: `clean` renames it as Splunk's key cleaning does, `as-is` keeps it, `error` refuses it. */
+  unknownFields: UnknownFields;
+  /** Splunk fields holding canonical decimal numbers in this log source's events: the platform's `numeric` and the entry's. */
+  numeric: ReadonlySet<string>;
   raw: RawFormat;
   rawReason?: string;
   note?: string;
@@ -112,7 +144,7 @@ function build(d: Obj, platform: string): PlatformMapping {
   const savedsearches = isObj(d.savedsearches) ? d.savedsearches : {};
   const channelSource = d.channel_source === undefined ? undefined : str(platform, 'channel_source', d.channel_source);
   if (channelSource !== undefined && !channelSource.includes('{channel}')) bad(platform, 'channel_source', "must contain '{channel}'");
-  const numeric = new Set(d.numeric === undefined ? [] : scalarList(platform, 'numeric', d.numeric).map(String));
+  const numeric = numericSet(platform, 'numeric', d.numeric);
   const groups = d.groups === undefined ? {} : d.groups;
   if (!isObj(groups)) bad(platform, 'groups', 'expected a map of group name to defaults');
   if (!isObj(d.logsources)) bad(platform, 'logsources', 'expected a map of entry name to log source mapping');
@@ -130,7 +162,7 @@ function build(d: Obj, platform: string): PlatformMapping {
     }
     // A --mapping file unsets a key with `key: null` (e.g. `note: null` once it sets `search`).
     v = Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
-    entries.push({ e: entry(platform, path, key, v, channelSource), order: order++ });
+    entries.push({ e: entry(platform, path, key, v, channelSource, numeric), order: order++ });
   }
   entries.sort((a, b) => Object.keys(b.e.match).length - Object.keys(a.e.match).length || a.order - b.order);
   return {
@@ -143,8 +175,16 @@ function build(d: Obj, platform: string): PlatformMapping {
   };
 }
 
-function entry(platform: string, path: string, key: string, v: Obj, channelSource: string | undefined): SourceEntry {
-  const known = new Set(['group', 'match', 'channel', 'search', 'datamodel', 'fields', 'unknown_fields', 'raw', 'raw_reason', 'note', 'error']);
+function numericSet(platform: string, path: string, v: unknown): Set<string> {
+  const names = v === undefined ? [] : scalarList(platform, path, v).map(String);
+  names.forEach((n, i) => {
+    if (!SPLUNK_FIELD_NAME.test(n)) bad(platform, `${path}[${i}]`, `'${n}' is not a Splunk field name: it holds ${outsideChar(n)}; field names hold letters, digits, '_', '.' and ':'`);
+  });
+  return new Set(names);
+}
+
+function entry(platform: string, path: string, key: string, v: Obj, channelSource: string | undefined, platformNumeric: ReadonlySet<string>): SourceEntry {
+  const known = new Set(['group', 'match', 'channel', 'search', 'datamodel', 'fields', 'unknown_fields', 'numeric', 'raw', 'raw_reason', 'note', 'error']);
   for (const k of Object.keys(v)) if (!known.has(k)) bad(platform, `${path}.${k}`, `unknown key; valid keys: ${[...known].join(', ')}`);
   if (!isObj(v.match)) bad(platform, `${path}.match`, 'expected a map of product / category / service');
   const match: SourceEntry['match'] = {};
@@ -152,7 +192,9 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
     if (!(LS_KEYS as readonly string[]).includes(k)) bad(platform, `${path}.match.${k}`, `unknown log source key; valid: ${LS_KEYS.join(', ')}`);
     match[k as (typeof LS_KEYS)[number]] = x === null ? null : str(platform, `${path}.match.${k}`, x);
   }
-  const e: SourceEntry = { key, match, prefix: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', raw: 'none' };
+  const own = numericSet(platform, `${path}.numeric`, v.numeric);
+  const numeric = own.size ? new Set([...platformNumeric, ...own]) : platformNumeric;
+  const e: SourceEntry = { key, match, prefix: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', numeric, raw: 'none' };
   if (v.error !== undefined) {
     e.error = str(platform, `${path}.error`, v.error);
     return e;
@@ -172,8 +214,8 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
     e.datamodel = { model: m[1]!, dataset: m[2]! };
   }
   if (v.unknown_fields !== undefined) {
-    if (v.unknown_fields !== 'as-is' && v.unknown_fields !== 'error') bad(platform, `${path}.unknown_fields`, "expected 'as-is' or 'error'");
-    e.unknownFields = v.unknown_fields;
+    if (!UNKNOWN_FIELDS.includes(v.unknown_fields as UnknownFields)) bad(platform, `${path}.unknown_fields`, `expected one of ${UNKNOWN_FIELDS.join(', ')}`);
+    e.unknownFields = v.unknown_fields as UnknownFields;
   }
   if (v.raw !== undefined) {
     if (!RAW_FORMATS.includes(v.raw as RawFormat)) bad(platform, `${path}.raw`, `expected one of ${RAW_FORMATS.join(', ')}`);
@@ -219,14 +261,35 @@ export function resolveLogSource(pm: PlatformMapping, ls: LogSource): SourceEntr
   throw new TargetFailure('mapping', `log source ${describe(ls)} has no mapping on SPL platform ${pm.platform}: ${why}; log sources with a mapping: ${valid}`);
 }
 
-/** The Splunk name of a Sigma field for this log source. */
+/**
+ * The Splunk name of a Sigma field for this log source: its `fields` entry, else per
+ * `unknown_fields`. A name with a character Splunk field names cannot hold is a mapping failure
+ * that says which character and how to name the field.
+ */
 export function splunkField(pm: PlatformMapping, e: SourceEntry, sigma: string): string {
-  const mapped = e.fields[sigma];
-  if (mapped !== undefined) return mapped;
-  if (e.unknownFields === 'as-is') return sigma;
   const where = e.datamodel ? `data model ${e.datamodel.model}.${e.datamodel.dataset}` : `log source ${describe(e.match)}`;
-  throw new TargetFailure(
-    'mapping',
-    `field '${sigma}' has no mapping for ${where} on SPL platform ${pm.platform}; fields with a mapping: ${Object.keys(e.fields).sort().join(', ')}`,
-  );
+  const mapped = e.fields[sigma];
+  const name = mapped ?? (e.unknownFields === 'clean' ? cleanKey(sigma) : e.unknownFields === 'as-is' ? sigma : undefined);
+  if (name === undefined) {
+    throw new TargetFailure(
+      'mapping',
+      `field '${sigma}' has no mapping for ${where} on SPL platform ${pm.platform}; fields with a mapping: ${Object.keys(e.fields).sort().join(', ')}`,
+    );
+  }
+  if (name === '') {
+    throw new TargetFailure(
+      'mapping',
+      `field '${sigma}' has no Splunk name for ${where} on SPL platform ${pm.platform}: Splunk's key cleaning leaves nothing of it; name it with logsources.${e.key}.fields in a --mapping file`,
+    );
+  }
+  if (!SPLUNK_FIELD_NAME.test(name)) {
+    const how = mapped !== undefined ? `logsources.${e.key}.fields maps it to '${name}'` : `the log source keeps unknown field names as they are (unknown_fields: as-is)`;
+    const clean = cleanKey(name);
+    const fix = mapped !== undefined ? `map it to the name Splunk extracts${clean ? ` ('${clean}' if Splunk's key cleaning named it)` : ''}` : `map it to the name Splunk extracts, or set unknown_fields: clean${clean ? ` (Splunk's key cleaning: '${clean}')` : ''}`;
+    throw new TargetFailure(
+      'mapping',
+      `field '${sigma}' has no Splunk name for ${where} on SPL platform ${pm.platform}: ${how}, which holds ${outsideChar(name)}, and Splunk field names hold letters, digits, '_', '.' and ':' only; ${fix} (logsources.${e.key} in a --mapping file)`,
+    );
+  }
+  return name;
 }

@@ -22,7 +22,7 @@ import { TargetFailure } from '../types.js';
 import type { EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
 import { TRUE_SEARCH } from './ast.js';
 import { cidrPattern } from './cidr.js';
-import { evalFieldOk, plainDecimal, searchFieldOk } from './dialect.js';
+import { plainDecimal, searchFieldOk } from './dialect.js';
 import { keywordRegex } from './keyword.js';
 import type { PlatformMapping, SourceEntry } from './mapping.js';
 import { splunkField } from './mapping.js';
@@ -142,10 +142,9 @@ function noSurrogates(text: string): void {
   }
 }
 
+/** The Splunk name of a Sigma field: only names of Splunk's field-name set come back, so eval can always quote them. */
 function field(ctx: PrintContext, sigma: string): string {
-  const f = splunkField(ctx.pm, ctx.entry, sigma);
-  if (!evalFieldOk(f)) throw new TargetFailure('unsupported', `field name '${f}' contains a quote character, which SPL cannot quote`);
-  return f;
+  return splunkField(ctx.pm, ctx.entry, sigma);
 }
 
 function existsLeaf(f: string): Rendered {
@@ -242,7 +241,7 @@ function numLeaf(ctx: PrintContext, n: NumLeaf): Rendered {
       }) as EvalExpr,
   };
   // A field the platform writes as canonical numbers holds "4688" for 4688 and nothing else equal to it.
-  if (n.op === 'eq' && ctx.pm.numeric.has(f) && searchFieldOk(f)) {
+  if (n.op === 'eq' && ctx.entry.numeric.has(f) && searchFieldOk(f)) {
     const text = plainDecimal(n.value);
     r.search = { k: 'eq', field: f, value: /^\d+$/.test(text) ? { kind: 'number', text } : str(text) };
   }

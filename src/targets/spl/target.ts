@@ -6,10 +6,11 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, type CompileResult, type Target } from '../types.js';
+import { guard, TargetFailure, type CompileResult, type Target } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
+import { queryFields, type Query } from './ast.js';
 import { renderQuery } from './dialect.js';
-import { platformMapping, resolveLogSource } from './mapping.js';
+import { platformMapping, resolveLogSource, SPLUNK_FIELD_NAME } from './mapping.js';
 import { parseQuery, SplSyntaxError } from './parser.js';
 import { printQuery } from './printer.js';
 
@@ -21,7 +22,18 @@ export function compileSpl(input: Parameters<Target['compile']>[0], platform: st
   const pm = platformMapping(mapping, platform);
   const entry = resolveLogSource(pm, input.rule.logsource);
   const { query, notes } = printQuery(input.ir, pm, entry, index ?? pm.index);
+  checkFieldNames(query);
   return { query: renderQuery(query), notes };
+}
+
+/**
+ * The mapping already refuses names Splunk cannot hold; a query that still names one would match
+ * nothing in Splunk without a word, so it is refused as a defect of rulec rather than emitted.
+ */
+export function checkFieldNames(query: Query): void {
+  for (const f of queryFields(query)) {
+    if (!SPLUNK_FIELD_NAME.test(f)) throw new TargetFailure('unsupported', `rulec defect: the query names the field '${f}', which no Splunk field can be named (letters, digits, '_', '.' and ':' only); please report it`);
+  }
 }
 
 export const splTarget: Target = {
