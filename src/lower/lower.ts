@@ -407,7 +407,7 @@ function globTokens(s: SigmaString): GlobToken[] {
 function leafOf(field: string, v: Val, cs: Case, raw: RawValue): Node {
   switch (v.t) {
     case 'num':
-      return { kind: 'num', field, op: 'eq', value: v.n };
+      return numLeaf(field, 'eq', v.n, v.text, raw.at);
     case 'bool':
       return { kind: 'bool', field, value: v.b };
     case 'null':
@@ -536,10 +536,56 @@ function lowerNumeric(
     if (v.type !== 'number') {
       throw new RuleError('value-type', `'${cmp ?? part}' compares numbers; found ${describe(v)}` + (v.type === 'string' && /^-?\d+(\.\d+)?$/.test(v.value) ? ` (write it without quotes: ${v.value})` : ''), v.at);
     }
-    const leaf: Node = part
-      ? { kind: 'num', field, op: cmp ?? 'eq', value: v.value, part }
-      : { kind: 'num', field, op: cmp ?? 'eq', value: v.value };
-    return leaf;
+    return numLeaf(field, cmp ?? 'eq', v.value, v.text, v.at, part);
   });
   return combine(leaves, all, neq);
+}
+
+function numLeaf(field: string, op: NumOp, value: number, text: string, at: Position, part?: TimePart): Node {
+  const exact = exactInteger(text, value, at);
+  if (exact !== undefined && part) {
+    throw new RuleError('value-type', `'${part}' compares a part of a timestamp, a small number; ${text} is beyond 2^53`, at);
+  }
+  const leaf: Node = { kind: 'num', field, op, value };
+  if (exact !== undefined) leaf.exact = exact;
+  if (part) leaf.part = part;
+  return leaf;
+}
+
+/**
+ * The exact integer a YAML number's source text spells when the double `value` is not it (beyond
+ * 2^53), so that nothing downstream rounds it; undefined when `value` is the number written. A
+ * fraction with more digits than a double keeps is refused: every target would compare it rounded.
+ */
+function exactInteger(text: string, value: number, at: Position): string | undefined {
+  const t = text.replace(/^\+/, '');
+  let int: bigint;
+  if (/^-?0[xob]/i.test(t)) int = t.startsWith('-') ? -BigInt(t.slice(1).toLowerCase()) : BigInt(t.toLowerCase());
+  else {
+    const p = decimalParts(t);
+    if (!p) return undefined;
+    if (p.exp < 0) {
+      const read = decimalParts(String(value));
+      if (read && (read.digits !== p.digits || read.exp !== p.exp)) {
+        throw new RuleError('value-type', `${text} has more digits than a 64-bit float keeps (every target would compare it as ${value}); write ${value}`, at);
+      }
+      return undefined;
+    }
+    int = BigInt(p.digits || '0') * 10n ** BigInt(p.exp);
+    if (p.neg) int = -int;
+  }
+  return Number.isInteger(value) && BigInt(value) === int ? undefined : String(int);
+}
+
+/** A decimal number's text (`-12.50e3`) as sign, digits and power of ten, with no leading or trailing zero digit. */
+function decimalParts(t: string): { neg: boolean; digits: string; exp: number } | undefined {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?$/i.exec(t);
+  if (!m) return undefined;
+  let digits = ((m[2] ?? '') + (m[3] ?? '')).replace(/^0+/, '');
+  let exp = Number(m[4] ?? 0) - (m[3] ?? '').length;
+  while (digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    exp++;
+  }
+  return { neg: m[1] === '-', digits, exp: digits === '' ? 0 : exp };
 }

@@ -369,7 +369,8 @@ const PART_FUNCS: Record<TimePart, (t: string) => string> = {
 };
 
 /** The decimal texts equal to `v` (`4688` -> `^4688(?:\.0+)?$`), when the set has a short exact regex. */
-function decimalTextsOf(v: number): string | undefined {
+function decimalTextsOf(v: number, exact?: string): string | undefined {
+  if (exact !== undefined) return `^${re2Literal(exact)}(?:\\.0+)?$`;
   const t = String(v);
   if (/e/i.test(t)) return undefined;
   if (v === 0) return '^-?0(?:\\.0+)?$';
@@ -384,7 +385,14 @@ function decimalTextsOf(v: number): string | undefined {
 function printNum(n: NumLeaf, s: Scope): Expr {
   const r = readValue(n.field, s);
   const op = NUM_OPS[n.op];
-  const v = numberLiteral(n.value);
+  const v = n.exact ?? numberLiteral(n.value);
+  // An integer beyond 2^53 (lowering keeps its text) is exact only where KQL compares it as a long.
+  const longOnly = (how: string): void => {
+    if (n.exact === undefined) return;
+    if (how) unsupported(`'${n.field}' ${how}, a 64-bit float that cannot hold the integer ${n.exact} exactly`);
+    const x = BigInt(n.exact);
+    if (x > 2n ** 63n - 1n || x < -(2n ** 63n)) unsupported(`the integer ${n.exact} is beyond Kusto's long (64-bit) range, so '${n.field}' cannot be compared with it exactly`);
+  };
   if (n.part) {
     if (r.type !== 'datetime') {
       unsupported(`|${n.part} on field '${n.field}' needs a datetime column; it is ${r.type === 'string' ? 'text' : r.type} here, and KQL's todatetime() reads other text forms than rulec's timestamps`);
@@ -396,6 +404,7 @@ function printNum(n: NumLeaf, s: Scope): Expr {
     case 'long':
     case 'real':
     case 'decimal':
+      longOnly(r.type === 'real' ? 'is a real column' : '');
       // `null == x` is false in KQL; the ordering comparisons are null.
       return atom(`${r.text} ${op} ${v}`, n.op !== 'eq');
     case 'bool':
@@ -405,8 +414,9 @@ function printNum(n: NumLeaf, s: Scope): Expr {
       return FALSE;
     default: {
       const text = r.type === 'string' ? r.text : `tostring(${r.text})`;
-      const exact = n.op === 'eq' ? decimalTextsOf(n.value) : undefined;
+      const exact = n.op === 'eq' ? decimalTextsOf(n.value, n.exact) : undefined;
       if (exact) return regexMatch(text, exact);
+      longOnly('is text, which KQL compares as a number through todouble()');
       return { text: `${text} matches regex ${regexLiteral(DECIMAL_TEXT)} and todouble(${text}) ${op} ${v}`, prec: Prec.And, nullable: false };
     }
   }
