@@ -317,15 +317,27 @@ function applyModifier(
         const out = name === 'base64' ? [base64(bytes)] : base64Offsets(bytes);
         return out.map((s): Val => ({ t: 'str', s: s === '' ? [] : [s], bytes: false }));
       });
-    case 'windash':
-      return vals.flatMap((v0) => {
-        const v = needStr(v0);
-        const variants = windash(v.s);
-        if (variants.length > MAX_WINDASH_VARIANTS) {
-          throw new RuleError('windash', `'windash' would produce ${variants.length} variants of this value; split it into several values`, raw.at);
-        }
-        return variants.map((s): Val => ({ ...v, s }));
-      });
+    case 'windash': {
+      const strs = vals.map(needStr);
+      // Counted before anything is built: each dash multiplies the alternatives by five, and 12 dashes
+      // already make 244 million (seconds and gigabytes before a refusal measured after the fact).
+      let total = 0;
+      let dashes = 0;
+      for (const v of strs) {
+        const n = windashPositions(windashUnits(v.s)).length;
+        dashes = Math.max(dashes, n);
+        total += WINDASH_CHARS.length ** n;
+      }
+      if (total > MAX_WINDASH_VARIANTS) {
+        const count = total > 1e15 ? `about ${total.toExponential(1)}` : String(total);
+        throw new RuleError(
+          'windash',
+          `'windash' would produce ${count} alternatives of this value (${dashes} dashes or slashes at the start of a word, ${WINDASH_CHARS.length} forms each), more than the ${MAX_WINDASH_VARIANTS} allowed; split it into several values`,
+          raw.at,
+        );
+      }
+      return strs.flatMap((v) => windash(v.s).map((s): Val => ({ ...v, s })));
+    }
     case 'expand':
       return vals.flatMap((v0) => {
         const v = needStr(v0);
@@ -382,18 +394,34 @@ function expandPlaceholders(s: SigmaString, params: Map<string, Parameter>): Sig
  * Windows accepts `-`, `/` and the Unicode dashes for an option prefix. Only a dash at the start of
  * a word is rewritten (`\B[-/]\b`, pySigma): a hyphen inside a word such as `x-y` is not an option.
  */
-function windash(s: SigmaString): SigmaString[] {
-  let acc: SigmaString[] = [[]];
+/** The value as single characters and wildcard/placeholder tokens. */
+function windashUnits(s: SigmaString): (string | SigmaString[number])[] {
   const flat: (string | SigmaString[number])[] = [];
   for (const p of s) {
     if (typeof p === 'string') for (const ch of p) flat.push(ch);
     else flat.push(p);
   }
+  return flat;
+}
+
+/** Indexes of the `-` and `/` that start a word (`\B[-/]\b`): each becomes every windash form. */
+function windashPositions(flat: readonly (string | SigmaString[number])[]): number[] {
   const isWordChar = (x: unknown): boolean => typeof x === 'string' && /\w/.test(x);
+  const out: number[] = [];
+  for (let i = 0; i < flat.length; i++) {
+    const x = flat[i];
+    if ((x === '-' || x === '/') && !isWordChar(flat[i - 1]) && isWordChar(flat[i + 1])) out.push(i);
+  }
+  return out;
+}
+
+function windash(s: SigmaString): SigmaString[] {
+  const flat = windashUnits(s);
+  const positions = new Set(windashPositions(flat));
+  let acc: SigmaString[] = [[]];
   for (let i = 0; i < flat.length; i++) {
     const x = flat[i]!;
-    const rewritable = (x === '-' || x === '/') && !isWordChar(flat[i - 1]) && isWordChar(flat[i + 1]);
-    if (rewritable) acc = acc.flatMap((a) => WINDASH_CHARS.map((d) => concat(a, [d])));
+    if (positions.has(i)) acc = acc.flatMap((a) => WINDASH_CHARS.map((d) => concat(a, [d])));
     else acc = acc.map((a) => concat(a, [x as SigmaString[number]]));
   }
   return acc;
