@@ -15,7 +15,7 @@
  * one code point in RE2, which differs only for text with characters outside the BMP.
  */
 import type { GlobToken } from '../../ir/types.js';
-import { re2CodePoint, re2Literal } from './dialect.js';
+import { isInvisible, re2CodePoint, re2Literal } from './dialect.js';
 
 export type Re2Result = { ok: true; source: string } | { ok: false; reason: string };
 
@@ -323,10 +323,10 @@ function subtract(of: readonly (readonly [number, number])[], minus: readonly [n
   return out;
 }
 
-/** A code point inside an RE2 class: class metacharacters escaped, controls as `\x{HH}`. */
+/** A code point inside an RE2 class: class metacharacters escaped, controls and invisible characters as `\x{HH}`. */
 function classLiteral(cp: number): string {
   const ch = String.fromCodePoint(cp);
   if ('\\]^-['.includes(ch)) return `\\${ch}`;
-  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029) return re2CodePoint(cp);
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || isInvisible(cp)) return re2CodePoint(cp);
   return ch;
 }
