@@ -390,10 +390,6 @@ function expandPlaceholders(s: SigmaString, params: Map<string, Parameter>): Sig
   return acc;
 }
 
-/**
- * Windows accepts `-`, `/` and the Unicode dashes for an option prefix. Only a dash at the start of
- * a word is rewritten (`\B[-/]\b`, pySigma): a hyphen inside a word such as `x-y` is not an option.
- */
 /** The value as single characters and wildcard/placeholder tokens. */
 function windashUnits(s: SigmaString): (string | SigmaString[number])[] {
   const flat: (string | SigmaString[number])[] = [];
@@ -415,6 +411,10 @@ function windashPositions(flat: readonly (string | SigmaString[number])[]): numb
   return out;
 }
 
+/**
+ * Windows accepts `-`, `/` and the Unicode dashes for an option prefix. Only a dash at the start of
+ * a word is rewritten (`\B[-/]\b`, pySigma): a hyphen inside a word such as `x-y` is not an option.
+ */
 function windash(s: SigmaString): SigmaString[] {
   const flat = windashUnits(s);
   const positions = new Set(windashPositions(flat));
