@@ -581,9 +581,10 @@ function numLeaf(field: string, op: NumOp, value: number, text: string, at: Posi
 }
 
 /**
- * The exact integer a YAML number's source text spells when the double `value` is not it (beyond
- * 2^53), so that nothing downstream rounds it; undefined when `value` is the number written. A
- * fraction with more digits than a double keeps is refused: every target would compare it rounded.
+ * The exact text of an integer beyond 2^53 that a YAML number's source spells, so that nothing
+ * downstream rounds it or prints the double's shortest text; undefined when `value` is the number
+ * written. A fraction with more digits than a double keeps is refused: every target would compare it
+ * rounded.
  */
 function exactInteger(text: string, value: number, at: Position): string | undefined {
   const t = text.replace(/^\+/, '');
@@ -602,7 +603,8 @@ function exactInteger(text: string, value: number, at: Position): string | undef
     int = BigInt(p.digits || '0') * 10n ** BigInt(p.exp);
     if (p.neg) int = -int;
   }
-  return Number.isInteger(value) && BigInt(value) === int ? undefined : String(int);
+  // Beyond 2^53 also when the double happens to be exact (2^63): its shortest text (9223372036854776000) is not.
+  return int > 2n ** 53n || int < -(2n ** 53n) ? String(int) : undefined;
 }
 
 /** A decimal number's text (`-12.50e3`) as sign, digits and power of ten, with no leading or trailing zero digit. */

@@ -28,7 +28,7 @@ describe('integers beyond 2^53', { timeout: 60_000 }, () => {
     // Sentinel's WindowsEvent holds the text of ProcessId, which compares exactly; DeviceProcessEvents' long cannot
     expect(result(kustoCompile(PID_EQ_HUGE))).toContain('WindowsEvent\n');
     expect(result(kustoCompile(PID_EQ_HUGE, 'defender-xdr'))).toBe(
-      "unsupported: windows/process_creation on defender-xdr, table DeviceProcessEvents: the integer 12345678901234567890 is beyond Kusto's long (64-bit) range, so 'ProcessId' cannot be compared with it exactly",
+      "unsupported: windows/process_creation on defender-xdr, table DeviceProcessEvents: the integer 12345678901234567890 is beyond what a Kusto long literal holds (±9223372036854775807), so 'ProcessId' cannot be compared with it exactly",
     );
     expect(result(kustoCompile(rule(PROC, 'sel:\n  CommandLine|gt: 9007199254740993\ncondition: sel'), 'defender-xdr'))).toBe(
       "unsupported: windows/process_creation on defender-xdr, table DeviceProcessEvents: 'CommandLine' is text, which KQL compares as a number through todouble(), a 64-bit float that cannot hold the integer 9007199254740993 exactly",
@@ -39,7 +39,7 @@ describe('integers beyond 2^53', { timeout: 60_000 }, () => {
     const eql = eqlPlatform('ecs-windows');
     expect(result(eql.compile(inputOf(EQ)))).toContain('process.command_line regex "12345678901234567890(\\\\.0+)?"');
     expect(result(eql.compile(inputOf(PID_GT)))).toContain('process.pid > 9007199254740993');
-    expect(result(eql.compile(inputOf(PID_EQ_HUGE)))).toMatch(/^unsupported: the integer 12345678901234567890 is beyond Elasticsearch's long \(64-bit\) range/);
+    expect(result(eql.compile(inputOf(PID_EQ_HUGE)))).toMatch(/^unsupported: the integer 12345678901234567890 is beyond what an Elasticsearch long literal holds \(±9223372036854775807\)/);
     // the test interpreter agrees with the evaluator on the exact texts
     const ir = inputOf(EQ).ir;
     for (const CommandLine of ['12345678901234567890', '12345678901234567000', '12345678901234567890.0']) {
@@ -47,6 +47,20 @@ describe('integers beyond 2^53', { timeout: 60_000 }, () => {
       const q = result(eql.compile(inputOf(EQ)));
       expect(eql.verdict(q, event, { product: 'windows', category: 'process_creation' })).toBe(compileNode(ir)(new EventView(event)));
     }
+  });
+
+  it('an integer beyond 2^53 that a double holds exactly (2^63) is still written as written, never as the double\'s shortest text', () => {
+    const text = rule(PROC, 'sel:\n  ParentProcessId: 9223372036854775807\n  ProcessId: -9223372036854775807\ncondition: sel');
+    const eql = eqlPlatform('ecs-windows');
+    for (const q of [result(kustoCompile(text, 'defender-xdr')), result(eql.compile(inputOf(text)))]) {
+      expect(q).toMatch(/ == 9223372036854775807\b/);
+      expect(q).toMatch(/ == -9223372036854775807\b/);
+      expect(q).not.toContain('9223372036854776000');
+    }
+    // -2^63 is the negation of 2^63 as a literal: refused
+    const min = rule(PROC, 'sel:\n  ProcessId: -9223372036854775808\ncondition: sel');
+    expect(result(kustoCompile(min, 'defender-xdr'))).toMatch(/^unsupported: .*the integer -9223372036854775808 is beyond what a Kusto long literal holds/);
+    expect(result(eql.compile(inputOf(min)))).toMatch(/^unsupported: the integer -9223372036854775808 is beyond what an Elasticsearch long literal holds/);
   });
 
   it('SPL: equality compares the decimal texts; ordering is refused (Splunk numbers are doubles)', () => {

@@ -546,8 +546,9 @@ function printNum(n: NumLeaf, ctx: PrintContext): Rendered {
         if (t.type === 'double') {
           throw new TargetFailure('unsupported', `${describeTarget(t)} is a double field, a 64-bit float that cannot hold the integer ${text} exactly`);
         }
-        if (x > 2n ** 63n - 1n || x < -(2n ** 63n)) {
-          throw new TargetFailure('unsupported', `the integer ${text} is beyond Elasticsearch's long (64-bit) range, so ${describeTarget(t)} cannot be compared with it exactly`);
+        // -2^63 too: the literal is the negation of 2^63, which is beyond the range.
+        if (x > 2n ** 63n - 1n || x < -(2n ** 63n - 1n)) {
+          throw new TargetFailure('unsupported', `the integer ${text} is beyond what an Elasticsearch long literal holds (±9223372036854775807), so ${describeTarget(t)} cannot be compared with it exactly`);
         }
       }
       return rendered(n.op === 'eq' ? listAtom('==', f, text) : atom(`${f} ${NUM_OP[n.op]} ${text}`), t);

@@ -404,7 +404,8 @@ function printNum(n: NumLeaf, s: Scope): Expr {
     if (n.exact === undefined) return;
     if (how) unsupported(`'${n.field}' ${how}, a 64-bit float that cannot hold the integer ${n.exact} exactly`);
     const x = BigInt(n.exact);
-    if (x > 2n ** 63n - 1n || x < -(2n ** 63n)) unsupported(`the integer ${n.exact} is beyond Kusto's long (64-bit) range, so '${n.field}' cannot be compared with it exactly`);
+    // -2^63 too: the literal is the negation of 2^63, which is beyond the range.
+    if (x > 2n ** 63n - 1n || x < -(2n ** 63n - 1n)) unsupported(`the integer ${n.exact} is beyond what a Kusto long literal holds (±9223372036854775807), so '${n.field}' cannot be compared with it exactly`);
   };
   if (n.part) {
     if (r.type !== 'datetime') {
