@@ -14,7 +14,7 @@ import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
 import { compileLinearRegex } from '../runtime/linear-regex.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
-import { compareNumber, isBool, isEmpty, numbersOf } from '../runtime/values.js';
+import { compareExact, compareNumber, isBool, isEmpty, numbersOf, numericValuesOf } from '../runtime/values.js';
 import { AhoCorasick } from './aho.js';
 import type { EventView } from './event.js';
 
@@ -129,7 +129,11 @@ export function compileNode(n: Node): Matcher {
         });
     }
     case 'num': {
-      const { field, part } = n;
+      const { field, part, op } = n;
+      if (n.exact !== undefined) {
+        const lit = BigInt(n.exact);
+        return (ev) => numericValuesOf(ev.get(field)).some((x) => compareExact(x, op, lit));
+      }
       const test = numTest(n.op, n.value);
       if (part === undefined) return (ev) => numbersOf(ev.get(field)).some(test);
       return (ev) =>

@@ -144,7 +144,7 @@ function clausesOf(n: Node): Clause[] {
 export function requiredEventIds(n: Node): ReadonlySet<number> | undefined {
   switch (n.kind) {
     case 'num':
-      return n.field === 'EventID' && n.op === 'eq' && n.part === undefined ? new Set([n.value]) : undefined;
+      return n.field === 'EventID' && n.op === 'eq' && n.part === undefined && n.exact === undefined ? new Set([n.value]) : undefined;
     case 'str':
       return n.field === 'EventID' && n.op === 'eq' && /^-?(?:0|[1-9]\d{0,14})$/.test(n.value) ? new Set([Number(n.value)]) : undefined;
     case 'and': {

@@ -61,6 +61,11 @@ export interface NumLeaf {
   field: string;
   op: NumOp;
   value: number;
+  /**
+   * The literal's exact integer text (`12345678901234567890`) when `value`, a double, is not it (an
+   * integer beyond 2^53): the comparison is exact and every printer writes this text, never `value`.
+   */
+  exact?: string;
   part?: TimePart;
 }
 

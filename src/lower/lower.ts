@@ -378,15 +378,27 @@ function applyModifier(
         const out = name === 'base64' ? [base64(bytes)] : base64Offsets(bytes);
         return out.map((s): Val => ({ t: 'str', s: s === '' ? [] : [s], bytes: false }));
       });
-    case 'windash':
-      return vals.flatMap((v0) => {
-        const v = needStr(v0);
-        const variants = windash(v.s);
-        if (variants.length > MAX_WINDASH_VARIANTS) {
-          throw new RuleError('windash', `'windash' would produce ${variants.length} variants of this value; split it into several values`, raw.at);
-        }
-        return variants.map((s): Val => ({ ...v, s }));
-      });
+    case 'windash': {
+      const strs = vals.map(needStr);
+      // Counted before anything is built: each dash multiplies the alternatives by five, and 12 dashes
+      // already make 244 million (seconds and gigabytes before a refusal measured after the fact).
+      let total = 0;
+      let dashes = 0;
+      for (const v of strs) {
+        const n = windashPositions(windashUnits(v.s)).length;
+        dashes = Math.max(dashes, n);
+        total += WINDASH_CHARS.length ** n;
+      }
+      if (total > MAX_WINDASH_VARIANTS) {
+        const count = total > 1e15 ? `about ${total.toExponential(1)}` : String(total);
+        throw new RuleError(
+          'windash',
+          `'windash' would produce ${count} alternatives of this value (${dashes} dashes or slashes at the start of a word, ${WINDASH_CHARS.length} forms each), more than the ${MAX_WINDASH_VARIANTS} allowed; split it into several values`,
+          raw.at,
+        );
+      }
+      return strs.flatMap((v) => windash(v.s).map((s): Val => ({ ...v, s })));
+    }
     case 'expand':
       return vals.flatMap((v0) => {
         const v = needStr(v0);
@@ -435,22 +447,38 @@ function expandPlaceholders(s: SigmaString, params: ReadonlyMap<string, Paramete
   return acc;
 }
 
-/**
- * Windows accepts `-`, `/` and the Unicode dashes for an option prefix. Only a dash at the start of
- * a word is rewritten (`\B[-/]\b`, pySigma): a hyphen inside a word such as `x-y` is not an option.
- */
-function windash(s: SigmaString): SigmaString[] {
-  let acc: SigmaString[] = [[]];
+/** The value as single characters and wildcard/placeholder tokens. */
+function windashUnits(s: SigmaString): (string | SigmaString[number])[] {
   const flat: (string | SigmaString[number])[] = [];
   for (const p of s) {
     if (typeof p === 'string') for (const ch of p) flat.push(ch);
     else flat.push(p);
   }
+  return flat;
+}
+
+/** Indexes of the `-` and `/` that start a word (`\B[-/]\b`): each becomes every windash form. */
+function windashPositions(flat: readonly (string | SigmaString[number])[]): number[] {
   const isWordChar = (x: unknown): boolean => typeof x === 'string' && /\w/.test(x);
+  const out: number[] = [];
+  for (let i = 0; i < flat.length; i++) {
+    const x = flat[i];
+    if ((x === '-' || x === '/') && !isWordChar(flat[i - 1]) && isWordChar(flat[i + 1])) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Windows accepts `-`, `/` and the Unicode dashes for an option prefix. Only a dash at the start of
+ * a word is rewritten (`\B[-/]\b`, pySigma): a hyphen inside a word such as `x-y` is not an option.
+ */
+function windash(s: SigmaString): SigmaString[] {
+  const flat = windashUnits(s);
+  const positions = new Set(windashPositions(flat));
+  let acc: SigmaString[] = [[]];
   for (let i = 0; i < flat.length; i++) {
     const x = flat[i]!;
-    const rewritable = (x === '-' || x === '/') && !isWordChar(flat[i - 1]) && isWordChar(flat[i + 1]);
-    if (rewritable) acc = acc.flatMap((a) => WINDASH_CHARS.map((d) => concat(a, [d])));
+    if (positions.has(i)) acc = acc.flatMap((a) => WINDASH_CHARS.map((d) => concat(a, [d])));
     else acc = acc.map((a) => concat(a, [x as SigmaString[number]]));
   }
   return acc;
@@ -464,7 +492,7 @@ function globTokens(s: SigmaString): GlobToken[] {
 function leafOf(field: string, v: Val, cs: Case, raw: RawValue): Node {
   switch (v.t) {
     case 'num':
-      return { kind: 'num', field, op: 'eq', value: v.n };
+      return numLeaf(field, 'eq', v.n, v.text, raw.at);
     case 'bool':
       return { kind: 'bool', field, value: v.b };
     case 'null':
@@ -593,10 +621,58 @@ function lowerNumeric(
     if (v.type !== 'number') {
       throw new RuleError('value-type', `'${cmp ?? part}' compares numbers; found ${describe(v)}` + (v.type === 'string' && /^-?\d+(\.\d+)?$/.test(v.value) ? ` (write it without quotes: ${v.value})` : ''), v.at);
     }
-    const leaf: Node = part
-      ? { kind: 'num', field, op: cmp ?? 'eq', value: v.value, part }
-      : { kind: 'num', field, op: cmp ?? 'eq', value: v.value };
-    return leaf;
+    return numLeaf(field, cmp ?? 'eq', v.value, v.text, v.at, part);
   });
   return combine(leaves, all, neq);
+}
+
+function numLeaf(field: string, op: NumOp, value: number, text: string, at: Position, part?: TimePart): Node {
+  const exact = exactInteger(text, value, at);
+  if (exact !== undefined && part) {
+    throw new RuleError('value-type', `'${part}' compares a part of a timestamp, a small number; ${text} is beyond 2^53`, at);
+  }
+  const leaf: Node = { kind: 'num', field, op, value };
+  if (exact !== undefined) leaf.exact = exact;
+  if (part) leaf.part = part;
+  return leaf;
+}
+
+/**
+ * The exact text of an integer beyond 2^53 that a YAML number's source spells, so that nothing
+ * downstream rounds it or prints the double's shortest text; undefined when `value` is the number
+ * written. A fraction with more digits than a double keeps is refused: every target would compare it
+ * rounded.
+ */
+function exactInteger(text: string, value: number, at: Position): string | undefined {
+  const t = text.replace(/^\+/, '');
+  let int: bigint;
+  if (/^-?0[xob]/i.test(t)) int = t.startsWith('-') ? -BigInt(t.slice(1).toLowerCase()) : BigInt(t.toLowerCase());
+  else {
+    const p = decimalParts(t);
+    if (!p) return undefined;
+    if (p.exp < 0) {
+      const read = decimalParts(String(value));
+      if (read && (read.digits !== p.digits || read.exp !== p.exp)) {
+        throw new RuleError('value-type', `${text} has more digits than a 64-bit float keeps (every target would compare it as ${value}); write ${value}`, at);
+      }
+      return undefined;
+    }
+    int = BigInt(p.digits || '0') * 10n ** BigInt(p.exp);
+    if (p.neg) int = -int;
+  }
+  // Beyond 2^53 also when the double happens to be exact (2^63): its shortest text (9223372036854776000) is not.
+  return int > 2n ** 53n || int < -(2n ** 53n) ? String(int) : undefined;
+}
+
+/** A decimal number's text (`-12.50e3`) as sign, digits and power of ten, with no leading or trailing zero digit. */
+function decimalParts(t: string): { neg: boolean; digits: string; exp: number } | undefined {
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?$/i.exec(t);
+  if (!m) return undefined;
+  let digits = ((m[2] ?? '') + (m[3] ?? '')).replace(/^0+/, '');
+  let exp = Number(m[4] ?? 0) - (m[3] ?? '').length;
+  while (digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    exp++;
+  }
+  return { neg: m[1] === '-', digits, exp: digits === '' ? 0 : exp };
 }

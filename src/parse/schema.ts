@@ -35,7 +35,7 @@ export interface SchemaProblem {
 export function validateDocument(kind: Kind, value: unknown): SchemaProblem[] {
   const validate = load().get(kind)!;
   if (validate(value)) return [];
-  return summarize(validate.errors ?? []);
+  return summarize(validate.errors ?? [], value);
 }
 
 function segments(instancePath: string): (string | number)[] {
@@ -52,7 +52,7 @@ function segments(instancePath: string): (string | number)[] {
  * deepest errors, merge type errors at one path, and drop combinator noise when something more
  * specific was said about the same value.
  */
-function summarize(errors: ErrorObject[]): SchemaProblem[] {
+function summarize(errors: ErrorObject[], doc: unknown): SchemaProblem[] {
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of errors) {
     const list = byPath.get(e.instancePath) ?? [];
@@ -78,13 +78,27 @@ function summarize(errors: ErrorObject[]): SchemaProblem[] {
       }
       out.push(describe(e, path));
     }
-    if (types.size > 0) out.push({ path, message: `${where(path)}must be ${joinOr([...types].map(typeName))}` });
+    if (types.size > 0) {
+      // ajv's number type excludes infinities and NaN; "must be a number" would puzzle whoever wrote .inf or 1e400.
+      const v = valueAt(doc, path);
+      const message =
+        typeof v === 'number' && types.has('number')
+          ? `${where(path)}is ${Number.isNaN(v) ? 'not a number (.nan)' : `${v < 0 ? 'negative ' : ''}infinity (YAML reads .inf and numbers beyond about 1.8e308 so)`}; rules compare finite numbers only: write a finite number, or quote the value to match it as text`
+          : `${where(path)}must be ${joinOr([...types].map(typeName))}`;
+      out.push({ path, message });
+    }
     if (specific.length === 0 && !deeper) {
       const e = errs.find((x) => x.keyword === 'not');
       out.push({ path, message: e ? `${where(path)}has a form that is not allowed here` : `${where(path)}is invalid` });
     }
   }
   return dedupe(out);
+}
+
+function valueAt(doc: unknown, path: (string | number)[]): unknown {
+  let v = doc;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
 }
 
 function dedupe(list: SchemaProblem[]): SchemaProblem[] {

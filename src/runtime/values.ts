@@ -38,6 +38,52 @@ export function numbersOf(v: unknown): number[] {
   return [];
 }
 
+/**
+ * The numbers of `v` as numbersOf reads them, but decimal strings kept as their text, for an exact
+ * comparison with an integer literal beyond 2^53 (which a double would round).
+ */
+export function numericValuesOf(v: unknown): (number | string | bigint)[] {
+  if (typeof v === 'number') return Number.isFinite(v) ? [v] : [];
+  if (typeof v === 'string') return DECIMAL.test(v) ? [v] : [];
+  if (typeof v === 'bigint') return [v];
+  if (Array.isArray(v)) return v.flatMap(numericValuesOf);
+  return [];
+}
+
+/**
+ * `x op lit`, exactly: `x` a number, a decimal text (numericValuesOf) or a bigint, `lit` an integer.
+ * Only the floor of `x` and whether `x` is whole are needed: floor(x) < lit means x < floor(x) + 1 <= lit.
+ */
+export function compareExact(x: number | string | bigint, op: NumOp, lit: bigint): boolean {
+  let floor: bigint;
+  let whole = true;
+  if (typeof x === 'bigint') floor = x;
+  else if (typeof x === 'number') {
+    const f = Math.floor(x);
+    floor = BigInt(f);
+    whole = f === x;
+  } else {
+    const point = x.indexOf('.');
+    const neg = x.startsWith('-');
+    const int = BigInt(x.slice(neg ? 1 : 0, point < 0 ? x.length : point));
+    whole = point < 0 || /^0+$/.test(x.slice(point + 1));
+    floor = neg ? (whole ? -int : -int - 1n) : int;
+  }
+  const sign = floor < lit ? -1 : floor > lit || !whole ? 1 : 0;
+  switch (op) {
+    case 'eq':
+      return sign === 0;
+    case 'lt':
+      return sign < 0;
+    case 'lte':
+      return sign <= 0;
+    case 'gt':
+      return sign > 0;
+    case 'gte':
+      return sign >= 0;
+  }
+}
+
 /** Every scalar value anywhere inside `v`, as text (keyword search scope: values, never keys). */
 export function allTexts(v: unknown, out: string[] = [], depth = 0): string[] {
   if (depth > 64 || v === null || v === undefined) return out;

@@ -9,7 +9,7 @@ import type { GlobToken, Node } from '../../src/ir/types.js';
 import type { DetectionRule } from '../../src/model/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
 
-const NASTY = ['"', "'", '\\', '*', '?', '\n', '\r', '\t', '\0', '\u0001', '\u007f', 'é', 'É', 'İ', 'ß', 'Σ', '😀', '%', '_', '|', ' ', '`', '$', '^', '.', '(', ')', '[', ']', '{', '}', '-', '/', ':', '=', '<', '>', '#', '@', '&', '~', ',', ';', 'a', 'A', 'b', 'B', 'x', '0', '1'];
+const NASTY = ['"', "'", '\\', '*', '?', '\n', '\r', '\t', '\0', '\u0001', '\u007f', 'é', 'É', 'İ', 'ß', 'ẞ', 'Σ', '😀', '\u202e', '\ufeff', '\u200b', '\u00a0', '%', '_', '|', ' ', '`', '$', '^', '.', '(', ')', '[', ']', '{', '}', '-', '/', ':', '=', '<', '>', '#', '@', '&', '~', ',', ';', 'a', 'A', 'b', 'B', 'x', '0', '1'];
 
 export const nastyChar = fc.constantFrom(...NASTY);
 export const nastyString = fc.array(nastyChar, { minLength: 0, maxLength: 8 }).map((a) => a.join(''));

@@ -16,6 +16,7 @@ const glob: fc.Arbitrary<GlobToken[]> = fc.array(
   fc.oneof(nonEmpty, fc.constantFrom<GlobToken>({ wildcard: '*' }, { wildcard: '?' })),
   { minLength: 1, maxLength: 4 },
 );
+const BIG = ['9007199254740993', '-9007199254740993', '12345678901234567890'];
 const REGEXES = ['a.b', '^a', 'b$', '\\d+', '[aé]{2}', '(?:ab|ba)+', '\\bA', 'k', '^$', '1|0', 'a\\\\'];
 
 const strLeaf = fc.record({
@@ -45,6 +46,18 @@ export const irLeaf: fc.Arbitrary<Node> = fc.oneof(
       op: fc.constantFrom('eq' as const, 'lt' as const, 'lte' as const, 'gt' as const, 'gte' as const),
       value: fc.constantFrom(0, 1, 10, -1, 1.5),
     }),
+  },
+  {
+    // integers beyond 2^53 keep their exact text (a double would round them)
+    weight: 1,
+    arbitrary: fc
+      .record({
+        kind: fc.constant('num' as const),
+        field,
+        op: fc.constantFrom('eq' as const, 'lt' as const, 'lte' as const, 'gt' as const, 'gte' as const),
+        exact: fc.constantFrom(...BIG),
+      })
+      .map((n): Node => ({ ...n, value: Number(n.exact) })),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bool' as const), field, value: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('exists' as const, 'null' as const), field }) },
@@ -78,6 +91,20 @@ export const irTree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
 const scalar = fc.oneof(
   { weight: 6, arbitrary: str as fc.Arbitrary<unknown> },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(0, 1, 10, -1, 1.5, '10', '1.50', '10.1.2.3', '11.0.0.1', true, false, 'TRUE', null, '') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      ...BIG,
+      9007199254740992,
+      '9007199254740992',
+      '9007199254740993.0',
+      '9007199254740993.5',
+      '-9007199254740993.5',
+      '-9007199254740994',
+      12345678901234567000,
+      '12345678901234567000',
+    ),
+  },
 );
 const value = fc.oneof({ weight: 5, arbitrary: scalar }, { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) });
 

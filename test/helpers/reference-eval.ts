@@ -45,6 +45,28 @@ function numbers(v: unknown): number[] {
   return [];
 }
 
+/** Decimal texts of the numbers of v; a double's text is its exact binary value (toFixed of its fraction digits). */
+function exactValues(v: unknown): string[] {
+  if (typeof v === 'number') return Number.isFinite(v) ? [Number.isInteger(v) ? BigInt(v).toString() : v.toFixed(20)] : [];
+  if (typeof v === 'string') return /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/.test(v) ? [v] : [];
+  if (Array.isArray(v)) return v.flatMap(exactValues);
+  return [];
+}
+
+/** Sign of a - b for two decimal texts: both scaled to integers by the longer fraction. */
+function compareScaled(a: string, b: string): number {
+  const frac = (t: string): string => t.split('.')[1] ?? '';
+  const digits = Math.max(frac(a).length, frac(b).length);
+  const scaled = (t: string): bigint => BigInt(t.split('.')[0]! + frac(t).padEnd(digits, '0'));
+  const x = scaled(a);
+  const y = scaled(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function cmpOp(op: string, sign: number): boolean {
+  return op === 'eq' ? sign === 0 : op === 'lt' ? sign < 0 : op === 'lte' ? sign <= 0 : op === 'gt' ? sign > 0 : sign >= 0;
+}
+
 function everyValue(v: unknown, out: string[] = []): string[] {
   if (typeof v === 'string') out.push(v);
   else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
@@ -103,6 +125,7 @@ export function referenceMatch(n: Node, ev: Json): boolean {
       });
     }
     case 'num': {
+      if (n.exact !== undefined) return exactValues(lookup(ev, n.field)).some((x) => cmpOp(n.op, compareScaled(x, n.exact!)));
       const test = (x: number): boolean =>
         n.op === 'eq' ? x === n.value : n.op === 'lt' ? x < n.value : n.op === 'lte' ? x <= n.value : n.op === 'gt' ? x > n.value : x >= n.value;
       if (n.part === undefined) return numbers(lookup(ev, n.field)).some(test);

@@ -30,6 +30,19 @@ describe('KQL string literals', { timeout: 60_000 }, () => {
     for (const s of ['', "'", '"', '\\', '\\\\', 'é😀İ', 'a\tb', 'x\ny\\z', '`$@']) expect(decoded(stringLiteral(s))).toBe(s);
   }, 60_000);
 
+  it('invisible characters are \\uHHHH escapes in a regular literal, never raw (a verbatim literal cannot escape)', () => {
+    expect(stringLiteral('evil\u202Etxt.exe')).toBe('"evil\\u202Etxt.exe"');
+    expect(stringLiteral('C:\\a\u200Bb')).toBe('"C:\\\\a\\u200Bb"');
+    expect(stringLiteral('\uFEFFx\u00A0\u212A')).toBe('"\\uFEFFx\\u00A0\\u212A"');
+    expect(stringLiteral('\u{E0041}')).toBe('"\\uDB40\\uDC41"');
+    for (const s of ['evil\u202Etxt.exe', 'C:\\a\u200Bb', '\uFEFF"\u2066\u{E0041}\u00AD', 'ẞ\u212A']) {
+      const lit = stringLiteral(s);
+      expect(lit).toMatch(/^"[\x20-\x7e\u00c0-\u1e9f]*"$/);
+      expect(decoded(lit)).toBe(s);
+    }
+    expect(re2Literal('a\u200Bb\u202E')).toBe('a\\x{200B}b\\x{202E}');
+  });
+
   it('any literal-safe text round-trips through Kusto.Language (property)', () => {
     fc.assert(
       fc.property(nastyString.filter(isLiteralSafe), (s) => decoded(stringLiteral(s)) === s),

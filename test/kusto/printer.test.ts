@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compile, kql, PROC, rule } from './helpers.js';
+import { compileNode, EventView } from '../../src/eval/index.js';
+import { kustoBackend } from './backend.js';
+import { compile, inputOf, kql, PROC, rule } from './helpers.js';
 
 /**
  * The rendering of each primitive, and none of the reference converter's wrong renderings
@@ -160,5 +162,31 @@ describe('parameters as named lists', () => {
     expect(q).toContain('let exts = dynamic([".tar.gz", "x"]);');
     expect(q).toContain('ProcessCommandLine contains ".tar.gz" or ProcessCommandLine contains "x"');
     expect(q).not.toContain('has_any');
+  });
+});
+
+describe('case folding of ß and ẞ (docs/targets/kusto.md "Case folding")', { timeout: 60_000 }, () => {
+  it('a case-insensitive value holding ß or ẞ is an (?is) regex, and matches what the evaluator matches', () => {
+    const backend = kustoBackend('sentinel');
+    const cases: [string, string][] = [
+      ["CommandLine|contains: 'straße'", 'CommandLine matches regex @"(?is)straße"'],
+      ["CommandLine: 'STRAẞE'", 'CommandLine matches regex @"(?is)^STRAẞE$"'],
+      ["CommandLine|startswith: ['ß', 'x']", 'CommandLine matches regex @"(?is)^ß"'],
+    ];
+    for (const [item, expected] of cases) {
+      const text = rule(PROC, `sel:\n  ${item}\ncondition: sel`);
+      const q = kql(text);
+      expect(q).toContain(expected);
+      expect(q).not.toMatch(/(=~|contains|startswith) "[^"]*[ßẞ]/);
+      const input = inputOf(text);
+      const evaluator = compileNode(input.ir);
+      for (const CommandLine of ['STRAẞE', 'straße', 'STRASSE', 'ẞ x', 'ß', 'ss']) {
+        const event = { EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', CommandLine };
+        const fixture = { source: 'inline', logsource: input.rule.logsource, note: '', event };
+        expect(backend.verdict(q, fixture, input), `${item} on ${CommandLine}`).toBe(evaluator(new EventView(event)));
+      }
+    }
+    // cased values keep the _cs operators: ordinal comparison is exact
+    expect(kql(rule(PROC, "sel:\n  CommandLine|contains|cased: 'straße'\ncondition: sel"))).toContain('CommandLine contains_cs "straße"');
   });
 });

@@ -13,7 +13,7 @@ import { kustoBackend, verdicts } from './backend.js';
 const FIELDS = ['A', 'B'] as const;
 const field = fc.constantFrom(...FIELDS);
 const word = fc.array(nastyChar, { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
-const VALUES: unknown[] = ['4688', '04688', '4688.0', '-0', '0', '1.5', ' 5', '1e3', 'abc', '', 'true', 'TRUE', 'false', 4688, 0, -1.5, true, false, null,
+const VALUES: unknown[] = ['4688', '04688', '4688.0', '-0', '0', '1.5', ' 5', '1e3', 'abc', '', '9007199254740993', '9007199254740993.0', '9007199254740992', 9007199254740992, '-12345678901234567890', '-12345678901234567000', 'true', 'TRUE', 'false', 4688, 0, -1.5, true, false, null,
   '10.1.2.3', '010.1.2.3', '10.1.2.3/8', '192.168.1.1', 'fe80::1', 'fe80::1%eth0', '::ffff:10.1.2.3', '1::2::3', 'FE80:0:0:0:0:0:0:1', '2001:db8::'];
 
 const keyword: fc.Arbitrary<Node> = fc
@@ -33,6 +33,8 @@ const keyword: fc.Arbitrary<Node> = fc
 const leaf: fc.Arbitrary<Node> = fc.oneof(
   keyword,
   fc.record({ kind: fc.constant('num' as const), field, op: fc.constantFrom('eq' as const, 'lt' as const, 'gte' as const), value: fc.constantFrom(4688, 0, 5, -1.5, 1.5, 1000) }),
+  // integers beyond 2^53: on text, equality is the exact decimal texts (ordering is refused on text)
+  fc.record({ kind: fc.constant('num' as const), field, op: fc.constant('eq' as const), exact: fc.constantFrom('9007199254740993', '-12345678901234567890') }).map((n): Node => ({ ...n, value: Number(n.exact) })),
   fc.record({ kind: fc.constant('bool' as const), field, value: fc.boolean() }),
   fc.record({ kind: fc.constant('exists' as const), field }),
   fc.record({ kind: fc.constant('null' as const), field }),

@@ -25,6 +25,8 @@ describe('ECMAScript rule regexes as RE2', () => {
     expect(re2('[\\s,]')).toContain('\\x{FEFF},]');
     expect(re2('[^\\S]')).toBe('[\\t\\n\\v\\f\\r\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]');
     expect(re2('[a-z\\-]\\/')).toBe('[a-z\\-]/');
+    expect(re2('a[\\s\\S]b')).toBe('a[\\x{0}-\\x{10FFFF}]b');
+    expect(re2('[\\S ]')).toBe('[^\\x{09}-\\x{0D}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}-\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]');
   });
 
   it('refuses what has no RE2 equivalent, with the reason', () => {
@@ -37,7 +39,7 @@ describe('ECMAScript rule regexes as RE2', () => {
     expect(why('\\01')).toMatch(/octal/);
     expect(why('a{1001}')).toMatch(/limit of 1000/);
     expect(why('a[]')).toMatch(/empty class/);
-    expect(why('[\\S\\d]')).toMatch(/\\S combined/);
+    expect(why('[^\\s\\S]')).toMatch(/never matches/);
     expect(why('😀+')).toMatch(/outside the BMP/);
   });
 
@@ -46,6 +48,8 @@ describe('ECMAScript rule regexes as RE2', () => {
       ['a\\sb', ''], ['^\\s*$', ''], ['\\S+', ''], ['a.b', ''], ['^.$', ''], ['.', 's'], ['^a$', 'm'], ['b$', 'm'],
       ['[\\s.]+', ''], ['[^\\s]', ''], ['\\w+\\d', ''], ['\\bab\\b', 'i'], ['(a|b){2,3}', ''], ['é', 'i'], ['[a-z]+', 'i'],
       ['\\x41\\u00e9', ''], ['a{b', ''], ['\\.\\{\\]', ''], ['\\v\\f', ''], ['[\\]a]', ''],
+      // \S with other members: everything but the spaces the others leave out
+      ['a[\\s\\S]b', ''], ['[\\S ]', ''], ['[^\\S\\t]', ''], ['[\\S\\d]', ''], ['[\\Sa-z\\u00a0]+$', ''], ['[^\\S\\u2000-\\u2005]', ''], ['[\\S\\W]', ''],
     ];
     for (const [p, f] of patterns) {
       const js = new RegExp(p, f);

@@ -189,6 +189,18 @@ describe('SPL numbers, booleans, emptiness', () => {
       3000,
     );
   });
+  it('equality with an integer beyond 2^53 matches its exact decimal texts like the evaluator', () => {
+    const big = fc.constantFrom('9007199254740993', '9007199254740993.00', '9007199254740992', '9007199254740994', '-12345678901234567890', '-12345678901234567000', 'x');
+    assertAgrees(
+      fc.tuple(fc.constantFrom('9007199254740993', '-12345678901234567890'), fc.oneof(big, fc.constantFrom(9007199254740992), fc.array(big, { maxLength: 2 })), fc.boolean()),
+      ([exact, v, negate]) => {
+        // A text field: the test model canonicalizes the platform's numeric fields through a double.
+        const leaf: Node = { kind: 'num', field: 'RegistryValueFlags', op: 'eq', value: Number(exact), exact };
+        return sysmon(negate ? { kind: 'not', child: leaf } : leaf, { RegistryValueFlags: v });
+      },
+      500,
+    );
+  });
   it('booleans, exists and null', () => {
     // An array of empty strings is not empty for the evaluator but holds no value in Splunk (docs/targets/spl.md).
     const value = fc.oneof(fc.constantFrom(true, false, 'true', 'TRUE', 'False', 'yes', '', null, 0, 1, 'x', []), fc.array(fc.constantFrom(true, 'false', 'x'), { minLength: 1, maxLength: 2 }));

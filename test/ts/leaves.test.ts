@@ -41,6 +41,9 @@ const leaf: fc.Arbitrary<Node> = fc.oneof(
       part: fc.constantFrom('minute' as const, 'hour' as const, 'day' as const, 'week' as const, 'month' as const, 'year' as const),
     },
   ),
+  fc
+    .record({ kind: fc.constant('num' as const), field, op: fc.constantFrom('eq' as const, 'lt' as const, 'gte' as const), exact: fc.constantFrom('9007199254740993', '-12345678901234567890') })
+    .map((n): Node => ({ ...n, value: Number(n.exact) })),
   fc.record({ kind: fc.constant('bool' as const), field, value: fc.boolean() }),
   fc.record({ kind: fc.constantFrom('exists' as const, 'null' as const), field }),
   fc.record({ kind: fc.constant('fieldref' as const), field, op: strOp, other: field, case: cs }),
@@ -57,6 +60,7 @@ const node: fc.Arbitrary<Node> = fc.oneof(
 const scalar = fc.oneof(
   text,
   fc.constantFrom(-1, 0, 1, 1.5, 4688, 4689, 2024, true, false, null),
+  fc.constantFrom(9007199254740992, '9007199254740993', '9007199254740993.5', '9007199254740992', '-12345678901234567890', '-12345678901234567891.0'),
   fc.constantFrom('04688', ' 1', '-1', '1e3', '0x10', 'TRUE', 'False', '192.168.1.77', '10.0.0.256', '::1', 'fe80::1%eth0', '::ffff:10.0.0.1', '2001:db8::5'),
   fc.constantFrom('2024-05-01T22:10:03.123Z', '2024-12-31 23:59:59', '2021-01-04T00:00:00+02:00', '2024-02-29T05:00:00-05:30', '2024-13-01 00:00:00'),
 );

@@ -53,6 +53,16 @@ describe('bad input is reported with its location', () => {
     expect([e[0]!.line, e[0]!.column]).toEqual([8, 11]);
   });
 
+  it('an infinite or NaN number is called what it is, not "must be a string, a number, ..."', () => {
+    for (const v of ['.inf', '1e400', '-.inf', '.nan']) {
+      const e = errorsOf(ruleYaml(`selection:\n  F|gt: ${v}\ncondition: selection`));
+      expect(e).toHaveLength(1);
+      expect(e[0]!.message).toMatch(v === '.nan' ? /is not a number \(\.nan\); rules compare finite numbers only/ : /is (negative )?infinity .*rules compare finite numbers only/);
+      expect(e[0]!.message).not.toContain('must be');
+      expect([e[0]!.line, e[0]!.column]).toEqual([8, 11]);
+    }
+  });
+
   it('a regex construct with another meaning in JS is refused, not mistranslated', () => {
     expect(errorsOf(ruleYaml("selection:\n  F|re: 'a\\Z'\ncondition: selection"))[0]!.message).toContain('\\Z');
     expect(errorsOf(ruleYaml("selection:\n  F|re: '[[:alpha:]]'\ncondition: selection"))[0]!.message).toContain('POSIX');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchEvent } from '../../src/eval/index.js';
 import { fold } from '../../src/runtime/fold.js';
-import { irOf } from '../helpers/rules.js';
+import { errorsOf, irOf, ruleYaml } from '../helpers/rules.js';
 
 /** Does `item` (one detection item, YAML) match `event`? */
 function m(item: string, event: Record<string, unknown>, extra = ''): boolean {
@@ -141,6 +141,33 @@ describe('numbers vs strings', () => {
     expect(m('F|lte: 5', { F: 5.0 })).toBe(true);
     expect(m('F|lt: 5', { F: 'abc' })).toBe(false);
     expect(m('F|lt: 5', { F: true })).toBe(false);
+  });
+
+  it('integers beyond 2^53 are compared exactly, never rounded to a double', () => {
+    expect(irOf('sel:\n  F: 12345678901234567890\ncondition: sel')).toMatchObject({ kind: 'num', exact: '12345678901234567890' });
+    expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567890' })).toBe(true);
+    expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567890.00' })).toBe(true);
+    // the double both texts round to
+    expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567000' })).toBe(false);
+    expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567891' })).toBe(false);
+    expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740994' })).toBe(true);
+    expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740993' })).toBe(false);
+    expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740993.5' })).toBe(true);
+    expect(m('ProcessId|gte: 9007199254740993', { ProcessId: 9007199254740992 })).toBe(false);
+    expect(m('ProcessId|lt: -9007199254740993', { ProcessId: '-9007199254740993.5' })).toBe(true);
+    expect(m('ProcessId|lt: -9007199254740993', { ProcessId: '-9007199254740993.0' })).toBe(false);
+    expect(m('F: 0x20000000000001', { F: '9007199254740993' })).toBe(true);
+    expect(m('F: 1e30', { F: '1000000000000000000000000000000' })).toBe(true);
+    // a literal a double holds exactly stays a plain number
+    expect(irOf('sel:\n  F: 9007199254740992\ncondition: sel')).toEqual({ kind: 'num', field: 'F', op: 'eq', value: 9007199254740992 });
+    expect(irOf('sel:\n  F: 1.50\ncondition: sel')).toEqual({ kind: 'num', field: 'F', op: 'eq', value: 1.5 });
+  });
+
+  it('a fraction with more digits than a double keeps, or a time part beyond 2^53, is refused', () => {
+    expect(errorsOf(ruleYaml('sel:\n  F: 0.1000000000000000055511151231257827\ncondition: sel'))[0]!.message).toBe(
+      '0.1000000000000000055511151231257827 has more digits than a 64-bit float keeps (every target would compare it as 0.1); write 0.1',
+    );
+    expect(errorsOf(ruleYaml('sel:\n  F|hour: 9007199254740993\ncondition: sel'))[0]!.message).toContain("'hour' compares a part of a timestamp");
   });
 
   it('booleans', () => {

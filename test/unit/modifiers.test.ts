@@ -70,6 +70,22 @@ describe('string modifiers', () => {
   });
 });
 
+describe('windash bound', () => {
+  it('five dashes (3125 alternatives) lower; more are refused before any is built, with the count and the bound', () => {
+    expect((sel("F|windash|contains: ' -a -b -c -d -e'") as { children: unknown[] }).children).toHaveLength(3125);
+    const dashes = Array.from({ length: 40 }, (_, i) => ` -x${i}`).join('');
+    const started = process.hrtime.bigint();
+    const e = errorsOf(ruleYaml(`selection:\n  F|windash|contains: '${dashes}'\ncondition: selection`));
+    // 5^40 alternatives: the old expansion never finished; counting takes milliseconds
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
+    expect(e).toHaveLength(1);
+    expect(e[0]!.message).toBe(
+      "'windash' would produce about 9.1e+27 alternatives of this value (40 dashes or slashes at the start of a word, 5 forms each), more than the 3125 allowed; split it into several values",
+    );
+    expect(errorsOf(ruleYaml("selection:\n  F|windash|contains: ' -a -b -c -d -e -f'\ncondition: selection"))[0]!.message).toContain('would produce 15625 alternatives');
+  });
+});
+
 describe('encoding modifiers', () => {
   it('base64', () => {
     expect(sel("F|base64: 'abc'")).toEqual(str('eq', 'YWJj'));

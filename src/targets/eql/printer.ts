@@ -545,18 +545,29 @@ function printNum(n: NumLeaf, ctx: PrintContext): Rendered {
   }
   const t = target(n.field, ctx);
   const f = ref(t);
-  const text = String(n.value);
+  // An integer beyond 2^53 keeps its exact text (lowering); Elasticsearch compares it exactly with a long only.
+  const text = n.exact ?? String(n.value);
   if (/e/i.test(text)) throw new TargetFailure('unsupported', `the number ${text} has no plain decimal form to compare with`);
   if (t.values) return unsupportedType(t, `the number ${text}`);
   switch (t.type) {
     case 'long':
     case 'double':
+      if (n.exact !== undefined) {
+        const x = BigInt(n.exact);
+        if (t.type === 'double') {
+          throw new TargetFailure('unsupported', `${describeTarget(t)} is a double field, a 64-bit float that cannot hold the integer ${text} exactly`);
+        }
+        // -2^63 too: the literal is the negation of 2^63, which is beyond the range.
+        if (x > 2n ** 63n - 1n || x < -(2n ** 63n - 1n)) {
+          throw new TargetFailure('unsupported', `the integer ${text} is beyond what an Elasticsearch long literal holds (±9223372036854775807), so ${describeTarget(t)} cannot be compared with it exactly`);
+        }
+      }
       return rendered(n.op === 'eq' ? listAtom('==', f, text) : atom(`${f} ${NUM_OP[n.op]} ${text}`), t);
     case 'numeric_keyword':
       if (n.op === 'eq') return rendered(listAtom('==', f, eqlString(text)), t);
       break;
     case 'keyword':
-      if (n.op === 'eq') return rendered(listAtom('regex', f, eqlString(decimalRegex(n.value))), t);
+      if (n.op === 'eq') return rendered(listAtom('regex', f, eqlString(decimalRegex(n.exact ?? n.value))), t);
       break;
     default:
       return unsupportedType(t, `the number ${text}`);
@@ -571,10 +582,11 @@ function printNum(n: NumLeaf, ctx: PrintContext): Rendered {
  * The decimal texts whose number equals v (docs/semantics.md: "-?digits[.digits]", no leading zeros):
  * the canonical text followed by any run of fraction zeros.
  */
-export function decimalRegex(v: number): string {
-  const text = String(Math.abs(v));
+export function decimalRegex(v: number | string): string {
+  const neg = typeof v === 'string' ? v.startsWith('-') : v < 0;
+  const text = typeof v === 'string' ? v.replace(/^-/, '') : String(Math.abs(v));
   const digits = text.replace('.', '\\.');
-  const sign = v === 0 ? '-?' : v < 0 ? '-' : '';
+  const sign = text === '0' ? '-?' : neg ? '-' : '';
   return text.includes('.') ? `${sign}${digits}0*` : `${sign}${digits}(\\.0+)?`;
 }
 

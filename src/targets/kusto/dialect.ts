@@ -23,13 +23,37 @@ export function isLiteralSafe(s: string): boolean {
 export class NotLiteralError extends Error {}
 
 /**
+ * Characters a reader cannot see or tell from another: format and bidi controls (U+200B, U+202E,
+ * U+FEFF), private use, unassigned code points, every space but U+0020, and the KELVIN SIGN (it looks
+ * like K). Literals write them as escapes, as the EQL and SPL targets do, so a query never hides or
+ * reorders text.
+ */
+const INVISIBLE = /(?! )[\p{Cf}\p{Co}\p{Cn}\p{Zs}\u212a]/u;
+
+/** True for a code point that literals and regexes write as an escape (INVISIBLE). */
+export function isInvisible(cp: number): boolean {
+  return INVISIBLE.test(String.fromCodePoint(cp));
+}
+
+/**
  * A KQL string literal for `s`: verbatim `@"..."` when `s` has backslashes (paths read as written),
- * otherwise `"..."`. Throws NotLiteralError for text that no literal can carry (isLiteralSafe).
+ * otherwise `"..."`; a value with an invisible character is always `"..."` (a verbatim literal has
+ * no escapes), the character as `\uHHHH` (UTF-16 units, which Kusto.Language decodes). Throws
+ * NotLiteralError for text that no literal can carry (isLiteralSafe).
  */
 export function stringLiteral(s: string): string {
   if (!isLiteralSafe(s)) throw new NotLiteralError(`text with control characters cannot be a KQL string literal`);
-  if (s.includes('\\') && !/[\t\n]/.test(s)) return `@"${s.replace(/"/g, '""')}"`;
-  return `"${s.replace(/[\\"\t\n]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : `\\${c}`))}"`;
+  const hidden = INVISIBLE.test(s);
+  if (s.includes('\\') && !/[\t\n]/.test(s) && !hidden) return `@"${s.replace(/"/g, '""')}"`;
+  let out = '';
+  for (const ch of s) {
+    if (ch === '\t') out += '\\t';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\\' || ch === '"') out += `\\${ch}`;
+    else if (hidden && isInvisible(ch.codePointAt(0)!)) for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `"${out}"`;
 }
 
 /**
@@ -104,13 +128,13 @@ export function re2CodePoint(cp: number): string {
   return `\\x{${cp.toString(16).toUpperCase().padStart(2, '0')}}`;
 }
 
-/** Literal text as an RE2 fragment: metacharacters escaped, control characters as `\x{HH}`. */
+/** Literal text as an RE2 fragment: metacharacters escaped, control and invisible characters as `\x{HH}`. */
 export function re2Literal(s: string): string {
   let out = '';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
     if (RE2_SPECIAL.test(ch)) out += `\\${ch}`;
-    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || (cp >= 0xd800 && cp <= 0xdfff)) out += re2CodePoint(cp);
+    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || (cp >= 0xd800 && cp <= 0xdfff) || isInvisible(cp)) out += re2CodePoint(cp);
     else out += ch;
   }
   return out;

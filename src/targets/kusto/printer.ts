@@ -32,9 +32,22 @@ export interface Expr {
   eq?: { lhs: string; op: '=~' | '=='; rhs: string };
 }
 
-function equality(lhs: string, ci: boolean, rhs: string): Expr {
+/** `lhs =~ value` / `lhs == value`; a value KQL's ignore-case does not fold as rulec does is an anchored `(?is)` regex (foldsLikeRulec). */
+function equality(lhs: string, ci: boolean, value: string): Expr {
+  if (ci && !foldsLikeRulec(value)) return regexMatch(lhs, `(?is)^${re2Literal(value)}$`);
   const op = ci ? '=~' : '==';
+  const rhs = stringLiteral(value);
   return { text: `${lhs} ${op} ${rhs}`, prec: Prec.Atom, nullable: false, eq: { lhs, op, rhs } };
+}
+
+/**
+ * KQL's case-insensitive operators (`=~`, `in~`, `contains`, ...) compare by .NET ordinal ignore-case,
+ * simple uppercase mapping: `ẞ` (U+1E9E) has no other uppercase and `ß` none at all, so they never
+ * meet, while rulec folds `ẞ` to `ß` (docs/semantics.md section 3). RE2's `(?i)` folds them together
+ * (Unicode simple case folding), so a case-insensitive value holding either is written as a regex.
+ */
+function foldsLikeRulec(value: string): boolean {
+  return !/[\u00df\u1e9e]/.test(value);
 }
 
 /** What the printer needs from the query being assembled: field reads, keyword columns, named lists. */
@@ -88,7 +101,7 @@ function printLeaf(n: Leaf, s: Scope): Expr {
     if (a.kind === 'basename') {
       const name = n.kind === 'str' && n.op === 'suffix' ? fileNameOf(n.value) : undefined;
       if (name === undefined) unsupported(basenameOnly(n.field, a.basename));
-      return equality(identifier(a.basename), (n as StrLeaf).case === 'ci', stringLiteral(name));
+      return equality(identifier(a.basename), (n as StrLeaf).case === 'ci', name);
     }
   }
   switch (n.kind) {
@@ -233,7 +246,7 @@ function printParamGroup(n: OrNode, s: Scope): Expr {
     const strs = leaves as StrLeaf[];
     const a = s.access(first.field);
     const values = strs.map((c) => c.value);
-    const safe = values.every((v) => v !== '' && isLiteralSafe(v));
+    const safe = values.every((v) => v !== '' && isLiteralSafe(v) && (first.case === 'cs' || foldsLikeRulec(v)));
     const op = first.case === 'ci' ? 'in~' : 'in';
     const base = a.kind === 'basename' ? a.basename : a.kind === 'column' ? a.basename : undefined;
     if (safe && a.kind !== 'basename' && a.kind !== 'domain' && first.op === 'eq') {
@@ -244,7 +257,7 @@ function printParamGroup(n: OrNode, s: Scope): Expr {
       return atom(`extract(@"(\\.[^.]*)$", 1, ${f}) ${op} (${s.list(name, values)})`);
     }
     const names = values.map(fileNameOf);
-    if (base && first.op === 'suffix' && names.every((x) => x !== undefined)) {
+    if (base && first.op === 'suffix' && names.every((x) => x !== undefined && (first.case === 'cs' || foldsLikeRulec(x)))) {
       return atom(`${identifier(base)} ${op} (${s.list(name, names as string[])})`);
     }
   }
@@ -303,14 +316,14 @@ function printStr(n: StrLeaf, s: Scope): Expr {
   if (v === '') return n.op === 'eq' ? atom(emptyTest(n.field, s)) : TRUE;
   // `\name` at the end of a path is the whole file name: an exact test on the basename column.
   const name = n.op === 'suffix' && a.kind === 'column' && a.basename ? fileNameOf(v) : undefined;
-  if (name !== undefined) return equality(identifier((a as { basename: string }).basename), n.case === 'ci', stringLiteral(name));
+  if (name !== undefined) return equality(identifier((a as { basename: string }).basename), n.case === 'ci', name);
   const f = textOf(n.field, s);
-  if (!isLiteralSafe(v)) {
+  if (!isLiteralSafe(v) || (n.case === 'ci' && !foldsLikeRulec(v))) {
     const lit = re2Literal(v);
     const body = n.op === 'eq' ? `^${lit}$` : n.op === 'prefix' ? `^${lit}` : n.op === 'suffix' ? `${lit}$` : lit;
     return regexMatch(f, `(?${n.case === 'ci' ? 'i' : ''}s)${body}`);
   }
-  if (n.op === 'eq') return equality(f, n.case === 'ci', stringLiteral(v));
+  if (n.op === 'eq') return equality(f, n.case === 'ci', v);
   return atom(`${f} ${STR_OPS[n.op]}${n.case === 'cs' ? '_cs' : ''} ${stringLiteral(v)}`);
 }
 
@@ -369,7 +382,8 @@ const PART_FUNCS: Record<TimePart, (t: string) => string> = {
 };
 
 /** The decimal texts equal to `v` (`4688` -> `^4688(?:\.0+)?$`), when the set has a short exact regex. */
-function decimalTextsOf(v: number): string | undefined {
+function decimalTextsOf(v: number, exact?: string): string | undefined {
+  if (exact !== undefined) return `^${re2Literal(exact)}(?:\\.0+)?$`;
   const t = String(v);
   if (/e/i.test(t)) return undefined;
   if (v === 0) return '^-?0(?:\\.0+)?$';
@@ -384,7 +398,15 @@ function decimalTextsOf(v: number): string | undefined {
 function printNum(n: NumLeaf, s: Scope): Expr {
   const r = readValue(n.field, s);
   const op = NUM_OPS[n.op];
-  const v = numberLiteral(n.value);
+  const v = n.exact ?? numberLiteral(n.value);
+  // An integer beyond 2^53 (lowering keeps its text) is exact only where KQL compares it as a long.
+  const longOnly = (how: string): void => {
+    if (n.exact === undefined) return;
+    if (how) unsupported(`'${n.field}' ${how}, a 64-bit float that cannot hold the integer ${n.exact} exactly`);
+    const x = BigInt(n.exact);
+    // -2^63 too: the literal is the negation of 2^63, which is beyond the range.
+    if (x > 2n ** 63n - 1n || x < -(2n ** 63n - 1n)) unsupported(`the integer ${n.exact} is beyond what a Kusto long literal holds (±9223372036854775807), so '${n.field}' cannot be compared with it exactly`);
+  };
   if (n.part) {
     if (r.type !== 'datetime') {
       unsupported(`|${n.part} on field '${n.field}' needs a datetime column; it is ${r.type === 'string' ? 'text' : r.type} here, and KQL's todatetime() reads other text forms than rulec's timestamps`);
@@ -396,6 +418,7 @@ function printNum(n: NumLeaf, s: Scope): Expr {
     case 'long':
     case 'real':
     case 'decimal':
+      longOnly(r.type === 'real' ? 'is a real column' : '');
       // `null == x` is false in KQL; the ordering comparisons are null.
       return atom(`${r.text} ${op} ${v}`, n.op !== 'eq');
     case 'bool':
@@ -405,8 +428,9 @@ function printNum(n: NumLeaf, s: Scope): Expr {
       return FALSE;
     default: {
       const text = r.type === 'string' ? r.text : `tostring(${r.text})`;
-      const exact = n.op === 'eq' ? decimalTextsOf(n.value) : undefined;
+      const exact = n.op === 'eq' ? decimalTextsOf(n.value, n.exact) : undefined;
       if (exact) return regexMatch(text, exact);
+      longOnly('is text, which KQL compares as a number through todouble()');
       return { text: `${text} matches regex ${regexLiteral(DECIMAL_TEXT)} and todouble(${text}) ${op} ${v}`, prec: Prec.And, nullable: false };
     }
   }
@@ -454,7 +478,7 @@ function printKeyword(n: KeywordLeaf, s: Scope): Expr {
   const plain = n.pattern.every((t) => typeof t === 'string');
   const lit = n.pattern.join('');
   let one: (text: string) => string;
-  if (plain && lit !== '' && isLiteralSafe(lit)) one = (t) => `${t} contains${ci ? '' : '_cs'} ${stringLiteral(lit)}`;
+  if (plain && lit !== '' && isLiteralSafe(lit) && (!ci || foldsLikeRulec(lit))) one = (t) => `${t} contains${ci ? '' : '_cs'} ${stringLiteral(lit)}`;
   else {
     const re = regexLiteral(globToRe2(n.pattern, ci, false));
     one = (t) => `${t} matches regex ${re}`;

@@ -15,7 +15,7 @@
  * one code point in RE2, which differs only for text with characters outside the BMP.
  */
 import type { GlobToken } from '../../ir/types.js';
-import { re2CodePoint, re2Literal } from './dialect.js';
+import { isInvisible, re2CodePoint, re2Literal } from './dialect.js';
 
 export type Re2Result = { ok: true; source: string } | { ok: false; reason: string };
 
@@ -26,6 +26,14 @@ const DOT_NO_S = '[^\\n\\r\\x{2028}\\x{2029}]';
 const MAX_REPEAT = 1000;
 
 class Refuse extends Error {}
+
+/** The class escapes, as a class member. */
+type Cls = 's' | 'S' | 'd' | 'D' | 'w' | 'W';
+
+/** The code points of JS `\s` (SPACE_ITEMS) as inclusive ranges. */
+const SPACE_RANGES: readonly (readonly [number, number])[] = [
+  [0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff],
+];
 
 /** Flags as an RE2 inline group, in the order `ims`: `(?is)`. */
 function flagPrefix(flags: string): string {
@@ -159,7 +167,7 @@ class Translator {
    * One escape starting at `\`. Returns RE2 text and, for a single character, its code point (range
    * endpoints in classes). `inClass` changes `\b` (backspace) and how `\s` is spliced.
    */
-  private escape(inClass: boolean): { text: string; cp?: number; cls?: 's' | 'S' | 'other' } {
+  private escape(inClass: boolean): { text: string; cp?: number; cls?: Cls } {
     const p = this.p;
     const c = p[this.i + 1];
     if (c === undefined) throw new Refuse('the pattern ends with a lone backslash');
@@ -169,7 +177,7 @@ class Translator {
       case 'D':
       case 'w':
       case 'W':
-        return { text: `\\${c}`, cls: 'other' };
+        return { text: `\\${c}`, cls: c };
       case 'b':
       case 'B':
         if (inClass) {
@@ -249,8 +257,10 @@ class Translator {
       throw new Refuse('the empty class [] never matches; remove it');
     }
     let body = '';
-    let items = 0;
-    let onlyNotSpace = false;
+    let notSpace = false;
+    // What the other members take out of `\s` when `\S` is among them: [\S x] is everything but (\s minus x).
+    const members: [number, number][] = [];
+    let coversSpace = false;
     while (true) {
       if (this.i >= p.length) throw new Refuse('unterminated character class');
       if (p[this.i] === ']') {
@@ -258,28 +268,37 @@ class Translator {
         break;
       }
       const a = this.classAtom();
-      items++;
       if (a.cls === 'S') {
-        onlyNotSpace = true;
+        notSpace = true;
         continue;
       }
+      // \s is all of it; \D and \W hold every space; \d and \w none.
+      if (a.cls === 's' || a.cls === 'D' || a.cls === 'W') coversSpace = true;
       if (a.cp !== undefined && p[this.i] === '-' && p[this.i + 1] !== ']' && this.i + 1 < p.length) {
         this.i++;
         const b = this.classAtom();
         if (b.cp === undefined) throw new Refuse('a class escape as a range end is not portable; list the characters');
         body += `${classLiteral(a.cp)}-${classLiteral(b.cp)}`;
+        members.push([a.cp, b.cp]);
         continue;
       }
+      if (a.cp !== undefined) members.push([a.cp, a.cp]);
       body += a.cp !== undefined ? classLiteral(a.cp) : a.text;
     }
-    if (onlyNotSpace) {
-      if (items !== 1) throw new Refuse('\\S combined with other class members has no RE2 equivalent; use an alternation');
-      return negated ? `[${SPACE_ITEMS}]` : `[^${SPACE_ITEMS}]`;
+    if (notSpace) {
+      const left = coversSpace ? [] : subtract(SPACE_RANGES, members);
+      // Spaces are invisible: every one as its code.
+      const items = members.length === 0 ? SPACE_ITEMS : left.map(([lo, hi]) => (lo === hi ? re2CodePoint(lo) : `${re2CodePoint(lo)}-${re2CodePoint(hi)}`)).join('');
+      if (left.length === 0) {
+        if (negated) throw new Refuse('the class never matches (it is the negation of every character); remove it');
+        return '[\\x{0}-\\x{10FFFF}]';
+      }
+      return negated ? `[${items}]` : `[^${items}]`;
     }
     return `[${negated ? '^' : ''}${body}]`;
   }
 
-  private classAtom(): { text: string; cp?: number; cls?: 's' | 'S' | 'other' } {
+  private classAtom(): { text: string; cp?: number; cls?: Cls } {
     const p = this.p;
     if (p[this.i] === '\\') return this.escape(true);
     const cp = p.codePointAt(this.i)!;
@@ -289,10 +308,25 @@ class Translator {
   }
 }
 
-/** A code point inside an RE2 class: class metacharacters escaped, controls as `\x{HH}`. */
+/** The ranges `of` without the code points of `minus`. */
+function subtract(of: readonly (readonly [number, number])[], minus: readonly [number, number][]): [number, number][] {
+  let out: [number, number][] = of.map(([lo, hi]) => [lo, hi]);
+  for (const [mlo, mhi] of minus) {
+    out = out.flatMap(([lo, hi]): [number, number][] => {
+      if (mhi < lo || mlo > hi) return [[lo, hi]];
+      const parts: [number, number][] = [];
+      if (lo < mlo) parts.push([lo, mlo - 1]);
+      if (mhi < hi) parts.push([mhi + 1, hi]);
+      return parts;
+    });
+  }
+  return out;
+}
+
+/** A code point inside an RE2 class: class metacharacters escaped, controls and invisible characters as `\x{HH}`. */
 function classLiteral(cp: number): string {
   const ch = String.fromCodePoint(cp);
   if ('\\]^-['.includes(ch)) return `\\${ch}`;
-  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029) return re2CodePoint(cp);
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || isInvisible(cp)) return re2CodePoint(cp);
   return ch;
 }

@@ -230,6 +230,7 @@ const NUM_OPS = { eq: '==', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
 function numLeaf(ctx: PrintContext, n: NumLeaf): Rendered {
   const f = field(ctx, n.field);
   if (n.part) return { eval: () => timePartTest(ctx, f, n.part!, n.op, n.value) };
+  if (n.exact !== undefined) return exactNumLeaf(f, n, n.exact);
   const r: Rendered = {
     // mvfilter keeps the values for which the predicate holds; some value must be a decimal number that compares.
     eval: () =>
@@ -246,6 +247,18 @@ function numLeaf(ctx: PrintContext, n: NumLeaf): Rendered {
     r.search = { k: 'eq', field: f, value: /^\d+$/.test(text) ? { kind: 'number', text } : str(text) };
   }
   return r;
+}
+
+/**
+ * An integer beyond 2^53 (lowering keeps its text): Splunk's tonumber() gives a 64-bit float, which
+ * would round it, so equality compares the decimal texts equal to it and ordering is refused.
+ */
+function exactNumLeaf(f: string, n: NumLeaf, text: string): Rendered {
+  if (n.op !== 'eq') {
+    throw new TargetFailure('unsupported', `'${n.field}|${n.op}: ${text}' needs a numeric comparison, and Splunk's numbers are 64-bit floats that cannot hold the integer ${text} exactly`);
+  }
+  // No search term: whether search compares such a term as text or as a double is not documented.
+  return { eval: () => anyValueMatches(f, `^${text}(?:\\.0+)?\\z`, false) };
 }
 
 function boolLeaf(ctx: PrintContext, n: BoolLeaf): Rendered {

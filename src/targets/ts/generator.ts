@@ -231,6 +231,10 @@ class RuleCode {
         if (first.part !== undefined) {
           return leaf(this.call('anyTimePart', this.texts(first.field, false), `'${first.part}'`, `'${first.op}'`, String(first.value)));
         }
+        if (first.exact !== undefined) {
+          const values = this.call('numericValuesOf', `ev.get(${this.field(first.field)})`);
+          return leaf(this.call('anyNumberExact', values, `'${first.op}'`, `${first.exact}n`));
+        }
         const nums = this.call('numbersOf', `ev.get(${this.field(first.field)})`);
         // Only `eq` leaves without a time part are grouped (groupKey).
         const values = unique((ls as (typeof first)[]).map((l) => l.value));
@@ -266,7 +270,7 @@ function groupKey(n: Node): string | undefined {
     case 'cidr':
       return `cidr ${n.family} ${n.field}`;
     case 'num':
-      return n.op === 'eq' && n.part === undefined ? `num ${n.field}` : undefined;
+      return n.op === 'eq' && n.part === undefined && n.exact === undefined ? `num ${n.field}` : undefined;
     default:
       return undefined;
   }

@@ -8,7 +8,7 @@
  */
 import { inNetwork } from '../../runtime/ip.js';
 import { parseTimestamp, timePart, type TimePart } from '../../runtime/time.js';
-import { compareNumber, type NumOp } from '../../runtime/values.js';
+import { compareExact, compareNumber, type NumOp } from '../../runtime/values.js';
 
 /** Some text equals `lit`. */
 export function anyEquals(texts: readonly string[], lit: string): boolean {
@@ -62,6 +62,12 @@ export function anyInNetwork(
 /** Some number compares to `v` with `op`. */
 export function anyNumber(nums: readonly number[], op: NumOp, v: number): boolean {
   for (const n of nums) if (compareNumber(n, op, v)) return true;
+  return false;
+}
+
+/** Some number or decimal text (numericValuesOf) compares exactly to the integer `v` (beyond 2^53). */
+export function anyNumberExact(nums: readonly (number | string | bigint)[], op: NumOp, v: bigint): boolean {
+  for (const n of nums) if (compareExact(n, op, v)) return true;
   return false;
 }
 
