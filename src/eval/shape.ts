@@ -21,7 +21,7 @@
  *     already: an exact name always wins, and of two spaced names that lose their spaces to the
  *     same name, the first in the event does (as the first of two equal names does).
  */
-import type { FieldMap, JsonObject } from './event.js';
+import { EventView, hasOwn, type FieldMap, type JsonObject } from './event.js';
 
 export type ShapeName = 'flat' | 'windows';
 
@@ -38,6 +38,14 @@ export function shapeOf(raw: JsonObject): ShapeName {
 /** The event as rules see it (a new object for Windows events, `raw` itself for flat ones). */
 export function flattenEvent(raw: JsonObject): JsonObject {
   return shapeOf(raw) === 'windows' ? Object.fromEntries(eventFields(raw)) : raw;
+}
+
+/**
+ * The view rules match an event through: a Windows event's flattened fields, a flat event itself.
+ * Generated TypeScript modules (which inline this file) take events through it too.
+ */
+export function viewOf(raw: JsonObject): EventView {
+  return new EventView(shapeOf(raw) === 'windows' ? eventFields(raw) : raw);
 }
 
 /**
@@ -63,8 +71,6 @@ export function eventFields(raw: JsonObject): FieldMap {
   return out;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** Sets a field unless an earlier (System) value holds the name. */
 function put(out: FieldMap, name: string, value: unknown): void {
   if (!out.has(name)) out.set(name, value);
@@ -86,7 +92,7 @@ function putData(out: FieldMap, name: string, value: unknown): void {
 
 function addSpacelessNames(out: FieldMap): void {
   for (const name of spaced) {
-    const bare = name.replaceAll(' ', '');
+    const bare = name.split(' ').join(''); // not replaceAll: generated modules keep to the ES2019 library
     if (bare !== '') put(out, bare, out.get(name));
   }
   spaced.length = 0;

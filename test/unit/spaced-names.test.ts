@@ -3,31 +3,15 @@
  * Name`, `Process Name`; Sigma rules say `ThreatName`, `SourceName`, `ProcessName`): the evaluator
  * resolves a rule field to the name without spaces (docs/semantics.md section 1).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCollection, loadText } from '../../src/collection/load.js';
 import { Engine } from '../../src/eval/engine.js';
 import { eventFields, flattenEvent } from '../../src/eval/shape.js';
 import { SIGMAHQ } from '../helpers/corpus.js';
-
-/** Real-shaped Defender Operational events (evtx_dump JSON): 1116, 1117, 1119 (as a Data list). */
-export const DEFENDER_EVENTS = readFileSync(new URL('../fixtures/evtx/defender.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>);
+import { DEFENDER_EVENTS, SPACED_EXPECTED, SPACED_RULES } from '../helpers/defender.js';
 
 const WINDEFEND = `${SIGMAHQ}/windows/builtin/windefend`;
-
-function ruleText(id: string, detection: string): string {
-  return `title: Spaced names ${id}
-id: 00000000-0000-4000-8000-${id.padStart(12, '0')}
-logsource:
-  product: windows
-  service: windefend
-detection:
-${detection.trim().split('\n').map((l) => '  ' + l).join('\n')}
-`;
-}
 
 /** The titles of the rules that match each event, indexed and not (they must agree). */
 function matchesOf(texts: string[], events: Record<string, unknown>[]): string[][] {
@@ -107,17 +91,6 @@ describe('EventData names with spaces', () => {
   });
 
   it('resolve rule fields on the Defender events, whatever form EventData takes', () => {
-    const rules = [
-      ruleText('1', `selection:\n  EventID: 1119\n  ThreatName|startswith: 'HackTool:'\n  ProcessName|endswith: '\\updater.exe'\n  Path|contains: '\\AppData\\Local\\Temp\\'\ncondition: selection`),
-      ruleText('2', `selection:\n  ActionName: Quarantine\n  SourceName: AMSI\ncondition: selection`),
-      ruleText('3', `selection:\n  EventID: 1116\nfilter:\n  SourceName: AMSI\ncondition: selection and not filter`),
-      ruleText('4', `selection:\n  'Threat Name|contains': 'Downloader'\n  SeverityID: 5\ncondition: selection`),
-      ruleText('5', `keywords:\n  - 'Mikatz'\ncondition: keywords`),
-    ];
-    expect(matchesOf(rules, DEFENDER_EVENTS)).toEqual([
-      ['Spaced names 4'],
-      ['Spaced names 2', 'Spaced names 4'],
-      ['Spaced names 1', 'Spaced names 5'],
-    ]);
+    expect(matchesOf(SPACED_RULES, DEFENDER_EVENTS)).toEqual(SPACED_EXPECTED);
   });
 });
