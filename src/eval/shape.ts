@@ -16,10 +16,11 @@
  *   - UserData: the children of its wrapper element, by name;
  *   - System names win over EventData and UserData names on a collision (rules read `Channel`
  *     and `EventID` from System), and other top-level keys beside `Event` are kept;
- *   - an EventData or UserData name with spaces is also the name without them (Defender's
- *     `Threat Name` is also `ThreatName`, as Sigma rules name it), unless a field holds that name
- *     already: an exact name always wins, and of two spaced names that lose their spaces to the
- *     same name, the first in the event does (as the first of two equal names does).
+ *   - an EventData or UserData name with spaces is also the name without them, and the name with
+ *     `_` for each space (Defender's `Threat Name` is also `ThreatName`, as Sigma rules name it,
+ *     and `Threat_Name`, as Splunk does), unless a field holds that name already: an exact name
+ *     always wins, and of two spaced names that give the same name, the first in the event does
+ *     (as the first of two equal names does).
  */
 import { EventView, hasOwn, type FieldMap, type JsonObject } from './event.js';
 
@@ -92,8 +93,12 @@ function putData(out: FieldMap, name: string, value: unknown): void {
 
 function addSpacelessNames(out: FieldMap): void {
   for (const name of spaced) {
-    const bare = name.split(' ').join(''); // not replaceAll: generated modules keep to the ES2019 library
-    if (bare !== '') put(out, bare, out.get(name));
+    const words = name.split(' '); // not replaceAll: generated modules keep to the ES2019 library
+    const value = out.get(name);
+    const bare = words.join('');
+    if (bare !== '') put(out, bare, value);
+    // Splunk's spelling, which SigmaHQ rules also use (Defender's `Feature Name` as Feature_Name).
+    put(out, words.join('_'), value);
   }
   spaced.length = 0;
 }

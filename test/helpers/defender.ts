@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 /**
  * Real-shaped Microsoft Defender Antivirus Operational events, as evtx_dump writes them: 1116
  * (detected, AMSI source), 1117 (action taken), 1119 (action failed; EventData as a list of Data
- * elements). Their EventData names have spaces (`Threat Name`, `Source Name`, `Process Name`).
+ * elements), 5007 (an exclusion added), 3002 (Network Inspection System error). Their EventData
+ * names have spaces (`Threat Name`, `Source Name`, `Process Name`, `New Value`, `Feature Name`).
  */
 export const DEFENDER_EVENTS: Record<string, unknown>[] = readFileSync(new URL('../fixtures/evtx/defender.jsonl', import.meta.url), 'utf8')
   .split('\n')
@@ -29,6 +30,8 @@ export const SPACED_RULES: string[] = [
   windefendRule(3, `selection:\n  EventID: 1116\nfilter:\n  SourceName: AMSI\ncondition: selection and not filter`),
   windefendRule(4, `selection:\n  'Threat Name|contains': 'Downloader'\n  SeverityID: 5\ncondition: selection`),
   windefendRule(5, `keywords:\n  - 'Mikatz'\ncondition: keywords`),
+  windefendRule(6, `selection:\n  Feature_Name: '%%886'\n  FeatureID: 10\n  ErrorCode: '0x80004005'\ncondition: selection`),
+  windefendRule(7, `selection:\n  NewValue|contains: '\\Exclusions\\Paths\\'\n  OldValue: ''\ncondition: selection`),
 ];
 
 /** The titles SPACED_RULES match on each of DEFENDER_EVENTS. */
@@ -36,4 +39,6 @@ export const SPACED_EXPECTED: string[][] = [
   ['Spaced names 4'],
   ['Spaced names 2', 'Spaced names 4'],
   ['Spaced names 1', 'Spaced names 5'],
+  ['Spaced names 7'],
+  ['Spaced names 6'],
 ];

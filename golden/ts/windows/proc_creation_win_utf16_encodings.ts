@@ -205,8 +205,12 @@ function putData(out: FieldMap, name: string, value: unknown): void {
 
 function addSpacelessNames(out: FieldMap): void {
   for (const name of spaced) {
-    const bare = name.split(' ').join(''); // not replaceAll: generated modules keep to the ES2019 library
-    if (bare !== '') put(out, bare, out.get(name));
+    const words = name.split(' '); // not replaceAll: generated modules keep to the ES2019 library
+    const value = out.get(name);
+    const bare = words.join('');
+    if (bare !== '') put(out, bare, value);
+    // Splunk's spelling, which SigmaHQ rules also use (Defender's `Feature Name` as Feature_Name).
+    put(out, words.join('_'), value);
   }
   spaced.length = 0;
 }
