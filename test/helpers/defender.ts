@@ -1,4 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { effectiveIr } from '../../src/collection/filters.js';
+import { loadCollection, loadText } from '../../src/collection/load.js';
+import { compileNode } from '../../src/eval/compile.js';
+import { viewOf } from '../../src/eval/shape.js';
+import type { DetectionRule } from '../../src/model/types.js';
+import type { CompileInput } from '../../src/targets/types.js';
+import { SIGMAHQ } from './corpus.js';
 
 /**
  * Real-shaped Microsoft Defender Antivirus Operational events, as evtx_dump writes them: 1116
@@ -42,3 +49,29 @@ export const SPACED_EXPECTED: string[][] = [
   ['Spaced names 7'],
   ['Spaced names 6'],
 ];
+
+/** The EventData of a Defender event by name, as the event's log writes it (a Data list read by name). */
+export function eventDataOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const data = (raw.Event as { EventData: Record<string, unknown> }).EventData;
+  if (!Array.isArray(data.Data)) return data;
+  return Object.fromEntries((data.Data as { '#attributes': { Name: string }; '#text': unknown }[]).map((d) => [d['#attributes'].Name, d['#text']]));
+}
+
+/** The System values of a Defender event that the targets' data carries in their own fields. */
+export function systemOf(raw: Record<string, unknown>): { EventID: number; Channel: string; Computer: string; Provider: string } {
+  const s = (raw.Event as { System: Record<string, unknown> }).System;
+  return { EventID: s.EventID as number, Channel: s.Channel as string, Computer: s.Computer as string, Provider: (s.Provider as { '#attributes': { Name: string } })['#attributes'].Name };
+}
+
+/** SPACED_RULES and, when ../shared is there, SigmaHQ's windefend rules, ready to compile. */
+export function windefendInputs(): CompileInput[] {
+  const loaded = [...SPACED_RULES.flatMap((t, i) => loadText(`spaced-${i + 1}.yml`, t)), ...(existsSync(WINDEFEND) ? loadCollection([WINDEFEND]).rules : [])];
+  return [...effectiveIr(loaded)].map(([r, ir]) => ({ path: r.path, rule: r.rule as DetectionRule, ir }));
+}
+
+/** The evaluator's verdict: the rule on the event as evtx_dump wrote it. */
+export function evaluatorVerdict(input: CompileInput, raw: Record<string, unknown>): boolean {
+  return compileNode(input.ir)(viewOf(raw));
+}
+
+export const WINDEFEND = `${SIGMAHQ}/windows/builtin/windefend`;
