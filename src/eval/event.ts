@@ -70,7 +70,7 @@ export class EventView {
   }
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
+export const hasOwn = Object.prototype.hasOwnProperty;
 
 export function resolveField(ev: JsonObject | FieldMap, field: string): unknown {
   const map = ev instanceof Map;

@@ -15,9 +15,14 @@
  *     "#text": v}` (also under `{"Data": [...]}`); unnamed data is `Data` (a list when several);
  *   - UserData: the children of its wrapper element, by name;
  *   - System names win over EventData and UserData names on a collision (rules read `Channel`
- *     and `EventID` from System), and other top-level keys beside `Event` are kept.
+ *     and `EventID` from System), and other top-level keys beside `Event` are kept;
+ *   - an EventData or UserData name with spaces is also the name without them, and the name with
+ *     `_` for each space (Defender's `Threat Name` is also `ThreatName`, as Sigma rules name it,
+ *     and `Threat_Name`, as Splunk does), unless a field holds that name already: an exact name
+ *     always wins, and of two spaced names that give the same name, the first in the event does
+ *     (as the first of two equal names does).
  */
-import type { FieldMap, JsonObject } from './event.js';
+import { EventView, hasOwn, type FieldMap, type JsonObject } from './event.js';
 
 export type ShapeName = 'flat' | 'windows';
 
@@ -37,6 +42,14 @@ export function flattenEvent(raw: JsonObject): JsonObject {
 }
 
 /**
+ * The view rules match an event through: a Windows event's flattened fields, a flat event itself.
+ * Generated TypeScript modules (which inline this file) take events through it too.
+ */
+export function viewOf(raw: JsonObject): EventView {
+  return new EventView(shapeOf(raw) === 'windows' ? eventFields(raw) : raw);
+}
+
+/**
  * The fields of an event as rules see them, in event order: a new map the caller may change. The
  * engine works on this rather than on flattenEvent's object: an object given 30-odd properties by
  * computed name falls into V8's dictionary mode, slower to build and to walk than a Map.
@@ -49,18 +62,47 @@ export function eventFields(raw: JsonObject): FieldMap {
     for (const k in raw) if (hasOwn.call(raw, k)) out.set(k, raw[k]);
     return out;
   }
+  // In case a caller's object threw in the middle of the last event (reading first: setting an
+  // array's length is a slow path, and this runs for every event).
+  if (spaced.length !== 0) spaced.length = 0;
   flattenSystem(ev.System, out);
   flattenEventData(ev.EventData, out);
   flattenUserData(ev.UserData, out);
   for (const k in raw) if (k !== 'Event') put(out, k, raw[k]);
+  // Last, so that every exact name is in place before a space-less one could take it.
+  if (spaced.length > 0) addSpacelessNames(out);
   return out;
 }
-
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Sets a field unless an earlier (System) value holds the name. */
 function put(out: FieldMap, name: string, value: unknown): void {
   if (!out.has(name)) out.set(name, value);
+}
+
+/**
+ * The EventData and UserData names with a space set while flattening the current event (scratch,
+ * emptied by addSpacelessNames; flattening is synchronous). Names without spaces, nearly all of
+ * them, cost one indexOf.
+ */
+const spaced: string[] = [];
+
+/** put() for an EventData or UserData name, remembering it if it has a space. */
+function putData(out: FieldMap, name: string, value: unknown): void {
+  if (out.has(name)) return;
+  out.set(name, value);
+  if (name.indexOf(' ') >= 0) spaced.push(name);
+}
+
+function addSpacelessNames(out: FieldMap): void {
+  for (const name of spaced) {
+    const words = name.split(' '); // not replaceAll: generated modules keep to the ES2019 library
+    const value = out.get(name);
+    const bare = words.join('');
+    if (bare !== '') put(out, bare, value);
+    // Splunk's spelling, which SigmaHQ rules also use (Defender's `Feature Name` as Feature_Name).
+    put(out, words.join('_'), value);
+  }
+  spaced.length = 0;
 }
 
 /** `#text` of an XML element rendered as JSON, or the value itself when it is not an element. */
@@ -121,7 +163,7 @@ function fromDataList(items: readonly unknown[], out: FieldMap, unnamed: unknown
     if (isObject(item)) {
       const name = dataName(item);
       const text = hasOwn.call(item, '#text') ? item['#text'] : null;
-      if (name !== undefined) put(out, name, text);
+      if (name !== undefined) putData(out, name, text);
       else unnamed.push(text);
     } else unnamed.push(item);
   }
@@ -137,14 +179,14 @@ function flattenEventData(data: unknown, out: FieldMap): void {
       if (name === '#attributes') continue;
       if (typeof v !== 'object' || v === null) {
         if (name === '#text') unnamed.push(v);
-        else put(out, name, v);
+        else putData(out, name, v);
       } else if (name === 'Data' && (Array.isArray(v) || dataName(v as JsonObject) !== undefined)) {
         fromDataList(Array.isArray(v) ? v : [v], out, unnamed);
       } else if (name === '#text' || (name === 'Data' && isObject(v))) {
         const t = textOf(v);
         if (Array.isArray(t)) unnamed.push(...(t as unknown[]));
         else unnamed.push(t);
-      } else put(out, name, textOf(v));
+      } else putData(out, name, textOf(v));
     }
   } else unnamed.push(data);
   if (unnamed.length > 0) put(out, 'Data', unnamed.length === 1 ? unnamed[0] : unnamed);
@@ -156,12 +198,12 @@ function flattenUserData(data: unknown, out: FieldMap): void {
     const v = data[wrapper];
     if (wrapper.charCodeAt(0) === 0x23) continue;
     if (!isObject(v)) {
-      put(out, wrapper, v);
+      putData(out, wrapper, v);
       continue;
     }
     for (const name in v) {
       const c = name.charCodeAt(0);
-      if (c !== 0x23 && c !== 0x40) put(out, name, textOf(v[name]));
+      if (c !== 0x23 && c !== 0x40) putData(out, name, textOf(v[name]));
     }
   }
 }

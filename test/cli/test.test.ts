@@ -103,6 +103,27 @@ describe('rulec test: regression manifests', () => {
     expect(rows[3]!.message).toBe(`rule file not found: ${join(root, 'rules', 'none.yml')}`);
   });
 
+  it("passes SigmaHQ's windefend rules on Defender events whose EventData names have spaces", async () => {
+    const windefend = new URL('../../../shared/sigmahq/rules/windows/builtin/windefend/', import.meta.url).pathname;
+    if (!existsSync(windefend)) return; // the shared corpus is not available
+    const root = mkdtempSync(join(tmpdir(), 'rulec-windefend-'));
+    mkdirSync(join(root, 'rules'));
+    mkdirSync(join(root, 'regression'));
+    const lines = readFileSync(new URL('../fixtures/evtx/defender.jsonl', import.meta.url), 'utf8').split('\n');
+    const cases = [
+      { rule: 'win_defender_malware_detected_amsi_source.yml', line: 0 }, // `Source Name` as SourceName
+      { rule: 'win_defender_config_change_exclusion_added.yml', line: 3 }, // `New Value` as NewValue
+    ].map(({ rule, line }) => {
+      writeFileSync(join(root, 'rules', rule), readFileSync(join(windefend, rule), 'utf8'));
+      writeFileSync(join(root, 'regression', `${rule}.jsonl`), `${lines[line]}\n`);
+      return { title: rule, rule: `rules/${rule}`, events: `${rule}.jsonl`, min_matches: 1 };
+    });
+    writeFileSync(join(root, 'regression', 'manifest.json'), JSON.stringify({ cases }));
+    const c = capture();
+    expect(await main(['test', '--manifest', join(root, 'regression', 'manifest.json'), '--json'], c.io)).toBe(0);
+    expect(c.out.map((l) => (JSON.parse(l) as { ok: boolean }).ok)).toEqual([true, true]);
+  });
+
   it('a broken manifest is a usage error naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rulec-man-'));
     writeFileSync(join(dir, 'm.json'), '{"cases": [{"rule": 1}]}');

@@ -158,7 +158,7 @@ describe('ts target', { timeout: SLOW }, () => {
     const diags = await tsTarget.validate!(
       [
         { key: 'good', query: good.query, input },
-        { key: 'bad', query: good.query.replace('const ev = new EventView(event as JsonObject);', 'const ev: number = new EventView(event as JsonObject);'), input },
+        { key: 'bad', query: good.query.replace('const ev = viewOf(event as JsonObject);', 'const ev: number = viewOf(event as JsonObject);'), input },
       ],
       opts(),
     );

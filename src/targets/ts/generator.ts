@@ -342,7 +342,7 @@ function matchDocs(rule: DetectionRule): string[] {
     [
       `True when \`event\` matches "${commentText(rule.title)}".`,
       ...(conditions.length ? [`Condition: ${conditions.join(' | ')} (and the filter rules of the build that name this rule).`] : []),
-      'The event uses Sigma field names, flat or as nested objects reached by dotted names.',
+      'The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows event as evtx_dump writes it (flattened as the evaluator does).',
     ]
       .map((l) => wrap(l))
       .join('\n'),
@@ -385,7 +385,7 @@ function newNames(): Names {
 
 /** The module of one rule: `rule` (metadata) and `match(event)`. */
 export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): string {
-  const runtime = new Set(['EventView', 'JsonObject']);
+  const runtime = new Set(['EventView', 'JsonObject', 'viewOf']);
   const code = new RuleCode(newNames(), fields, runtime);
   const body = returnStatement(code.expr(src.ir));
   const match: FunctionDeclarationStructure = {
@@ -395,7 +395,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
     docs: matchDocs(src.rule),
     parameters: [{ name: 'event', type: 'object' }],
     returnType: 'boolean',
-    statements: ['const ev = new EventView(event as JsonObject);', body],
+    statements: ['const ev = viewOf(event as JsonObject);', body],
   };
   const text = print([
     HEADER,
@@ -431,7 +431,7 @@ function ruleDoc(rule: DetectionRule): string {
 
 /** One module for many rules: `rules` (metadata and `match` of each) and `detect(event)`. */
 export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (f) => f): string {
-  const runtime = new Set(['EventView', 'JsonObject']);
+  const runtime = new Set(['EventView', 'JsonObject', 'viewOf']);
   const names = newNames();
   const statements: (string | StatementStructures)[] = [
     `${HEADER}\n// ${srcs.length} rule${srcs.length === 1 ? '' : 's'}.`,
@@ -464,7 +464,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
     constStatement('ENTRIES', entries.length ? `[\n${entries.map((e) => `  ${e},`).join('\n')}\n]` : '[]', {
       type: 'readonly (readonly [RuleInfo, (ev: EventView) => boolean])[]',
     }),
-    constStatement('rules', 'ENTRIES.map(([info, test]) => ({ ...info, match: (event: object) => test(new EventView(event as JsonObject)) }))', {
+    constStatement('rules', 'ENTRIES.map(([info, test]) => ({ ...info, match: (event: object) => test(viewOf(event as JsonObject)) }))', {
       doc: 'Every rule of the bundle, in build order.',
       type: 'readonly BundledRule[]',
       exported: true,
@@ -477,7 +477,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
       parameters: [{ name: 'event', type: 'object' }],
       returnType: 'BundledRule[]',
       statements: [
-        'const ev = new EventView(event as JsonObject);',
+        'const ev = viewOf(event as JsonObject);',
         'const out: BundledRule[] = [];',
         'ENTRIES.forEach(([, test], i) => {\n  if (test(ev)) out.push(rules[i]!);\n});',
         'return out;',

@@ -1,6 +1,6 @@
 /**
  * The match runtime of generated modules is rulec's own code, not a copy: the evaluator's event view
- * (src/eval/event.ts), the primitives of src/runtime/ and the loops of ./helpers.ts, read from their
+ * and event shapes (src/eval/event.ts, src/eval/shape.ts), the primitives of src/runtime/ and the loops of ./helpers.ts, read from their
  * TypeScript source with ts-morph and inlined declaration by declaration (what a module uses, and
  * what that uses in turn). A change to the evaluator's primitives changes the generated code with it.
  */
@@ -13,13 +13,13 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const HELPERS = 'src/targets/ts/helpers.ts';
 
-/** The event view the evaluator matches through, every runtime primitive file, the loops matchers call. */
+/** The event view the evaluator matches through and the event shapes it reads, every runtime primitive file, the loops matchers call. */
 function sourceFiles(): string[] {
   const runtime = readdirSync(ROOT + 'src/runtime')
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .sort()
     .map((f) => `src/runtime/${f}`);
-  return ['src/eval/event.ts', ...runtime, HELPERS];
+  return ['src/eval/event.ts', 'src/eval/shape.ts', ...runtime, HELPERS];
 }
 
 
