@@ -43,7 +43,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('-o, --out <dir>', 'write one file per rule (atomically) under this directory')
     .option('--json', 'one JSON object per rule on stdout')
     .option('--validate', "check every emitted query with the target's parser or analyzer")
-    .option('--skip-unsupported', 'report rules the target cannot express and skip them (exit 0)')
+    .option('--fail-on <kinds>', 'refusal kinds that fail the build (exit 1), comma-separated: unsupported (the target language cannot express the rule), mapping (no mapping for a field or log source), invalid (the rule is wrong), all, none; the others are reported and skipped (default: invalid)')
+    .option('--skip-unsupported', 'the default --fail-on invalid (kept for older scripts)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .action(async (paths: string[], opts: BuildOptions) => {
       status = await runBuild(paths, opts, io);

@@ -1,8 +1,8 @@
 /**
  * The contract every target (kusto, eql, spl, ts) implements. A target turns one rule's IR plus
  * its metadata into a query and, per format, into deployable text. It never throws for a rule it
- * cannot express: it returns a failure that says why (the build reports it, or skips it with
- * --skip-unsupported).
+ * cannot express: it returns a failure that says why (the build reports and skips it, or fails on
+ * it when --fail-on names its kind).
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';

@@ -36,10 +36,17 @@ describe('rulec build (shared contract)', () => {
     }
   });
 
-  it('an unsupported rule fails the build; --skip-unsupported reports it and exits 0', async () => {
+  it('an unsupported rule is reported and skipped by default (and by --skip-unsupported); --fail-on unsupported fails the build', async () => {
+    const d = capture();
+    expect(await main(['build', '--target', 'ir', RULES, FIXTURE_RULES], d.io)).toBe(0);
+    expect(d.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: skipped \(unsupported\): correlation rules are not compiled/.test(l))).toBe(true);
+    expect(d.err.at(-1)).toMatch(/^ir\/neutral: \d+ rules: \d+ compiled, 1 skipped \(1 unsupported\)$/);
     const c = capture();
-    expect(await main(['build', '--target', 'ir', RULES, FIXTURE_RULES], c.io)).toBe(1);
-    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error: correlation rules are not compiled/.test(l))).toBe(true);
+    expect(await main(['build', '--target', 'ir', '--fail-on', 'unsupported', RULES, FIXTURE_RULES], c.io)).toBe(1);
+    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error \(unsupported\): correlation rules are not compiled/.test(l))).toBe(true);
+    expect(c.err.at(-1)).toMatch(/, 1 failed \(1 unsupported\)$/);
+    const m = capture();
+    expect(await main(['build', '--target', 'ir', '--fail-on', 'mapping,invalid', RULES, FIXTURE_RULES], m.io)).toBe(0);
     const s = capture();
     expect(await main(['build', '--target', 'ir', '--skip-unsupported', '--json', RULES, FIXTURE_RULES], s.io)).toBe(0);
     const skipped = s.out.map((l) => JSON.parse(l)).filter((r) => r.skipped);
@@ -47,14 +54,42 @@ describe('rulec build (shared contract)', () => {
     expect(skipped[0]).toMatchObject({ ok: false, kind: 'unsupported' });
   });
 
-  it('an invalid rule fails the build even with --skip-unsupported, and nothing is half-written', async () => {
+  it('an invalid rule fails the build by default and with --skip-unsupported, and nothing is half-written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rulec-bad-'));
     writeFileSync(join(dir, 'bad.yml'), 'title: x\nlogsource: {product: windows}\ndetection:\n  selection: {F|nope: x}\n  condition: selection\n');
+    writeFileSync(join(dir, 'good.yml'), 'title: y\nlogsource: {product: windows}\ndetection:\n  selection: {F: x}\n  condition: selection\n');
     const out = join(mkdtempSync(join(tmpdir(), 'rulec-out-')), 'o');
+    for (const args of [[], ['--skip-unsupported']]) {
+      const c = capture();
+      expect(await main(['build', '--target', 'ir', ...args, '--json', dir], c.io)).toBe(1);
+      expect(c.out.map((l) => JSON.parse(l)).find((r) => !r.ok)).toMatchObject({ kind: 'invalid', error: expect.stringMatching(/^unknown modifier 'nope'/) });
+    }
     const c = capture();
-    expect(await main(['build', '--target', 'ir', '--skip-unsupported', '--out', out, dir], c.io)).toBe(1);
-    expect(c.err[0]).toMatch(/bad\.yml:4:17: error: invalid rule: unknown modifier 'nope'/);
+    expect(await main(['build', '--target', 'ir', '--out', out, join(dir, 'bad.yml')], c.io)).toBe(1);
+    expect(c.err[0]).toMatch(/bad\.yml:4:17: error \(invalid\): unknown modifier 'nope'/);
     expect(existsSync(out)).toBe(false);
+    // --fail-on without invalid reports the invalid rule and builds the rest.
+    const f = capture();
+    expect(await main(['build', '--target', 'ir', '--fail-on', 'unsupported', dir], f.io)).toBe(0);
+    expect(f.err[0]).toMatch(/bad\.yml:4:17: skipped \(invalid\): unknown modifier 'nope'/);
+  });
+
+  it('exits 1 when nothing was produced, even when every refusal is skipped', async () => {
+    // A mapping the ts target cannot use refuses every rule as a mapping gap.
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-none-'));
+    writeFileSync(join(dir, 'bad.yml'), 'fields: [Image]\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'ts', '--skip-unsupported', '--mapping', join(dir, 'bad.yml'), '--', RULES], c.io)).toBe(1);
+    expect(c.err.at(-2)).toMatch(/^ts\/\w+: \d+ rules: 0 compiled, \d+ skipped \(\d+ mapping\)$/);
+    expect(c.err.at(-1)).toBe('rulec: nothing was produced: no rule compiled for ts/' + c.err.at(-2)!.split(/[/:]/)[1]);
+  });
+
+  it('--fail-on names the valid kinds and does not combine with --skip-unsupported', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--fail-on', 'unsuported', RULES], c.io)).toBe(2);
+    expect(c.err[0]).toBe("rulec: --fail-on: unknown refusal kind 'unsuported'; valid kinds: unsupported, mapping, invalid (or all, none)");
+    const s = capture();
+    expect(await main(['build', '--target', 'ir', '--fail-on', 'all', '--skip-unsupported', RULES], s.io)).toBe(2);
   });
 
   it('an --out that cannot be written is a clear error naming the path, never a hang or a stack trace', async () => {

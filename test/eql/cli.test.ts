@@ -16,10 +16,10 @@ function capture() {
 describe('rulec build --target eql', () => {
   it('prints one query per rule and names what it cannot express', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'eql', RULES], c.io)).toBe(1);
+    expect(await main(['build', '--target', 'eql', '--fail-on', 'unsupported', RULES], c.io)).toBe(1);
     expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
-    expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error: 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
-    expect(c.err.at(-1)).toBe('eql/ecs-windows: 8 rules: 5 compiled, 3 failed');
+    expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error \(unsupported\): 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
+    expect(c.err.at(-1)).toBe('eql/ecs-windows: 8 rules: 5 compiled, 3 failed (3 unsupported)');
   });
 
   it('--skip-unsupported --validate --json: every emitted query validates', async () => {

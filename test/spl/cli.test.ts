@@ -69,7 +69,7 @@ describe('rulec build --target spl', () => {
     const dir = ruleDir({ 'r.yml': AWS_RULE.replace('logsource:', 'schedule: {frequency: 7m}\nlogsource:') });
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--format', 'savedsearches', dir], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/r\.yml:\d+:\d+: error: schedule frequency 7m cannot be a Splunk cron_schedule at a fixed interval: 7 minutes does not divide an hour/);
+    expect(c.err.join('\n')).toMatch(/r\.yml:\d+:\d+: skipped \(unsupported\): schedule frequency 7m cannot be a Splunk cron_schedule at a fixed interval: 7 minutes does not divide an hour/);
   });
 
   it('reports the log-source approximation as a note, and a --mapping file removes it', async () => {
@@ -85,13 +85,16 @@ describe('rulec build --target spl', () => {
     expect(d.err.some((l) => l.includes('note:'))).toBe(false);
   });
 
-  it('platforms cim and windows refuse what they cannot map; --skip-unsupported skips it', async () => {
+  it('platforms cim and windows refuse what they cannot map; --fail-on mapping fails the build, the default and --skip-unsupported skip it', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'spl', '--platform', 'cim', RULES], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error: log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
+    expect(await main(['build', '--target', 'spl', '--platform', 'cim', '--fail-on', 'mapping', RULES], c.io)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error \(mapping\): log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
     const s = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', '--skip-unsupported', RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toBe('spl/windows: 8 rules: 6 compiled, 2 skipped (unsupported)');
+    expect(s.err.at(-1)).toBe('spl/windows: 8 rules: 6 compiled, 2 skipped (2 mapping)');
+    const d = capture();
+    expect(await main(['build', '--target', 'spl', '--platform', 'windows', RULES], d.io)).toBe(0);
+    expect(d.err).toEqual(s.err);
   });
 
   it('a malformed mapping file is a usage error naming the key', async () => {

@@ -10,7 +10,7 @@ import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
-import type { CompileInput, CompileResult, TargetOptions } from '../../targets/types.js';
+import type { CompileInput, CompileResult, FailureKind, TargetOptions } from '../../targets/types.js';
 import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -24,13 +24,24 @@ export interface BuildOptions {
   out?: string;
   json?: boolean;
   validate?: boolean;
+  /** Kinds of refusal that fail the build, comma-separated (`--fail-on`); default `invalid`. */
+  failOn?: string;
   skipUnsupported?: boolean;
 }
+
+/**
+ * Why a rule produced nothing: the target's own kinds (`unsupported`: the target language cannot
+ * express it exactly; `mapping`: a field or log source the platform mapping lacks), `invalid` (the
+ * rule itself is wrong), and `validation` (a query rulec emitted failed the target's validator:
+ * rulec's defect, so it fails the build whatever --fail-on says).
+ */
+export type RefusalKind = FailureKind | 'invalid' | 'validation';
+export const REFUSAL_KINDS = ['unsupported', 'mapping', 'invalid'] as const;
 
 interface Entry {
   loaded: LoadedRule;
   input?: CompileInput;
-  result: CompileResult | { ok: false; kind: 'invalid'; error: string; at?: { line: number; column: number } };
+  result: CompileResult | { ok: false; kind: 'invalid' | 'validation'; error: string; at?: { line: number; column: number } };
   /** Output file, relative to --out. */
   file?: string;
 }
@@ -45,6 +56,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   if (!target.formats.includes(format)) {
     throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}`);
   }
+  const failOn = failingKinds(opts);
   const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
   const topts: TargetOptions = { platform, format, mapping };
 
@@ -65,7 +77,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       const first = errors[0];
       entries.push({
         loaded,
-        result: { ok: false, kind: 'invalid', error: first ? `invalid rule: ${first.message}` : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
+        result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
       });
       continue;
     }
@@ -85,25 +97,17 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     okEntries.forEach((e, i) => {
       const d: Diagnostic[] = diags.get(String(i)) ?? [];
       const errs = d.filter((x) => x.severity === 'error');
-      if (errs.length) {
-        e.result = { ok: false, kind: 'unsupported', error: `emitted query does not validate: ${errs.map((x) => x.message).join('; ')}` };
-        // A query we emitted that fails validation is our defect, never skippable.
-        (e.result as { kind: string }).kind = 'invalid';
-      }
+      if (errs.length) e.result = { ok: false, kind: 'validation', error: `emitted query does not validate: ${errs.map((x) => x.message).join('; ')}` };
     });
   }
 
   assignFiles(entries, roots);
-  let failed = 0;
-  let skipped = 0;
-  let compiled = 0;
+  const tally = new Tally();
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   for (const e of entries) {
     const r = e.result;
-    const skippable = !r.ok && (r.kind === 'unsupported' || r.kind === 'mapping');
-    if (r.ok) compiled++;
-    else if (skippable && opts.skipUnsupported) skipped++;
-    else failed++;
+    const skippable = !r.ok && !fails(r.kind, failOn);
+    tally.add(r.ok ? undefined : r.kind, skippable);
     if (opts.json) {
       io.json({
         path: e.loaded.path,
@@ -116,12 +120,11 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
         ok: r.ok,
         ...(r.ok
           ? { query: r.query, ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length ? { notes: r.notes } : {}) }
-          : { error: r.error, kind: r.kind, ...(skippable && opts.skipUnsupported ? { skipped: true } : {}) }),
+          : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
       });
     } else if (!r.ok) {
       const at = 'at' in r && r.at ? r.at : (e.loaded.rule?.at ?? { line: 1, column: 1 });
-      const word = skippable && opts.skipUnsupported ? 'skipped' : 'error';
-      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${word}: ${r.error}`);
+      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
     } else if (r.notes?.length) {
       for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
     }
@@ -137,12 +140,60 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     else for (const e of entries) if (e.result.ok) io.out(e.result.output.replace(/\n$/, '') + '\n');
   }
   if (!opts.json || opts.out) {
-    const parts = [`${compiled} compiled`];
-    if (skipped) parts.push(`${skipped} skipped (unsupported)`);
-    if (failed) parts.push(`${failed} failed`);
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${parts.join(', ')}${opts.out ? ` -> ${opts.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${opts.out ? ` -> ${opts.out}` : ''}`);
   }
-  return failed > 0 ? EXIT_FAILED : EXIT_OK;
+  if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
+  return tally.failed > 0 || tally.compiled === 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * The refusal kinds that fail the build. `--skip-unsupported` predates `--fail-on` and means its
+ * default (only invalid rules fail); it is kept so that existing scripts keep working.
+ */
+export function failingKinds(opts: Pick<BuildOptions, 'failOn' | 'skipUnsupported'>): Set<RefusalKind> {
+  if (opts.failOn === undefined) return new Set(['invalid']);
+  if (opts.skipUnsupported) throw new UsageError('--skip-unsupported is the default --fail-on invalid; give one of --skip-unsupported and --fail-on');
+  const kinds = new Set<RefusalKind>();
+  for (const k of opts.failOn.split(',').map((x) => x.trim())) {
+    if (k === 'all') for (const a of REFUSAL_KINDS) kinds.add(a);
+    else if (k === 'none' || k === '') continue;
+    else if ((REFUSAL_KINDS as readonly string[]).includes(k)) kinds.add(k as RefusalKind);
+    else throw new UsageError(`--fail-on: unknown refusal kind '${k}'; valid kinds: ${REFUSAL_KINDS.join(', ')} (or all, none)`);
+  }
+  return kinds;
+}
+
+/** A query rulec emitted that its target rejects is rulec's defect: it fails whatever --fail-on says. */
+function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
+  return kind === 'validation' || failOn.has(kind);
+}
+
+/** Counts of the build's outcomes, by refusal kind, for the summary line and the exit status. */
+class Tally {
+  compiled = 0;
+  failed = 0;
+  private readonly skipped = new Map<RefusalKind, number>();
+  private readonly failures = new Map<RefusalKind, number>();
+
+  add(kind: RefusalKind | undefined, skipped: boolean): void {
+    if (kind === undefined) {
+      this.compiled++;
+      return;
+    }
+    const into = skipped ? this.skipped : this.failures;
+    into.set(kind, (into.get(kind) ?? 0) + 1);
+    if (!skipped) this.failed++;
+  }
+
+  /** `7 compiled, 2 skipped (1 unsupported, 1 mapping), 1 failed (1 invalid)` */
+  text(): string {
+    const parts = [`${this.compiled} compiled`];
+    const byKind = (m: Map<RefusalKind, number>): string => [...m].map(([k, n]) => `${n} ${k}`).join(', ');
+    const total = (m: Map<RefusalKind, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+    if (this.skipped.size) parts.push(`${total(this.skipped)} skipped (${byKind(this.skipped)})`);
+    if (this.failures.size) parts.push(`${total(this.failures)} failed (${byKind(this.failures)})`);
+    return parts.join(', ');
+  }
 }
 
 /** One output file per rule, mirroring the rule's path below the root it was found in. */
