@@ -58,6 +58,11 @@ export interface Target {
    * that writes one file per rule (the build calls this hook whatever the format).
    */
   bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
+  /**
+   * One line of the target language's comment syntax holding `text` (a single line), for the header
+   * that names each rule above its query on stdout. Absent: queries are printed without a header.
+   */
+  lineComment?(text: string): string;
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
   validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ describe('rulec build (shared contract)', () => {
     expect(files).toContain('seed/custom_script_extension_executable_drop.json');
     expect(files.some((f) => f.includes('filter_win_inventory_agent'))).toBe(false);
     expect(files.some((f) => f.endsWith('.tmp'))).toBe(false);
+    expect(files[0]).toBe('.rulec-manifest.json');
     const ir = JSON.parse(readFileSync(join(out, 'windows/proc_creation_win_recon_command.json'), 'utf8'));
     // the filter rule of rules/ is AND-ed into the rule it names
     expect(ir.kind).toBe('and');
@@ -129,5 +131,111 @@ describe('rulec build (shared contract)', () => {
     const c = capture();
     expect(await main(['build', '--target', 'ir', '--mapping', bad, '--', RULES], c.io)).toBe(2);
     expect(c.err[0]).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: YAML syntax error`));
+  });
+});
+
+describe('rulec build --out: the manifest and stale files', () => {
+  const rule = (title: string, field = 'Image'): string =>
+    `title: ${title}\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {${field}: x}\n  condition: sel\n`;
+  const manifest = (out: string) => JSON.parse(readFileSync(join(out, '.rulec-manifest.json'), 'utf8'));
+
+  it('records what the build wrote, and a rebuild removes the file of a rule that now fails, and only that', async () => {
+    const rules = mkdtempSync(join(tmpdir(), 'rulec-stale-'));
+    mkdirSync(join(rules, 'sub'));
+    writeFileSync(join(rules, 'a.yml'), rule('a'));
+    writeFileSync(join(rules, 'sub', 'b.yml'), rule('b'));
+    const out = mkdtempSync(join(tmpdir(), 'rulec-stale-out-'));
+    writeFileSync(join(out, 'mine.txt'), 'not written by rulec');
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], capture().io)).toBe(0);
+    expect(walk(out)).toEqual(['.rulec-manifest.json', 'a.json', 'mine.txt', 'sub/b.json']);
+    const m = manifest(out);
+    expect(m).toMatchObject({ rulec: 1, builds: [{ target: 'ir', platform: 'neutral', format: 'query' }] });
+    expect(m.builds[0].files.map((f: { path: string }) => f.path)).toEqual(['a.json', 'sub/b.json']);
+    expect(m.builds[0].files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // b becomes invalid: its old artifact must not stay to be redeployed; the folder it leaves empty goes too.
+    writeFileSync(join(rules, 'sub', 'b.yml'), rule('b', 'Image|nope'));
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], c.io)).toBe(1);
+    expect(walk(out)).toEqual(['.rulec-manifest.json', 'a.json', 'mine.txt']);
+    expect(c.err).toContain(`${out}: removed 1 file of the previous build that this build no longer produces`);
+    expect(readFileSync(join(out, 'mine.txt'), 'utf8')).toBe('not written by rulec');
+  });
+
+  it('keeps a file edited since rulec wrote it, and files of other builds in the same folder', async () => {
+    const rules = mkdtempSync(join(tmpdir(), 'rulec-stale-'));
+    writeFileSync(join(rules, 'a.yml'), rule('a'));
+    writeFileSync(join(rules, 'b.yml'), rule('b'));
+    const out = mkdtempSync(join(tmpdir(), 'rulec-stale-out-'));
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], capture().io)).toBe(0);
+    expect(await main(['build', '--target', 'spl', '--out', out, rules], capture().io)).toBe(0);
+    expect(walk(out)).toEqual(['.rulec-manifest.json', 'a.json', 'a.spl', 'b.json', 'b.spl']);
+    writeFileSync(join(out, 'a.json'), 'edited by hand');
+    writeFileSync(join(rules, 'a.yml'), rule('a', 'Image|nope'));
+    writeFileSync(join(rules, 'b.yml'), rule('b', 'Image|nope'));
+    writeFileSync(join(rules, 'c.yml'), rule('c'));
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], c.io)).toBe(1);
+    expect(walk(out)).toEqual(['.rulec-manifest.json', 'a.json', 'a.spl', 'b.spl', 'c.json']);
+    expect(c.err).toContain(`${join(out, 'a.json')}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
+    // The edited file is no longer rulec's: the next build neither removes nor reports it.
+    const d = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], d.io)).toBe(1);
+    expect(d.err.some((l) => l.includes('a.json'))).toBe(false);
+    expect(manifest(out).builds.map((b: { target: string }) => b.target)).toEqual(['spl', 'ir']);
+  });
+
+  it('never removes a path a hand-edited manifest points outside the folder, and says when it cannot read one', async () => {
+    const rules = mkdtempSync(join(tmpdir(), 'rulec-stale-'));
+    writeFileSync(join(rules, 'a.yml'), rule('a'));
+    const parent = mkdtempSync(join(tmpdir(), 'rulec-stale-out-'));
+    const out = join(parent, 'out');
+    mkdirSync(out);
+    writeFileSync(join(parent, 'victim.json'), '{}');
+    const sha = createHash('sha256').update('{}').digest('hex');
+    const key = { target: 'ir', platform: 'neutral', format: 'query' };
+    writeFileSync(join(out, '.rulec-manifest.json'), JSON.stringify({ rulec: 1, builds: [{ ...key, files: [{ path: '../victim.json', sha256: sha }, { path: join(parent, 'victim.json'), sha256: sha }] }] }));
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], capture().io)).toBe(0);
+    expect(existsSync(join(parent, 'victim.json'))).toBe(true);
+    writeFileSync(join(out, '.rulec-manifest.json'), '{not json');
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], c.io)).toBe(0);
+    expect(c.err[0]).toMatch(/\.rulec-manifest\.json: warning: cannot read the previous build's manifest \(.*\); no stale file was removed$/);
+    expect(manifest(out).builds).toHaveLength(1);
+  });
+});
+
+describe('rulec build: queries on stdout', () => {
+  const SEED = join(RULES, 'seed', 'custom_script_extension_executable_drop.yml');
+
+  it('each query starts with a comment in the target language naming the rule; --json and files keep the bare query', async () => {
+    const id = /^id: (\S+)/m.exec(readFileSync(SEED, 'utf8'))![1]!;
+    const title = /^title: (.+)$/m.exec(readFileSync(SEED, 'utf8'))![1]!;
+    for (const [target, header] of [
+      ['kusto', `// ${title} (${id}) ${SEED}`],
+      ['eql', `// ${title} (${id}) ${SEED}`],
+      ['spl', '```' + `${title} (${id}) ${SEED}` + '```'],
+    ] as const) {
+      const c = capture();
+      expect(await main(['build', '--target', target, SEED], c.io)).toBe(0);
+      expect(c.out[0], target).toBe(header);
+      const j = capture();
+      expect(await main(['build', '--target', target, '--json', SEED], j.io)).toBe(0);
+      const row = JSON.parse(j.out[0]!);
+      expect(c.out[1]).toBe(row.query.replace(/\n$/, '') + '\n');
+      expect(row.query).not.toContain(title);
+      const out = mkdtempSync(join(tmpdir(), 'rulec-q-'));
+      expect(await main(['build', '--target', target, '--out', out, SEED], capture().io)).toBe(0);
+      const file = walk(out).find((f) => !f.startsWith('.'))!;
+      expect(readFileSync(join(out, file), 'utf8')).not.toContain(title);
+    }
+  });
+
+  it('a title cannot end the comment early', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-q-'));
+    writeFileSync(join(dir, 'r.yml'), 'title: "a ```| delete``` b"\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: x}\n  condition: sel\n');
+    const c = capture();
+    expect(await main(['build', '--target', 'spl', dir], c.io)).toBe(0);
+    expect(c.out[0]).toBe("```a '''| delete''' b " + join(dir, 'r.yml') + '```');
   });
 });

@@ -52,7 +52,7 @@ describe('rulec build --target spl', () => {
     const out = mkdtempSync(join(tmpdir(), 'rulec-spl-app-'));
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--format', 'savedsearches', '--out', out, RULES], c.io)).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['default', 'metadata']);
+    expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
     expect(conf.match(/^\[rulec - /gm)).toHaveLength(8);
@@ -76,12 +76,12 @@ describe('rulec build --target spl', () => {
     const dir = ruleDir({ 'r.yml': AWS_RULE });
     const c = capture();
     expect(await main(['build', '--target', 'spl', dir], c.io)).toBe(0);
-    expect(c.out.join('\n')).toBe('eventName="ConsoleLogin"\n');
+    expect(c.out.join('\n')).toBe('```Console login (0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b) ' + join(dir, 'r.yml') + '```\neventName="ConsoleLogin"\n');
     expect(c.err[0]).toMatch(/r\.yml: note: no Splunk source or sourcetype is known for this log source.*logsources\.aws\.search/);
     const m = ruleDir({ 'm.yml': "logsources:\n  aws:\n    search: {sourcetype: 'aws:cloudtrail'}\n    note: null\n" });
     const d = capture();
     expect(await main(['build', '--target', 'spl', '--mapping', join(m, 'm.yml'), '--', dir], d.io)).toBe(0);
-    expect(d.out.join('\n')).toBe('sourcetype="aws:cloudtrail" eventName="ConsoleLogin"\n');
+    expect(d.out.slice(1).join('\n')).toBe('sourcetype="aws:cloudtrail" eventName="ConsoleLogin"\n');
     expect(d.err.some((l) => l.includes('note:'))).toBe(false);
   });
 

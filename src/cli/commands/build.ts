@@ -10,8 +10,9 @@ import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
-import type { CompileInput, CompileResult, FailureKind, TargetOptions } from '../../targets/types.js';
-import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
+import type { CompileInput, CompileResult, FailureKind, Target, TargetOptions } from '../../targets/types.js';
+import { missingDirs } from '../../util/atomic.js';
+import { MANIFEST, writeOutDir, type OutResult } from '../out-dir.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
@@ -133,11 +134,11 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const bundled = target.bundle?.(format, bundleInputs, topts);
   if (opts.out) {
-    if (bundled) for (const f of bundled) writeFileAtomic(join(opts.out, f.path), f.content);
-    else for (const e of entries) if (e.result.ok && e.file) writeFileAtomic(join(opts.out, e.file), e.result.output);
+    const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
+    reportOutDir(io, opts.out, writeOutDir(opts.out, { target: target.name, platform, format }, files));
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
-    else for (const e of entries) if (e.result.ok) io.out(e.result.output.replace(/\n$/, '') + '\n');
+    else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
   if (!opts.json || opts.out) {
     io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${opts.out ? ` -> ${opts.out}` : ''}`);
@@ -194,6 +195,25 @@ class Tally {
     if (this.failures.size) parts.push(`${total(this.failures)} failed (${byKind(this.failures)})`);
     return parts.join(', ');
   }
+}
+
+/**
+ * A query on stdout starts with a comment naming its rule, so that a terminal full of queries says
+ * which is which. Files and --json keep the query as the product imports it (a Defender continuous
+ * rule must have no comment at all).
+ */
+function printQuery(io: Output, target: Target, format: string, loaded: LoadedRule, output: string): void {
+  if (format === 'query' && target.lineComment) {
+    const name = `${loaded.title ?? '(untitled)'}${loaded.id ? ` (${loaded.id})` : ''} ${loaded.path}${loaded.index > 0 ? `#${loaded.index}` : ''}`;
+    io.out(target.lineComment(name.replace(/[\r\n\u2028\u2029]+/g, ' ')));
+  }
+  io.out(output.replace(/\n$/, '') + '\n');
+}
+
+function reportOutDir(io: Output, out: string, r: OutResult): void {
+  if (r.unreadable) io.err(`${join(out, MANIFEST)}: warning: cannot read the previous build's manifest (${r.unreadable}); no stale file was removed`);
+  if (r.removed.length) io.err(`${out}: removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'} of the previous build that this build no longer produces`);
+  for (const f of r.kept) io.err(`${join(out, f)}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
 }
 
 /** One output file per rule, mirroring the rule's path below the root it was found in. */

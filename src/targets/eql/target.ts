@@ -38,6 +38,7 @@ export const eqlTarget: Target = {
   platforms: platforms(),
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   compile: compileEql,
+  lineComment: (text) => `// ${text}`,
   async validate(queries, opts) {
     const platform = platformOf(opts.platform, opts.mapping);
     const out = new Map<string, Diagnostic[]>();

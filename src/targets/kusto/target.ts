@@ -59,6 +59,7 @@ export const kustoTarget: Target = {
       return { ok: true, query: q.text, output: a.text, ext: a.ext, ...(a.notes.length ? { notes: a.notes } : {}) };
     });
   },
+  lineComment: (text) => `// ${text}`,
   async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);

@@ -41,6 +41,8 @@ export const splTarget: Target = {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
     return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform) : undefined;
   },
+  // SPL comments are triple backticks; a backtick inside would end one early.
+  lineComment: (text) => '```' + text.replace(/`/g, "'") + '```',
   async validate(queries) {
     const out = new Map<string, Diagnostic[]>();
     for (const q of queries) out.set(q.key, validateQuery(q.query));
