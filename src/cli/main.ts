@@ -29,7 +29,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .option('--json', 'one JSON object per rule document on stdout')
     .option('--warnings', 'print warnings as well as errors')
-    .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
+    .option('--strict', 'log sources and fields that no platform maps are errors, not warnings')
+    .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean; strict?: boolean }) => {
       status = await runCheck(paths, opts, io);
     });
 

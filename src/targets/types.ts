@@ -39,6 +39,17 @@ export type CompileResult =
     }
   | { ok: false; kind: FailureKind; error: string };
 
+/**
+ * What a platform's mapping names: a log source (the keys it requires; absent keys are free) and
+ * the Sigma fields it maps by name for it. Fields a platform passes through unnamed (a fallback
+ * namespace, an EventData bag) are not listed. Read by `rulec list` and by `rulec check`'s
+ * did-you-mean warnings.
+ */
+export interface CatalogEntry {
+  logsource: { product?: string; category?: string; service?: string };
+  fields: string[];
+}
+
 /** A file of a bundled format (e.g. a Splunk app folder), relative to --out. */
 export interface BundleFile {
   path: string;
@@ -63,6 +74,8 @@ export interface Target {
    * that names each rule above its query on stdout. Absent: queries are printed without a header.
    */
   lineComment?(text: string): string;
+  /** The log sources and fields the platform's mapping names (see CatalogEntry). */
+  catalog?(opts: TargetOptions): CatalogEntry[];
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
   validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
 }

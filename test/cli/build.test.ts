@@ -239,3 +239,19 @@ describe('rulec build: queries on stdout', () => {
     expect(c.out[0]).toBe("```a '''| delete''' b " + join(dir, 'r.yml') + '```');
   });
 });
+
+describe('rulec build: where a refusal points', () => {
+  it('at the detection key of the field at fault, the log source key, or the keyword selection, never 1:1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-at-'));
+    writeFileSync(join(dir, 'field.yml'), 'title: f\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image: x\n    Nope|contains: y\n  condition: sel\n');
+    writeFileSync(join(dir, 'ls.yml'), 'title: l\nlogsource:\n  product: windows\n  category: network_connection\ndetection:\n  sel: {Image: x}\n  condition: sel\n');
+    writeFileSync(join(dir, 'kw.yml'), 'title: k\nlogsource: {product: windows, service: system}\ndetection:\n  sel: {EventID: 1}\n  words: [mimikatz]\n  condition: sel and words\n');
+    const c = capture();
+    await main(['build', '--target', 'spl', '--platform', 'cim', dir], c.io);
+    expect(c.err).toContain(`${join(dir, 'field.yml')}:6:5: skipped (mapping): field 'Nope' has no mapping for data model Endpoint.Processes on SPL platform cim; fields with a mapping: CommandLine, Computer, CurrentDirectory, Image, IntegrityLevel, OriginalFileName, ParentCommandLine, ParentImage, ParentProcessGuid, ParentProcessId, ProcessGuid, ProcessId, User`);
+    expect(c.err.find((l) => l.includes('ls.yml'))).toMatch(/ls\.yml:4:13: skipped \(mapping\): log source \{product: windows, category: network_connection\} has no mapping/);
+    const k = capture();
+    await main(['build', '--target', 'eql', join(dir, 'kw.yml')], k.io);
+    expect(k.err[0]).toMatch(/kw\.yml:5:3: skipped \(unsupported\): a keyword \(field-less\) search/);
+  });
+});

@@ -13,6 +13,7 @@ import { loadTarget } from '../../targets/registry.js';
 import type { CompileInput, CompileResult, FailureKind, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs } from '../../util/atomic.js';
 import { MANIFEST, writeOutDir, type OutResult } from '../out-dir.js';
+import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
@@ -124,7 +125,8 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
           : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
       });
     } else if (!r.ok) {
-      const at = 'at' in r && r.at ? r.at : (e.loaded.rule?.at ?? { line: 1, column: 1 });
+      const rule = e.loaded.rule;
+      const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
       io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
     } else if (r.notes?.length) {
       for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);

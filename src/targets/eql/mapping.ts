@@ -10,7 +10,7 @@ import { backendFile, readYamlFile } from '../../config/mapping.js';
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
-import { TargetFailure } from '../types.js';
+import { TargetFailure, type CatalogEntry } from '../types.js';
 
 /**
  * How the printer treats a field. `keyword` covers ECS keyword, wildcard, constant_keyword and
@@ -241,6 +241,19 @@ export class Platform {
       const index = e.index === undefined ? this.index : readStrings(e.index, `${w}.index`);
       return { when: readWhen(e.when, w), spec: { category, conditions, index } };
     });
+  }
+
+  /** The log sources this platform selects, each with the Sigma fields it maps by name (the platform's own and its log source's). */
+  catalog(): CatalogEntry[] {
+    const defined = (w: When): CatalogEntry['logsource'] =>
+      Object.fromEntries(Object.entries(w).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const within = (inner: When, outer: When): boolean => Object.entries(inner).every(([k, v]) => outer[k as keyof When] === v);
+    const global = [...this.fields.keys()];
+    const whens = [...this.logsources.map((l) => l.when), ...this.byLogsource.map((b) => b.when)];
+    return whens.map((when) => ({
+      logsource: defined(when),
+      fields: [...new Set([...global, ...this.byLogsource.filter((b) => within(b.when, when)).flatMap((b) => [...b.fields.keys()])])],
+    }));
   }
 
   private readonly typeCache = new Map<string, FieldType>();

@@ -39,6 +39,7 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   compile: compileEql,
   lineComment: (text) => `// ${text}`,
+  catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
   async validate(queries, opts) {
     const platform = platformOf(opts.platform, opts.mapping);
     const out = new Map<string, Diagnostic[]>();

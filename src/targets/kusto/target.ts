@@ -60,6 +60,14 @@ export const kustoTarget: Target = {
     });
   },
   lineComment: (text) => `// ${text}`,
+  catalog(opts) {
+    return kustoMapping(opts.mapping, opts.platform).logsources.flatMap((e) =>
+      e.match.map((m) => ({
+        logsource: { ...(m.product ? { product: m.product } : {}), ...(m.category ? { category: m.category } : {}), ...(m.service ? { service: m.service } : {}) },
+        fields: [...new Set(e.views.flatMap((v) => [...v.fields.keys()]))],
+      })),
+    );
+  },
   async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);

@@ -41,6 +41,12 @@ export const splTarget: Target = {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
     return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform) : undefined;
   },
+  catalog(opts) {
+    return platformMapping(opts.mapping, opts.platform).entries.map((e) => ({
+      logsource: Object.fromEntries(Object.entries(e.match).filter((m): m is [string, string] => typeof m[1] === 'string')),
+      fields: Object.keys(e.fields),
+    }));
+  },
   // SPL comments are triple backticks; a backtick inside would end one early.
   lineComment: (text) => '```' + text.replace(/`/g, "'") + '```',
   async validate(queries) {
