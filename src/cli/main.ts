@@ -9,6 +9,7 @@ import { runIr } from './commands/ir.js';
 import { runBuild, type BuildOptions } from './commands/build.js';
 import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
+import { describeTargets, runList, targetsHelp, type ListOptions } from './commands/list.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -16,6 +17,10 @@ import { stdio, type Output } from './output.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
+  // Listing targets means loading them all (about a second): only for a help request.
+  const wantsHelp = argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help';
+  const targetsText = wantsHelp ? targetsHelp(await describeTargets()) : '';
+  const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
   const program = new Command('rulec')
     .description('Compile detection rules (Sigma v2.1 and extensions) to KQL, EQL, SPL and a native evaluator')
     .version('0.1.0')
@@ -40,15 +45,30 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .requiredOption('-t, --target <target>', `target: ${targetNames().join(', ')}`)
     .option('-p, --platform <platform>', "target platform (default: the target's first)")
     .option('-f, --format <format>', 'output format', 'query')
-    .option('-m, --mapping <file...>', 'extra mapping files that extend or override the platform mapping')
+    // Not variadic (<file...>): that would take the rule paths after it as mapping files too.
+    .option('-m, --mapping <file>', 'a mapping file that extends or overrides the platform mapping (repeat for several; later files win)', collect)
     .option('-o, --out <dir>', 'write one file per rule (atomically) under this directory')
     .option('--json', 'one JSON object per rule on stdout')
     .option('--validate', "check every emitted query with the target's parser or analyzer")
     .option('--fail-on <kinds>', 'refusal kinds that fail the build (exit 1), comma-separated: unsupported (the target language cannot express the rule), mapping (no mapping for a field or log source), invalid (the rule is wrong), all, none; the others are reported and skipped (default: invalid)')
     .option('--skip-unsupported', 'the default --fail-on invalid (kept for older scripts)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
+    .addHelpText('after', targetsText)
     .action(async (paths: string[], opts: BuildOptions) => {
       status = await runBuild(paths, opts, io);
+    });
+
+  program
+    .command('list')
+    .description('print what exists: targets, platforms, formats, logsources, or the fields of one log source')
+    .argument('<what>', 'targets | platforms | formats | logsources | fields')
+    .argument('[logsource]', 'for fields: product/category/service, parts may be empty (windows/process_creation, windows//security)')
+    .option('-t, --target <target>', 'only this target')
+    .option('-p, --platform <platform>', 'only this platform')
+    .option('--json', 'one JSON object a line')
+    .addHelpText('after', targetsText)
+    .action(async (what: string, logsource: string | undefined, opts: ListOptions) => {
+      status = await runList(what, logsource === undefined ? [] : [logsource], opts, io);
     });
 
   program
@@ -58,8 +78,6 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .action((paths: string[]) => {
       status = runIr(paths, io);
     });
-
-  const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
   program
     .command('scan')
