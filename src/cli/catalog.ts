@@ -38,9 +38,12 @@ export async function loadCatalog(targets: readonly string[] = CATALOG_TARGETS):
   return out;
 }
 
-/** An entry serves a log source when every key the entry requires has the log source's value. */
-export function serves(entry: CatalogEntry, ls: LogSource): boolean {
-  return LOGSOURCE_KEYS.every((k) => entry.logsource[k] === undefined || entry.logsource[k] === ls[k]);
+/**
+ * Whether what `required` names (a platform entry's log source, a rule's) is met by log source
+ * `ls`: every key it sets has the same value in `ls`.
+ */
+export function serves(required: Partial<Record<LogSourceKey, string>>, ls: LogSource): boolean {
+  return LOGSOURCE_KEYS.every((k) => required[k] === undefined || required[k] === ls[k]);
 }
 
 /** `product/category/service`, each part optional: `windows/process_creation`, `windows//security`. */
@@ -87,7 +90,7 @@ export function unknownNames(catalog: PlatformEntry[], ls: LogSource, fields: re
   }
   if (!lsKnown) return out;
   const all = new Set(catalog.flatMap((e) => e.fields));
-  const served = [...new Set(catalog.filter((e) => serves(e, ls)).flatMap((e) => e.fields))];
+  const served = [...new Set(catalog.filter((e) => serves(e.logsource, ls)).flatMap((e) => e.fields))];
   for (const f of new Set(fields)) {
     if (all.has(f)) continue;
     const near = closest(f, served.length ? served : [...all]) ?? closest(f, [...all]);

@@ -88,6 +88,9 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--no-index', 'evaluate every routed rule on every event (no witness prefilter; same detections, slower)')
     .option('--max-event-bytes <n>', 'skip (and report) events longer than this (default: 1048576)')
     .option('--max-depth <n>', 'skip (and report) events nested deeper than this (default: 32)')
+    .option('-l, --logsource <product/category/service>', "the log source of every event of the input (parts may be empty: windows/process_creation, windows//security): only that log source's rules run, on every event")
+    .option('--min-level <level>', 'only rules of this level or higher: informational, low, medium, high, critical')
+    .option('-m, --mapping <target/platform or file>', "rename event fields to Sigma's: a platform's mapping read in reverse (kusto/defender-xdr, with --logsource) or a file of fields: {<event field>: <Sigma field>} (repeat for several)", collect)
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
     .action(async (files: string[] | undefined, opts: ScanOptions) => {
       status = await runScan(files ?? [], opts, io);

@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import type { DetectionRule } from '../model/types.js';
+import type { DetectionRule, LogSource } from '../model/types.js';
 
 export interface CompileInput {
   /** Path of the rule file, for messages. */
@@ -74,6 +74,12 @@ export interface Target {
    * that names each rule above its query on stdout. Absent: queries are printed without a header.
    */
   lineComment?(text: string): string;
+  /**
+   * For `rulec scan --mapping TARGET/PLATFORM`: the platform's event fields (columns) that hold a
+   * Sigma field of this log source exactly, as they are (not a file name part, a coded value or a
+   * part of a JSON column): the mapping read in reverse. The first view's wins where views differ.
+   */
+  eventFields?(opts: TargetOptions, logsource: LogSource): { event: string; sigma: string }[];
   /** The log sources and fields the platform's mapping names (see CatalogEntry). */
   catalog?(opts: TargetOptions): CatalogEntry[];
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */

@@ -77,7 +77,7 @@ export async function runList(subject: string, args: string[], opts: ListOptions
       if (args.length !== 1) throw new UsageError('rulec list fields takes one log source: product/category/service (e.g. windows/process_creation, windows//security)');
       const ls = parseLogSource(args[0]!, 'rulec list fields');
       const entries = await catalog(opts);
-      const serving = entries.filter((e) => serves(e, ls));
+      const serving = entries.filter((e) => serves(e.logsource, ls));
       // An entry that requires only the product (a platform's own fields) serves every log source of
       // it, a misspelt one too: the log source is known when an entry names its category or service.
       if (!serving.some((e) => e.logsource.category !== undefined || e.logsource.service !== undefined || (ls.category === undefined && ls.service === undefined))) {

@@ -60,6 +60,15 @@ export const kustoTarget: Target = {
     });
   },
   lineComment: (text) => `// ${text}`,
+  eventFields(opts, logsource) {
+    const out = new Map<string, string>();
+    for (const view of viewsFor(kustoMapping(opts.mapping, opts.platform), logsource)) {
+      for (const [sigma, access] of view.fields) {
+        if (access.kind === 'column' && !out.has(access.column) && ![...out.values()].includes(sigma)) out.set(access.column, sigma);
+      }
+    }
+    return [...out].map(([event, sigma]) => ({ event, sigma }));
+  },
   catalog(opts) {
     return kustoMapping(opts.mapping, opts.platform).logsources.flatMap((e) =>
       e.match.map((m) => ({
