@@ -82,8 +82,11 @@ export interface Target {
   eventFields?(opts: TargetOptions, logsource: LogSource): { event: string; sigma: string }[];
   /** The log sources and fields the platform's mapping names (see CatalogEntry). */
   catalog?(opts: TargetOptions): CatalogEntry[];
-  /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
-  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
+  /**
+   * Check emitted queries with the target's own parser or analyzer (loaded lazily). `progress`,
+   * when given, is told how many queries are checked so far (a long validation shows progress).
+   */
+  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions, progress?: (done: number) => void): Promise<Map<string, Diagnostic[]>>;
 }
 
 /** Thrown inside a target's compile to abort one rule; turned into a CompileResult failure at the boundary. */

@@ -65,7 +65,8 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   // An --out through a file is reported before any work is done (and nothing is created yet).
   if (opts.out) missingDirs(opts.out);
   const roots = paths.length ? paths : ['rules/'];
-  const bar = progress('loading rules');
+  const since = Date.now();
+  const bar = progress('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t));
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
@@ -73,7 +74,9 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const irs = effectiveIr(rules);
   const entries: Entry[] = [];
-  for (const loaded of rules) {
+  const compiling = progress(`compiling for ${target.name}/${platform}`, undefined, { since });
+  for (const [i, loaded] of rules.entries()) {
+    compiling.update(i, rules.length);
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0 || !loaded.rule) {
       const first = errors[0];
@@ -91,11 +94,16 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
     entries.push({ loaded, input, result: target.compile(input, topts) });
   }
+  compiling.done();
 
   if (opts.validate && target.validate) {
     const okEntries = entries.filter((e) => e.result.ok && e.input);
     const keyed = okEntries.map((e, i) => ({ key: String(i), query: (e.result as { query: string }).query, input: e.input! }));
-    const diags = await target.validate(keyed, topts);
+    const validating = progress(`validating ${target.name}/${platform} queries`, undefined, { since });
+    // Drawn before the first query: a validator that checks all at once (ts) shows this line throughout.
+    validating.update(0, keyed.length);
+    const diags = await target.validate(keyed, topts, (done) => validating.update(done, keyed.length));
+    validating.done();
     okEntries.forEach((e, i) => {
       const d: Diagnostic[] = diags.get(String(i)) ?? [];
       const errs = d.filter((x) => x.severity === 'error');

@@ -18,13 +18,19 @@ export interface CheckOptions {
 const ALWAYS_SHOWN = new Set(['unknown-logsource', 'unknown-field']);
 
 export async function runCheck(paths: string[], opts: CheckOptions, io: Output): Promise<number> {
-  const bar = progress('loading rules');
+  const since = Date.now();
+  const bar = progress('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t));
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${paths.join(', ') || 'rules/'}`);
   const catalog = await loadCatalog();
-  for (const r of rules) r.diagnostics.push(...namesCheck(catalog, r, opts.strict === true));
+  const names = progress('checking log sources and fields', undefined, { since });
+  for (const [i, r] of rules.entries()) {
+    names.update(i, rules.length);
+    r.diagnostics.push(...namesCheck(catalog, r, opts.strict === true));
+  }
+  names.done();
   let invalid = 0;
   let warnings = 0;
   let hidden = 0;

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, READ_CHUNK_BYTES, readEvents, type ReadLimits } from '.
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
+import { progress as progressBar } from '../progress.js';
 import { loadPlatformMapping, readYamlFile } from '../../config/mapping.js';
 import type { EventView } from '../../eval/event.js';
 import type { LogSource } from '../../model/types.js';
@@ -69,7 +70,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const renames = await eventRenames(opts.mapping ?? [], given);
 
   // Rules: report the invalid ones, scan with the rest.
-  const { rules, pathErrors } = loadCollection(rulePaths);
+  const bar = progressBar('loading rules', undefined, { since: Date.now() });
+  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t));
+  bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = false;
   for (const r of rules) {
@@ -114,7 +117,8 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   let bytesRead = 0;
   const totalBytes = inputs.reduce((a, f) => a + (f === '-' ? 0 : statSync(f).size), 0);
   const started = process.hrtime.bigint();
-  let lastProgress = 0;
+  // The first redraw waits a second: a quick scan shows no progress at all.
+  let lastProgress = Date.now() + 800;
   const progress = (): void => {
     if (!io.progress) return;
     const now = Date.now();

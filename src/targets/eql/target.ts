@@ -40,10 +40,11 @@ export const eqlTarget: Target = {
   compile: compileEql,
   lineComment: (text) => `// ${text}`,
   catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
-  async validate(queries, opts) {
+  async validate(queries, opts, progress) {
     const platform = platformOf(opts.platform, opts.mapping);
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) {
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
       const { diagnostics } = checkEql(q.query, { knows: (f) => platform.knows(f) });
       if (diagnostics.length) out.set(q.key, diagnostics);
     }

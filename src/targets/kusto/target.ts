@@ -77,13 +77,14 @@ export const kustoTarget: Target = {
       })),
     );
   },
-  async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
+  async validate(queries, opts, progress): Promise<Map<string, Diagnostic[]>> {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);
     const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
     const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) {
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
       const diags = analyzer.analyze(q.query);
       if (diags.length === 0) continue;
       // Any diagnostic of Kusto.Language is an error: we emitted the query.

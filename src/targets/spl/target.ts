@@ -49,9 +49,12 @@ export const splTarget: Target = {
   },
   // SPL comments are triple backticks; a backtick inside would end one early.
   lineComment: (text) => '```' + text.replace(/`/g, "'") + '```',
-  async validate(queries) {
+  async validate(queries, _opts, progress) {
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) out.set(q.key, validateQuery(q.query));
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
+      out.set(q.key, validateQuery(q.query));
+    }
     return out;
   },
 };
