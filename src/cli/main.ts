@@ -9,7 +9,7 @@ import { runIr } from './commands/ir.js';
 import { runBuild, type BuildOptions } from './commands/build.js';
 import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
-import { describeTargets, runList, targetsHelp, type ListOptions } from './commands/list.js';
+import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -19,7 +19,9 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
   let status = 0;
   // Listing targets means loading them all (about a second): only for a help request.
   const wantsHelp = argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help';
-  const targetsText = wantsHelp ? targetsHelp(await describeTargets()) : '';
+  const targets = wantsHelp ? await describeTargets() : [];
+  const targetsText = wantsHelp ? targetsHelp(targets) : '';
+  const scanText = wantsHelp ? scanHelp(targets) : '';
   const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
   const program = new Command('rulec')
     .description('Compile detection rules (Sigma v2.1 and extensions) to KQL, EQL, SPL and a native evaluator')
@@ -92,6 +94,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--min-level <level>', 'only rules of this level or higher: informational, low, medium, high, critical')
     .option('-m, --mapping <target/platform or file>', "rename event fields to Sigma's: a platform's mapping read in reverse (kusto/defender-xdr, with --logsource) or a file of fields: {<event field>: <Sigma field>} (repeat for several)", collect)
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
+    .addHelpText('after', scanText)
     .action(async (files: string[] | undefined, opts: ScanOptions) => {
       status = await runScan(files ?? [], opts, io);
     });

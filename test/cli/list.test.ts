@@ -60,19 +60,27 @@ describe('command line papercuts', () => {
     expect(JSON.parse(c.out[0]!).query).toContain('process.executable');
   });
 
-  it('build --help lists every target with its platforms and formats', async () => {
+  /** Commander writes help to process.stdout itself. */
+  async function help(args: string[]): Promise<string> {
     const chunks: string[] = [];
     const write = process.stdout.write;
     process.stdout.write = ((s: string) => (chunks.push(s), true)) as typeof process.stdout.write;
     try {
-      expect(await main(['build', '--help'], capture().io)).toBe(0);
+      expect(await main(args, capture().io)).toBe(0);
     } finally {
       process.stdout.write = write;
     }
-    const text = chunks.join('');
-    for (const n of targetNames()) {
-      const t = await loadTarget(n);
-      expect(text).toContain(`--platform ${t.platforms.join('|')}  --format ${t.formats.join('|')}`);
+    return chunks.join('');
+  }
+
+  it('build --help and list --help list every target with its platforms and formats; scan --help what --mapping reads back', async () => {
+    for (const cmd of ['build', 'list']) {
+      const text = await help([cmd, '--help']);
+      for (const n of targetNames()) {
+        const t = await loadTarget(n);
+        expect(text).toContain(`${t.name.padEnd(5)}  --platform ${t.platforms.join('|')}  --format ${t.formats.join('|')}`);
+      }
     }
+    expect(await help(['scan', '--help'])).toContain('--mapping TARGET/PLATFORM reads back: kusto/sentinel, kusto/defender-xdr');
   });
 });

@@ -34,6 +34,17 @@ export function targetsHelp(targets: Target[]): string {
   ].join('\n');
 }
 
+/** What `scan --help` adds: the inputs it reads and the platforms --mapping can read back. */
+export function scanHelp(targets: Target[]): string {
+  const back = targets.filter((t) => t.eventFields).flatMap((t) => t.platforms.map((p) => `${t.name}/${p}`));
+  return [
+    '',
+    'Inputs: JSON Lines or one JSON array per file; Windows events as evtx_dump writes them ({"Event": {"System": ..., "EventData": ...}}), or flat JSON.',
+    'Events are routed by Channel and EventID; give --logsource for events without them (rulec list logsources).',
+    `--mapping TARGET/PLATFORM reads back: ${back.join(', ')}`,
+  ].join('\n');
+}
+
 export async function runList(subject: string, args: string[], opts: ListOptions, io: Output): Promise<number> {
   if (!(LIST_SUBJECTS as readonly string[]).includes(subject)) {
     const near = closest(subject, LIST_SUBJECTS);
