@@ -46,3 +46,25 @@ describe('progress', () => {
     expect(quick.writes).toEqual([]);
   });
 });
+
+describe('validators report progress', () => {
+  it('per query (kusto, eql, spl) or per program of modules (ts)', async () => {
+    const { loadTarget } = await import('../../src/targets/registry.js');
+    const { loadPlatformMapping } = await import('../../src/config/mapping.js');
+    const { load } = await import('../helpers/rules.js');
+    const loaded = load('title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image: x}\n  condition: sel\n');
+    const input = { path: 't.yml', rule: loaded.rule as never, ir: loaded.ir! };
+    for (const [name, expected] of [['kusto', [0, 1, 2]], ['eql', [0, 1, 2]], ['spl', [0, 1, 2]], ['ts', [0]]] as const) {
+      const target = await loadTarget(name);
+      const platform = target.platforms[0]!;
+      const opts = { platform, format: 'query', mapping: loadPlatformMapping(name, platform, []) };
+      const r = target.compile(input, opts);
+      if (!r.ok) throw new Error(r.error);
+      const seen: number[] = [];
+      const queries = [0, 1, 2].map((i) => ({ key: String(i), query: r.query, input }));
+      const diags = await target.validate!(queries, opts, (d) => seen.push(d));
+      expect([...diags.values()].flat(), name).toEqual([]);
+      expect(seen, name).toEqual(expected);
+    }
+  }, 60_000);
+});
