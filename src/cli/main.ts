@@ -9,6 +9,7 @@ import { runIr } from './commands/ir.js';
 import { runBuild, type BuildOptions } from './commands/build.js';
 import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
+import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -17,6 +18,12 @@ import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
+  // Listing targets means loading them all (about a second): only for a help request.
+  const wantsHelp = argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help';
+  const targets = wantsHelp ? await describeTargets() : [];
+  const targetsText = wantsHelp ? targetsHelp(targets) : '';
+  const scanText = wantsHelp ? scanHelp(targets) : '';
+  const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
   const program = new Command('rulec')
     .description('Compile detection rules (Sigma v2.1 and extensions) to KQL, EQL, SPL and a native evaluator')
     .version('0.1.0')
@@ -30,7 +37,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .option('--json', 'one JSON object per rule document on stdout')
     .option('--warnings', 'print warnings as well as errors')
-    .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean }) => {
+    .option('--strict', 'log sources and fields that no platform maps are errors, not warnings')
+    .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean; strict?: boolean }) => {
       status = await runCheck(paths, opts, io);
     });
 
@@ -40,16 +48,32 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .requiredOption('-t, --target <target>', `target: ${targetNames().join(', ')}`)
     .option('-p, --platform <platform>', "target platform (default: the target's first)")
     .option('-f, --format <format>', 'output format', 'query')
-    .option('-m, --mapping <file...>', 'extra mapping files that extend or override the platform mapping')
+    // Not variadic (<file...>): that would take the rule paths after it as mapping files too.
+    .option('-m, --mapping <file>', 'a mapping file that extends or overrides the platform mapping (repeat for several; later files win)', collect)
     .option('-o, --out <dir>', 'write one file per rule (atomically) under this directory')
     .option('--json', 'one JSON object per rule on stdout')
     .option('--validate', "check every emitted query with the target's parser or analyzer")
-    .option('--skip-unsupported', 'report rules the target cannot express and skip them (exit 0)')
+    .option('--fail-on <kinds>', 'refusal kinds that fail the build (exit 1), comma-separated: unsupported (the target language cannot express the rule), mapping (no mapping for a field or log source), invalid (the rule is wrong), all, none; the others are reported and skipped (default: invalid)')
+    .option('--skip-unsupported', 'the default --fail-on invalid (kept for older scripts)')
     .option('--index <names>', 'spl, eql: the indexes to search (comma-separated), over the platform setting')
     .option('--enable', 'spl, eql: write deployable content enabled (it is written disabled otherwise)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
+    .addHelpText('after', targetsText)
     .action(async (paths: string[], opts: BuildOptions) => {
       status = await runBuild(paths, opts, io);
+    });
+
+  program
+    .command('list')
+    .description('print what exists: targets, platforms, formats, logsources, or the fields of one log source')
+    .argument('<what>', 'targets | platforms | formats | logsources | fields')
+    .argument('[logsource]', 'for fields: product/category/service, parts may be empty (windows/process_creation, windows//security)')
+    .option('-t, --target <target>', 'only this target')
+    .option('-p, --platform <platform>', 'only this platform')
+    .option('--json', 'one JSON object a line')
+    .addHelpText('after', targetsText)
+    .action(async (what: string, logsource: string | undefined, opts: ListOptions) => {
+      status = await runList(what, logsource === undefined ? [] : [logsource], opts, io);
     });
 
   program
@@ -60,8 +84,6 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = runIr(paths, io, opts);
     });
 
-  const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-
   program
     .command('scan')
     .description('run rules over events with the native evaluator (JSON Lines or JSON array files; - reads standard input)')
@@ -71,7 +93,11 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--no-index', 'evaluate every routed rule on every event (no witness prefilter; same detections, slower)')
     .option('--max-event-bytes <n>', 'skip (and report) events longer than this (default: 1048576)')
     .option('--max-depth <n>', 'skip (and report) events nested deeper than this (default: 32)')
+    .option('-l, --logsource <product/category/service>', "the log source of every event of the input (parts may be empty: windows/process_creation, windows//security): only that log source's rules run, on every event")
+    .option('--min-level <level>', 'only rules of this level or higher: informational, low, medium, high, critical')
+    .option('-m, --mapping <target/platform or file>', "rename event fields to Sigma's: a platform's mapping read in reverse (kusto/defender-xdr, with --logsource) or a file of fields: {<event field>: <Sigma field>} (repeat for several)", collect)
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
+    .addHelpText('after', scanText)
     .action(async (files: string[] | undefined, opts: ScanOptions) => {
       status = await runScan(files ?? [], opts, io);
     });

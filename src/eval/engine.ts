@@ -66,6 +66,13 @@ export interface EngineOptions {
   /** Log-source routing (default true). Off, every rule sees every event. */
   routing?: boolean;
   routingData?: RoutingData;
+  /**
+   * Events that carry no log source (no Channel or known provider): `all` rules see them (the
+   * default: a rule's inline tests and regression events are such flat events, each meant for its
+   * rule), or only the rules `unconstrained` by a log source (`rulec scan`: a flat event could be
+   * anything, and a Zeek rule must not match a PowerShell event).
+   */
+  unknownOrigin?: 'all' | 'unconstrained';
 }
 
 /** A rule matched an event: the rule and the event as rules saw it (flattened, renamed). */
@@ -165,6 +172,9 @@ export class Engine {
   private readonly data: RoutingData;
   private readonly useIndex: boolean;
   private readonly useRouting: boolean;
+  private readonly onlyUnconstrained: boolean;
+  /** Events evaluated that carried no log source to route by (see EngineOptions.unknownOrigin). */
+  eventsWithoutOrigin = 0;
   private readonly routes = new Map<string, RouteEntry>();
   /** Channel as written -> EventID -> entry, for the common case. */
   private readonly quickRoutes = new Map<string, Map<number, RouteEntry>>();
@@ -187,6 +197,7 @@ export class Engine {
     this.data = opts.routingData ?? defaultRoutingData();
     this.useIndex = opts.index ?? true;
     this.useRouting = opts.routing ?? true;
+    this.onlyUnconstrained = opts.unknownOrigin === 'unconstrained';
     this.seenRule = new Uint32Array(rules.length);
     this.clauses = new Uint8Array(rules.length);
     this.full = Uint8Array.from(rules, (r) => (r.witness ? (1 << r.witness.length) - 1 : 0));
@@ -252,6 +263,7 @@ export class Engine {
     const event = eventFields(raw);
     const route = this.routeOfEvent(event);
     const origin = route.origin;
+    if (origin.channel === undefined) this.eventsWithoutOrigin++;
     if (route.renames.length > 0) applyRenames(event, route.renames);
     const view = new EventView(event);
     if (!this.useIndex) {
@@ -418,7 +430,7 @@ export class Engine {
     const all: number[] = [];
     const indexed: number[] = [];
     for (const r of this.rules) {
-      const v = admits(r.route, origin);
+      const v = origin.channel === undefined && this.onlyUnconstrained && r.route.kind !== 'all' ? 'no' : admits(r.route, origin);
       if (v === 'no') continue;
       // The index covers the rules the log source admits, before their own EventID conditions:
       // events of one channel then share an index whatever their EventID (hostile input with

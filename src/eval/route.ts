@@ -9,7 +9,8 @@
  * - a `product: windows` rule without category or service matches every Windows event;
  * - a rule of another product, or a Windows category/service without data (file_access, ...),
  *   matches no Windows event; the engine reports the latter at load;
- * - events without a channel are not routed: every rule applies (flat test events, other logs).
+ * - events without a channel are not routed: every rule applies (flat test events), or, for
+ *   `rulec scan`, only the rules that name no log source (EngineOptions.unknownOrigin).
  *
  * The Security-log variants rename fields (4688: Sigma's `Image` is `NewProcessName`): the data
  * lists renames per channel and EventID, applied to the event before rules see it.

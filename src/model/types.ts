@@ -111,6 +111,8 @@ export interface RuleTest {
 export interface DetectionRule extends RuleMeta {
   kind: 'detection';
   logsource: LogSource;
+  /** Where the log source's product, category and service are written (absent for rules built in code). */
+  logsourceAt?: Partial<Record<'product' | 'category' | 'service', Position>>;
   detection: Detection;
   parameters: Map<string, Parameter>;
   schedule?: Schedule;

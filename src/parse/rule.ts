@@ -242,12 +242,24 @@ function readLogSource(js: Record<string, unknown>): LogSource {
   return out;
 }
 
+/** Where each log source key's value is written, so that messages about it can point there. */
+function readLogSourceAt(ctx: Ctx, node: YNode | undefined): DetectionRule['logsourceAt'] {
+  const at: NonNullable<DetectionRule['logsourceAt']> = {};
+  if (!isMap(node)) return at;
+  for (const k of ['product', 'category', 'service'] as const) {
+    const pair = node.items.find((p) => keyText(p) === k);
+    if (pair) at[k] = ctx.pos((pair.value as YNode | null) ?? pair);
+  }
+  return at;
+}
+
 function readDetectionRule(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, meta: RuleMeta): DetectionRule {
   const detNode = child(root, 'detection') as YAMLMap;
   const rule: DetectionRule = {
     ...meta,
     kind: 'detection',
     logsource: readLogSource(js),
+    logsourceAt: readLogSourceAt(ctx, child(root, 'logsource')),
     detection: readDetection(ctx, detNode, ['condition', 'timeframe']),
     parameters: readParameters(ctx, child(root, 'parameters')),
     output: (js.output as string[] | undefined) ?? [],

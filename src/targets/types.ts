@@ -1,12 +1,12 @@
 /**
  * The contract every target (kusto, eql, spl, ts) implements. A target turns one rule's IR plus
  * its metadata into a query and, per format, into deployable text. It never throws for a rule it
- * cannot express: it returns a failure that says why (the build reports it, or skips it with
- * --skip-unsupported).
+ * cannot express: it returns a failure that says why (the build reports and skips it, or fails on
+ * it when --fail-on names its kind).
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import type { DetectionRule } from '../model/types.js';
+import type { DetectionRule, LogSource } from '../model/types.js';
 
 export interface CompileInput {
   /** Path of the rule file, for messages. */
@@ -62,6 +62,17 @@ export type CompileResult =
     }
   | { ok: false; kind: FailureKind; error: string };
 
+/**
+ * What a platform's mapping names: a log source (the keys it requires; absent keys are free) and
+ * the Sigma fields it maps by name for it. Fields a platform passes through unnamed (a fallback
+ * namespace, an EventData bag) are not listed. Read by `rulec list` and by `rulec check`'s
+ * did-you-mean warnings.
+ */
+export interface CatalogEntry {
+  logsource: { product?: string; category?: string; service?: string };
+  fields: string[];
+}
+
 /** A file of a bundled format (e.g. a Splunk app folder), relative to --out. */
 export interface BundleFile {
   path: string;
@@ -83,8 +94,24 @@ export interface Target {
    * that writes one file per rule (the build calls this hook whatever the format).
    */
   bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
-  /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
-  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
+  /**
+   * One line of the target language's comment syntax holding `text` (a single line), for the header
+   * that names each rule above its query on stdout. Absent: queries are printed without a header.
+   */
+  lineComment?(text: string): string;
+  /**
+   * For `rulec scan --mapping TARGET/PLATFORM`: the platform's event fields (columns) that hold a
+   * Sigma field of this log source exactly, as they are (not a file name part, a coded value or a
+   * part of a JSON column): the mapping read in reverse. The first view's wins where views differ.
+   */
+  eventFields?(opts: TargetOptions, logsource: LogSource): { event: string; sigma: string }[];
+  /** The log sources and fields the platform's mapping names (see CatalogEntry). */
+  catalog?(opts: TargetOptions): CatalogEntry[];
+  /**
+   * Check emitted queries with the target's own parser or analyzer (loaded lazily). `progress`,
+   * when given, is told how many queries are checked so far (a long validation shows progress).
+   */
+  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions, progress?: (done: number) => void): Promise<Map<string, Diagnostic[]>>;
 }
 
 /** Thrown inside a target's compile to abort one rule; turned into a CompileResult failure at the boundary. */

@@ -24,7 +24,7 @@ function tempRules(files: Record<string, string>): string {
   return dir;
 }
 
-const GOOD = ruleYaml('selection: {F: x}\ncondition: selection');
+const GOOD = ruleYaml('selection: {Image: x}\ncondition: selection');
 const BAD = ruleYaml('selection:\n  F|contians: x\ncondition: selection').replace(/^id: .*$/m, 'id: 6f1b7a1e-6d0e-4f7b-8a2a-0d6c1c2b3a40');
 
 describe('rulec check', () => {
@@ -55,6 +55,24 @@ describe('rulec check', () => {
       errors: [{ message: "unknown modifier 'contians'; did you mean 'contains'?", line: 8, column: 7 }],
     });
     expect(Object.keys(lines[1])).toEqual(expect.arrayContaining(['path', 'id', 'title', 'ok', 'errors']));
+  });
+
+  it('warns, with did you mean, about a log source or field that no platform maps and the Sigma taxonomy does not know; --strict makes them errors', async () => {
+    const typo = 'title: t\nlogsource:\n  product: windows\n  category: proccess_creation\ndetection:\n  sel:\n    CommandLine|contains: x\n  condition: sel\n';
+    const field = 'title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image: x\n    CommandLin|contains: x\n  condition: sel\n';
+    const dir = tempRules({ 'a.yml': typo, 'b.yml': field, 'c.yml': GOOD });
+    const c = capture();
+    expect(await main(['check', dir], c.io)).toBe(0);
+    expect(c.out).toEqual([
+      `${join(dir, 'a.yml')}:4:13: warning: log source category 'proccess_creation' is not one any platform maps; did you mean 'process_creation'? (rulec list logsources; --strict makes this an error)`,
+      `${join(dir, 'b.yml')}:6:5: warning: field 'CommandLin' is not a field any platform maps for this log source; did you mean 'CommandLine'? (--strict makes this an error)`,
+    ]);
+    expect(c.err.at(-1)).toBe('3 rules checked: 3 valid, 0 invalid, 2 warnings');
+    const s = capture();
+    expect(await main(['check', '--strict', '--json', dir], s.io)).toBe(1);
+    const rows = s.out.map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.ok)).toEqual([false, false, true]);
+    expect(rows[1].errors).toEqual([{ code: 'unknown-field', line: 6, column: 5, message: "field 'CommandLin' is not a field any platform maps for this log source; did you mean 'CommandLine'?" }]);
   });
 
   it('exits 2 on usage errors', async () => {

@@ -45,7 +45,7 @@ describe('hostile rules', () => {
     const ev = JSON.stringify({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, CommandLine: 'a'.repeat(300_000) + '!' });
     const dir = temp({ 'r.yml': HOSTILE_RULES, 'e.jsonl': ev + '\n' });
     const c = capture();
-    expect(await main(['scan', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(0);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(0);
     expect(c.out.map((l) => JSON.parse(l).title)).toEqual(['matches']);
   }, 120_000);
 
@@ -55,7 +55,7 @@ describe('hostile rules', () => {
       'e.jsonl': JSON.stringify({ CommandLine: 'ab' }) + '\n',
     });
     const c = capture();
-    expect(await main(['scan', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(1);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(1);
     expect(c.err[0]).toBe(
       `${join(dir, 'r.yml')}:5:25: error: invalid regular expression /a(?=b)/: lookahead and lookbehind are not supported (RE2, which KQL uses, has neither; the evaluator matches in linear time)`,
     );
@@ -71,7 +71,7 @@ describe('hostile events', () => {
     const deep = '{"a":' + '['.repeat(500_000) + ']'.repeat(500_000) + '}';
     const dir = temp({ 'r.yml': RULES, 'e.jsonl': `${deep}\n${good}\n` });
     const c = capture();
-    expect(await main(['scan', '--rules', join(dir, 'r.yml'), '--json', '--max-event-bytes', String(4 << 20), join(dir, 'e.jsonl')], c.io)).toBe(0);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', join(dir, 'r.yml'), '--json', '--max-event-bytes', String(4 << 20), join(dir, 'e.jsonl')], c.io)).toBe(0);
     expect(c.err).toContain(`${join(dir, 'e.jsonl')}:1: malformed event: nested deeper than 32 levels`);
     expect(c.out.map((l) => JSON.parse(l).line)).toEqual([2]);
   }, 120_000);
@@ -80,7 +80,7 @@ describe('hostile events', () => {
     const bytes = Buffer.concat([Buffer.from('{"CommandLine":"whoami '), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}\n')]);
     const dir = temp({ 'r.yml': RULES, 'e.jsonl': bytes });
     const c = capture();
-    expect(await main(['scan', '--rules', join(dir, 'r.yml'), '--json', '--include-event', join(dir, 'e.jsonl')], c.io)).toBe(0);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', join(dir, 'r.yml'), '--json', '--include-event', join(dir, 'e.jsonl')], c.io)).toBe(0);
     expect(JSON.parse(c.out[0]!).event.CommandLine).toBe('whoami \ufffd(\ufffd');
   });
 
@@ -88,12 +88,12 @@ describe('hostile events', () => {
     const big = JSON.stringify({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'cmd /c whoami & '.repeat(655_360) });
     const dir = temp({ 'r.yml': RULES, 'e.jsonl': `${big}\n${good}\n` });
     const c = capture();
-    expect(await main(['scan', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(0);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', join(dir, 'r.yml'), '--json', join(dir, 'e.jsonl')], c.io)).toBe(0);
     expect(c.err).toContain(`${join(dir, 'e.jsonl')}:1: malformed event: event longer than 1048576 bytes (skipped; raise --max-event-bytes to read it)`);
     expect(c.out.map((l) => JSON.parse(l).line)).toEqual([2]);
     const rules = existsSync(SIGMAHQ) ? SIGMAHQ : join(dir, 'r.yml');
     const all = capture();
-    expect(await main(['scan', '--rules', rules, '--json', '--max-event-bytes', String(16 << 20), join(dir, 'e.jsonl')], all.io)).toBe(0);
+    expect(await main(['scan', '--logsource', 'windows/process_creation', '--rules', rules, '--json', '--max-event-bytes', String(16 << 20), join(dir, 'e.jsonl')], all.io)).toBe(0);
     expect(all.err.at(-1)).toMatch(/^2 events in 1 input: /);
   }, 300_000);
 

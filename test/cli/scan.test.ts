@@ -47,13 +47,13 @@ describe('rulec scan', () => {
     const c = capture();
     expect(await main(['scan', '--rules', rule, '--json', join(dir, 'events.jsonl'), join(dir, 'events.json')], c.io)).toBe(0);
     expect(c.out.map((l) => JSON.parse(l))).toEqual([
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.jsonl'), line: 1 },
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 2 },
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 3 },
+      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.jsonl'), line: 1, time: null, host: null },
+      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 2, time: null, host: null },
+      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 3, time: null, host: null },
     ]);
     // the malformed line is reported with its place, and the scan goes on
     expect(c.err.some((l) => l.startsWith(`${join(dir, 'events.jsonl')}:3: malformed event: invalid JSON: `))).toBe(true);
-    expect(c.err.at(-1)).toMatch(/^5 events in 2 inputs \(1 malformed, skipped\): 3 detections by 1 of 1 rules, [\d.]+ s \([\d,]+ events\/s\)$/);
+    expect(c.err.at(-1)).toMatch(/^5 events in 2 inputs \(1 malformed, skipped\): 3 detections by 1 of 1 rules, [\d.]+ s \([\d,]+ events\/s\); 1 rule loaded in [\d.]+ s$/);
   });
 
   it('--include-event adds the event', async () => {
@@ -66,8 +66,8 @@ describe('rulec scan', () => {
     const c = capture();
     expect(await main(['scan', '--rules', rule, join(dir, 'events.json')], c.io)).toBe(0);
     expect(c.out).toEqual([
-      `${join(dir, 'events.json')}:2  high           Whoami  (11111111-1111-4111-8111-111111111111)`,
-      `${join(dir, 'events.json')}:3  high           Whoami  (11111111-1111-4111-8111-111111111111)`,
+      `${join(dir, 'events.json')}:2  -  -  high           Whoami  (11111111-1111-4111-8111-111111111111)`,
+      `${join(dir, 'events.json')}:3  -  -  high           Whoami  (11111111-1111-4111-8111-111111111111)`,
       '',
       'matches  level          rule',
       '      2  high           Whoami  (11111111-1111-4111-8111-111111111111)',
@@ -112,7 +112,68 @@ describe('rulec scan', () => {
     const d = temp({ 'fa.yml': RULE.replace('category: process_creation', 'category: file_access') });
     const c = capture();
     await main(['scan', '--rules', d, join(dir, 'events.jsonl')], c.io);
-    expect(c.err[0]).toBe("note: 1 rule: category 'file_access' has no channel/EventID data, so it matches only events without a Channel");
+    expect(c.err[0]).toBe("note: 1 rule: category 'file_access' has no channel/EventID data, so it matches only events without a Channel, in an input given --logsource");
+  });
+
+  it('runs only the rules without a log source on events that carry none, and says so once; --logsource names the input\'s', async () => {
+    const d = temp({
+      'ps.yml': RULE.replace('category: process_creation', 'category: ps_script').replace("Image|endswith: '\\whoami.exe'", 'ScriptBlockText|contains: Mimikatz'),
+      'zeek.yml': RULE.replace('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222').replace('{product: windows, category: process_creation}', '{product: zeek, service: http}').replace("{Image|endswith: '\\whoami.exe'}", "{'|all': [Invoke]}"),
+      'proxy.yml': RULE.replace('11111111-1111-4111-8111-111111111111', '33333333-3333-4333-8333-333333333333').replace('{product: windows, category: process_creation}', '{category: proxy}').replace("{Image|endswith: '\\whoami.exe'}", "{'|all': [Mimikatz]}"),
+      'any.yml': RULE.replace('11111111-1111-4111-8111-111111111111', '44444444-4444-4444-8444-444444444444').replace('{product: windows, category: process_creation}', '{definition: any event}').replace("Image|endswith: '\\whoami.exe'", 'Computer: pc2'),
+      'e.jsonl': '{"ScriptBlockText": "Invoke-Mimikatz", "Computer": "pc2"}\n{"ScriptBlockText": "Invoke-Mimikatz x"}\n',
+    });
+    const c = capture();
+    expect(await main(['scan', '--json', '-r', d, join(d, 'e.jsonl')], c.io), c.err.join('\n')).toBe(0);
+    expect(c.out.map((l) => JSON.parse(l).rule_id)).toEqual(['44444444-4444-4444-8444-444444444444']);
+    expect(c.err.filter((l) => l.includes('carries no log source'))).toEqual([
+      `note: ${join(d, 'e.jsonl')}:1: this event carries no log source to route by (no Channel): events like it run only the 1 rule without product, category or service, not the 3 others; give the input's log source with --logsource product/category/service (rulec list logsources)`,
+    ]);
+    const l = capture();
+    expect(await main(['scan', '--json', '-r', d, '--logsource', 'windows/ps_script', join(d, 'e.jsonl')], l.io)).toBe(0);
+    expect(l.out.map((x) => [JSON.parse(x).rule_id, JSON.parse(x).line])).toEqual([
+      ['44444444-4444-4444-8444-444444444444', 1],
+      ['11111111-1111-4111-8111-111111111111', 1],
+      ['11111111-1111-4111-8111-111111111111', 2],
+    ]);
+    expect(l.err.some((x) => x.includes('carries no log source'))).toBe(false);
+    const u = capture();
+    expect(await main(['scan', '-r', d, '--logsource', 'a/b/c/d', join(d, 'e.jsonl')], u.io)).toBe(2);
+    expect(u.err[0]).toMatch(/--logsource: expected product\/category\/service/);
+  });
+
+  it('--mapping reads a platform mapping in reverse (Defender XDR columns as Sigma fields), or a file; time and host columns', async () => {
+    const d = temp({
+      'r.yml': RULE.replace("{Image|endswith: '\\whoami.exe'}", "{Image|endswith: '\\whoami.exe', CommandLine|contains: '/all'}"),
+      'mde.jsonl': JSON.stringify({ Timestamp: '2026-01-02T03:04:05Z', DeviceName: 'pc1', ActionType: 'ProcessCreated', FolderPath: 'C:\\Windows\\System32\\whoami.exe', ProcessCommandLine: 'whoami /all' }) + '\n',
+      'm.yml': 'fields:\n  FolderPath: Image\n  ProcessCommandLine: CommandLine\n',
+    });
+    const args = ['scan', '-r', join(d, 'r.yml'), '--logsource', 'windows/process_creation', join(d, 'mde.jsonl')];
+    const none = capture();
+    await main(args, none.io);
+    expect(none.out).toEqual([]);
+    const k = capture();
+    expect(await main([...args, '--mapping', 'kusto/defender-xdr'], k.io)).toBe(0);
+    expect(k.out[0]).toBe(`${join(d, 'mde.jsonl')}:1  2026-01-02T03:04:05Z  pc1  high           Whoami  (11111111-1111-4111-8111-111111111111)`);
+    const f = capture();
+    expect(await main([...args, '--mapping', join(d, 'm.yml'), '--json'], f.io)).toBe(0);
+    expect(JSON.parse(f.out[0]!)).toMatchObject({ time: '2026-01-02T03:04:05Z', host: 'pc1' });
+    const n = capture();
+    expect(await main(['scan', '-r', join(d, 'r.yml'), '--mapping', 'kusto/defender-xdr', join(d, 'mde.jsonl')], n.io)).toBe(2);
+    expect(n.err[0]).toMatch(/--mapping kusto\/defender-xdr needs --logsource/);
+  });
+
+  it('--min-level leaves out the rules below it and those without a level', async () => {
+    const d = temp({ 'high.yml': RULE, 'low.yml': RULE.replace('level: high', 'level: low').replace('11111111-1111-4111-8111-111111111111', '55555555-5555-4555-8555-555555555555') });
+    const c = capture();
+    expect(await main(['scan', '--json', '-r', d, '--min-level', 'medium', join(dir, 'events.jsonl')], c.io)).toBe(0);
+    expect(new Set(c.out.map((l) => JSON.parse(l).rule_id))).toEqual(new Set(['11111111-1111-4111-8111-111111111111']));
+    const a = capture();
+    await main(['scan', '--json', '-r', d, '--min-level', 'low', join(dir, 'events.jsonl')], a.io);
+    expect(new Set(a.out.map((l) => JSON.parse(l).rule_id)).size).toBe(2);
+    const b = capture();
+    expect(await main(['scan', '-r', d, '--min-level', 'severe', join(dir, 'events.jsonl')], b.io)).toBe(2);
+    expect(b.err[0]).toBe("rulec: --min-level: unknown level 'severe'; valid levels: informational, low, medium, high, critical");
   });
 
   it('writes every detection to a pipe, in blocks, and the malformed-event notes to stderr', () => {

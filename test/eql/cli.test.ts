@@ -16,10 +16,10 @@ function capture() {
 describe('rulec build --target eql', () => {
   it('prints one query per rule and names what it cannot express', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'eql', RULES], c.io)).toBe(1);
+    expect(await main(['build', '--target', 'eql', '--fail-on', 'unsupported', RULES], c.io)).toBe(1);
     expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
-    expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error: 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
-    expect(c.err.at(-1)).toBe('eql/ecs: 10 rules: 7 compiled, 3 failed');
+    expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error \(unsupported\): 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
+    expect(c.err.at(-1)).toBe('eql/ecs: 10 rules: 7 compiled, 3 failed (3 unsupported)');
   });
 
   it('--skip-unsupported --validate --json: every emitted query validates', async () => {
@@ -35,7 +35,7 @@ describe('rulec build --target eql', () => {
       const out = mkdtempSync(join(tmpdir(), 'rulec-eql-'));
       const c = capture();
       expect(await main(['build', '--target', 'eql', '--format', format!, '--out', out, SEED], c.io)).toBe(0);
-      expect(readdirSync(out)).toEqual([`custom_script_extension_executable_drop.${ext}`]);
+      expect(readdirSync(out)).toEqual(['.rulec-manifest.json', `custom_script_extension_executable_drop.${ext}`]);
       const text = readFileSync(join(out, `custom_script_extension_executable_drop.${ext}`), 'utf8');
       if (ext === 'ndjson') expect(JSON.parse(text).rule_id).toBe('0d6fee06-3ad6-4edc-aea7-c68093370229');
       if (ext === 'toml') expect(text).toContain('rule_id = "0d6fee06-3ad6-4edc-aea7-c68093370229"');
@@ -62,7 +62,7 @@ describe('rulec build --target eql', () => {
   it('--platform raw keeps Sigma names and routes Windows sources by Channel and EventID', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', SEED], c.io)).toBe(0);
-    expect(c.out[0]).toMatch(/^any where Channel == "Microsoft-Windows-Sysmon\/Operational" and EventID == 11 and Image : /);
+    expect(c.out[1]).toMatch(/^any where Channel == "Microsoft-Windows-Sysmon\/Operational" and EventID == 11 and Image : /);
   });
 
   it('--mapping overrides a field and its type', async () => {
@@ -71,7 +71,7 @@ describe('rulec build --target eql', () => {
     writeFileSync(m, 'fields:\n  FileType: file.type\ntypes:\n  file.type: keyword\n');
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--mapping', m, '--', SEED], c.io)).toBe(0);
-    expect(c.out[0]).toContain('file.type : "*Executable*"');
+    expect(c.out[1]).toContain('file.type : "*Executable*"');
   });
 
   it('--mapping can switch the fallback namespace off: an unmapped field is then a mapping failure naming the choices', async () => {
@@ -104,7 +104,7 @@ describe('rulec build --target eql', () => {
     expect(row.error).toContain('its log source calls for --platform raw (or --platform ecs, which routes every rule)');
     const r = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', dir], r.io)).toBe(0);
-    expect(r.out[0]).toBe('any where eventName : "ConsoleLogin"\n');
+    expect(r.out[1]).toBe('any where eventName : "ConsoleLogin"\n');
   });
 
   it('the default platform ecs builds a mixed folder: each rule on the data its log source calls for, artifacts with its index patterns', async () => {
@@ -181,7 +181,7 @@ describe('rulec build --target eql', () => {
     writeFileSync(m, 'keyword_search: {field: message}\n');
     const o = capture();
     expect(await main(['build', '--target', 'eql', '--platform', 'raw', '--mapping', m, '--', kw], o.io)).toBe(0);
-    expect(o.out[0]).toBe(
+    expect(o.out[1]).toBe(
       'any where Channel == "System" and (message : ("*mimikatz*", "*sekurlsa::*", "*lsadump::?am*") or message : "*procdump*" and message : "*lsass*")\n',
     );
     expect(o.err).toContain(`${kw}: note: keyword search approximated as a substring search of message (platform option keyword_search)`);
@@ -217,12 +217,12 @@ describe('rulec build --target eql', () => {
     writeFileSync(join(dir, 'r.yml'), "title: t\nid: 11111111-1111-4111-8111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\Élan.exe'}\n  condition: sel\n");
     const exact = capture();
     expect(await main(['build', '--target', 'eql', dir], exact.io)).toBe(0);
-    expect(exact.out[0]).toContain('process.executable regex~ ".*\\\\\\\\[Éé]lan\\\\.exe"');
+    expect(exact.out[1]).toContain('process.executable regex~ ".*\\\\\\\\[Éé]lan\\\\.exe"');
     const m = join(dir, 'm.yml');
     writeFileSync(m, 'ascii_case_folding: true\n');
     const approx = capture();
     expect(await main(['build', '--target', 'eql', '--mapping', m, '--', join(dir, 'r.yml')], approx.io)).toBe(0);
-    expect(approx.out[0]).toContain('process.executable : "*\\\\Élan.exe"');
+    expect(approx.out[1]).toContain('process.executable : "*\\\\Élan.exe"');
     expect(approx.err.some((l) => /note: case-insensitive text comparisons use ASCII case folding/.test(l))).toBe(true);
   });
 

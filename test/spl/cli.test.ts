@@ -52,7 +52,7 @@ describe('rulec build --target spl', () => {
     const out = mkdtempSync(join(tmpdir(), 'rulec-spl-app-'));
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--format', 'savedsearches', '--out', out, RULES], c.io)).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['default', 'metadata']);
+    expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
     expect(conf.match(/^\[rulec - /gm)).toHaveLength(10);
@@ -69,29 +69,32 @@ describe('rulec build --target spl', () => {
     const dir = ruleDir({ 'r.yml': AWS_RULE.replace('logsource:', 'schedule: {frequency: 7m}\nlogsource:') });
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--format', 'savedsearches', dir], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/r\.yml:\d+:\d+: error: schedule frequency 7m cannot be a Splunk cron_schedule at a fixed interval: 7 minutes does not divide an hour/);
+    expect(c.err.join('\n')).toMatch(/r\.yml:\d+:\d+: skipped \(unsupported\): schedule frequency 7m cannot be a Splunk cron_schedule at a fixed interval: 7 minutes does not divide an hour/);
   });
 
   it('reports the log-source approximation as a note, and a --mapping file removes it', async () => {
     const dir = ruleDir({ 'r.yml': AWS_RULE });
     const c = capture();
     expect(await main(['build', '--target', 'spl', dir], c.io)).toBe(0);
-    expect(c.out.join('\n')).toBe('eventName="ConsoleLogin"\n');
+    expect(c.out.join('\n')).toBe('```Console login (0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b) ' + join(dir, 'r.yml') + '```\neventName="ConsoleLogin"\n');
     expect(c.err[0]).toMatch(/r\.yml: note: no Splunk source or sourcetype is known for this log source.*logsources\.aws\.search/);
     const m = ruleDir({ 'm.yml': "logsources:\n  aws:\n    search: {sourcetype: 'aws:cloudtrail'}\n    note: null\n" });
     const d = capture();
     expect(await main(['build', '--target', 'spl', '--mapping', join(m, 'm.yml'), '--', dir], d.io)).toBe(0);
-    expect(d.out.join('\n')).toBe('sourcetype="aws:cloudtrail" eventName="ConsoleLogin"\n');
+    expect(d.out.slice(1).join('\n')).toBe('sourcetype="aws:cloudtrail" eventName="ConsoleLogin"\n');
     expect(d.err.some((l) => l.includes('note:'))).toBe(false);
   });
 
-  it('platforms cim and windows refuse what they cannot map; --skip-unsupported skips it', async () => {
+  it('platforms cim and windows refuse what they cannot map; --fail-on mapping fails the build, the default and --skip-unsupported skip it', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'spl', '--platform', 'cim', RULES], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error: log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
+    expect(await main(['build', '--target', 'spl', '--platform', 'cim', '--fail-on', 'mapping', RULES], c.io)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error \(mapping\): log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
     const s = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', '--skip-unsupported', RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toBe('spl/windows: 10 rules: 8 compiled, 2 skipped (unsupported)');
+    expect(s.err.at(-1)).toBe('spl/windows: 10 rules: 8 compiled, 2 skipped (2 mapping)');
+    const d = capture();
+    expect(await main(['build', '--target', 'spl', '--platform', 'windows', RULES], d.io)).toBe(0);
+    expect(d.err).toEqual(s.err);
   });
 
   it('a malformed mapping file is a usage error naming the key', async () => {

@@ -52,13 +52,13 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(10).fill(true));
   });
 
-  it('correlation rules are reported unsupported; --skip-unsupported skips them', async () => {
+  it('correlation rules are reported unsupported; --fail-on unsupported fails the build, --skip-unsupported skips them', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'ts', RULES, FIXTURE_RULES], c.io)).toBe(1);
-    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error: correlation rules are not compiled to ts yet/.test(l))).toBe(true);
+    expect(await main(['build', '--target', 'ts', '--fail-on', 'unsupported', RULES, FIXTURE_RULES], c.io)).toBe(1);
+    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error \(unsupported\): correlation rules are not compiled to ts yet/.test(l))).toBe(true);
     const s = capture();
     expect(await main(['build', '--target', 'ts', '--skip-unsupported', RULES, FIXTURE_RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toMatch(/11 rules: 10 compiled, 1 skipped/);
+    expect(s.err.at(-1)).toMatch(/11 rules: 10 compiled, 1 skipped \(1 unsupported\)$/);
   });
 
   it('--mapping renames fields; a bad mapping fails every rule with a mapping error', async () => {
@@ -72,7 +72,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     expect(m.match({ process: { executable: 'C:\\x\\net.exe' } })).toBe(true);
     const b = capture();
     expect(await main(['build', '--target', 'ts', '--mapping', join(dir, 'bad.yml'), '--', RULES], b.io)).toBe(1);
-    expect(b.err[0]).toMatch(/error: ts mapping: `fields` must map Sigma field names to event field names/);
+    expect(b.err[0]).toMatch(/skipped \(mapping\): ts mapping: `fields` must map Sigma field names to event field names/);
   });
 
   it('usage errors name the valid formats and platforms', async () => {

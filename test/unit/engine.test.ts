@@ -164,6 +164,27 @@ describe('the witness index', () => {
     expect(seen).toEqual(['a:C:\\CMD.EXE:Security:C:\\CMD.EXE', 'b:C:\\CMD.EXE:Security:C:\\CMD.EXE']);
   });
 
+  it('events without a channel: every rule by default, only rules without a log source with unknownOrigin unconstrained', () => {
+    const rules: IrRule[] = [
+      { ir: { kind: 'const', value: true }, logsource: { product: 'zeek', service: 'http' }, title: 'zeek' },
+      { ir: { kind: 'const', value: true }, logsource: { product: 'windows', category: 'ps_script' }, title: 'ps' },
+      { ir: { kind: 'const', value: true }, title: 'any' },
+    ];
+    const titles = (e: Engine, ev: Record<string, unknown>): string[] => {
+      const seen: string[] = [];
+      e.evaluate(ev, (r) => seen.push(r.title));
+      return seen;
+    };
+    const flat = { ScriptBlockText: 'Invoke-Mimikatz' };
+    expect(titles(Engine.fromIr(rules), flat)).toEqual(['zeek', 'ps', 'any']);
+    const scan = Engine.fromIr(rules, { unknownOrigin: 'unconstrained' });
+    expect(titles(scan, flat)).toEqual(['any']);
+    expect(scan.eventsWithoutOrigin).toBe(1);
+    // An event that carries its channel is routed as always.
+    expect(titles(scan, { Channel: 'Microsoft-Windows-PowerShell/Operational', EventID: 4104, ScriptBlockText: 'x' })).toEqual(['ps', 'any']);
+    expect(scan.eventsWithoutOrigin).toBe(1);
+  });
+
   it('refuses to evaluate from inside its own sink (shared scratch buffers)', () => {
     const e = Engine.fromIr([{ ir: { kind: 'const', value: true } }]);
     expect(() => e.evaluate({}, () => e.evaluate({}, () => {}))).toThrow('Engine.evaluate was called from its own sink');

@@ -10,8 +10,10 @@ import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
-import type { CompileInput, CompileResult, Target, TargetOptions } from '../../targets/types.js';
-import { missingDirs, writeFileAtomic } from '../../util/atomic.js';
+import type { CompileInput, CompileResult, FailureKind, Target, TargetOptions } from '../../targets/types.js';
+import { missingDirs } from '../../util/atomic.js';
+import { MANIFEST, writeOutDir, type OutResult } from '../out-dir.js';
+import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
@@ -25,15 +27,26 @@ export interface BuildOptions extends PlaceholderOptions {
   out?: string;
   json?: boolean;
   validate?: boolean;
+  /** Kinds of refusal that fail the build, comma-separated (`--fail-on`); default `invalid`. */
+  failOn?: string;
   skipUnsupported?: boolean;
   index?: string;
   enable?: boolean;
 }
 
+/**
+ * Why a rule produced nothing: the target's own kinds (`unsupported`: the target language cannot
+ * express it exactly; `mapping`: a field or log source the platform mapping lacks), `invalid` (the
+ * rule itself is wrong), and `validation` (a query rulec emitted failed the target's validator:
+ * rulec's defect, so it fails the build whatever --fail-on says).
+ */
+export type RefusalKind = FailureKind | 'invalid' | 'validation';
+export const REFUSAL_KINDS = ['unsupported', 'mapping', 'invalid'] as const;
+
 interface Entry {
   loaded: LoadedRule;
   input?: CompileInput;
-  result: CompileResult | { ok: false; kind: 'invalid' | 'unsupported'; error: string; at?: { line: number; column: number } };
+  result: CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
   /** Output file, relative to --out. */
   file?: string;
 }
@@ -48,6 +61,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   if (!target.formats.includes(format)) {
     throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}`);
   }
+  const failOn = failingKinds(opts);
   const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
   const topts: TargetOptions = { platform, format, mapping, ...artifactOptions(target, opts) };
 
@@ -55,7 +69,8 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   if (opts.out) missingDirs(opts.out);
   const roots = paths.length ? paths : ['rules/'];
   const placeholders = placeholderValues(opts);
-  const bar = progress('loading rules');
+  const since = Date.now();
+  const bar = progress('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
@@ -63,57 +78,56 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const irs = effectiveIr(rules);
   const entries: Entry[] = [];
-  for (const loaded of rules) {
+  const compiling = progress(`compiling for ${target.name}/${platform}`, undefined, { since });
+  for (const [i, loaded] of rules.entries()) {
+    compiling.update(i, rules.length);
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0 || !loaded.rule) {
       const first = errors[0];
       entries.push({
         loaded,
-        result: { ok: false, kind: 'invalid', error: first ? `invalid rule: ${first.message}` : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
+        result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
       });
       continue;
     }
     if (loaded.rule.kind === 'filter') continue;
-    if (loaded.rule.kind === 'correlation') {
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${target.name} yet` } });
-      continue;
-    }
     const refused = unfilledRefusal(loaded);
     if (refused) {
       entries.push({ loaded, result: { ok: false, kind: 'unsupported', ...refused } });
       continue;
     }
+    if (loaded.rule.kind === 'correlation') {
+      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${target.name} yet` } });
+      continue;
+    }
     const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
     entries.push({ loaded, input, result: target.compile(input, topts) });
   }
+  compiling.done();
 
   if (opts.validate && target.validate) {
     const okEntries = entries.filter((e) => e.result.ok && e.input);
     const keyed = okEntries.map((e, i) => ({ key: String(i), query: (e.result as { query: string }).query, input: e.input! }));
-    const diags = await target.validate(keyed, topts);
+    const validating = progress(`validating ${target.name}/${platform} queries`, undefined, { since });
+    // Drawn before the first query: a validator that checks all at once (ts) shows this line throughout.
+    validating.update(0, keyed.length);
+    const diags = await target.validate(keyed, topts, (done) => validating.update(done, keyed.length));
+    validating.done();
     okEntries.forEach((e, i) => {
       const d: Diagnostic[] = diags.get(String(i)) ?? [];
       const errs = d.filter((x) => x.severity === 'error');
-      if (errs.length) {
-        e.result = { ok: false, kind: 'unsupported', error: `emitted query does not validate: ${errs.map((x) => x.message).join('; ')}` };
-        // A query we emitted that fails validation is our defect, never skippable.
-        (e.result as { kind: string }).kind = 'invalid';
-      }
+      if (errs.length) e.result = { ok: false, kind: 'validation', error: `emitted query does not validate: ${errs.map((x) => x.message).join('; ')}` };
     });
   }
 
   assignFiles(entries, roots);
-  let failed = 0;
-  let skipped = 0;
-  let compiled = 0;
+  const tally = new Tally();
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const buildNotes = new Map<string, number>();
   for (const e of entries) {
     const r = e.result;
-    const skippable = !r.ok && (r.kind === 'unsupported' || r.kind === 'mapping');
-    if (r.ok) compiled++;
-    else if (skippable && opts.skipUnsupported) skipped++;
-    else failed++;
+    const skippable = !r.ok && !fails(r.kind, failOn);
+    tally.add(r.ok ? undefined : r.kind, skippable);
     if (opts.json) {
       io.json({
         path: e.loaded.path,
@@ -126,12 +140,12 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
         ok: r.ok,
         ...(r.ok
           ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
-          : { error: r.error, kind: r.kind, ...(skippable && opts.skipUnsupported ? { skipped: true } : {}) }),
+          : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
       });
     } else if (!r.ok) {
-      const at = 'at' in r && r.at ? r.at : (e.loaded.rule?.at ?? { line: 1, column: 1 });
-      const word = skippable && opts.skipUnsupported ? 'skipped' : 'error';
-      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${word}: ${r.error}`);
+      const rule = e.loaded.rule;
+      const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
+      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
     } else if (r.notes?.length) {
       for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
     }
@@ -141,36 +155,87 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const bundled = target.bundle?.(format, bundleInputs, topts);
   if (opts.out) {
-    if (bundled) for (const f of bundled) writeFileAtomic(join(opts.out, f.path), f.content);
-    else for (const e of entries) if (e.result.ok && e.file) writeFileAtomic(join(opts.out, e.file), e.result.output);
+    const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
+    reportOutDir(io, opts.out, writeOutDir(opts.out, { target: target.name, platform, format }, files));
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
-    else for (const e of entries) if (e.result.ok) io.out(e.result.output.replace(/\n$/, '') + '\n');
+    else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
   for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
-    const parts = [`${compiled} compiled`];
-    if (skipped) parts.push(`${skipped} skipped (unsupported)`);
-    if (failed) parts.push(`${failed} failed`);
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${parts.join(', ')}${opts.out ? ` -> ${opts.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${opts.out ? ` -> ${opts.out}` : ''}`);
   }
-  return failed > 0 ? EXIT_FAILED : EXIT_OK;
+  if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
+  return tally.failed > 0 || tally.compiled === 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-/** --index and --enable, for the targets that read them. */
-function artifactOptions(target: Target, opts: BuildOptions): Pick<TargetOptions, 'index' | 'enable'> {
-  const out: Pick<TargetOptions, 'index' | 'enable'> = {};
-  for (const [name, given] of [['index', opts.index !== undefined], ['enable', opts.enable === true]] as const) {
-    if (given && !target.artifactOptions?.includes(name)) throw new UsageError(`--${name} does not apply to target ${target.name}`);
+/**
+ * The refusal kinds that fail the build. `--skip-unsupported` predates `--fail-on` and means its
+ * default (only invalid rules fail); it is kept so that existing scripts keep working.
+ */
+export function failingKinds(opts: Pick<BuildOptions, 'failOn' | 'skipUnsupported'>): Set<RefusalKind> {
+  if (opts.failOn === undefined) return new Set(['invalid']);
+  if (opts.skipUnsupported) throw new UsageError('--skip-unsupported is the default --fail-on invalid; give one of --skip-unsupported and --fail-on');
+  const kinds = new Set<RefusalKind>();
+  for (const k of opts.failOn.split(',').map((x) => x.trim())) {
+    if (k === 'all') for (const a of REFUSAL_KINDS) kinds.add(a);
+    else if (k === 'none' || k === '') continue;
+    else if ((REFUSAL_KINDS as readonly string[]).includes(k)) kinds.add(k as RefusalKind);
+    else throw new UsageError(`--fail-on: unknown refusal kind '${k}'; valid kinds: ${REFUSAL_KINDS.join(', ')} (or all, none)`);
   }
-  if (opts.index !== undefined) {
-    const names = opts.index.split(',').map((x) => x.trim());
-    const badName = names.find((n) => !/^[A-Za-z0-9_*][A-Za-z0-9_.*:-]*$/.test(n));
-    if (badName !== undefined) throw new UsageError(`--index: '${badName}' is not an index name (letters, digits, _ . * : -; comma-separated)`);
-    out.index = names;
+  return kinds;
+}
+
+/** A query rulec emitted that its target rejects is rulec's defect: it fails whatever --fail-on says. */
+function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
+  return kind === 'validation' || failOn.has(kind);
+}
+
+/** Counts of the build's outcomes, by refusal kind, for the summary line and the exit status. */
+class Tally {
+  compiled = 0;
+  failed = 0;
+  private readonly skipped = new Map<RefusalKind, number>();
+  private readonly failures = new Map<RefusalKind, number>();
+
+  add(kind: RefusalKind | undefined, skipped: boolean): void {
+    if (kind === undefined) {
+      this.compiled++;
+      return;
+    }
+    const into = skipped ? this.skipped : this.failures;
+    into.set(kind, (into.get(kind) ?? 0) + 1);
+    if (!skipped) this.failed++;
   }
-  if (opts.enable) out.enable = true;
-  return out;
+
+  /** `7 compiled, 2 skipped (1 unsupported, 1 mapping), 1 failed (1 invalid)` */
+  text(): string {
+    const parts = [`${this.compiled} compiled`];
+    const byKind = (m: Map<RefusalKind, number>): string => [...m].map(([k, n]) => `${n} ${k}`).join(', ');
+    const total = (m: Map<RefusalKind, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+    if (this.skipped.size) parts.push(`${total(this.skipped)} skipped (${byKind(this.skipped)})`);
+    if (this.failures.size) parts.push(`${total(this.failures)} failed (${byKind(this.failures)})`);
+    return parts.join(', ');
+  }
+}
+
+/**
+ * A query on stdout starts with a comment naming its rule, so that a terminal full of queries says
+ * which is which. Files and --json keep the query as the product imports it (a Defender continuous
+ * rule must have no comment at all).
+ */
+function printQuery(io: Output, target: Target, format: string, loaded: LoadedRule, output: string): void {
+  if (format === 'query' && target.lineComment) {
+    const name = `${loaded.title ?? '(untitled)'}${loaded.id ? ` (${loaded.id})` : ''} ${loaded.path}${loaded.index > 0 ? `#${loaded.index}` : ''}`;
+    io.out(target.lineComment(name.replace(/[\r\n\u2028\u2029]+/g, ' ')));
+  }
+  io.out(output.replace(/\n$/, '') + '\n');
+}
+
+function reportOutDir(io: Output, out: string, r: OutResult): void {
+  if (r.unreadable) io.err(`${join(out, MANIFEST)}: warning: cannot read the previous build's manifest (${r.unreadable}); no stale file was removed`);
+  if (r.removed.length) io.err(`${out}: removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'} of the previous build that this build no longer produces`);
+  for (const f of r.kept) io.err(`${join(out, f)}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
 }
 
 /** One output file per rule, mirroring the rule's path below the root it was found in. */
@@ -195,4 +260,20 @@ function assignFiles(entries: Entry[], roots: string[]): void {
     used.add(file);
     e.file = file;
   }
+}
+
+/** --index and --enable, for the targets that read them. */
+function artifactOptions(target: Target, opts: BuildOptions): Pick<TargetOptions, 'index' | 'enable'> {
+  const out: Pick<TargetOptions, 'index' | 'enable'> = {};
+  for (const [name, given] of [['index', opts.index !== undefined], ['enable', opts.enable === true]] as const) {
+    if (given && !target.artifactOptions?.includes(name)) throw new UsageError(`--${name} does not apply to target ${target.name}`);
+  }
+  if (opts.index !== undefined) {
+    const names = opts.index.split(',').map((x) => x.trim());
+    const badName = names.find((n) => !/^[A-Za-z0-9_*][A-Za-z0-9_.*:-]*$/.test(n));
+    if (badName !== undefined) throw new UsageError(`--index: '${badName}' is not an index name (letters, digits, _ . * : -; comma-separated)`);
+    out.index = names;
+  }
+  if (opts.enable) out.enable = true;
+  return out;
 }

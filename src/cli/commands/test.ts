@@ -8,6 +8,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadCollection, type LoadedRule, type LoadOptions } from '../../collection/load.js';
+import { progress } from '../progress.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
@@ -58,7 +59,9 @@ export async function runTest(paths: string[], opts: TestOptions, io: Output): P
 }
 
 function inlineTests(paths: string[], load: LoadOptions): TestCase[] {
-  const { rules, pathErrors } = loadCollection(paths, undefined, load);
+  const bar = progress('loading rules');
+  const { rules, pathErrors } = loadCollection(paths, (d, t) => bar.update(d, t), load);
+  bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   const out: TestCase[] = [];
   for (const r of rules) {
@@ -135,7 +138,9 @@ async function manifestTests(manifest: string, load: LoadOptions): Promise<TestC
   const eventRoot = dirname(resolve(manifest));
   const loaded = new Map<string, LoadedRule[]>();
   const out: TestCase[] = [];
-  for (const c of cases) {
+  const bar = progress(`running ${manifest}`);
+  for (const [i, c] of cases.entries()) {
+    bar.update(i, cases.length);
     const started = process.hrtime.bigint();
     const rulePath = resolve(ruleRoot, c.rule);
     const name = `${c.title ?? c.rule}${c.rule_id ? ` (${c.rule_id})` : ''}`;
@@ -196,6 +201,7 @@ async function manifestTests(manifest: string, load: LoadOptions): Promise<TestC
     else if (matches < min) fail(`matched ${matches} of ${total} event${total === 1 ? '' : 's'}, expected at least ${min}${whyNot(rule, rules, unmatched)}`);
     else out.push({ suite: manifest, name, rule: c.rule, ok: true, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
   }
+  bar.done();
   return out;
 }
 

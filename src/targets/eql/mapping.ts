@@ -10,7 +10,7 @@ import { backendFile, deepMerge, listPlatforms, loadPlatformMapping, readYamlFil
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
-import { TargetFailure } from '../types.js';
+import { TargetFailure, type CatalogEntry } from '../types.js';
 
 /**
  * How the printer treats a field. `keyword` covers ECS keyword, wildcard, constant_keyword and
@@ -254,6 +254,19 @@ export class Platform {
     });
   }
 
+  /** The log sources this platform selects, each with the Sigma fields it maps by name (the platform's own and its log source's). */
+  catalog(): CatalogEntry[] {
+    const defined = (w: When): CatalogEntry['logsource'] =>
+      Object.fromEntries(Object.entries(w).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const within = (inner: When, outer: When): boolean => Object.entries(inner).every(([k, v]) => outer[k as keyof When] === v);
+    const global = [...this.fields.keys()];
+    const whens = [...this.logsources.map((l) => l.when), ...this.byLogsource.map((b) => b.when)];
+    return whens.map((when) => ({
+      logsource: defined(when),
+      fields: [...new Set([...global, ...this.byLogsource.filter((b) => within(b.when, when)).flatMap((b) => [...b.fields.keys()])])],
+    }));
+  }
+
   private readonly typeCache = new Map<string, FieldType>();
   private readonly fieldCache = new Map<string, FieldTarget | TargetFailure>();
 
@@ -400,7 +413,15 @@ export class Router {
 
   /** The platform a rule of this log source compiles on. */
   for(ls: LogSource): Platform {
-    const name = this.route(ls);
+    return this.platform(this.route(ls));
+  }
+
+  /** The log sources and fields of every platform this router sends rules to. */
+  catalog(): CatalogEntry[] {
+    return [...new Set(this.routes.map((r) => r.platform))].flatMap((name) => this.platform(name).catalog());
+  }
+
+  private platform(name: string): Platform {
     let p = this.built.get(name);
     if (!p) {
       const data = deepMerge(deepMerge(loadPlatformMapping('eql', name), this.shared), this.perPlatform[name] ?? {});

@@ -47,9 +47,12 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   artifactOptions: ['index', 'enable'],
   compile: compileEql,
-  async validate(queries, opts) {
+  lineComment: (text) => `// ${text}`,
+  catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
+  async validate(queries, opts, progress) {
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) {
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
       const platform = rulePlatform(opts.platform, opts.mapping, q.input.rule.logsource);
       const { diagnostics } = checkEql(q.query, { knows: (f) => platform.knows(f) });
       if (diagnostics.length) out.set(q.key, diagnostics);

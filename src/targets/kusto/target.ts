@@ -79,13 +79,32 @@ export const kustoTarget: Target = {
       return { ok: true, query: q.text, output: a.text, ext: a.ext, source, ...(notes.length ? { notes } : {}) };
     });
   },
-  async validate(queries, opts): Promise<Map<string, Diagnostic[]>> {
+  lineComment: (text) => `// ${text}`,
+  eventFields(opts, logsource) {
+    const out = new Map<string, string>();
+    for (const view of viewsFor(kustoMapping(opts.mapping, opts.platform), logsource)) {
+      for (const [sigma, access] of view.fields) {
+        if (access.kind === 'column' && !out.has(access.column) && ![...out.values()].includes(sigma)) out.set(access.column, sigma);
+      }
+    }
+    return [...out].map(([event, sigma]) => ({ event, sigma }));
+  },
+  catalog(opts) {
+    return kustoMapping(opts.mapping, opts.platform).logsources.flatMap((e) =>
+      e.match.map((m) => ({
+        logsource: { ...(m.product ? { product: m.product } : {}), ...(m.category ? { category: m.category } : {}), ...(m.service ? { service: m.service } : {}) },
+        fields: [...new Set(e.views.flatMap((v) => [...v.fields.keys()]))],
+      })),
+    );
+  },
+  async validate(queries, opts, progress): Promise<Map<string, Diagnostic[]>> {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);
     const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
     const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) {
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
       const diags = analyzer.analyze(q.query);
       if (diags.length === 0) continue;
       // Any diagnostic of Kusto.Language is an error: we emitted the query.

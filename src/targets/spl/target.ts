@@ -58,9 +58,20 @@ export const splTarget: Target = {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
     return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform, platformMapping(opts.mapping, opts.platform).savedsearches) : undefined;
   },
-  async validate(queries) {
+  catalog(opts) {
+    return platformMapping(opts.mapping, opts.platform).entries.map((e) => ({
+      logsource: Object.fromEntries(Object.entries(e.match).filter((m): m is [string, string] => typeof m[1] === 'string')),
+      fields: Object.keys(e.fields),
+    }));
+  },
+  // SPL comments are triple backticks; a backtick inside would end one early.
+  lineComment: (text) => '```' + text.replace(/`/g, "'") + '```',
+  async validate(queries, _opts, progress) {
     const out = new Map<string, Diagnostic[]>();
-    for (const q of queries) out.set(q.key, validateQuery(q.query));
+    for (const [i, q] of queries.entries()) {
+      progress?.(i);
+      out.set(q.key, validateQuery(q.query));
+    }
     return out;
   },
 };

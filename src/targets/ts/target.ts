@@ -34,6 +34,8 @@ export function fieldMap(mapping: unknown): FieldMap {
   return map;
 }
 
+const VALIDATE_CHUNK = 1000;
+
 export const tsTarget: Target = {
   name: 'ts',
   platforms: ['node'],
@@ -50,12 +52,18 @@ export const tsTarget: Target = {
     const fields = results.length ? fieldMap(opts.mapping) : (f: string) => f;
     return [{ path: 'rules.ts', content: generateBundle(results.map((r) => r.input), fields) }];
   },
-  async validate(queries) {
+  async validate(queries, _opts, progress) {
     const { typeCheck } = await import('./typecheck.js');
-    const errors = typeCheck(new Map(queries.map((q) => [q.key, q.query])));
     const out = new Map<string, Diagnostic[]>();
-    for (const [key, errs] of errors) {
-      out.set(key, errs.map((e) => error('ts-type-error', `generated module ${e.line}:${e.column}: ${e.message}`, undefined)));
+    // Checked in programs of VALIDATE_CHUNK modules (the modules do not import one another), so that
+    // progress moves between programs. On the 3,141 corpus modules: 43.3 s of CPU and 0.83 GB peak,
+    // against 41.6 s and 1.37 GB for one program.
+    for (let i = 0; i < queries.length; i += VALIDATE_CHUNK) {
+      progress?.(i);
+      const chunk = queries.slice(i, i + VALIDATE_CHUNK);
+      for (const [key, errs] of typeCheck(new Map(chunk.map((q) => [q.key, q.query])))) {
+        out.set(key, errs.map((e) => error('ts-type-error', `generated module ${e.line}:${e.column}: ${e.message}`, undefined)));
+      }
     }
     return out;
   },

@@ -1,0 +1,139 @@
+/**
+ * What the platforms of every target know: their log sources and the Sigma fields they map by
+ * name, gathered from each target's mapping data (Target.catalog) without --mapping files. `rulec
+ * list` prints it; `rulec check` warns about log sources and fields that no platform knows.
+ */
+import { closest } from '../diag/diagnostic.js';
+import { backendFile, loadPlatformMapping, readYamlFile } from '../config/mapping.js';
+import type { DetectionRule, LogSource } from '../model/types.js';
+import type { Position } from '../diag/diagnostic.js';
+import { CATALOG_TARGETS, loadTarget } from '../targets/registry.js';
+import type { CatalogEntry } from '../targets/types.js';
+import { UsageError } from './exit-codes.js';
+
+export type LogSourceKey = 'product' | 'category' | 'service';
+export const LOGSOURCE_KEYS: readonly LogSourceKey[] = ['product', 'category', 'service'];
+
+export interface PlatformEntry extends CatalogEntry {
+  target: string;
+  platform: string;
+}
+
+/** The Sigma log sources and the fields SigmaHQ rules use with them (backends/sigma/taxonomy.yml). */
+export function sigmaTaxonomy(): PlatformEntry[] {
+  const data = readYamlFile(backendFile('sigma', 'taxonomy.yml')) as { logsources: CatalogEntry[] };
+  return data.logsources.map((e) => ({ ...e, target: 'sigma', platform: 'taxonomy' }));
+}
+
+export async function loadCatalog(targets: readonly string[] = CATALOG_TARGETS): Promise<PlatformEntry[]> {
+  const out: PlatformEntry[] = sigmaTaxonomy();
+  for (const name of targets) {
+    const target = await loadTarget(name);
+    if (!target.catalog) continue;
+    for (const platform of target.platforms) {
+      const mapping = loadPlatformMapping(target.name, platform, []);
+      for (const e of target.catalog({ platform, format: 'query', mapping })) out.push({ ...e, target: target.name, platform });
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether what `required` names (a platform entry's log source, a rule's) is met by log source
+ * `ls`: every key it sets has the same value in `ls`.
+ */
+export function serves(required: Partial<Record<LogSourceKey, string>>, ls: LogSource): boolean {
+  return LOGSOURCE_KEYS.every((k) => required[k] === undefined || required[k] === ls[k]);
+}
+
+/** `product/category/service`, each part optional: `windows/process_creation`, `windows//security`. */
+export function parseLogSource(text: string, option: string): LogSource {
+  const parts = text.split('/');
+  if (parts.length > 3 || parts.every((p) => p === '')) {
+    throw new UsageError(`${option}: expected product/category/service (parts may be empty: windows/process_creation, windows//security), got '${text}'`);
+  }
+  const ls: LogSource = {};
+  parts.forEach((p, i) => {
+    if (p !== '') ls[LOGSOURCE_KEYS[i]!] = p;
+  });
+  return ls;
+}
+
+export function logSourceText(ls: Partial<Record<LogSourceKey, string>>): string {
+  return `${ls.product ?? ''}/${ls.category ?? ''}/${ls.service ?? ''}`.replace(/\/+$/, '');
+}
+
+export interface Unknown {
+  key: LogSourceKey | 'field';
+  value: string;
+  /** For a field: the detection key that names it. */
+  suggestion?: string;
+}
+
+/**
+ * The log source keys and fields of a rule that no platform knows, each with the closest known
+ * name. A field is looked for among the fields of the platforms that serve the rule's log source,
+ * and then among every field any platform maps: a platform that passes unnamed fields through (an
+ * EventData bag) lists few, and a name some platform knows is no typo.
+ */
+export function unknownNames(catalog: PlatformEntry[], ls: LogSource, fields: readonly string[]): Unknown[] {
+  const out: Unknown[] = [];
+  let lsKnown = true;
+  for (const k of LOGSOURCE_KEYS) {
+    const v = ls[k];
+    if (v === undefined) continue;
+    const known = [...new Set(catalog.flatMap((e) => (e.logsource[k] ? [e.logsource[k]!] : [])))];
+    if (known.includes(v)) continue;
+    lsKnown = false;
+    const near = closest(v, known);
+    out.push({ key: k, value: v, ...(near ? { suggestion: near } : {}) });
+  }
+  if (!lsKnown) return out;
+  const all = new Set(catalog.flatMap((e) => e.fields));
+  const served = [...new Set(catalog.filter((e) => serves(e.logsource, ls)).flatMap((e) => e.fields))];
+  for (const f of new Set(fields)) {
+    if (all.has(f)) continue;
+    const near = closest(f, served.length ? served : [...all]) ?? closest(f, [...all]);
+    out.push({ key: 'field', value: f, ...(near ? { suggestion: near } : {}) });
+  }
+  return out;
+}
+
+/** Each field a rule's detection names, with the position of its first detection key. */
+export function fieldPositions(rule: DetectionRule): Map<string, Position> {
+  const at = new Map<string, Position>();
+  for (const search of rule.detection.searches.values()) {
+    if (search.kind !== 'maps') continue;
+    for (const map of search.maps) for (const item of map) if (item.field !== null && !at.has(item.field)) at.set(item.field, item.at);
+  }
+  return at;
+}
+
+/**
+ * Where a target's refusal points in the rule: the detection key of the first field the message
+ * quotes ('Image', 'Details|fieldref: Image'), else the log source for a log-source refusal, the
+ * first keyword selection for a keyword refusal, the schedule for a schedule refusal, else the rule. Targets name what they refuse in their messages
+ * but carry no position.
+ */
+export function locateRefusal(rule: DetectionRule, message: string): Position {
+  const fields = fieldPositions(rule);
+  for (const m of message.matchAll(/'([^'|:\s]+)[^']*'/g)) {
+    const at = fields.get(m[1]!);
+    if (at) return at;
+  }
+  const ls = rule.logsourceAt;
+  if (/log source/.test(message) && ls) {
+    // The most specific key the message names: a category or service says more than the product.
+    const key = (['category', 'service', 'product'] as const).find((k) => rule.logsource[k] !== undefined && message.includes(rule.logsource[k]!) && ls[k]);
+    const at = (key && ls[key]) ?? ls.category ?? ls.service ?? ls.product;
+    if (at) return at;
+  }
+  if (/keyword/.test(message)) {
+    for (const s of rule.detection.searches.values()) {
+      if (s.kind === 'keywords') return s.at;
+      for (const map of s.maps) for (const item of map) if (item.field === null) return item.at;
+    }
+  }
+  if (/schedule|frequency|lookback/.test(message) && rule.schedule) return rule.schedule.at;
+  return rule.at;
+}

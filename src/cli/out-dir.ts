@@ -1,0 +1,127 @@
+/**
+ * `build --out`: the folder holds what the last build produced and nothing stale. Each build writes
+ * its files atomically, then removes the files the previous build of the same target, platform and
+ * format wrote and this one no longer produces (a rule that now fails must not leave its old
+ * artifact to be redeployed), then records what it wrote in `.rulec-manifest.json`. Only files named
+ * in that manifest are ever removed, and only while they are as rulec wrote them: a file someone
+ * else put there, or edited since, is kept and reported.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+
+export const MANIFEST = '.rulec-manifest.json';
+
+/** One build's files: target, platform and format say which build wrote them. */
+export interface ManifestBuild {
+  target: string;
+  platform: string;
+  format: string;
+  files: { path: string; sha256: string }[];
+}
+
+interface Manifest {
+  rulec: 1;
+  builds: ManifestBuild[];
+}
+
+export interface OutFile {
+  /** Relative to the output folder, with `/` separators. */
+  path: string;
+  content: string;
+}
+
+export interface OutResult {
+  written: number;
+  removed: string[];
+  /** Files of the previous build that were changed since: kept, and no longer rulec's. */
+  kept: string[];
+  /** Why the previous manifest could not be read (then nothing was removed). */
+  unreadable?: string;
+}
+
+const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
+
+/** A manifest path that stays inside the folder (a hand-edited manifest must not reach outside it). */
+function inside(out: string, path: string): string | undefined {
+  if (typeof path !== 'string' || path === '' || isAbsolute(path)) return undefined;
+  const n = normalize(path);
+  if (n === MANIFEST || n.startsWith('..' + sep) || n === '..') return undefined;
+  return join(out, n);
+}
+
+function readManifest(out: string): { manifest: Manifest; unreadable?: string } {
+  let text: string;
+  try {
+    text = readFileSync(join(out, MANIFEST), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { manifest: { rulec: 1, builds: [] } };
+    return { manifest: { rulec: 1, builds: [] }, unreadable: (e as Error).message };
+  }
+  try {
+    const m = JSON.parse(text) as Manifest;
+    if (m.rulec !== 1 || !Array.isArray(m.builds)) throw new Error('not a rulec manifest of version 1');
+    return { manifest: m };
+  } catch (e) {
+    return { manifest: { rulec: 1, builds: [] }, unreadable: (e as Error).message };
+  }
+}
+
+/**
+ * Writes `files` under `out` for the build `key` and removes what the previous build of `key`
+ * produced that this one does not. Writes nothing (and creates no folder) when there is nothing to
+ * write and nothing recorded to remove.
+ */
+export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, files: OutFile[]): OutResult {
+  const { manifest, unreadable } = readManifest(out);
+  const same = (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
+  const previous = manifest.builds.find(same);
+  const result: OutResult = { written: 0, removed: [], kept: [], ...(unreadable ? { unreadable } : {}) };
+  if (files.length === 0 && !previous) return result;
+
+  const entries: ManifestBuild['files'] = [];
+  for (const f of files) {
+    writeFileAtomic(join(out, f.path), f.content);
+    entries.push({ path: f.path, sha256: sha256(f.content) });
+    result.written++;
+  }
+
+  // Files that another build recorded are that build's: never removed by this one.
+  const claimed = new Set<string>(files.map((f) => normalize(f.path)));
+  for (const b of manifest.builds) if (!same(b)) for (const f of b.files) claimed.add(normalize(f.path));
+  for (const old of previous?.files ?? []) {
+    const abs = inside(out, old.path);
+    if (!abs || claimed.has(normalize(old.path))) continue;
+    let now: Buffer;
+    try {
+      now = readFileSync(abs);
+    } catch {
+      continue; // already gone
+    }
+    if (sha256(now) !== old.sha256) {
+      result.kept.push(old.path);
+      continue;
+    }
+    rmSync(abs, { force: true });
+    result.removed.push(old.path);
+    pruneEmptyDirs(out, dirname(abs));
+  }
+
+  const builds = manifest.builds.filter((b) => !same(b));
+  builds.push({ ...key, files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) });
+  writeFileAtomic(join(out, MANIFEST), JSON.stringify({ rulec: 1, builds } satisfies Manifest, null, 2) + '\n');
+  return result;
+}
+
+/** Removes `dir` and its parents below `out` while they are empty (folders a removed rule left). */
+function pruneEmptyDirs(out: string, dir: string): void {
+  for (let d = dir; relative(out, d) !== '' && !relative(out, d).startsWith('..'); d = dirname(d)) {
+    try {
+      if (readdirSync(d).length > 0) return;
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+  }
+}
