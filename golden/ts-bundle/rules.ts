@@ -111,7 +111,8 @@ const R3_C_URI_REGEXES = [/\.(ps1|exe|hta)(\?|$)/i];
  * Proxy".
  * Condition: 1 of selection_ua_* and selection_uri and selection_status (and the filter rules of the
  * build that name this rule).
- * The event uses Sigma field names, flat or as nested objects reached by dotted names.
+ * The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows
+ * event as evtx_dump writes it (flattened as the evaluator does).
  */
 function rule3(ev: EventView): boolean {
   return (
@@ -135,7 +136,8 @@ const R4_CS_USER_AGENT_STARTS_WITH = ['exchangehealthprobe/'];
 /**
  * True when `event` matches "Exchange OWA Calendar POST Not Answered With 503".
  * Condition: selection and not 1 of filter_* (and the filter rules of the build that name this rule).
- * The event uses Sigma field names, flat or as nested objects reached by dotted names.
+ * The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows
+ * event as evtx_dump writes it (flattened as the evaluator does).
  */
 function rule4(ev: EventView): boolean {
   return (

@@ -34,10 +34,11 @@ const C_URI_REGEXES = [/\.(ps1|exe|hta)(\?|$)/i];
  * Proxy".
  * Condition: 1 of selection_ua_* and selection_uri and selection_status (and the filter rules of the
  * build that name this rule).
- * The event uses Sigma field names, flat or as nested objects reached by dotted names.
+ * The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows
+ * event as evtx_dump writes it (flattened as the evaluator does).
  */
 export function match(event: object): boolean {
-  const ev = new EventView(event as JsonObject);
+  const ev = viewOf(event as JsonObject);
   return (
     (
       anyContains(ev.foldedOf('c-useragent'), C_USERAGENT_CONTAINS) ||
@@ -141,6 +142,187 @@ function resolveField(ev: JsonObject | FieldMap, field: string): unknown {
     cur = (cur as JsonObject)[part];
   }
   return cur;
+}
+
+// src/eval/shape.ts
+
+type ShapeName = 'flat' | 'windows';
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Which shape an event has. */
+function shapeOf(raw: JsonObject): ShapeName {
+  const ev = raw.Event;
+  return isObject(ev) && isObject(ev.System) ? 'windows' : 'flat';
+}
+
+/**
+ * The view rules match an event through: a Windows event's flattened fields, a flat event itself.
+ * Generated TypeScript modules (which inline this file) take events through it too.
+ */
+function viewOf(raw: JsonObject): EventView {
+  return new EventView(shapeOf(raw) === 'windows' ? eventFields(raw) : raw);
+}
+
+/**
+ * The fields of an event as rules see them, in event order: a new map the caller may change. The
+ * engine works on this rather than on flattenEvent's object: an object given 30-odd properties by
+ * computed name falls into V8's dictionary mode, slower to build and to walk than a Map.
+ */
+function eventFields(raw: JsonObject): FieldMap {
+  const out: FieldMap = new Map();
+  const ev = raw.Event;
+  if (!isObject(ev) || !isObject(ev.System)) {
+    // Own keys only, as field lookup on the object reads them.
+    for (const k in raw) if (hasOwn.call(raw, k)) out.set(k, raw[k]);
+    return out;
+  }
+  // In case a caller's object threw in the middle of the last event (reading first: setting an
+  // array's length is a slow path, and this runs for every event).
+  if (spaced.length !== 0) spaced.length = 0;
+  flattenSystem(ev.System, out);
+  flattenEventData(ev.EventData, out);
+  flattenUserData(ev.UserData, out);
+  for (const k in raw) if (k !== 'Event') put(out, k, raw[k]);
+  // Last, so that every exact name is in place before a space-less one could take it.
+  if (spaced.length > 0) addSpacelessNames(out);
+  return out;
+}
+
+/** Sets a field unless an earlier (System) value holds the name. */
+function put(out: FieldMap, name: string, value: unknown): void {
+  if (!out.has(name)) out.set(name, value);
+}
+
+/**
+ * The EventData and UserData names with a space set while flattening the current event (scratch,
+ * emptied by addSpacelessNames; flattening is synchronous). Names without spaces, nearly all of
+ * them, cost one indexOf.
+ */
+const spaced: string[] = [];
+
+/** put() for an EventData or UserData name, remembering it if it has a space. */
+function putData(out: FieldMap, name: string, value: unknown): void {
+  if (out.has(name)) return;
+  out.set(name, value);
+  if (name.indexOf(' ') >= 0) spaced.push(name);
+}
+
+function addSpacelessNames(out: FieldMap): void {
+  for (const name of spaced) {
+    const words = name.split(' '); // not replaceAll: generated modules keep to the ES2019 library
+    const value = out.get(name);
+    const bare = words.join('');
+    if (bare !== '') put(out, bare, value);
+    // Splunk's spelling, which SigmaHQ rules also use (Defender's `Feature Name` as Feature_Name).
+    put(out, words.join('_'), value);
+  }
+  spaced.length = 0;
+}
+
+/** `#text` of an XML element rendered as JSON, or the value itself when it is not an element. */
+function textOf(v: unknown): unknown {
+  if (isObject(v)) {
+    if (hasOwn.call(v, '#text')) return v['#text'];
+    // An element with attributes only (or nothing) has no text.
+    if (Object.keys(v).every((k) => k.startsWith('#') || k.startsWith('@'))) return null;
+  }
+  return v;
+}
+
+/** `X_Y` names, kept so that every event does not build the same strings again. */
+const joinedNames = new Map<string, Map<string, string>>();
+
+function joined(element: string, attr: string): string {
+  let byAttr = joinedNames.get(element);
+  if (!byAttr) {
+    // Hostile input could invent names without end: stop remembering past a bound.
+    if (joinedNames.size >= 1024) return `${element}_${attr}`;
+    joinedNames.set(element, (byAttr = new Map()));
+  }
+  let name = byAttr.get(attr);
+  if (name === undefined) {
+    name = `${element}_${attr}`;
+    if (byAttr.size < 256) byAttr.set(attr, name);
+  }
+  return name;
+}
+
+function flattenSystem(system: JsonObject, out: FieldMap): void {
+  for (const name in system) {
+    const v = system[name];
+    if (!isObject(v)) {
+      out.set(name, v);
+      continue;
+    }
+    for (const k in v) {
+      const child = v[k];
+      if (k === '#text') out.set(name, child);
+      else if (k === '#attributes') {
+        if (isObject(child)) for (const attr in child) out.set(joined(name, attr), child[attr]);
+      } else if (k.charCodeAt(0) === 0x40 /* @ */) out.set(joined(name, k.slice(1)), child);
+      else if (k.charCodeAt(0) !== 0x23 /* # */) out.set(joined(name, k), textOf(child));
+    }
+  }
+}
+
+/** The name of a `Data` element: `Name`, `@Name` or `#attributes.Name`. */
+function dataName(item: JsonObject): string | undefined {
+  const attrs = item['#attributes'];
+  const n = isObject(attrs) ? attrs.Name : (item.Name ?? item['@Name']);
+  return typeof n === 'string' ? n : undefined;
+}
+
+function fromDataList(items: readonly unknown[], out: FieldMap, unnamed: unknown[]): void {
+  for (const item of items) {
+    if (isObject(item)) {
+      const name = dataName(item);
+      const text = hasOwn.call(item, '#text') ? item['#text'] : null;
+      if (name !== undefined) putData(out, name, text);
+      else unnamed.push(text);
+    } else unnamed.push(item);
+  }
+}
+
+function flattenEventData(data: unknown, out: FieldMap): void {
+  if (data === null || data === undefined) return;
+  const unnamed: unknown[] = [];
+  if (Array.isArray(data)) fromDataList(data, out, unnamed);
+  else if (isObject(data)) {
+    for (const name in data) {
+      const v = data[name];
+      if (name === '#attributes') continue;
+      if (typeof v !== 'object' || v === null) {
+        if (name === '#text') unnamed.push(v);
+        else putData(out, name, v);
+      } else if (name === 'Data' && (Array.isArray(v) || dataName(v as JsonObject) !== undefined)) {
+        fromDataList(Array.isArray(v) ? v : [v], out, unnamed);
+      } else if (name === '#text' || (name === 'Data' && isObject(v))) {
+        const t = textOf(v);
+        if (Array.isArray(t)) unnamed.push(...(t as unknown[]));
+        else unnamed.push(t);
+      } else putData(out, name, textOf(v));
+    }
+  } else unnamed.push(data);
+  if (unnamed.length > 0) put(out, 'Data', unnamed.length === 1 ? unnamed[0] : unnamed);
+}
+
+function flattenUserData(data: unknown, out: FieldMap): void {
+  if (!isObject(data)) return;
+  for (const wrapper in data) {
+    const v = data[wrapper];
+    if (wrapper.charCodeAt(0) === 0x23) continue;
+    if (!isObject(v)) {
+      putData(out, wrapper, v);
+      continue;
+    }
+    for (const name in v) {
+      const c = name.charCodeAt(0);
+      if (c !== 0x23 && c !== 0x40) putData(out, name, textOf(v[name]));
+    }
+  }
 }
 
 // src/runtime/fold.ts
