@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import type { DetectionRule } from '../model/types.js';
+import type { DetectionRule, LogSource } from '../model/types.js';
 
 export interface CompileInput {
   /** Path of the rule file, for messages. */
@@ -59,8 +59,36 @@ export type CompileResult =
       buildNotes?: string[];
       /** The data source the query reads. */
       source?: DataSource;
+      /**
+       * The query's statements as the target assembled them (targets that build their query in
+       * stages): the parameter declarations, then each operator with its text.
+       */
+      stages?: { parameters: string[]; stages: { kind: string; text: string }[] };
     }
   | { ok: false; kind: FailureKind; error: string };
+
+/**
+ * Where a target reads the events of a log source, as its mapping data says: the Windows event log
+ * channel (when the data is a Windows log), the table, index or data set, and the event ids and
+ * action types it selects. Read by `rulec explain` for its event coverage.
+ */
+export interface EventSource {
+  store: string;
+  channel?: string;
+  eventIds: number[];
+  actions: string[];
+}
+
+/**
+ * What a target's deployable content makes of a rule's `output:` fields on one platform: each
+ * field's column in the query and where it comes from, and the alert properties that read it;
+ * `entities` are the alert entities taken from the results' columns.
+ */
+export interface AlertFields {
+  fields: { field: string; column: string; from: string; uses: string[] }[];
+  entities: { entity: string; column: string }[];
+  notes: string[];
+}
 
 /** A file of a bundled format (e.g. a Splunk app folder), relative to --out. */
 export interface BundleFile {
@@ -83,6 +111,10 @@ export interface Target {
    * that writes one file per rule (the build calls this hook whatever the format).
    */
   bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
+  /** The event sources of a log source on a platform; throws a TargetFailure when the platform has none. */
+  eventSources?(ls: LogSource, opts: Pick<TargetOptions, 'platform' | 'mapping'>): EventSource[];
+  /** What the platform's alerts make of the rule's output fields (targets whose content uses them). */
+  alertFields?(input: CompileInput, opts: Pick<TargetOptions, 'platform' | 'mapping'>): AlertFields;
   /** Check emitted queries with the target's own parser or analyzer (loaded lazily). */
   validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions): Promise<Map<string, Diagnostic[]>>;
 }

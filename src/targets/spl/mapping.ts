@@ -23,6 +23,8 @@ export interface SourceEntry {
   /** Values the rule's log source must have; null: the rule must not set that key. */
   match: Partial<Record<(typeof LS_KEYS)[number], string | null>>;
   prefix: PrefixTerm[];
+  /** The Windows event log channels of `channel:` (before channel_source makes them a source). */
+  channels: string[];
   datamodel?: { model: string; dataset: string };
   fields: Record<string, string>;
   unknownFields: 'as-is' | 'error';
@@ -152,14 +154,15 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
     if (!(LS_KEYS as readonly string[]).includes(k)) bad(platform, `${path}.match.${k}`, `unknown log source key; valid: ${LS_KEYS.join(', ')}`);
     match[k as (typeof LS_KEYS)[number]] = x === null ? null : str(platform, `${path}.match.${k}`, x);
   }
-  const e: SourceEntry = { key, match, prefix: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', raw: 'none' };
+  const e: SourceEntry = { key, match, prefix: [], channels: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', raw: 'none' };
   if (v.error !== undefined) {
     e.error = str(platform, `${path}.error`, v.error);
     return e;
   }
   if (v.channel !== undefined) {
     if (!channelSource) bad(platform, `${path}.channel`, 'needs a top-level channel_source');
-    e.prefix.push({ field: 'source', values: scalarList(platform, `${path}.channel`, v.channel).map((c) => channelSource.replace('{channel}', String(c))) });
+    e.channels = scalarList(platform, `${path}.channel`, v.channel).map(String);
+    e.prefix.push({ field: 'source', values: e.channels.map((c) => channelSource.replace('{channel}', c)) });
   }
   if (v.search !== undefined) {
     if (!isObj(v.search)) bad(platform, `${path}.search`, 'expected a map of Splunk field to value or list of values');

@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, type CompileResult, type Target } from '../types.js';
+import { guard, type CompileResult, type EventSource, type Target } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
 import { renderQuery } from './dialect.js';
 import { platformMapping, resolveLogSource } from './mapping.js';
@@ -41,6 +41,13 @@ export const splTarget: Target = {
       const n = notes.length ? { notes } : {};
       return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
     });
+  },
+  eventSources(ls, opts): EventSource[] {
+    const e = resolveLogSource(platformMapping(opts.mapping, opts.platform), ls);
+    const values = (field: string): string[] => e.prefix.filter((p) => p.field === field).flatMap((p) => p.values.map(String));
+    const store = e.datamodel ? `datamodel ${e.datamodel.model}.${e.datamodel.dataset}` : values('source').join(', ') || values('sourcetype').join(', ') || `platform ${opts.platform}`;
+    const base = { store, eventIds: values('EventCode').map(Number), actions: [] };
+    return e.channels.length ? e.channels.map((channel) => ({ ...base, channel })) : [base];
   },
   bundle(format, results, opts) {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
