@@ -63,9 +63,17 @@ export type CompileResult =
        * The query's statements as the target assembled them (targets that build their query in
        * stages): the parameter declarations, then each operator with its text.
        */
-      stages?: { parameters: string[]; stages: { kind: string; text: string }[] };
+      stages?: { parameters: string[]; stages: QueryStage[] };
     }
   | { ok: false; kind: FailureKind; error: string };
+
+/** One statement of a query: its operator, its text, what it comes from, and the IR operand it prints (a detection condition). */
+export interface QueryStage {
+  kind: string;
+  text: string;
+  origin: string;
+  ir?: Node;
+}
 
 /**
  * Where a target reads the events of a log source, as its mapping data says: the Windows event log

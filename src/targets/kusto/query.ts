@@ -22,6 +22,10 @@ export interface QueryOptions {
 export interface QueryStage {
   kind: 'source' | 'where' | 'extend' | 'mv-apply';
   text: string;
+  /** What the stage comes from: the log source's table and row conditions, the schedule's lookback, the detection, or the rule's `output:` fields. */
+  origin: 'logsource' | 'schedule' | 'detection' | 'output';
+  /** The IR operand a detection `where` prints. */
+  ir?: Node;
 }
 
 export interface BuiltQuery {
@@ -46,7 +50,7 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
     const e = printNode(c, scope);
     if (e.value === true) continue;
     body.push(...scope.takeExtends());
-    body.push({ kind: 'where', text: whereLine(e) });
+    body.push({ kind: 'where', text: whereLine(e), origin: 'detection', ir: c });
     if (e.value === false) break;
   }
   // Output fields are columns of the result under their Sigma names.
@@ -58,11 +62,11 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
     if (opts.comments && l.comment) parameters.push(`// ${l.comment}`);
     parameters.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
   }
-  const stages: QueryStage[] = [{ kind: 'source', text: identifier(view.table) }];
+  const stages: QueryStage[] = [{ kind: 'source', text: identifier(view.table), origin: 'logsource' }];
   const lookback = scheduleFor(rule, 'kusto', opts.platform).lookback;
-  if (lookback) stages.push({ kind: 'where', text: `| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})` });
+  if (lookback) stages.push({ kind: 'where', text: `| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})`, origin: 'schedule' });
   const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];
-  if (rowConditions.length) stages.push({ kind: 'where', text: `| where ${rowConditions.join(' and ')}` });
+  if (rowConditions.length) stages.push({ kind: 'where', text: `| where ${rowConditions.join(' and ')}`, origin: 'logsource' });
   stages.push(...body);
   const text = [...parameters, ...stages.map((s) => s.text)].join('\n') + '\n';
   return { text, parameters, stages, outputs, added: scope.addedColumns() };
@@ -133,18 +137,19 @@ class QueryScope implements Scope {
   }
 
   /** The `extend` and `mv-apply` stages the expressions printed since the last call need. */
-  takeExtends(): QueryStage[] {
+  takeExtends(origin: QueryStage['origin'] = 'detection'): QueryStage[] {
     const lines: QueryStage[] = [];
     if (this.pending.length) {
       const all = this.pending;
       this.pending = [];
       const line = `| extend ${all.join(', ')}`;
-      lines.push({ kind: 'extend', text: line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}` });
+      lines.push({ kind: 'extend', origin, text: line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}` });
     }
     for (const [column, counts] of this.pendingBags) {
       const bag = identifier(column);
       lines.push({
         kind: 'mv-apply',
+        origin,
         text: `| mv-apply _key = array_concat(coalesce(bag_keys(${bag}), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize ${counts.join(',\n        ')})`,
       });
     }
