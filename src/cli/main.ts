@@ -97,7 +97,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--json', 'one JSON object per rule on stdout')
     .option('--corpus <paths...>', "rules to count shared indicators in (default: the rule's folder tree)")
     .action(async (rule: string, opts: ExplainCliOptions) => {
-      status = await runExplain(rule, opts, io, process.stdout.isTTY === true && !process.env.NO_COLOR);
+      // Colour only on a terminal, and only for the real stdout (tests pass their own Output).
+      status = await runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
     });
 
   // Every command that loads rules takes the deployment's placeholder values.

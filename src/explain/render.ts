@@ -71,14 +71,14 @@ export function renderExplanation(x: Explanation, opts: { colour: boolean }): st
   const fields = x.output.fields.flatMap((f) =>
     (f.targets.length ? f.targets : [{ target: '-', column: '-', from: '-', uses: [] }]).map((t, i) => [i === 0 ? f.field : '', t.target, t.column, t.from, t.uses.join(', ') || '-']),
   );
-  const entities = x.output.alerts.flatMap((a) =>
-    a.error ? [[a.target, 'not compiled', a.error]] : [...a.entities.map((e) => [a.target, e.entity, e.column]), ...a.notes.map((n) => [a.target, 'note', n])],
-  );
+  const entities = x.output.alerts.flatMap((a) => a.entities.map((e) => [a.target, e.entity, e.column]));
+  // Reasons are sentences: under the table, not in a column they would stretch.
+  const alertNotes = x.output.alerts.flatMap((a) => [...(a.error ? [`    ${a.target}: not compiled: ${a.error}`] : []), ...a.notes.map((n) => `    ${a.target}: ${n}`)]);
   section(
     'Output fields',
     [
       ...(fields.length ? table(['Field', 'Target', 'Column', 'From', 'Alert'], fields) : ['  none: the rule has no output: fields']),
-      ...(entities.length ? ['', '  Alert entities', ...table(['Target', 'Entity', 'Column'], entities, '    ')] : []),
+      ...(entities.length || alertNotes.length ? ['', '  Alert entities', ...table(['Target', 'Entity', 'Column'], entities, '    '), ...alertNotes] : []),
     ],
     'none',
   );
