@@ -6,9 +6,9 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, type CompileResult, type EventSource, type Target } from '../types.js';
+import { guard, type CompileResult, type EventSource, type QueryStage, type Target } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
-import { renderQuery } from './dialect.js';
+import { renderQuery, renderStages } from './dialect.js';
 import { platformMapping, resolveLogSource } from './mapping.js';
 import { parseQuery, SplSyntaxError } from './parser.js';
 import { printQuery } from './printer.js';
@@ -17,11 +17,11 @@ export const PLATFORMS = ['sysmon', 'windows', 'cim'] as const;
 export const FORMATS = ['query', 'savedsearches'] as const;
 
 /** Compile one rule to its SPL query and the notes (reported approximations) its log source implies. */
-export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown, index?: readonly string[]): { query: string; notes: string[] } {
+export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown, index?: readonly string[]): { query: string; stages: QueryStage[]; notes: string[] } {
   const pm = platformMapping(mapping, platform);
   const entry = resolveLogSource(pm, input.rule.logsource);
   const { query, notes } = printQuery(input.ir, pm, entry, index ?? pm.index);
-  return { query: renderQuery(query), notes };
+  return { query: renderQuery(query), stages: renderStages(query), notes };
 }
 
 export const splTarget: Target = {
@@ -31,15 +31,15 @@ export const splTarget: Target = {
   artifactOptions: ['index', 'enable'],
   compile(input, opts): CompileResult {
     return guard(() => {
-      const { query, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
+      const { query, stages, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
       // savedsearches: each rule's stanza, joined into one app folder by bundle().
       if (opts.format === 'savedsearches') {
         const s = stanza(input, query, { settings: platformMapping(opts.mapping, opts.platform).savedsearches, enable: opts.enable === true });
         notes.push(...s.notes);
-        return { ok: true, query, output: s.text, ext: 'conf', ...(notes.length ? { notes } : {}) };
+        return { ok: true, query, output: s.text, ext: 'conf', stages: { parameters: [], stages }, ...(notes.length ? { notes } : {}) };
       }
       const n = notes.length ? { notes } : {};
-      return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
+      return { ok: true, query, output: query + '\n', ext: 'spl', stages: { parameters: [], stages }, ...n };
     });
   },
   eventSources(ls, opts): EventSource[] {
