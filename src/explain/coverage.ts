@@ -110,8 +110,30 @@ function evaluatorSources(ls: LogSource): EventSource[] {
 
 const PLATFORM_RANK: Record<string, number> = { Windows: 0, 'Defender XDR': 1, 'Sentinel (ASIM)': 2 };
 
+const mappings = new Map<string, unknown>();
+
+/**
+ * A target platform's shipped mapping, read once: the explain of a whole collection asks for it
+ * per rule, and targets cache their parsed form on the object's identity.
+ */
+export function shippedMapping(target: string, platform: string): unknown {
+  const key = `${target}/${platform}`;
+  if (!mappings.has(key)) mappings.set(key, loadPlatformMapping(target, platform));
+  return mappings.get(key);
+}
+
+const coverageCache = new Map<string, CoverageRow[]>();
+
 /** Every row of a log source's event coverage: Windows event logs first, then Defender, ASIM, and the rest. */
 export async function eventCoverage(ls: LogSource): Promise<CoverageRow[]> {
+  const key = JSON.stringify([ls.product, ls.category, ls.service]);
+  let rows = coverageCache.get(key);
+  if (!rows) coverageCache.set(key, (rows = await computeCoverage(ls)));
+  // Callers get their own rows (the cache stays as computed).
+  return rows.map((r) => ({ ...r, readBy: [...r.readBy] }));
+}
+
+async function computeCoverage(ls: LogSource): Promise<CoverageRow[]> {
   const rows = new Rows();
   for (const s of evaluatorSources(ls)) rows.add(s, 'eval', 'Windows');
   for (const name of targetNames()) {
@@ -120,7 +142,7 @@ export async function eventCoverage(ls: LogSource): Promise<CoverageRow[]> {
     for (const platform of target.platforms) {
       let sources: EventSource[];
       try {
-        sources = target.eventSources(ls, { platform, mapping: loadPlatformMapping(name, platform) });
+        sources = target.eventSources(ls, { platform, mapping: shippedMapping(name, platform) });
       } catch (e) {
         // The platform has no mapping for the log source: it does not cover it.
         if (e instanceof TargetFailure) continue;

@@ -4,12 +4,11 @@
  * The text renderer (render.ts) and the catalog read this object; nothing here prints.
  */
 import { placeTechniques, ruleAttack } from '../attack/index.js';
-import { loadPlatformMapping } from '../config/mapping.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule } from '../model/types.js';
 import { loadTarget, targetNames } from '../targets/registry.js';
 import { TargetFailure, type CompileInput } from '../targets/types.js';
-import { eventCoverage, type CoverageRow } from './coverage.js';
+import { eventCoverage, shippedMapping, type CoverageRow } from './coverage.js';
 import { indicatorsOf, predicatesOf, type Indicator } from './indicators.js';
 
 export { corpusIndex } from './indicators.js';
@@ -89,7 +88,7 @@ export async function explainRule(path: string, rule: DetectionRule, ir: Node, o
   const target = await loadTarget(opts.target);
   const platform = opts.platform ?? target.platforms[0]!;
   const input: CompileInput = { path, rule, ir };
-  const compiled = target.compile(input, { platform, format: 'query', mapping: loadPlatformMapping(target.name, platform) });
+  const compiled = target.compile(input, { platform, format: 'query', mapping: shippedMapping(target.name, platform) });
   const body: RuleBody = compiled.ok
     ? {
         ok: true,
@@ -111,7 +110,7 @@ export async function explainRule(path: string, rule: DetectionRule, ir: Node, o
     for (const p of t.platforms) {
       const key = `${name}/${p}`;
       try {
-        const a = t.alertFields(input, { platform: p, mapping: loadPlatformMapping(name, p) });
+        const a = t.alertFields(input, { platform: p, mapping: shippedMapping(name, p) });
         for (const f of a.fields) fields.find((x) => x.field === f.field)?.targets.push({ target: key, column: f.column, from: f.from, uses: f.uses });
         alerts.push({ target: key, entities: a.entities, notes: a.notes });
       } catch (e) {
