@@ -2,7 +2,7 @@
  * `rulec explain`: each section of the page from its source (ATT&CK tables, every target's mapping
  * data, the compiled query, the IR, the artifacts' alert mapping), and the command line.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -194,6 +194,23 @@ describe('rulec explain', () => {
     const d = capture();
     expect(await main(['explain', '--target', 'sql', SEED], d.io)).toBe(2);
     expect(d.err.join('\n')).toMatch(/unknown target 'sql'; valid targets:/);
+  });
+  it('--corpus names the rules counted (default: the rule\'s folder tree); the rule itself is never counted', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rulec-explain-'));
+    mkdirSync(join(root, 'a', 'sub'), { recursive: true });
+    mkdirSync(join(root, 'b'));
+    const file = join(root, 'a', 'r.yml');
+    writeFileSync(file, rule("  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel"));
+    writeFileSync(join(root, 'a', 'sub', 'r2.yml'), rule("  sel: {Image|endswith: '\\WhoAmI.exe'}\n  condition: sel").replace('11111111', '21111111'));
+    writeFileSync(join(root, 'b', 'r3.yml'), rule("  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel").replace('11111111', '31111111'));
+    const count = async (...args: string[]): Promise<number> => {
+      const c = capture();
+      expect(await main(['explain', '--json', file, ...args], c.io), c.err.join('\n')).toBe(0);
+      return (JSON.parse(c.out[0]!) as Explanation).indicators[0]!.values[0]!.corpus;
+    };
+    expect(await count()).toBe(1);
+    expect(await count('--corpus', join(root, 'b'))).toBe(1);
+    expect(await count('--corpus', root)).toBe(2);
   });
   it('a missing file is a usage error; an invalid rule reports file:line:col', async () => {
     const c = capture();
