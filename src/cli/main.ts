@@ -10,6 +10,7 @@ import { runBuild, type BuildOptions } from './commands/build.js';
 import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
 import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
+import { runExplain, type ExplainCliOptions } from './commands/explain.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -113,8 +114,21 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = await runTest(paths ?? [], opts, io);
     });
 
+  program
+    .command('explain')
+    .description("a rule's catalog page: ATT&CK coverage, references, event coverage, query stages, indicators, output fields")
+    .argument('<rule>', 'a rule file')
+    .option('-t, --target <target>', 'the target whose query the stages come from (kusto, eql, spl, ts)', 'kusto')
+    .option('-p, --platform <platform>', "the target's platform (default: its first)")
+    .option('--json', 'one JSON object per rule on stdout')
+    .option('--corpus <paths...>', "rules to count shared indicators in (default: the rule's folder tree)")
+    .action(async (rule: string, opts: ExplainCliOptions) => {
+      // Colour only on a terminal, and only for the real stdout (tests pass their own Output).
+      status = await runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
+    });
+
   // Every command that loads rules takes the deployment's placeholder values.
-  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test'].includes(c.name())) placeholderOptions(c);
+  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain'].includes(c.name())) placeholderOptions(c);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -59,6 +59,11 @@ export type CompileResult =
       buildNotes?: string[];
       /** The data source the query reads. */
       source?: DataSource;
+      /**
+       * The query's statements as the target assembled them (targets that build their query in
+       * stages): the parameter declarations, then each operator with its text.
+       */
+      stages?: { parameters: string[]; stages: QueryStage[] };
     }
   | { ok: false; kind: FailureKind; error: string };
 
@@ -71,6 +76,37 @@ export type CompileResult =
 export interface CatalogEntry {
   logsource: { product?: string; category?: string; service?: string };
   fields: string[];
+}
+
+/** One statement of a query: its operator, its text, what it comes from, and the IR operand it prints (a detection condition). */
+export interface QueryStage {
+  kind: string;
+  text: string;
+  origin: string;
+  ir?: Node;
+}
+
+/**
+ * Where a target reads the events of a log source, as its mapping data says: the Windows event log
+ * channel (when the data is a Windows log), the table, index or data set, and the event ids and
+ * action types it selects. Read by `rulec explain` for its event coverage.
+ */
+export interface EventSource {
+  store: string;
+  channel?: string;
+  eventIds: number[];
+  actions: string[];
+}
+
+/**
+ * What a target's deployable content makes of a rule's `output:` fields on one platform: each
+ * field's column in the query and where it comes from, and the alert properties that read it;
+ * `entities` are the alert entities taken from the results' columns.
+ */
+export interface AlertFields {
+  fields: { field: string; column: string; from: string; uses: string[] }[];
+  entities: { entity: string; column: string }[];
+  notes: string[];
 }
 
 /** A file of a bundled format (e.g. a Splunk app folder), relative to --out. */
@@ -94,6 +130,10 @@ export interface Target {
    * that writes one file per rule (the build calls this hook whatever the format).
    */
   bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
+  /** The event sources of a log source on a platform; throws a TargetFailure when the platform has none. */
+  eventSources?(ls: LogSource, opts: Pick<TargetOptions, 'platform' | 'mapping'>): EventSource[];
+  /** What the platform's alerts make of the rule's output fields (targets whose content uses them). */
+  alertFields?(input: CompileInput, opts: Pick<TargetOptions, 'platform' | 'mapping'>): AlertFields;
   /**
    * One line of the target language's comment syntax holding `text` (a single line), for the header
    * that names each rule above its query on stdout. Absent: queries are printed without a header.

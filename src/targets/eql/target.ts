@@ -6,7 +6,7 @@
  */
 import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, type CompileInput, type CompileResult, type Target, type TargetOptions } from '../types.js';
+import { guard, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
 import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
@@ -49,6 +49,19 @@ export const eqlTarget: Target = {
   compile: compileEql,
   lineComment: (text) => `// ${text}`,
   catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
+  eventSources(ls, opts): EventSource[] {
+    const spec = rulePlatform(opts.platform, opts.mapping, ls).logSource(ls);
+    const values = (field: string): string[] => spec.conditions.filter((c) => c.field === field).flatMap((c) => c.values.map(String));
+    const channel = values('winlog.channel')[0];
+    return [
+      {
+        store: `${spec.category} events${spec.index.length ? ` in ${spec.index.join(', ')}` : ''}`,
+        ...(channel ? { channel } : {}),
+        eventIds: values('event.code').map(Number),
+        actions: values('event.action'),
+      },
+    ];
+  },
   async validate(queries, opts, progress) {
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {

@@ -104,6 +104,56 @@ function iso(mins: number): string {
   return `PT${mins}M`;
 }
 
+function resultColumns(q: CompiledKusto): { has(c: string): boolean } {
+  return { has: (c: string): boolean => q.view.columns.has(c) || q.added.has(c) };
+}
+
+/** A Sentinel entity mapping: an entity identifier read from a column of the results. */
+export interface EntityMapping {
+  entityType: string;
+  identifier: string;
+  columnName: string;
+}
+
+/**
+ * What Sentinel makes of a query's results: the entity mappings (the first column of each entity the
+ * mapping lists that the results have, at most 5) and the custom details (one per output field, at
+ * most 20, keyed by the field's column name); `leftOut` says which output fields have no valid key.
+ * The artifacts and `rulec explain` both read it, so the page shows what is deployed.
+ */
+export function alertMapping(rule: CompileInput['rule'], q: CompiledKusto, mapping: KustoMapping): { entities: EntityMapping[]; customDetails: { key: string; column: string }[]; leftOut: string[] } {
+  const columns = resultColumns(q);
+  const entities: EntityMapping[] = [];
+  for (const e of mapping.entities) {
+    if (entities.length === 5) break;
+    const col = e.columns.find((c) => columns.has(c));
+    if (col && /^[a-zA-Z_]+\w*$/.test(col)) entities.push({ entityType: e.entityType, identifier: e.identifier, columnName: col });
+  }
+  const customDetails: { key: string; column: string }[] = [];
+  const leftOut: string[] = [];
+  for (const f of rule.output) {
+    const column = columnNameFor(f);
+    const key = column.replace(/^_+/, '').slice(0, 20);
+    if (!/^[a-zA-Z]+\w*$/.test(key)) {
+      leftOut.push(`output field '${f}' has no valid custom detail key; it is left out`);
+      continue;
+    }
+    if (customDetails.length < 20) customDetails.push({ key, column });
+  }
+  return { entities, customDetails, leftOut };
+}
+
+/** The column a Defender XDR custom detection takes its impacted asset from, and the asset's type. */
+export function defenderAssetColumn(q: CompiledKusto): string | undefined {
+  const columns = resultColumns(q);
+  return DEFENDER_ENTITY_COLUMNS.find((c) => columns.has(c));
+}
+
+/** The Graph impacted-asset type of a Defender entity column. */
+export function defenderAssetType(column: string): string {
+  return DEFENDER_ASSET_TYPE[column] ?? 'impactedUserAsset';
+}
+
 export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: CompiledKusto, mapping: KustoMapping): { text: string; ext: string; notes: string[] } {
   const rule = input.rule;
   const notes: string[] = [];
@@ -127,23 +177,9 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   if (!sched.frequency && !sched.lookback) notes.push(`${format}: the rule has no schedule; it runs every 1h over the last 1h`);
   const what = (k: string): string => `${format}: schedule.${k}`;
 
-  const columns = { has: (c: string): boolean => q.view.columns.has(c) || q.added.has(c) };
-  const entities: { entityType: string; identifier: string; columnName: string }[] = [];
-  for (const e of mapping.entities) {
-    if (entities.length === 5) break;
-    const col = e.columns.find((c) => columns.has(c));
-    if (col && /^[a-zA-Z_]+\w*$/.test(col)) entities.push({ entityType: e.entityType, identifier: e.identifier, columnName: col });
-  }
-  const customDetails: { key: string; column: string }[] = [];
-  for (const f of rule.output) {
-    const column = columnNameFor(f);
-    const key = column.replace(/^_+/, '').slice(0, 20);
-    if (!/^[a-zA-Z]+\w*$/.test(key)) {
-      notes.push(`${format}: output field '${f}' has no valid custom detail key; it is left out`);
-      continue;
-    }
-    if (customDetails.length < 20) customDetails.push({ key, column });
-  }
+  const columns = resultColumns(q);
+  const { entities, customDetails, leftOut: unkeyed } = alertMapping(rule, q, mapping);
+  notes.push(...unkeyed.map((m) => `${format}: ${m}`));
 
   const values: Record<string, unknown> = {
     id: rule.id,
@@ -170,7 +206,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
       period = d.period;
     }
     for (const c of ['Timestamp', 'ReportId']) if (!columns.has(c)) fail(format, `the results lack the required column ${c} (table ${q.view.table})`);
-    const asset = DEFENDER_ENTITY_COLUMNS.find((c) => columns.has(c));
+    const asset = defenderAssetColumn(q);
     if (!asset) fail(format, `the results need one of ${DEFENDER_ENTITY_COLUMNS.join(', ')} (table ${q.view.table})`);
     Object.assign(values, {
       defenderPeriod: period,
@@ -178,7 +214,7 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
       category: tactics[0] ?? 'SuspiciousActivity',
       impactedAssets: [
         {
-          '@odata.type': `#microsoft.graph.security.${DEFENDER_ASSET_TYPE[asset!] ?? 'impactedUserAsset'}`,
+          '@odata.type': `#microsoft.graph.security.${defenderAssetType(asset!)}`,
           identifier: asset![0]!.toLowerCase() + asset!.slice(1),
         },
       ],

@@ -18,8 +18,24 @@ export interface QueryOptions {
   comments: boolean;
 }
 
+/** One tabular operator of the query (`source` is the table it starts from). */
+export interface QueryStage {
+  kind: 'source' | 'where' | 'extend' | 'mv-apply';
+  text: string;
+  /** What the stage comes from: the log source's table and row conditions, the schedule's lookback, the detection, or the rule's `output:` fields. */
+  origin: 'logsource' | 'schedule' | 'detection' | 'output';
+  /** The IR operand a detection `where` prints. */
+  ir?: Node;
+}
+
 export interface BuiltQuery {
   text: string;
+  /** The `let` statements (with their comment lines), in order: what `text` starts with. */
+  parameters: string[];
+  /** The operators after the parameters, in order; `text` is the parameters and these, one per line. */
+  stages: QueryStage[];
+  /** The column of each output field, and whether the table has it or an `extend` stage makes it. */
+  outputs: { field: string; column: string; from: 'table' | 'extend' }[];
   /** Columns the query adds to the table's (extended fields, keyword counts). */
   added: ReadonlySet<string>;
 }
@@ -29,32 +45,31 @@ const MAX_LINE = 110;
 export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: QueryOptions): BuiltQuery {
   const scope = new QueryScope(rule, view, opts.platform);
   const conjuncts = ir.kind === 'and' ? ir.children : [ir];
-  const body: string[] = [];
+  const body: QueryStage[] = [];
   for (const c of conjuncts) {
     const e = printNode(c, scope);
     if (e.value === true) continue;
-    const ext = scope.takeExtends();
-    if (ext) body.push(ext);
-    body.push(whereLine(e));
+    body.push(...scope.takeExtends());
+    body.push({ kind: 'where', text: whereLine(e), origin: 'detection', ir: c });
     if (e.value === false) break;
   }
   // Output fields are columns of the result under their Sigma names.
-  for (const f of rule.output) scope.output(f);
-  const outExt = scope.takeExtends();
-  if (outExt) body.push(outExt);
+  const outputs = rule.output.map((f) => ({ field: f, ...scope.output(f) }));
+  body.push(...scope.takeExtends());
 
-  const lines: string[] = [];
+  const parameters: string[] = [];
   for (const l of scope.lets) {
-    if (opts.comments && l.comment) lines.push(`// ${l.comment}`);
-    lines.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
+    if (opts.comments && l.comment) parameters.push(`// ${l.comment}`);
+    parameters.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
   }
-  lines.push(identifier(view.table));
+  const stages: QueryStage[] = [{ kind: 'source', text: identifier(view.table), origin: 'logsource' }];
   const lookback = scheduleFor(rule, 'kusto', opts.platform).lookback;
-  if (lookback) lines.push(`| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})`);
+  if (lookback) stages.push({ kind: 'where', text: `| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})`, origin: 'schedule' });
   const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];
-  if (rowConditions.length) lines.push(`| where ${rowConditions.join(' and ')}`);
-  lines.push(...body);
-  return { text: lines.join('\n') + '\n', added: scope.addedColumns() };
+  if (rowConditions.length) stages.push({ kind: 'where', text: `| where ${rowConditions.join(' and ')}`, origin: 'logsource' });
+  stages.push(...body);
+  const text = [...parameters, ...stages.map((s) => s.text)].join('\n') + '\n';
+  return { text, parameters, stages, outputs, added: scope.addedColumns() };
 }
 
 function rowCondition(w: View['where'][number]): string {
@@ -121,23 +136,25 @@ class QueryScope implements Scope {
     return name;
   }
 
-  /** The `extend` and `mv-apply` lines the expressions printed since the last call need. */
-  takeExtends(): string | undefined {
-    const lines: string[] = [];
+  /** The `extend` and `mv-apply` stages the expressions printed since the last call need. */
+  takeExtends(origin: QueryStage['origin'] = 'detection'): QueryStage[] {
+    const lines: QueryStage[] = [];
     if (this.pending.length) {
       const all = this.pending;
       this.pending = [];
       const line = `| extend ${all.join(', ')}`;
-      lines.push(line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}`);
+      lines.push({ kind: 'extend', origin, text: line.length <= MAX_LINE ? line : `| extend ${all.join(',\n    ')}` });
     }
     for (const [column, counts] of this.pendingBags) {
       const bag = identifier(column);
-      lines.push(
-        `| mv-apply _key = array_concat(coalesce(bag_keys(${bag}), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize ${counts.join(',\n        ')})`,
-      );
+      lines.push({
+        kind: 'mv-apply',
+        origin,
+        text: `| mv-apply _key = array_concat(coalesce(bag_keys(${bag}), dynamic([])), dynamic([""])) to typeof(string) on (\n    summarize ${counts.join(',\n        ')})`,
+      });
     }
     this.pendingBags.clear();
-    return lines.length ? lines.join('\n') : undefined;
+    return lines;
   }
 
   keywordColumns(): { column: string; type: ColumnType }[] {
@@ -187,24 +204,21 @@ class QueryScope implements Scope {
     if (values.every(isLiteralSafe)) this.list(param, values);
   }
 
-  /** Makes an output field a column under its Sigma name. */
-  output(field: string): void {
+  /** Makes an output field a column under its Sigma name; the column, and where it comes from. */
+  output(field: string): { column: string; from: 'table' | 'extend' } {
     const a = this.access(field);
-    if (a.kind === 'json' || a.kind === 'join') {
-      this.read(field, a);
-      return;
-    }
+    if (a.kind === 'json' || a.kind === 'join') return { column: this.extend(field, a), from: 'extend' };
     if (a.kind === 'basename') throw new TargetFailure('unsupported', `output field '${field}': only its file name is stored (${a.basename})`);
     if (a.kind === 'domain') {
       if (a.column) throw new TargetFailure('unsupported', `output field '${field}' is stored as coded values in ${this.view.table}.${a.column}`);
       const value = [...a.values.keys()][0]!;
-      this.pendingOutput(field, stringLiteral(value));
-      return;
+      return { column: this.pendingOutput(field, stringLiteral(value)), from: 'extend' };
     }
-    if (a.column !== field) this.pendingOutput(field, identifier(a.column));
+    if (a.column !== field) return { column: this.pendingOutput(field, identifier(a.column)), from: 'extend' };
+    return { column: a.column, from: 'table' };
   }
 
-  private pendingOutput(field: string, expr: string): void {
+  private pendingOutput(field: string, expr: string): string {
     // The output is named after the field (the artifacts' custom details refer to it by that name).
     const name = columnNameFor(field);
     if (this.extended.has(field) || this.isTaken(name)) {
@@ -213,6 +227,7 @@ class QueryScope implements Scope {
     this.extended.set(field, { name, expr });
     this.taken.add(name);
     this.pending.push(`${identifier(name)} = ${expr}`);
+    return name;
   }
 
   addedColumns(): ReadonlySet<string> {

@@ -6,8 +6,8 @@
  */
 import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileInput, type CompileResult, type DataSource, type Target, type TargetOptions } from '../types.js';
-import { renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { guard, TargetFailure, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
 import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
 
@@ -73,10 +73,41 @@ export const kustoTarget: Target = {
       // Defender custom detections reject comments in continuous rules: keep them out of its queries.
       const q = compileKustoQuery(input, opts, format !== 'defender-json');
       const { source, notes } = dataSource(q);
-      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', source, ...(notes.length ? { notes } : {}) };
+      const stages = { parameters: q.parameters, stages: q.stages };
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', source, stages, ...(notes.length ? { notes } : {}) };
       const a = renderArtifact(format as ArtifactFormat, input, q, kustoMapping(opts.mapping, opts.platform));
       notes.push(...a.notes);
-      return { ok: true, query: q.text, output: a.text, ext: a.ext, source, ...(notes.length ? { notes } : {}) };
+      return { ok: true, query: q.text, output: a.text, ext: a.ext, source, stages, ...(notes.length ? { notes } : {}) };
+    });
+  },
+  alertFields(input, opts): AlertFields {
+    const q = compileKustoQuery(input, { ...opts, format: 'query' });
+    if (opts.platform === 'defender-xdr') {
+      // Defender custom detections show every column of the results on the alert.
+      const asset = defenderAssetColumn(q);
+      return {
+        fields: q.outputs.map((o) => ({ ...o, uses: ['alert field (custom detection result column)'] })),
+        entities: asset ? [{ entity: `impactedAssets ${defenderAssetType(asset)}`, column: asset }] : [],
+        notes: asset ? [] : [`no impacted-asset column in the results of ${q.view.table}; the defender-json format refuses the rule`],
+      };
+    }
+    const m = alertMapping(input.rule, q, kustoMapping(opts.mapping, opts.platform));
+    return {
+      fields: q.outputs.map((o) => ({ ...o, uses: m.customDetails.filter((c) => c.column === o.column).map((c) => `customDetails.${c.key}`) })),
+      entities: m.entities.map((e) => ({ entity: `entityMappings ${e.entityType}.${e.identifier}`, column: e.columnName })),
+      notes: m.leftOut,
+    };
+  },
+  eventSources(ls, opts): EventSource[] {
+    return viewsFor(kustoMapping(opts.mapping, opts.platform), ls).map((v) => {
+      const values = (column: string): string[] => v.where.find((w) => w.column === column)?.values.map(String) ?? [];
+      const channel = values('Channel')[0];
+      return {
+        store: v.table,
+        ...(channel ? { channel } : {}),
+        eventIds: values('EventID').map(Number),
+        actions: [...values('ActionType'), ...values('EventType')],
+      };
     });
   },
   lineComment: (text) => `// ${text}`,

@@ -11,6 +11,7 @@
  *   with a `.` must be quoted, `.` being eval's concatenation).
  */
 import type { EvalExpr, Query, SearchExpr, SearchValue } from './ast.js';
+import type { QueryStage } from '../types.js';
 
 const SEARCH_FIELD = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const SEARCH_KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN']);
@@ -119,19 +120,29 @@ export function renderEval(e: EvalExpr): string {
   }
 }
 
-/** The whole query, one command a line. */
-export function renderQuery(q: Query): string {
-  const lines: string[] = [];
+/**
+ * The query's commands in order, each with what it comes from: the leading search holds the log
+ * source's terms and the detection's searchable conditions; eval, where and fields the rest.
+ */
+export function renderStages(q: Query): QueryStage[] {
+  const stages: QueryStage[] = [];
   const search = q.search.k === 'and' && q.search.items.length === 0 ? '' : renderSearch(q.search, true);
   if (q.datamodel) {
-    lines.push(`| datamodel ${q.datamodel.model} ${q.datamodel.dataset} search`);
-    if (search) lines.push(`| search ${search}`);
+    stages.push({ kind: 'datamodel', text: `| datamodel ${q.datamodel.model} ${q.datamodel.dataset} search`, origin: 'logsource' });
+    if (search) stages.push({ kind: 'search', text: `| search ${search}`, origin: 'detection' });
   } else {
     // A query must start with a search; `*` is every event.
-    lines.push(search || '*');
+    stages.push({ kind: 'search', text: search || '*', origin: 'logsource+detection' });
   }
-  if (q.evals?.length) lines.push(`| eval ${q.evals.map((e) => `${evalField(e.name)}=${renderEval(e.expr)}`).join(', ')}`);
-  if (q.where) lines.push(`| where ${renderEval(q.where)}`);
-  if (q.evals?.length) lines.push('| fields - rulec_*');
-  return lines.join('\n');
+  if (q.evals?.length) stages.push({ kind: 'eval', text: `| eval ${q.evals.map((e) => `${evalField(e.name)}=${renderEval(e.expr)}`).join(', ')}`, origin: 'detection' });
+  if (q.where) stages.push({ kind: 'where', text: `| where ${renderEval(q.where)}`, origin: 'detection' });
+  if (q.evals?.length) stages.push({ kind: 'fields', text: '| fields - rulec_*', origin: 'detection' });
+  return stages;
+}
+
+/** The whole query, one command a line. */
+export function renderQuery(q: Query): string {
+  return renderStages(q)
+    .map((s) => s.text)
+    .join('\n');
 }

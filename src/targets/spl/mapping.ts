@@ -52,6 +52,8 @@ export interface SourceEntry {
   /** Values the rule's log source must have; null: the rule must not set that key. */
   match: Partial<Record<(typeof LS_KEYS)[number], string | null>>;
   prefix: PrefixTerm[];
+  /** The Windows event log channels of `channel:` (before channel_source makes them a source). */
+  channels: string[];
   datamodel?: { model: string; dataset: string };
   fields: Record<string, string>;
   /** A field without an entry: `clean` renames it as Splunk's key cleaning does, `as-is` keeps it, `error` refuses it. */
@@ -194,14 +196,15 @@ function entry(platform: string, path: string, key: string, v: Obj, channelSourc
   }
   const own = numericSet(platform, `${path}.numeric`, v.numeric);
   const numeric = own.size ? new Set([...platformNumeric, ...own]) : platformNumeric;
-  const e: SourceEntry = { key, match, prefix: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', numeric, raw: 'none' };
+  const e: SourceEntry = { key, match, prefix: [], channels: [], fields: strMap(platform, `${path}.fields`, v.fields), unknownFields: 'as-is', numeric, raw: 'none' };
   if (v.error !== undefined) {
     e.error = str(platform, `${path}.error`, v.error);
     return e;
   }
   if (v.channel !== undefined) {
     if (!channelSource) bad(platform, `${path}.channel`, 'needs a top-level channel_source');
-    e.prefix.push({ field: 'source', values: scalarList(platform, `${path}.channel`, v.channel).map((c) => channelSource.replace('{channel}', String(c))) });
+    e.channels = scalarList(platform, `${path}.channel`, v.channel).map(String);
+    e.prefix.push({ field: 'source', values: e.channels.map((c) => channelSource.replace('{channel}', c)) });
   }
   if (v.search !== undefined) {
     if (!isObj(v.search)) bad(platform, `${path}.search`, 'expected a map of Splunk field to value or list of values');

@@ -6,10 +6,10 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileResult, type Target } from '../types.js';
+import { guard, TargetFailure, type CompileResult, type EventSource, type QueryStage, type Target } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
 import { queryFields, type Query } from './ast.js';
-import { renderQuery } from './dialect.js';
+import { renderQuery, renderStages } from './dialect.js';
 import { platformMapping, resolveLogSource, SPLUNK_FIELD_NAME } from './mapping.js';
 import { parseQuery, SplSyntaxError } from './parser.js';
 import { printQuery } from './printer.js';
@@ -18,12 +18,12 @@ export const PLATFORMS = ['sysmon', 'windows', 'cim'] as const;
 export const FORMATS = ['query', 'savedsearches'] as const;
 
 /** Compile one rule to its SPL query and the notes (reported approximations) its log source implies. */
-export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown, index?: readonly string[]): { query: string; notes: string[] } {
+export function compileSpl(input: Parameters<Target['compile']>[0], platform: string, mapping: unknown, index?: readonly string[]): { query: string; stages: QueryStage[]; notes: string[] } {
   const pm = platformMapping(mapping, platform);
   const entry = resolveLogSource(pm, input.rule.logsource);
   const { query, notes } = printQuery(input.ir, pm, entry, index ?? pm.index);
   checkFieldNames(query);
-  return { query: renderQuery(query), notes };
+  return { query: renderQuery(query), stages: renderStages(query), notes };
 }
 
 /**
@@ -43,16 +43,23 @@ export const splTarget: Target = {
   artifactOptions: ['index', 'enable'],
   compile(input, opts): CompileResult {
     return guard(() => {
-      const { query, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
+      const { query, stages, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
       // savedsearches: each rule's stanza, joined into one app folder by bundle().
       if (opts.format === 'savedsearches') {
         const s = stanza(input, query, { settings: platformMapping(opts.mapping, opts.platform).savedsearches, enable: opts.enable === true });
         notes.push(...s.notes);
-        return { ok: true, query, output: s.text, ext: 'conf', ...(notes.length ? { notes } : {}) };
+        return { ok: true, query, output: s.text, ext: 'conf', stages: { parameters: [], stages }, ...(notes.length ? { notes } : {}) };
       }
       const n = notes.length ? { notes } : {};
-      return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
+      return { ok: true, query, output: query + '\n', ext: 'spl', stages: { parameters: [], stages }, ...n };
     });
+  },
+  eventSources(ls, opts): EventSource[] {
+    const e = resolveLogSource(platformMapping(opts.mapping, opts.platform), ls);
+    const values = (field: string): string[] => e.prefix.filter((p) => p.field === field).flatMap((p) => p.values.map(String));
+    const store = e.datamodel ? `datamodel ${e.datamodel.model}.${e.datamodel.dataset}` : values('source').join(', ') || values('sourcetype').join(', ') || `platform ${opts.platform}`;
+    const base = { store, eventIds: values('EventCode').map(Number), actions: [] };
+    return e.channels.length ? e.channels.map((channel) => ({ ...base, channel })) : [base];
   },
   bundle(format, results, opts) {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
