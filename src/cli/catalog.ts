@@ -93,7 +93,9 @@ export function unknownNames(catalog: PlatformEntry[], ls: LogSource, fields: re
   const served = [...new Set(catalog.filter((e) => serves(e.logsource, ls)).flatMap((e) => e.fields))];
   for (const f of new Set(fields)) {
     if (all.has(f)) continue;
-    const near = closest(f, served.length ? served : [...all]) ?? closest(f, [...all]);
+    // Suggested only from the fields of this log source when some platform serves it: a near name of
+    // another log source's field (Requester -> requestURI of a web log) is noise, not a typo.
+    const near = closest(f, served.length ? served : [...all]);
     out.push({ key: 'field', value: f, ...(near ? { suggestion: near } : {}) });
   }
   return out;

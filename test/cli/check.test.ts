@@ -75,6 +75,14 @@ describe('rulec check', () => {
     expect(rows[1].errors).toEqual([{ code: 'unknown-field', line: 6, column: 5, message: "field 'CommandLin' is not a field any platform maps for this log source; did you mean 'CommandLine'?" }]);
   });
 
+  it('suggests a field only from the fields of the rule\'s own log source', async () => {
+    // Requester (ADCS events of the Security log) is one edit from no Security field; requestURI of web logs must not be offered.
+    const adcs = 'title: t\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    EventID: 4887\n    Requester|endswith: $\n  condition: sel\n';
+    const c = capture();
+    expect(await main(['check', '--warnings', tempRules({ 'a.yml': adcs })], c.io)).toBe(0);
+    expect(c.out.filter((l) => l.includes("field 'Requester'"))).toEqual([expect.stringMatching(/field 'Requester' is not a field any platform maps for this log source \(--strict/)]);
+  });
+
   it('exits 2 on usage errors', async () => {
     const c = capture();
     expect(await main(['check', '/nonexistent/rules'], c.io)).toBe(2);
