@@ -470,7 +470,8 @@ export function viewsFor(m: KustoMapping, ls: LogSource): View[] {
   }
   if (hit) return hit;
   const all = m.logsources.flatMap((e) => e.match);
-  const sameProduct = all.filter((x) => x.product === ls.product);
+  // A log source without a product (category: webserver) has no "same product" to list: list them all.
+  const sameProduct = ls.product === undefined ? [] : all.filter((x) => x.product === ls.product);
   const shown = (sameProduct.length ? sameProduct : all).map(logSourceName);
   throw new TargetFailure(
     'mapping',
