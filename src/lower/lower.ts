@@ -660,8 +660,9 @@ function exactInteger(text: string, value: number, at: Position): string | undef
     int = BigInt(p.digits || '0') * 10n ** BigInt(p.exp);
     if (p.neg) int = -int;
   }
-  // Beyond 2^53 also when the double happens to be exact (2^63): its shortest text (9223372036854776000) is not.
-  return int > 2n ** 53n || int < -(2n ** 53n) ? String(int) : undefined;
+  // From 2^53 on (2^53 itself too: the double 2^53 is also 2^53 + 1 read from an event's text), and also
+  // when the double happens to be exact (2^63): its shortest text (9223372036854776000) is not.
+  return int >= 2n ** 53n || int <= -(2n ** 53n) ? String(int) : undefined;
 }
 
 /** A decimal number's text (`-12.50e3`) as sign, digits and power of ten, with no leading or trailing zero digit. */

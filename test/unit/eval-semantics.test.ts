@@ -150,6 +150,11 @@ describe('numbers vs strings', () => {
     // the double both texts round to
     expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567000' })).toBe(false);
     expect(m('CommandLine: 12345678901234567890', { CommandLine: '12345678901234567891' })).toBe(false);
+    // 2^53 itself: the double of 9007199254740993 is 2^53, so 2^53 must be compared exactly too
+    expect(irOf('sel:\n  F|lte: 9007199254740992\ncondition: sel')).toMatchObject({ kind: 'num', exact: '9007199254740992' });
+    expect(m('ProcessId|lte: 9007199254740992', { ProcessId: '9007199254740993' })).toBe(false);
+    expect(m('ProcessId: 9007199254740992', { ProcessId: '9007199254740992.5' })).toBe(false);
+    expect(m('ProcessId: -9007199254740992', { ProcessId: '-9007199254740993' })).toBe(false);
     expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740994' })).toBe(true);
     expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740993' })).toBe(false);
     expect(m('ProcessId|gt: 9007199254740993', { ProcessId: '9007199254740993.5' })).toBe(true);
@@ -158,8 +163,8 @@ describe('numbers vs strings', () => {
     expect(m('ProcessId|lt: -9007199254740993', { ProcessId: '-9007199254740993.0' })).toBe(false);
     expect(m('F: 0x20000000000001', { F: '9007199254740993' })).toBe(true);
     expect(m('F: 1e30', { F: '1000000000000000000000000000000' })).toBe(true);
-    // a literal a double holds exactly stays a plain number
-    expect(irOf('sel:\n  F: 9007199254740992\ncondition: sel')).toEqual({ kind: 'num', field: 'F', op: 'eq', value: 9007199254740992 });
+    // below 2^53, where every integer is a double of its own, a literal stays a plain number
+    expect(irOf('sel:\n  F: 9007199254740991\ncondition: sel')).toEqual({ kind: 'num', field: 'F', op: 'eq', value: 9007199254740991 });
     expect(irOf('sel:\n  F: 1.50\ncondition: sel')).toEqual({ kind: 'num', field: 'F', op: 'eq', value: 1.5 });
   });
 
