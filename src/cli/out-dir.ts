@@ -39,6 +39,11 @@ export interface OutResult {
   kept: string[];
   /** Why the previous manifest could not be read (then nothing was removed). */
   unreadable?: string;
+  /**
+   * Files this build did not write because a file that is not this build's is already there (one
+   * rulec did not write, one edited since, or another build's): never overwritten.
+   */
+  refused: { path: string; why: string }[];
 }
 
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -51,6 +56,13 @@ function inside(out: string, path: string): string | undefined {
   return join(out, n);
 }
 
+const isEntry = (f: unknown): boolean => typeof f === 'object' && f !== null && typeof (f as { path?: unknown }).path === 'string' && typeof (f as { sha256?: unknown }).sha256 === 'string';
+const isBuild = (b: unknown): boolean => {
+  if (typeof b !== 'object' || b === null) return false;
+  const x = b as Record<string, unknown>;
+  return typeof x.target === 'string' && typeof x.platform === 'string' && typeof x.format === 'string' && Array.isArray(x.files) && x.files.every(isEntry);
+};
+
 function readManifest(out: string): { manifest: Manifest; unreadable?: string } {
   let text: string;
   try {
@@ -62,6 +74,8 @@ function readManifest(out: string): { manifest: Manifest; unreadable?: string } 
   try {
     const m = JSON.parse(text) as Manifest;
     if (m.rulec !== 1 || !Array.isArray(m.builds)) throw new Error('not a rulec manifest of version 1');
+    // A hand-edited entry must not crash the build after its files are written.
+    if (!m.builds.every(isBuild)) throw new Error('a build entry is not {target, platform, format, files: [{path, sha256}]}');
     return { manifest: m };
   } catch (e) {
     return { manifest: { rulec: 1, builds: [] }, unreadable: (e as Error).message };
@@ -77,12 +91,36 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
   const { manifest, unreadable } = readManifest(out);
   const same = (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
   const previous = manifest.builds.find(same);
-  const result: OutResult = { written: 0, removed: [], kept: [], ...(unreadable ? { unreadable } : {}) };
+  const result: OutResult = { written: 0, removed: [], kept: [], refused: [], ...(unreadable ? { unreadable } : {}) };
   if (files.length === 0 && !previous) return result;
 
+  const ours = new Map((previous?.files ?? []).map((f) => [normalize(f.path), f.sha256]));
+  const others = new Set<string>();
+  for (const b of manifest.builds) if (!same(b)) for (const f of b.files) others.add(normalize(f.path));
   const entries: ManifestBuild['files'] = [];
   for (const f of files) {
-    writeFileAtomic(join(out, f.path), f.content);
+    const abs = join(out, f.path);
+    let now: Buffer | undefined;
+    try {
+      now = readFileSync(abs);
+    } catch {
+      now = undefined; // not there yet
+    }
+    if (now !== undefined && sha256(now) !== sha256(f.content)) {
+      const n = normalize(f.path);
+      const why = others.has(n)
+        ? 'another build (target, platform or format) wrote it; give each build its own --out'
+        : ours.get(n) === undefined
+          ? 'rulec did not write it'
+          : ours.get(n) !== sha256(now)
+            ? 'it was changed since rulec wrote it'
+            : undefined;
+      if (why) {
+        result.refused.push({ path: f.path, why });
+        continue;
+      }
+    }
+    writeFileAtomic(abs, f.content);
     entries.push({ path: f.path, sha256: sha256(f.content) });
     result.written++;
   }

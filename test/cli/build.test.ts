@@ -205,6 +205,45 @@ describe('rulec build --out: the manifest and stale files', () => {
   });
 });
 
+describe('rulec build --out: files rulec did not write', () => {
+  // The lookback makes the Sentinel (TimeGenerated) and Defender (Timestamp) queries differ.
+  const rule = `title: a\nlogsource: {product: windows, category: process_creation}\nschedule: {frequency: 1h, lookback: 1h}\ndetection:\n  sel: {Image: x}\n  condition: sel\n`;
+  const setup = (): { rules: string; out: string } => {
+    const rules = mkdtempSync(join(tmpdir(), 'rulec-own-'));
+    writeFileSync(join(rules, 'a.yml'), rule);
+    return { rules, out: mkdtempSync(join(tmpdir(), 'rulec-own-out-')) };
+  };
+
+  it('never overwrites a file that is not its own, and fails the build naming it', async () => {
+    const { rules, out } = setup();
+    writeFileSync(join(out, 'a.kql'), 'MY OWN FILE');
+    const c = capture();
+    expect(await main(['build', '--target', 'kusto', '--out', out, rules], c.io)).toBe(1);
+    expect(readFileSync(join(out, 'a.kql'), 'utf8')).toBe('MY OWN FILE');
+    expect(c.err).toContain(`${join(out, 'a.kql')}: error: not overwritten: rulec did not write it`);
+  });
+
+  it("leaves another build's file in the same folder as it is", async () => {
+    const { rules, out } = setup();
+    expect(await main(['build', '--target', 'kusto', '--out', out, rules], capture().io)).toBe(0);
+    const sentinel = readFileSync(join(out, 'a.kql'), 'utf8');
+    const c = capture();
+    expect(await main(['build', '--target', 'kusto', '--platform', 'defender-xdr', '--out', out, rules], c.io)).toBe(1);
+    expect(readFileSync(join(out, 'a.kql'), 'utf8')).toBe(sentinel);
+    expect(c.err).toContain(`${join(out, 'a.kql')}: error: not overwritten: another build (target, platform or format) wrote it; give each build its own --out`);
+    // Its own rebuild still rewrites it.
+    expect(await main(['build', '--target', 'kusto', '--out', out, rules], capture().io)).toBe(0);
+  });
+
+  it('a manifest entry of the wrong shape is reported as unreadable, never a crash after writing', async () => {
+    const { rules, out } = setup();
+    writeFileSync(join(out, '.rulec-manifest.json'), JSON.stringify({ rulec: 1, builds: [{ target: 'eql', platform: 'ecs', format: 'query' }] }));
+    const c = capture();
+    expect(await main(['build', '--target', 'ir', '--out', out, rules], c.io)).toBe(0);
+    expect(c.err[0]).toMatch(/\.rulec-manifest\.json: warning: cannot read the previous build's manifest \(a build entry is not .*\); no stale file was removed$/);
+  });
+});
+
 describe('rulec build: queries on stdout', () => {
   const SEED = join(RULES, 'seed', 'custom_script_extension_executable_drop.yml');
 

@@ -154,9 +154,12 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   }
 
   const bundled = target.bundle?.(format, bundleInputs, topts);
+  let refusedFiles = 0;
   if (opts.out) {
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
-    reportOutDir(io, opts.out, writeOutDir(opts.out, { target: target.name, platform, format }, files));
+    const written = writeOutDir(opts.out, { target: target.name, platform, format }, files);
+    reportOutDir(io, opts.out, written);
+    refusedFiles = written.refused.length;
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
@@ -166,7 +169,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${opts.out ? ` -> ${opts.out}` : ''}`);
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
-  return tally.failed > 0 || tally.compiled === 0 ? EXIT_FAILED : EXIT_OK;
+  return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /**
@@ -236,6 +239,7 @@ function reportOutDir(io: Output, out: string, r: OutResult): void {
   if (r.unreadable) io.err(`${join(out, MANIFEST)}: warning: cannot read the previous build's manifest (${r.unreadable}); no stale file was removed`);
   if (r.removed.length) io.err(`${out}: removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'} of the previous build that this build no longer produces`);
   for (const f of r.kept) io.err(`${join(out, f)}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
+  for (const f of r.refused) io.err(`${join(out, f.path)}: error: not overwritten: ${f.why}`);
 }
 
 /** One output file per rule, mirroring the rule's path below the root it was found in. */
