@@ -89,7 +89,7 @@ describe('rulec build (shared contract)', () => {
   it('--fail-on names the valid kinds and does not combine with --skip-unsupported', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'ir', '--fail-on', 'unsuported', RULES], c.io)).toBe(2);
-    expect(c.err[0]).toBe("rulec: --fail-on: unknown refusal kind 'unsuported'; valid kinds: unsupported, mapping, invalid (or all, none)");
+    expect(c.err[0]).toBe("rulec: --fail-on: unknown refusal kind 'unsuported'; valid kinds: unsupported, mapping, invalid (or all, none; validation always fails the build)");
     const s = capture();
     expect(await main(['build', '--target', 'ir', '--fail-on', 'all', '--skip-unsupported', RULES], s.io)).toBe(2);
   });

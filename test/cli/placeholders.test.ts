@@ -55,6 +55,9 @@ describe('rulec check', () => {
       [{ message: NEEDS, line: 22, column: 23, code: 'placeholder-unfilled' }],
       [{ message: NEEDS, line: 20, column: 32, code: 'placeholder-unfilled' }],
     ]);
+    // Shown without --warnings too: a misspelt placeholder name leaves the rule out of every build.
+    const plain = await run(['check', RULES]);
+    expect(plain.out).toContain(`${join(RULES, REQUEST)}:22:23: warning: ${NEEDS}`);
     const human = await run(['check', '--warnings', RULES]);
     expect(human.status).toBe(0);
     expect(human.out).toContain(`${join(RULES, REQUEST)}:22:23: warning: ${NEEDS}`);

@@ -184,7 +184,9 @@ export function failingKinds(opts: Pick<BuildOptions, 'failOn' | 'skipUnsupporte
     if (k === 'all') for (const a of REFUSAL_KINDS) kinds.add(a);
     else if (k === 'none' || k === '') continue;
     else if ((REFUSAL_KINDS as readonly string[]).includes(k)) kinds.add(k as RefusalKind);
-    else throw new UsageError(`--fail-on: unknown refusal kind '${k}'; valid kinds: ${REFUSAL_KINDS.join(', ')} (or all, none)`);
+    // A query that fails validation always fails the build; naming it is allowed and changes nothing.
+    else if (k === 'validation') continue;
+    else throw new UsageError(`--fail-on: unknown refusal kind '${k}'; valid kinds: ${REFUSAL_KINDS.join(', ')} (or all, none; validation always fails the build)`);
   }
   return kinds;
 }

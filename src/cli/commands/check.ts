@@ -15,8 +15,8 @@ export interface CheckOptions extends PlaceholderOptions {
   strict?: boolean;
 }
 
-/** Shown without --warnings: a misspelt log source or field makes a rule that silently matches nothing. */
-const ALWAYS_SHOWN = new Set(['unknown-logsource', 'unknown-field']);
+/** Shown without --warnings: a misspelt log source, field or placeholder name makes a rule that silently matches nothing or is left out. */
+const ALWAYS_SHOWN = new Set(['unknown-logsource', 'unknown-field', 'placeholder-unfilled']);
 
 export async function runCheck(paths: string[], opts: CheckOptions, io: Output): Promise<number> {
   const placeholders = placeholderValues(opts);

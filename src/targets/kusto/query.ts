@@ -55,7 +55,7 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
   }
   // Output fields are columns of the result under their Sigma names.
   const outputs = rule.output.map((f) => ({ field: f, ...scope.output(f) }));
-  body.push(...scope.takeExtends());
+  body.push(...scope.takeExtends('output'));
 
   const parameters: string[] = [];
   for (const l of scope.lets) {
