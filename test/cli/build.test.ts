@@ -235,6 +235,21 @@ describe('rulec build --out: files rulec did not write', () => {
     expect(await main(['build', '--target', 'kusto', '--out', out, rules], capture().io)).toBe(0);
   });
 
+  it("a rule's file name does not depend on which other rules compiled", async () => {
+    const one = mkdtempSync(join(tmpdir(), 'rulec-names-'));
+    const two = mkdtempSync(join(tmpdir(), 'rulec-names-'));
+    writeFileSync(join(one, 'x.yml'), rule);
+    writeFileSync(join(two, 'x.yml'), rule.replace('title: a', 'title: b'));
+    const out = mkdtempSync(join(tmpdir(), 'rulec-names-out-'));
+    expect(await main(['build', '--target', 'ir', '--out', out, one, two], capture().io)).toBe(0);
+    const b = readFileSync(join(out, 'x-2.json'), 'utf8');
+    // The first rule now fails: the second keeps its own name, and x.json (the first's) goes.
+    writeFileSync(join(one, 'x.yml'), rule.replace('Image: x', 'Image|nope: x'));
+    expect(await main(['build', '--target', 'ir', '--out', out, one, two], capture().io)).toBe(1);
+    expect(readFileSync(join(out, 'x-2.json'), 'utf8')).toBe(b);
+    expect(existsSync(join(out, 'x.json'))).toBe(false);
+  });
+
   it('a manifest entry of the wrong shape is reported as unreadable, never a crash after writing', async () => {
     const { rules, out } = setup();
     writeFileSync(join(out, '.rulec-manifest.json'), JSON.stringify({ rulec: 1, builds: [{ target: 'eql', platform: 'ecs', format: 'query' }] }));

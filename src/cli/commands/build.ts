@@ -253,18 +253,20 @@ function assignFiles(entries: Entry[], roots: string[]): void {
       return false;
     }
   });
+  // Names are given to every rule, refused ones included, so that a rule's file name does not
+  // depend on which other rules compiled (a refused rule must not hand its name to a rule that would
+  // then be redeployed under it).
   const used = new Set<string>();
   for (const e of entries) {
-    if (!e.result.ok) continue;
     const p = e.loaded.path;
     const root = dirs.find((d) => !relative(d, p).startsWith('..'));
     const rel = root ? relative(root, p) : basename(p);
     let stem = rel.slice(0, rel.length - extname(rel).length);
     if (e.loaded.index > 0) stem += `.${e.loaded.index}`;
-    let file = `${stem}.${e.result.ext}`;
-    for (let n = 2; used.has(file); n++) file = `${stem}-${n}.${e.result.ext}`;
-    used.add(file);
-    e.file = file;
+    let name = stem;
+    for (let n = 2; used.has(name); n++) name = `${stem}-${n}`;
+    used.add(name);
+    if (e.result.ok) e.file = `${name}.${e.result.ext}`;
   }
 }
 
