@@ -6,7 +6,7 @@
  * failure that names the valid choices.
  */
 import { readFileSync } from 'node:fs';
-import { backendFile, deepMerge, listPlatforms, loadPlatformMapping, readYamlFile } from '../../config/mapping.js';
+import { backendFile, deepMerge, listPlatforms, loadPlatformMapping } from '../../config/mapping.js';
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
@@ -101,12 +101,20 @@ function readRoutes(v: unknown, where: string): Route[] {
   });
 }
 
-let routes: Route[] | undefined;
-
-/** The platform a log source calls for (the routes of backends/eql/ecs.yml). */
-export function platformFor(ls: LogSource): string {
-  routes ??= readRoutes((readYamlFile(backendFile('eql', `${ROUTING_PLATFORM}.yml`)) as Record<string, unknown>)?.routes, `platform ${ROUTING_PLATFORM}`);
-  return routes.find((r) => matches(r.when, ls))?.platform ?? 'raw';
+/**
+ * The platform the shipped routing platform (backends/eql/ecs.yml) sends a log source to, for the
+ * hint of a refusal; undefined when no route takes it. Read through the Router itself, so that the
+ * hint and the routing cannot disagree.
+ */
+function routedPlatform(ls: LogSource): string | undefined {
+  const router = platformOf(ROUTING_PLATFORM, loadPlatformMapping('eql', ROUTING_PLATFORM));
+  if (!(router instanceof Router)) return undefined;
+  try {
+    return router.route(ls);
+  } catch (e) {
+    if (e instanceof TargetFailure) return undefined;
+    throw e;
+  }
 }
 
 function matches(when: When, ls: LogSource): boolean {
@@ -299,11 +307,11 @@ export class Platform {
   private checkProduct(ls: LogSource): void {
     if (this.products === undefined) return;
     if (ls.product !== undefined && this.products.includes(ls.product)) return;
-    const want = platformFor(ls);
+    const want = routedPlatform(ls);
     throw new TargetFailure(
       'mapping',
       `log source ${describeLogSource(ls)} is not one platform ${this.name} serves (products: ${this.products.join(', ')}); ` +
-        (want !== this.name ? `its log source calls for --platform ${want} (or --platform ${ROUTING_PLATFORM}, which routes every rule)` : 'give a platform whose products include it'),
+        (want !== undefined && want !== this.name ? `its log source calls for --platform ${want} (or --platform ${ROUTING_PLATFORM}, which routes every rule)` : 'give a platform whose products include it'),
     );
   }
 
