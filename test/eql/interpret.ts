@@ -16,6 +16,7 @@ import { fold } from '../../src/runtime/fold.js';
 import type { FieldType, Platform } from '../../src/targets/eql/mapping.js';
 import type { Call, Cond, EqlQuery, Literal, Operand } from '../../src/targets/eql/parser.js';
 import { parseLucene, type LNode } from '../../src/targets/eql/lucene.js';
+import { boundedTest } from '../helpers/bounded-regex.js';
 
 export type Doc = Map<string, unknown[]>;
 
@@ -163,7 +164,7 @@ function luceneToJs(n: LNode, ci: boolean): string {
 const regexCache = new Map<string, RegExp>();
 /** Whether a Lucene regex (`regex~` when ci) matches the whole value, per the interpreter's model. */
 export function luceneMatches(src: string, ci: boolean, value: string): boolean {
-  return luceneRegex(src, ci).test(value);
+  return boundedTest(luceneRegex(src, ci), value);
 }
 
 function luceneRegex(src: string, ci: boolean): RegExp {
@@ -298,14 +299,14 @@ function evalCmp(c: Extract<Cond, { k: 'cmp' }>, doc: Doc, types: Interpreter): 
       requireText(field, types, `'${c.op}'`);
       const pats = strings().map((p) => wildcardRegex(p, c.op !== 'like'));
       if (vals === null) return null;
-      return vals.some((v) => pats.some((re) => re.test(String(v))));
+      return vals.some((v) => pats.some((re) => boundedTest(re, String(v))));
     }
     case 'regex':
     case 'regex~': {
       requireText(field, types, `'${c.op}'`);
       const res = strings().map((p) => luceneRegex(p, c.op === 'regex~'));
       if (vals === null) return null;
-      return vals.some((v) => res.some((re) => re.test(String(v))));
+      return vals.some((v) => res.some((re) => boundedTest(re, String(v))));
     }
     case '==':
     case '!=':

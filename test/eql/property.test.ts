@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
 import { eqlPlatform } from './helpers.js';
+import { UndecidedRegex } from '../helpers/bounded-regex.js';
 
 /**
  * Escaping and case folding: one-leaf rules full of quotes, backslashes, wildcards, controls and
@@ -22,7 +23,15 @@ describe.each(['ecs-windows', 'raw'])('EQL %s literals (property)', (name) => {
         const r = p.compile(input);
         if (!r.ok) throw new Error(`did not compile: ${r.error}`);
         const expected = compileNode(ir)(new EventView(event));
-        expect(p.verdict(r.query, event, input.rule.logsource), r.query).toBe(expected);
+        let got: boolean;
+        try {
+          got = p.verdict(r.query, event, input.rule.logsource);
+        } catch (e) {
+          // A random regex V8 cannot decide in time is no verdict (the evaluator's engine is linear).
+          if (e instanceof UndecidedRegex) return;
+          throw e;
+        }
+        expect(got, r.query).toBe(expected);
       }),
       { numRuns: runs },
     );

@@ -21,6 +21,7 @@
  */
 import { parseIpv6, inNetwork } from '../../src/runtime/ip.js';
 import { parseKql, type SyntaxNode } from '../../src/targets/kusto/validate.js';
+import { boundedTest } from '../helpers/bounded-regex.js';
 
 export type Dyn = { dyn: unknown };
 export type KValue = null | string | number | boolean | { dt: number } | { ts: number } | Dyn;
@@ -477,7 +478,7 @@ class Env {
       .join(' ');
     const a = this.eval(l!);
     const b = this.eval(r!);
-    if (op === 'matches regex') return re2ToJs(str(b, 'regex')).test(str(a, 'matches regex'));
+    if (op === 'matches regex') return boundedTest(re2ToJs(str(b, 'regex')), str(a, 'matches regex'));
     const sop = STRING_OPS[op];
     if (sop) return sop(str(a, op), str(b, op));
     switch (op) {

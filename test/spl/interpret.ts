@@ -16,6 +16,7 @@
 import type { EvalExpr, Query, SearchExpr, SearchValue } from '../../src/targets/spl/ast.js';
 import { fold } from '../../src/runtime/fold.js';
 import { pcreToJs } from './pcre-js.js';
+import { boundedTest } from '../helpers/bounded-regex.js';
 
 export interface SplunkEvent {
   fields: Map<string, string[]>;
@@ -164,7 +165,7 @@ function call(fn: string, args: EvalExpr[], env: Env): V {
       if (v === null || re === null) return null;
       const values = Array.isArray(v) ? v : [text(v, 'mvfind')!];
       const rx = pcreToJs(re);
-      const idx = values.findIndex((x) => rx.test(x));
+      const idx = values.findIndex((x) => boundedTest(rx, x));
       return idx < 0 ? null : idx;
     }
     case 'mvfilter': {
@@ -181,7 +182,7 @@ function call(fn: string, args: EvalExpr[], env: Env): V {
       const s = text(a(0), 'match');
       const re = text(a(1), 'match');
       if (s === null || re === null) return null;
-      return pcreToJs(re).test(s);
+      return boundedTest(pcreToJs(re), s);
     }
     case 'replace': {
       const s = text(a(0), 'replace');
