@@ -7,7 +7,11 @@
   var form = document.getElementById('filters');
   var body = document.querySelector('#results tbody');
   var count = document.getElementById('count');
-  if (!data || !form || !body || !count) return;
+  var more = document.getElementById('more');
+  if (!data || !form || !body || !count || !more) return;
+  // Drawing thousands of rows takes the browser seconds: the first PAGE matches are drawn, the rest on request.
+  var PAGE = 200;
+  var limit = PAGE;
   var KEYS = ['q', 'tactic', 'technique', 'level', 'status', 'logsource', 'support'];
   var controls = {};
   KEYS.forEach(function (k) { controls[k] = document.getElementById(k); });
@@ -84,6 +88,7 @@
     data.rules.forEach(function (r, i) {
       if (!matches(r, i, s, words)) return;
       shown++;
+      if (shown > limit) return;
       var tr = document.createElement('tr');
       var title = document.createElement('td');
       var a = document.createElement('a');
@@ -106,18 +111,31 @@
       frag.appendChild(tr);
     });
     body.replaceChildren(frag);
-    count.textContent = shown === data.rules.length ? shown + ' rules' : shown + ' of ' + data.rules.length + ' rules';
+    var text = shown === data.rules.length ? shown + ' rules' : shown + ' of ' + data.rules.length + ' rules';
+    count.textContent = shown > limit ? text + ', the first ' + limit + ' listed' : text;
+    more.hidden = shown <= limit;
+    more.textContent = 'List all ' + shown + ' rules';
     return s;
   }
 
-  form.addEventListener('input', function () { toHash(render()); });
-  form.addEventListener('change', function () { toHash(render()); });
+  function refilter() {
+    limit = PAGE;
+    toHash(render());
+  }
+
+  more.addEventListener('click', function () {
+    limit = Infinity;
+    render();
+  });
+
+  form.addEventListener('input', refilter);
+  form.addEventListener('change', refilter);
   form.addEventListener('submit', function (e) { e.preventDefault(); });
   form.addEventListener('reset', function () {
     // After the browser has reset the controls.
-    setTimeout(function () { toHash(render()); }, 0);
+    setTimeout(refilter, 0);
   });
-  window.addEventListener('hashchange', function () { fromHash(); render(); });
+  window.addEventListener('hashchange', function () { limit = PAGE; fromHash(); render(); });
   fromHash();
   render();
 })();
