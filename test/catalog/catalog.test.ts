@@ -138,6 +138,20 @@ describe('rulec catalog of rules/', () => {
     expect(readFileSync(join(site, 'notes.txt'), 'utf8')).toBe('mine');
   }, 60_000);
 
+  it('reports an invalid rule with its place, writes the pages of the others, and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-catalog-invalid-'));
+    mkdirSync(join(dir, 'r'));
+    writeFileSync(join(dir, 'r/good.yml'), `title: Good\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\\\a.exe'}\n  condition: sel\n`);
+    writeFileSync(join(dir, 'r/bad.yml'), `title: Bad\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: x}\n  condition: nosuch\n`);
+    const r = await catalog([join(dir, 'r'), '--out', join(dir, 'site')]);
+    expect(r.status).toBe(1);
+    expect(r.err[0]).toMatch(new RegExp(`^${join(dir, 'r/bad.yml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:\\d+: error: .*nosuch`));
+    const c = readJson(join(dir, 'site'));
+    expect(c.rules.map((x) => x.title)).toEqual(['Good']);
+    expect(c.skipped).toHaveLength(1);
+    expect(c.skipped[0]!.path).toBe(join(dir, 'r/bad.yml'));
+  }, 60_000);
+
   it('refuses an unknown target naming the valid ones', async () => {
     const r = await catalog([RULES_DIR, '--out', join(tmpdir(), 'never'), '--target', 'kusto,kql']);
     expect(r.status).toBe(2);
