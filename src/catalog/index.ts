@@ -55,7 +55,7 @@ export interface MatrixCell {
 
 export interface MatrixColumn {
   tactic: { id: string; name: string };
-  /** Rules with at least one technique under this tactic. */
+  /** Rules under this tactic: tagged with it, or with a technique ATT&CK places under it. */
   count: number;
   techniques: MatrixCell[];
 }
@@ -112,12 +112,12 @@ export function placementsOf(x: Pick<Explanation, 'attack'>): Placement[] {
 }
 
 /** The Enterprise matrix with each cell's rule count; a technique a rule places outside ATT&CK's own columns still gets its cell. */
-export function attackMatrix(rules: readonly Pick<CatalogRule, 'placements'>[]): MatrixColumn[] {
+export function attackMatrix(rules: readonly Pick<CatalogRule, 'placements' | 'attack'>[]): MatrixColumn[] {
   const counts = new Map<string, number>();
   const byTactic = new Map<string, number>();
   for (const r of rules) {
     for (const p of r.placements) counts.set(`${p.tactic}/${p.technique}`, (counts.get(`${p.tactic}/${p.technique}`) ?? 0) + 1);
-    for (const t of new Set(r.placements.map((p) => p.tactic))) byTactic.set(t, (byTactic.get(t) ?? 0) + 1);
+    for (const t of new Set(r.attack.map((a) => a.tactic.id))) byTactic.set(t, (byTactic.get(t) ?? 0) + 1);
   }
   const live = allTechniques().filter((t) => !t.retired && !t.id.includes('.'));
   return allTactics().map((ta) => {

@@ -185,6 +185,8 @@ export function indexData(c: Catalog): object {
       s: r.status ?? '',
       ls: logsourceText(r.logsource),
       f: r.path,
+      // A rule tagged with a tactic alone is under it too: the tactic filter reads `ta`, tactic and technique together `a`.
+      ta: r.attack.map((a) => a.tactic.id),
       a: r.placements.map((p) => `${p.tactic}/${p.technique}`),
       x: r.bodies.map((b) => (b.ok ? 1 : 0)),
     })),

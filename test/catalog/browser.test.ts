@@ -78,13 +78,15 @@ describe.skipIf(!hasBrowser)('the catalog in chromium, from file://', () => {
     expect(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('q')).toBe('custom script');
 
     await page.getByLabel('Search').fill('');
-    await page.getByLabel('Tactic').selectOption('TA0008');
-    const lateral = catalog.rules.filter((r) => r.placements.some((p) => p.tactic === 'TA0008')).map((r) => r.title);
-    expect(lateral).toContain(SEED_TITLE);
-    expect((await rows()).sort()).toEqual(lateral.sort());
+    // Execution: the seed (T1651) and a rule tagged attack.execution with no technique.
+    await page.getByLabel('Tactic').selectOption('TA0002');
+    const execution = catalog.rules.filter((r) => r.attack.some((a) => a.tactic.id === 'TA0002')).map((r) => r.title);
+    expect(execution).toEqual(expect.arrayContaining([SEED_TITLE, 'Admin Tool Launched Off Hours']));
+    expect((await rows()).sort()).toEqual(execution.sort());
 
     await page.getByLabel('Level').selectOption('high');
-    const high = catalog.rules.filter((r) => r.level === 'high' && r.placements.some((p) => p.tactic === 'TA0008'));
+    const high = catalog.rules.filter((r) => r.level === 'high' && r.attack.some((a) => a.tactic.id === 'TA0002'));
+    expect(high.length).toBeGreaterThan(0);
     expect(await rows()).toHaveLength(high.length);
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await expect.poll(rows).toHaveLength(catalog.rules.length);

@@ -20,7 +20,7 @@ import { RULES_DIR } from '../harness/equivalence.js';
 
 interface IndexData {
   targets: string[];
-  rules: { t: string; p: string; d: string; a: string[]; x: number[] }[];
+  rules: { t: string; p: string; d: string; ta: string[]; a: string[]; x: number[] }[];
 }
 
 function indexData(out: string): IndexData {
@@ -110,6 +110,11 @@ describe('rulec catalog of rules/', () => {
     expect(shown).toEqual(expected);
     const matrix = new Map(c.matrix.flatMap((col) => col.techniques.filter((t) => t.count).map((t) => [`${col.tactic.id}/${t.id}`, t.count] as const)));
     expect(matrix).toEqual(expected);
+    // A tactic's count includes the rules tagged with it alone (Admin Tool Launched Off Hours: attack.execution).
+    for (const col of c.matrix) expect(col.count, col.tactic.id).toBe(c.rules.filter((r) => r.attack.some((a) => a.tactic.id === col.tactic.id)).length);
+    const tacticOnly = c.rules.find((r) => r.title === 'Admin Tool Launched Off Hours')!;
+    expect(tacticOnly.attack).toEqual([{ tactic: { id: 'TA0002', name: 'Execution' }, techniques: [] }]);
+    expect(indexData(out).rules.find((r) => r.t === tacticOnly.title)!.ta).toEqual(['TA0002']);
     // The seed's T1021.008 counts for T1021 under Lateral Movement; no sub-technique has a cell.
     expect(cells.get('TA0008/T1021')).toBeGreaterThanOrEqual(1);
     expect([...cells.keys()].some((k) => k.includes('.'))).toBe(false);

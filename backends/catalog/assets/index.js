@@ -18,7 +18,7 @@
 
   // Search text per rule, lower-cased once.
   var haystack = data.rules.map(function (r) {
-    return [r.t, r.i, r.d, r.f, r.ls, r.a.join(' ')].join('\n').toLowerCase();
+    return [r.t, r.i, r.d, r.f, r.ls, r.ta.join(' '), r.a.join(' ')].join('\n').toLowerCase();
   });
 
   function state() {
@@ -55,8 +55,10 @@
     if (s.level && r.l !== s.level) return false;
     if (s.status && r.s !== s.status) return false;
     if (s.logsource && r.ls !== s.logsource) return false;
-    if (s.tactic || s.technique) {
-      // Both given: the technique under that tactic, as the heatmap counts it.
+    if (s.tactic && !s.technique) {
+      if (r.ta.indexOf(s.tactic) < 0) return false;
+    } else if (s.technique) {
+      // A technique (under the tactic, when one is given too), as the heatmap counts it.
       var placed = r.a.some(function (p) {
         var parts = p.split('/');
         return (!s.tactic || parts[0] === s.tactic) && (!s.technique || parts[1] === s.technique);
