@@ -220,7 +220,7 @@ function indexPage(c: Catalog): string {
 }
 
 /** Every file of the site, paths relative to its root with `/` separators. */
-export function renderSite(c: Catalog): { path: string; content: string }[] {
+export function renderSite(c: Catalog, onProgress?: (done: number, total: number) => void): { path: string; content: string }[] {
   const files = [
     { path: 'index.html', content: indexPage(c) },
     { path: 'attack.html', content: attackPage(c) },
@@ -228,6 +228,9 @@ export function renderSite(c: Catalog): { path: string; content: string }[] {
     { path: 'catalog.json', content: JSON.stringify(c) + '\n' },
     ...ASSETS.map((a) => ({ path: `assets/${a}`, content: readFileSync(backendFile('catalog', `assets/${a}`), 'utf8') })),
   ];
-  for (const r of c.rules) files.push({ path: r.page, content: rulePage(c, r) });
+  for (const [i, r] of c.rules.entries()) {
+    onProgress?.(i, c.rules.length);
+    files.push({ path: r.page, content: rulePage(c, r) });
+  }
   return files;
 }

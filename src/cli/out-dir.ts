@@ -86,9 +86,9 @@ function readManifest(out: string): { manifest: Manifest; unreadable?: string } 
 /**
  * Writes `files` under `out` for the build `key` and removes what the previous build of `key`
  * produced that this one does not. Writes nothing (and creates no folder) when there is nothing to
- * write and nothing recorded to remove.
+ * write and nothing recorded to remove. `onProgress` hears of each file before it is written.
  */
-export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, files: OutFile[]): OutResult {
+export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, files: OutFile[], onProgress?: (done: number, total: number) => void): OutResult {
   const { manifest, unreadable } = readManifest(out);
   const same = (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
   const previous = manifest.builds.find(same);
@@ -99,7 +99,8 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
   const others = new Set<string>();
   for (const b of manifest.builds) if (!same(b)) for (const f of b.files) others.add(normalize(f.path));
   const entries: ManifestBuild['files'] = [];
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
+    onProgress?.(i, files.length);
     const abs = join(out, f.path);
     let now: Buffer | undefined;
     try {

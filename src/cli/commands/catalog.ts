@@ -81,10 +81,11 @@ export async function runCatalog(paths: string[], opts: CatalogCliOptions, io: O
   const catalog = await buildCatalog(inputs, { title, targets, corpus: corpusIndex(irs.values()), onProgress: (d, t) => explaining.update(d, t) });
   explaining.done();
 
+  const rendering = progress('rendering pages', undefined, { since });
+  const files = renderSite({ ...catalog, skipped }, (d, t) => rendering.update(d, t));
+  rendering.done();
   const writing = progress('writing the site', undefined, { since });
-  writing.update(0);
-  const files = renderSite({ ...catalog, skipped });
-  const written = writeOutDir(opts.out, { target: 'catalog', platform: 'site', format: 'html' }, files);
+  const written = writeOutDir(opts.out, { target: 'catalog', platform: 'site', format: 'html' }, files, (d, t) => writing.update(d, t));
   writing.done();
   reportOutDir(io, opts.out, written);
   io.err(
