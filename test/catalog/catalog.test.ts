@@ -186,8 +186,16 @@ detection:
     writeFileSync(join(dir, 'r/x#y?.yml'), hostile);
     out = join(dir, 'site');
     const c = capture();
-    expect(await main(['catalog', join(dir, 'r'), '--out', out], c.io)).toBe(0);
+    expect(await main(['catalog', join(dir, 'r'), '--out', out, '--title', '</title><script>alert(3)</script>'], c.io)).toBe(0);
   }, 60_000);
+
+  it('escapes the site title on every page', () => {
+    for (const page of ['index.html', 'attack.html', 'rules/x#y?.html']) {
+      const html = readFileSync(join(out, page), 'utf8');
+      expect(html, page).not.toContain('<script>alert(3)');
+      expect(html, page).toContain('&lt;/title&gt;&lt;script&gt;alert(3)&lt;/script&gt;');
+    }
+  });
 
   it('escapes every value of the page: no markup, script or link of the rule survives', () => {
     const html = readFileSync(join(out, 'rules/x#y?.html'), 'utf8');
