@@ -11,6 +11,7 @@ import { runScan, type ScanOptions } from './commands/scan.js';
 import { runTest, type TestOptions } from './commands/test.js';
 import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
 import { runExplain, type ExplainCliOptions } from './commands/explain.js';
+import { runCatalog, type CatalogCliOptions } from './commands/catalog.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -127,8 +128,20 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = await runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
     });
 
+  program
+    .command('catalog')
+    .description('a static HTML catalog of the rules: a searchable index, a page per rule (every explain section, the body for each target), an ATT&CK heatmap, catalog.json')
+    .argument('[paths...]', 'rule files or directories (recursive; default rules/)', [])
+    .requiredOption('-o, --out <dir>', 'the folder to write the site to (only files rulec wrote there are replaced or removed)')
+    .option('--title <title>', 'the title of the site', 'Detection catalog')
+    // Not variadic: that would take the rule paths after it as target names too.
+    .option('-t, --target <targets>', 'the targets whose rule bodies the pages show, repeated or comma-separated; the first one\'s stages are shown (default: kusto,eql,spl,ts)', collect)
+    .action(async (paths: string[], opts: CatalogCliOptions) => {
+      status = await runCatalog(paths, opts, io);
+    });
+
   // Every command that loads rules takes the deployment's placeholder values.
-  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain'].includes(c.name())) placeholderOptions(c);
+  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain', 'catalog'].includes(c.name())) placeholderOptions(c);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -7,9 +7,10 @@
  * else put there, or edited since, is kept and reported.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import type { Output } from './output.js';
 
 export const MANIFEST = '.rulec-manifest.json';
 
@@ -85,9 +86,9 @@ function readManifest(out: string): { manifest: Manifest; unreadable?: string } 
 /**
  * Writes `files` under `out` for the build `key` and removes what the previous build of `key`
  * produced that this one does not. Writes nothing (and creates no folder) when there is nothing to
- * write and nothing recorded to remove.
+ * write and nothing recorded to remove. `onProgress` hears of each file before it is written.
  */
-export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, files: OutFile[]): OutResult {
+export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, files: OutFile[], onProgress?: (done: number, total: number) => void): OutResult {
   const { manifest, unreadable } = readManifest(out);
   const same = (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
   const previous = manifest.builds.find(same);
@@ -98,7 +99,8 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
   const others = new Set<string>();
   for (const b of manifest.builds) if (!same(b)) for (const f of b.files) others.add(normalize(f.path));
   const entries: ManifestBuild['files'] = [];
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
+    onProgress?.(i, files.length);
     const abs = join(out, f.path);
     let now: Buffer | undefined;
     try {
@@ -162,4 +164,39 @@ function pruneEmptyDirs(out: string, dir: string): void {
       return;
     }
   }
+}
+
+/**
+ * Each rule's output name without extension: its path below the root folder it was found in
+ * (`.N` for the N-th document of a file, `-2` for a clash). Every rule gets a name, refused ones
+ * included, so that a rule's file name does not depend on which other rules compiled (a refused
+ * rule must not hand its name to a rule that would then be redeployed under it).
+ */
+export function ruleStems(rules: readonly { path: string; index: number }[], roots: readonly string[]): string[] {
+  const dirs = roots.filter((r) => {
+    try {
+      return statSync(r).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  const used = new Set<string>();
+  return rules.map((r) => {
+    const root = dirs.find((d) => !relative(d, r.path).startsWith('..'));
+    const rel = root ? relative(root, r.path) : basename(r.path);
+    let stem = rel.slice(0, rel.length - extname(rel).length);
+    if (r.index > 0) stem += `.${r.index}`;
+    let name = stem;
+    for (let n = 2; used.has(name); n++) name = `${stem}-${n}`;
+    used.add(name);
+    return name;
+  });
+}
+
+/** What writing the folder did besides writing: removed, kept and refused files, each named. */
+export function reportOutDir(io: Output, out: string, r: OutResult): void {
+  if (r.unreadable) io.err(`${join(out, MANIFEST)}: warning: cannot read the previous build's manifest (${r.unreadable}); no stale file was removed`);
+  if (r.removed.length) io.err(`${out}: removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'} of the previous build that this build no longer produces`);
+  for (const f of r.kept) io.err(`${join(out, f)}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
+  for (const f of r.refused) io.err(`${join(out, f.path)}: error: not overwritten: ${f.why}`);
 }

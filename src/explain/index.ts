@@ -7,7 +7,7 @@ import { placeTechniques, ruleAttack } from '../attack/index.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule } from '../model/types.js';
 import { loadTarget, targetNames } from '../targets/registry.js';
-import { TargetFailure, type CompileInput } from '../targets/types.js';
+import { TargetFailure, type CompileInput, type Target } from '../targets/types.js';
 import { eventCoverage, shippedMapping, type CoverageRow } from './coverage.js';
 import { indicatorsOf, predicatesOf, type Indicator } from './indicators.js';
 
@@ -21,7 +21,14 @@ export interface AttackRow {
 }
 
 export type RuleBody =
-  | { ok: true; query: string; parameters: string[]; stages: Stage[] }
+  | {
+      ok: true;
+      query: string;
+      parameters: string[];
+      stages: Stage[];
+      /** Where the rule's own code ends in `query`, when the rest is code every rule's query shares (the ts target's inlined runtime). */
+      ruleCodeEnd?: number;
+    }
   | { ok: false; kind: string; error: string };
 
 /** One stage of the compiled query; `predicates` are the IR leaves a detection condition prints. */
@@ -84,22 +91,30 @@ function attackRows(rule: DetectionRule): { rows: AttackRow[]; warnings: string[
   return { rows, warnings: attack.problems.map((p) => p.message) };
 }
 
+/**
+ * A rule's body on one target and platform: the query and its stages, or why the target refuses
+ * the rule. The catalog shows it for every target; `explainRule` for the chosen one.
+ */
+export function compileBody(target: Target, platform: string, input: CompileInput): RuleBody {
+  const compiled = target.compile(input, { platform, format: 'query', mapping: shippedMapping(target.name, platform) });
+  if (!compiled.ok) return { ok: false, kind: compiled.kind, error: compiled.error };
+  return {
+    ok: true,
+    query: compiled.query,
+    // A target that does not assemble its query in stages shows it as one stage.
+    parameters: compiled.stages?.parameters ?? [],
+    stages: compiled.stages
+      ? compiled.stages.stages.map((s) => ({ kind: s.kind, text: s.text, origin: s.origin, predicates: s.ir ? predicatesOf(s.ir) : [] }))
+      : [{ kind: 'query', text: compiled.query.replace(/\n$/, ''), origin: 'query', predicates: predicatesOf(input.ir) }],
+    ...(compiled.ruleCodeEnd !== undefined ? { ruleCodeEnd: compiled.ruleCodeEnd } : {}),
+  };
+}
+
 export async function explainRule(path: string, rule: DetectionRule, ir: Node, opts: ExplainOptions): Promise<Explanation> {
   const target = await loadTarget(opts.target);
   const platform = opts.platform ?? target.platforms[0]!;
   const input: CompileInput = { path, rule, ir };
-  const compiled = target.compile(input, { platform, format: 'query', mapping: shippedMapping(target.name, platform) });
-  const body: RuleBody = compiled.ok
-    ? {
-        ok: true,
-        query: compiled.query,
-        // A target that does not assemble its query in stages shows it as one stage.
-        parameters: compiled.stages?.parameters ?? [],
-        stages: compiled.stages
-          ? compiled.stages.stages.map((s) => ({ kind: s.kind, text: s.text, origin: s.origin, predicates: s.ir ? predicatesOf(s.ir) : [] }))
-          : [{ kind: 'query', text: compiled.query.replace(/\n$/, ''), origin: 'query', predicates: predicatesOf(ir) }],
-      }
-    : { ok: false, kind: compiled.kind, error: compiled.error };
+  const body = compileBody(target, platform, input);
 
   const fields: OutputField[] = rule.output.map((field) => ({ field, targets: [] }));
   const alerts: AlertEntities[] = [];

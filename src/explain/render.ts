@@ -16,7 +16,8 @@ function block(text: string, indent = '  '): string[] {
   return text.replace(/\n$/, '').split('\n').map((l) => (l ? indent + l : ''));
 }
 
-const ORIGIN: Record<string, string> = { logsource: 'log source', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
+/** What each stage of a query comes from, in words (the catalog pages say it too). */
+export const ORIGIN: Record<string, string> = { logsource: 'log source', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
 
 export function renderExplanation(x: Explanation, opts: { colour: boolean }): string {
   const h = (s: string): string => (opts.colour ? `\x1b[1m${s}\x1b[0m` : s);

@@ -64,6 +64,11 @@ export type CompileResult =
        * stages): the parameter declarations, then each operator with its text.
        */
       stages?: { parameters: string[]; stages: QueryStage[] };
+      /**
+       * Where the rule's own code ends in `query` (a UTF-16 offset), when what follows is the same
+       * for every rule (an inlined runtime): a catalog of thousands of rules shows the rule's part.
+       */
+      ruleCodeEnd?: number;
     }
   | { ok: false; kind: FailureKind; error: string };
 

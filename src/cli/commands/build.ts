@@ -3,8 +3,7 @@
  * rule with the chosen target, optionally validates the queries, and prints them or writes one file
  * per rule (atomically) under --out.
  */
-import { basename, extname, join, relative } from 'node:path';
-import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
@@ -12,7 +11,7 @@ import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
 import type { CompileInput, CompileResult, FailureKind, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs } from '../../util/atomic.js';
-import { MANIFEST, writeOutDir, type OutResult } from '../out-dir.js';
+import { reportOutDir, ruleStems, writeOutDir } from '../out-dir.js';
 import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -237,37 +236,12 @@ function printQuery(io: Output, target: Target, format: string, loaded: LoadedRu
   io.out(output.replace(/\n$/, '') + '\n');
 }
 
-function reportOutDir(io: Output, out: string, r: OutResult): void {
-  if (r.unreadable) io.err(`${join(out, MANIFEST)}: warning: cannot read the previous build's manifest (${r.unreadable}); no stale file was removed`);
-  if (r.removed.length) io.err(`${out}: removed ${r.removed.length} file${r.removed.length === 1 ? '' : 's'} of the previous build that this build no longer produces`);
-  for (const f of r.kept) io.err(`${join(out, f)}: warning: written by a previous build but changed since, so kept; remove it by hand if it is stale`);
-  for (const f of r.refused) io.err(`${join(out, f.path)}: error: not overwritten: ${f.why}`);
-}
-
 /** One output file per rule, mirroring the rule's path below the root it was found in. */
 function assignFiles(entries: Entry[], roots: string[]): void {
-  const dirs = roots.filter((r) => {
-    try {
-      return statSync(r).isDirectory();
-    } catch {
-      return false;
-    }
+  const stems = ruleStems(entries.map((e) => e.loaded), roots);
+  entries.forEach((e, i) => {
+    if (e.result.ok) e.file = `${stems[i]}.${e.result.ext}`;
   });
-  // Names are given to every rule, refused ones included, so that a rule's file name does not
-  // depend on which other rules compiled (a refused rule must not hand its name to a rule that would
-  // then be redeployed under it).
-  const used = new Set<string>();
-  for (const e of entries) {
-    const p = e.loaded.path;
-    const root = dirs.find((d) => !relative(d, p).startsWith('..'));
-    const rel = root ? relative(root, p) : basename(p);
-    let stem = rel.slice(0, rel.length - extname(rel).length);
-    if (e.loaded.index > 0) stem += `.${e.loaded.index}`;
-    let name = stem;
-    for (let n = 2; used.has(name); n++) name = `${stem}-${n}`;
-    used.add(name);
-    if (e.result.ok) e.file = `${name}.${e.result.ext}`;
-  }
 }
 
 /** --index and --enable, for the targets that read them. */

@@ -5,7 +5,7 @@
  */
 import { error, type Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type BundleFile, type Target } from '../types.js';
-import { generateBundle, generateModule, type FieldMap } from './generator.js';
+import { generateBundle, generateModule, RUNTIME_BANNER, type FieldMap } from './generator.js';
 
 const parsed = new WeakMap<object, FieldMap>();
 
@@ -43,7 +43,8 @@ export const tsTarget: Target = {
   compile(input, opts) {
     return guard(() => {
       const text = generateModule(input, fieldMap(opts.mapping));
-      return { ok: true, query: text, output: text, ext: 'ts' };
+      const runtime = text.indexOf(RUNTIME_BANNER);
+      return { ok: true, query: text, output: text, ext: 'ts', ...(runtime > 0 ? { ruleCodeEnd: runtime } : {}) };
     });
   },
   bundle(format, results, opts): BundleFile[] | undefined {
