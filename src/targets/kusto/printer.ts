@@ -125,6 +125,8 @@ function printLeaf(n: Leaf, s: Scope): Expr {
       return printFieldref(n, s);
     case 'keyword':
       return printKeyword(n, s);
+    case 'has':
+      return unsupported(`'${n.field}|has: ${n.value}' is a term match, which this target does not render yet`);
   }
 }
 

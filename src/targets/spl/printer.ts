@@ -335,6 +335,8 @@ function render(ctx: PrintContext, n: Node): Rendered {
       return fieldRefLeaf(ctx, n);
     case 'keyword':
       return keywordLeaf(ctx, n);
+    case 'has':
+      throw new TargetFailure('unsupported', `'${n.field}|has: ${n.value}' is a term match, which this target does not render yet`);
   }
 }
 
