@@ -33,9 +33,15 @@ const globTokens: fc.Arbitrary<GlobToken[]> = fc
     return out;
   });
 
+/** A term-match value: nasty characters around at least one term character (ASCII letter or digit). */
+const hasValue = fc
+  .tuple(fc.array(nastyChar, { maxLength: 3 }), fc.constantFrom('a', 'A', 'b', 'x', '0', '1', 'ab', 'Ab1', 'xB'), fc.array(nastyChar, { maxLength: 3 }))
+  .map(([a, t, b]) => a.join('') + t + b.join(''));
+
 export const leaf: fc.Arbitrary<Node> = fc.oneof(
-  fc.record({ kind: fc.constant('str' as const), field, op: fc.constantFrom('eq' as const, 'prefix' as const, 'suffix' as const, 'contains' as const), value: nastyString, case: caseMode }),
-  fc.record({ kind: fc.constant('glob' as const), field, pattern: globTokens, case: caseMode }),
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('str' as const), field, op: fc.constantFrom('eq' as const, 'prefix' as const, 'suffix' as const, 'contains' as const), value: nastyString, case: caseMode }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('glob' as const), field, pattern: globTokens, case: caseMode }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('has' as const), field, value: hasValue, case: caseMode }) },
 );
 
 /** A leaf, possibly negated or paired with a second leaf. */
@@ -55,6 +61,9 @@ function literalsOf(n: Node): string[] {
       return literalsOf(n.child);
     case 'str':
       return [n.value];
+    case 'has':
+      // the term, and near misses: inside a longer term, beside `_` and non-ASCII letters, beside punctuation
+      return [n.value, `x${n.value}`, `${n.value}0`, `_${n.value}_`, `é${n.value}é`, `-${n.value}.`];
     case 'glob':
       return [n.pattern.map((t) => (typeof t === 'string' ? t : t.wildcard === '*' ? 'zz' : 'q')).join('')];
     default:
