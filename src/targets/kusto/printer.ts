@@ -8,6 +8,7 @@
  */
 import { compileNode, EventView } from '../../eval/index.js';
 import type { CidrLeaf, FieldRefLeaf, GlobLeaf, HasLeaf, KeywordLeaf, Leaf, Node, NullLeaf, NumLeaf, OrNode, RegexLeaf, StrLeaf, BoolLeaf, ExistsLeaf, TimePart } from '../../ir/types.js';
+import { fold } from '../../runtime/fold.js';
 import { TargetFailure } from '../types.js';
 import { identifier, isLiteralSafe, numberLiteral, re2Literal, regexLiteral, stringLiteral } from './dialect.js';
 import type { ColumnType, FieldAccess, ValueAccess } from './mapping.js';
@@ -345,8 +346,10 @@ function printHas(n: HasLeaf, s: Scope): Expr {
   const f = textOf(n.field, s);
   if (hasLiteral(n, s)) return atom(`${f} ${hasOp(n)} ${stringLiteral(n.value)}`);
   const term = /[A-Za-z0-9]/;
-  const open = term.test(n.value[0]!) ? '(?:^|[^A-Za-z0-9])' : '';
-  const close = term.test(n.value[n.value.length - 1]!) ? '(?:[^A-Za-z0-9]|$)' : '';
+  // The ends are read folded: a value starting with the Kelvin sign starts with a term character.
+  const v = n.case === 'ci' ? fold(n.value) : n.value;
+  const open = term.test(v[0]!) ? '(?:^|[^A-Za-z0-9])' : '';
+  const close = term.test(v[v.length - 1]!) ? '(?:[^A-Za-z0-9]|$)' : '';
   return regexMatch(f, `(?${n.case === 'ci' ? 'i' : ''}s)${open}${re2Literal(n.value)}${close}`);
 }
 
