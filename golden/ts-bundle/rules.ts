@@ -154,8 +154,8 @@ function rule4(ev: EventView): boolean {
 const R5_IMAGE_ENDS_WITH = ['\\certutil.exe'];
 const R5_COMMAND_LINE_HAS_TERMS = ['urlcache'];
 const R5_COMMAND_LINE_HAS_TERMS_2 = ['split'];
-const R5_COMMAND_LINE_HAS_TERMS_3 = ['http', 'https', 'ftp'];
-const R5_COMMAND_LINE_HAS_TERMS_4 = ['localhost'];
+const R5_COMMAND_LINE_HAS_ANY_TERMS = new Set(['http', 'https', 'ftp']);
+const R5_COMMAND_LINE_HAS_TERMS_3 = ['localhost'];
 
 /**
  * True when `event` matches "Certutil Download by Command-Line Terms".
@@ -169,8 +169,8 @@ function rule5(ev: EventView): boolean {
     anyEndsWith(ev.foldedOf('Image'), R5_IMAGE_ENDS_WITH) &&
     anyHasTerm(ev.foldedOf('CommandLine'), R5_COMMAND_LINE_HAS_TERMS) &&
     anyHasTerm(ev.foldedOf('CommandLine'), R5_COMMAND_LINE_HAS_TERMS_2) &&
-    anyHasTerm(ev.foldedOf('CommandLine'), R5_COMMAND_LINE_HAS_TERMS_3) &&
-    !anyHasTerm(ev.textsOf('CommandLine'), R5_COMMAND_LINE_HAS_TERMS_4)
+    anyHasAnyTerm(ev.foldedOf('CommandLine'), R5_COMMAND_LINE_HAS_ANY_TERMS) &&
+    !anyHasTerm(ev.textsOf('CommandLine'), R5_COMMAND_LINE_HAS_TERMS_3)
   );
 }
 
@@ -848,6 +848,23 @@ function hasTerm(text: string, needle: string): boolean {
   return false;
 }
 
+/**
+ * Some term of `text` is in `terms` (single terms, folded as `text` is): one pass over the text,
+ * whatever the number of terms, for the long lists KQL's `has_any` carries.
+ */
+function hasAnyTerm(text: string, terms: ReadonlySet<string>): boolean {
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && isTermUnit(text.charCodeAt(i))) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (terms.has(text.slice(start, i))) return true;
+      start = -1;
+    }
+  }
+  return false;
+}
+
 // src/runtime/time.ts
 
 /** Timestamp parts for the minute/hour/day/week/month/year modifiers (UTC; docs/semantics.md). */
@@ -1003,6 +1020,12 @@ function anyContains(texts: readonly string[], lits: readonly string[]): boolean
 /** Some text has one of `terms` as whole terms (runtime/term.ts). */
 function anyHasTerm(texts: readonly string[], terms: readonly string[]): boolean {
   for (const t of texts) for (const l of terms) if (hasTerm(t, l)) return true;
+  return false;
+}
+
+/** Some term of some text is one of `terms` (single terms: runtime/term.ts hasAnyTerm). */
+function anyHasAnyTerm(texts: readonly string[], terms: ReadonlySet<string>): boolean {
+  for (const t of texts) if (hasAnyTerm(t, terms)) return true;
   return false;
 }
 

@@ -51,8 +51,14 @@ const leaf: fc.Arbitrary<Node> = fc.oneof(
   fc.record({ kind: fc.constant('has' as const), field, value: fc.constantFrom('abc', 'ABC', 'b', '1', '10.1', '4688', 'a-b', '.5', 'Σb'), case: cs }),
 );
 
+// has_any lists: single terms become one set lookup (anyHasAnyTerm), a value with a separator keeps the scan
+const hasList: fc.Arbitrary<Node> = fc
+  .tuple(field, cs, fc.array(fc.constantFrom('abc', 'ABC', 'b', '1', '4688', 'true', 'a-b', '.5'), { minLength: 3, maxLength: 5 }))
+  .map(([f, c, values]): Node => ({ kind: 'or', children: values.map((value) => ({ kind: 'has', field: f, value, case: c })) }));
+
 const node: fc.Arbitrary<Node> = fc.oneof(
   { weight: 3, arbitrary: leaf },
+  { weight: 1, arbitrary: hasList },
   { weight: 1, arbitrary: leaf.map((child): Node => ({ kind: 'not', child })) },
   { weight: 1, arbitrary: fc.array(leaf, { minLength: 2, maxLength: 4 }).map((children): Node => ({ kind: 'or', children })) },
   { weight: 1, arbitrary: fc.array(leaf, { minLength: 2, maxLength: 3 }).map((children): Node => ({ kind: 'and', children })) },

@@ -26,8 +26,8 @@ export const rule: RuleInfo = {
 const IMAGE_ENDS_WITH = ['\\certutil.exe'];
 const COMMAND_LINE_HAS_TERMS = ['urlcache'];
 const COMMAND_LINE_HAS_TERMS_2 = ['split'];
-const COMMAND_LINE_HAS_TERMS_3 = ['http', 'https', 'ftp'];
-const COMMAND_LINE_HAS_TERMS_4 = ['localhost'];
+const COMMAND_LINE_HAS_ANY_TERMS = new Set(['http', 'https', 'ftp']);
+const COMMAND_LINE_HAS_TERMS_3 = ['localhost'];
 
 /**
  * True when `event` matches "Certutil Download by Command-Line Terms".
@@ -42,8 +42,8 @@ export function match(event: object): boolean {
     anyEndsWith(ev.foldedOf('Image'), IMAGE_ENDS_WITH) &&
     anyHasTerm(ev.foldedOf('CommandLine'), COMMAND_LINE_HAS_TERMS) &&
     anyHasTerm(ev.foldedOf('CommandLine'), COMMAND_LINE_HAS_TERMS_2) &&
-    anyHasTerm(ev.foldedOf('CommandLine'), COMMAND_LINE_HAS_TERMS_3) &&
-    !anyHasTerm(ev.textsOf('CommandLine'), COMMAND_LINE_HAS_TERMS_4)
+    anyHasAnyTerm(ev.foldedOf('CommandLine'), COMMAND_LINE_HAS_ANY_TERMS) &&
+    !anyHasTerm(ev.textsOf('CommandLine'), COMMAND_LINE_HAS_TERMS_3)
   );
 }
 
@@ -383,6 +383,23 @@ function hasTerm(text: string, needle: string): boolean {
   return false;
 }
 
+/**
+ * Some term of `text` is in `terms` (single terms, folded as `text` is): one pass over the text,
+ * whatever the number of terms, for the long lists KQL's `has_any` carries.
+ */
+function hasAnyTerm(text: string, terms: ReadonlySet<string>): boolean {
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && isTermUnit(text.charCodeAt(i))) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (terms.has(text.slice(start, i))) return true;
+      start = -1;
+    }
+  }
+  return false;
+}
+
 // src/runtime/values.ts
 
 /**
@@ -431,5 +448,11 @@ function anyEndsWith(texts: readonly string[], lits: readonly string[]): boolean
 /** Some text has one of `terms` as whole terms (runtime/term.ts). */
 function anyHasTerm(texts: readonly string[], terms: readonly string[]): boolean {
   for (const t of texts) for (const l of terms) if (hasTerm(t, l)) return true;
+  return false;
+}
+
+/** Some term of some text is one of `terms` (single terms: runtime/term.ts hasAnyTerm). */
+function anyHasAnyTerm(texts: readonly string[], terms: ReadonlySet<string>): boolean {
+  for (const t of texts) if (hasAnyTerm(t, terms)) return true;
   return false;
 }

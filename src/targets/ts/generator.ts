@@ -12,6 +12,7 @@ import type { DetectionRule } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { globRegex } from '../../runtime/glob.js';
 import { parseIp } from '../../runtime/ip.js';
+import { isOneTerm } from '../../runtime/term.js';
 import { RuntimeSource } from './runtime-source.js';
 import { commentText, constantName, Names, regexLiteral, stringLiteral, wrap } from './syntax.js';
 
@@ -250,6 +251,10 @@ class RuleCode {
       case 'has': {
         const ci = first.case === 'ci';
         const lits = unique((ls as (typeof first)[]).map((l) => (ci ? fold(l.value) : l.value)));
+        // A list of single terms is a set the text's terms are looked up in, as the evaluator does.
+        if (lits.length >= 3 && lits.every(isOneTerm)) {
+          return leaf(this.call('anyHasAnyTerm', this.texts(first.field, ci), this.hoist(name('HAS_ANY_TERMS'), `new Set(${this.list(lits.map(stringLiteral))})`)));
+        }
         return leaf(this.call('anyHasTerm', this.texts(first.field, ci), this.hoist(name('HAS_TERMS'), this.list(lits.map(stringLiteral)))));
       }
       case 'fieldref': {
