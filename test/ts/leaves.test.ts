@@ -48,10 +48,17 @@ const leaf: fc.Arbitrary<Node> = fc.oneof(
   fc.record({ kind: fc.constantFrom('exists' as const, 'null' as const), field }),
   fc.record({ kind: fc.constant('fieldref' as const), field, op: strOp, other: field, case: cs }),
   fc.record({ kind: fc.constant('keyword' as const), pattern: fc.array(token, { minLength: 1, maxLength: 3 }), case: cs }),
+  fc.record({ kind: fc.constant('has' as const), field, value: fc.constantFrom('abc', 'ABC', 'b', '1', '10.1', '4688', 'a-b', '.5', 'Σb'), case: cs }),
 );
+
+// has_any lists: single terms become one set lookup (anyHasAnyTerm), a value with a separator keeps the scan
+const hasList: fc.Arbitrary<Node> = fc
+  .tuple(field, cs, fc.array(fc.constantFrom('abc', 'ABC', 'b', '1', '4688', 'true', 'a-b', '.5'), { minLength: 3, maxLength: 5 }))
+  .map(([f, c, values]): Node => ({ kind: 'or', children: values.map((value) => ({ kind: 'has', field: f, value, case: c })) }));
 
 const node: fc.Arbitrary<Node> = fc.oneof(
   { weight: 3, arbitrary: leaf },
+  { weight: 1, arbitrary: hasList },
   { weight: 1, arbitrary: leaf.map((child): Node => ({ kind: 'not', child })) },
   { weight: 1, arbitrary: fc.array(leaf, { minLength: 2, maxLength: 4 }).map((children): Node => ({ kind: 'or', children })) },
   { weight: 1, arbitrary: fc.array(leaf, { minLength: 2, maxLength: 3 }).map((children): Node => ({ kind: 'and', children })) },
@@ -62,6 +69,7 @@ const scalar = fc.oneof(
   fc.constantFrom(-1, 0, 1, 1.5, 4688, 4689, 2024, true, false, null),
   fc.constantFrom(9007199254740992, '9007199254740993', '9007199254740993.5', '9007199254740992', '-12345678901234567890', '-12345678901234567891.0'),
   fc.constantFrom('04688', ' 1', '-1', '1e3', '0x10', 'TRUE', 'False', '192.168.1.77', '10.0.0.256', '::1', 'fe80::1%eth0', '::ffff:10.0.0.1', '2001:db8::5'),
+  fc.constantFrom('x abc-1', 'abcd', 'a-b c', 'xa-b', 'é1.5é', 'ΣB_abc', '10.1.2', '110.1'),
   fc.constantFrom('2024-05-01T22:10:03.123Z', '2024-12-31 23:59:59', '2021-01-04T00:00:00+02:00', '2024-02-29T05:00:00-05:30', '2024-13-01 00:00:00'),
 );
 const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) });

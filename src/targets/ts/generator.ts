@@ -12,6 +12,7 @@ import type { DetectionRule } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { globRegex } from '../../runtime/glob.js';
 import { parseIp } from '../../runtime/ip.js';
+import { isOneTerm } from '../../runtime/term.js';
 import { RuntimeSource } from './runtime-source.js';
 import { commentText, constantName, Names, regexLiteral, stringLiteral, wrap } from './syntax.js';
 
@@ -247,6 +248,15 @@ class RuleCode {
         return leaf(`!${this.call('isEmpty', `ev.get(${this.field(first.field)})`)}`);
       case 'null':
         return leaf(this.call('isEmpty', `ev.get(${this.field(first.field)})`));
+      case 'has': {
+        const ci = first.case === 'ci';
+        const lits = unique((ls as (typeof first)[]).map((l) => (ci ? fold(l.value) : l.value)));
+        // A list of single terms is a set the text's terms are looked up in, as the evaluator does.
+        if (lits.length >= 3 && lits.every(isOneTerm)) {
+          return leaf(this.call('anyHasAnyTerm', this.texts(first.field, ci), this.hoist(name('HAS_ANY_TERMS'), `new Set(${this.list(lits.map(stringLiteral))})`)));
+        }
+        return leaf(this.call('anyHasTerm', this.texts(first.field, ci), this.hoist(name('HAS_TERMS'), this.list(lits.map(stringLiteral)))));
+      }
       case 'fieldref': {
         // Rare: written out, comparing every text of one field with every text of the other.
         const ci = first.case === 'ci';
@@ -269,6 +279,8 @@ function groupKey(n: Node): string | undefined {
       return `regex ${n.field}`;
     case 'cidr':
       return `cidr ${n.family} ${n.field}`;
+    case 'has':
+      return `has ${n.case} ${n.field}`;
     case 'num':
       return n.op === 'eq' && n.part === undefined && n.exact === undefined ? `num ${n.field}` : undefined;
     default:
