@@ -33,6 +33,18 @@ export type ReadItem =
 
 export type ReadSink = (item: ReadItem) => void;
 
+/** An event's text not parsed yet (cut out on the reading thread, parsed by a scan worker). */
+export type RawItem = { kind: 'text'; line: number; text: string } | { kind: 'malformed'; line: number; reason: string };
+
+/**
+ * A piece of input for a scan worker, in input order: whole lines as bytes (JSON Lines: the worker
+ * decodes and parses them), or events already cut out of a JSON array (and malformed-event reports
+ * the reading thread made itself).
+ */
+export type InputBatch =
+  | { kind: 'lines'; /** Line number of the first line. */ line: number; /** Whether the batch starts the input (a BOM is dropped). */ first: boolean; bytes: Uint8Array }
+  | { kind: 'items'; items: RawItem[] };
+
 /**
  * Read every event of a byte stream; `sink` is called synchronously, in input order. `stop` is
  * asked after each chunk: when it says so, reading ends there (the partial last event is dropped,
@@ -56,14 +68,14 @@ export async function readEvents(
         (reader as PendingReader).push(buf);
         continue;
       }
-      reader = mode === 'array' ? new ArrayReader(sink, limits) : new LineReader(sink, limits);
+      reader = mode === 'array' ? parsingArrayReader(sink, limits) : new LineReader(sink, limits);
     } else if (reader instanceof PendingReader) {
       const mode = detect(buf);
       if (mode === undefined) {
         reader.push(buf);
         continue;
       }
-      reader = reader.become(mode === 'array' ? new ArrayReader(sink, limits) : new LineReader(sink, limits));
+      reader = reader.become(mode === 'array' ? parsingArrayReader(sink, limits) : new LineReader(sink, limits));
     }
     reader.push(buf);
   }
@@ -74,6 +86,126 @@ export async function readEvents(
 /** Read events from an in-memory text (tests, inline use). */
 export async function readEventsFromText(text: string, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): Promise<void> {
   await readEvents([Buffer.from(text, 'utf8')], sink, limits);
+}
+
+/**
+ * Cut a byte stream into batches for scan workers, each handed to `onBatch` (awaited: that is the
+ * back-pressure) in input order. JSON Lines are cut after the last newline of each chunk read, so
+ * the reading thread only looks for newline bytes; the lines are decoded and parsed where they are
+ * evaluated. A JSON array is cut into its elements here (finding where one ends means reading every
+ * character), which the workers parse. Line numbers, BOM, blank lines and the limits are those of
+ * readEvents: the events and reports are the same, only parsed elsewhere. A line longer than
+ * `maxEventBytes` is reported here without being kept.
+ */
+export async function splitEvents(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  onBatch: (batch: InputBatch) => void | Promise<void>,
+  limits: ReadLimits = DEFAULT_LIMITS,
+  stop?: () => boolean,
+): Promise<void> {
+  let mode: 'array' | 'lines' | undefined;
+  let line = 1;
+  let sent = false;
+  // Lines: the unfinished last line of the chunks so far.
+  let carry: Buffer[] = [];
+  let carrySize = 0;
+  let skipping = false;
+  // Arrays: the elements cut out of the current chunk.
+  let items: RawItem[] = [];
+  let array: ArrayReader | undefined;
+  const lines = async (bytes: Buffer): Promise<void> => {
+    const own = new Uint8Array(bytes.length);
+    own.set(bytes);
+    // Like LineReader's: only the input's first line may start with a BOM (not one after leading blank lines).
+    const batch: InputBatch = { kind: 'lines', line, first: !sent && line === 1, bytes: own };
+    line += countNewlines(bytes);
+    sent = true;
+    await onBatch(batch);
+  };
+  const oversize = async (): Promise<void> => {
+    sent = true;
+    await onBatch({ kind: 'items', items: [{ kind: 'malformed', line: line++, reason: oversizeLine(limits) }] });
+  };
+  for await (const chunk of source) {
+    if (stop?.()) return;
+    let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (mode === undefined) {
+      mode = detect(buf);
+      if (mode === undefined) {
+        // Only blanks so far: they count as lines, whatever the format turns out to be.
+        line += countNewlines(buf);
+        continue;
+      }
+      if (mode === 'array') {
+        array = new ArrayReader((item) => items.push(item as RawItem), limits, true);
+        array.push(Buffer.alloc(line - 1, 0x0a));
+      }
+    }
+    if (array) {
+      array.push(buf);
+      if (items.length > 0) {
+        const batch = items;
+        items = [];
+        await onBatch({ kind: 'items', items: batch });
+      }
+      continue;
+    }
+    if (skipping) {
+      const nl = buf.indexOf(0x0a);
+      if (nl < 0) continue;
+      skipping = false;
+      await oversize();
+      buf = buf.subarray(nl + 1);
+    }
+    const last = buf.lastIndexOf(0x0a);
+    if (last < 0) {
+      carry.push(buf);
+      carrySize += buf.length;
+    } else {
+      await lines(carrySize > 0 ? Buffer.concat([...carry, buf.subarray(0, last + 1)]) : buf.subarray(0, last + 1));
+      carry = [buf.subarray(last + 1)];
+      carrySize = buf.length - last - 1;
+    }
+    if (carrySize > limits.maxEventBytes) {
+      skipping = true;
+      carry = [];
+      carrySize = 0;
+    }
+  }
+  if (stop?.()) return;
+  if (array) {
+    array.end();
+    if (items.length > 0) await onBatch({ kind: 'items', items });
+  } else if (skipping) await oversize();
+  else if (carrySize > 0) await lines(Buffer.concat(carry, carrySize));
+}
+
+/** Read the events of one batch of splitEvents (on the worker that evaluates them). */
+export function readBatch(batch: InputBatch, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): void {
+  if (batch.kind === 'lines') {
+    const reader = new LineReader(sink, limits, batch.line, batch.first);
+    const b = batch.bytes;
+    reader.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    reader.end();
+    return;
+  }
+  for (const item of batch.items) {
+    if (item.kind === 'malformed') {
+      sink(item);
+      continue;
+    }
+    const r = parseEvent(item.text, limits);
+    sink('event' in r ? { kind: 'event', line: item.line, event: r.event } : { kind: 'malformed', line: item.line, reason: r.reason });
+  }
+}
+
+function oversizeLine(limits: ReadLimits): string {
+  return `event longer than ${limits.maxEventBytes} bytes (skipped; raise --max-event-bytes to read it)`;
+}
+
+/** An ArrayReader that parses elements: it never hands over a RawItem text, so a ReadSink takes all it gives. */
+function parsingArrayReader(sink: ReadSink, limits: ReadLimits): ArrayReader {
+  return new ArrayReader(sink as (item: ReadItem | RawItem) => void, limits);
 }
 
 /** 'array', 'lines', or undefined when the chunk is only blanks (and a BOM). */
@@ -162,12 +294,12 @@ class LineReader {
   private parts: Buffer[] = [];
   private size = 0;
   private oversize = false;
-  private line = 1;
-  private first = true;
 
   constructor(
     private readonly sink: ReadSink,
     private readonly limits: ReadLimits,
+    private line = 1,
+    private first = true,
   ) {}
 
   push(buf: Buffer): void {
@@ -205,7 +337,9 @@ class LineReader {
     const line = this.line++;
     if (this.oversize) {
       this.oversize = false;
-      this.sink({ kind: 'malformed', line, reason: `event longer than ${this.limits.maxEventBytes} bytes (skipped; raise --max-event-bytes to read it)` });
+      // A BOM can only start the input: not the line after an over-long first one.
+      this.first = false;
+      this.sink({ kind: 'malformed', line, reason: oversizeLine(this.limits) });
       return;
     }
     const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
@@ -253,8 +387,10 @@ class ArrayReader {
   private garbageReported = false;
 
   constructor(
-    private readonly sink: ReadSink,
+    private readonly sink: (item: ReadItem | RawItem) => void,
     private readonly limits: ReadLimits,
+    /** Hand each element's text over unparsed (splitEvents). */
+    private readonly raw = false,
   ) {}
 
   push(buf: Buffer): void {
@@ -368,8 +504,13 @@ class ArrayReader {
       this.sink({ kind: 'malformed', line, reason: `event longer than ${this.limits.maxEventBytes} characters (skipped; raise --max-event-bytes to read it)` });
       return;
     }
-    const r = parseEvent(this.parts.join(''), this.limits);
+    const text = this.parts.join('');
     this.parts = [];
+    if (this.raw) {
+      this.sink({ kind: 'text', line, text });
+      return;
+    }
+    const r = parseEvent(text, this.limits);
     this.sink('event' in r ? { kind: 'event', line, event: r.event } : { kind: 'malformed', line, reason: r.reason });
   }
 }
