@@ -10,7 +10,9 @@
  * which is what makes the output byte for byte the same.
  */
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { LoadedRule } from '../collection/load.js';
 import type { DetectionRule, FilterRule, LogSource } from '../model/types.js';
@@ -66,6 +68,8 @@ export interface Scanner {
   close(): Promise<void>;
   /** Worker threads used (0: the calling thread). */
   readonly workers: number;
+  /** What each worker used so far (none on the calling thread). */
+  stats?(): Promise<WorkerStats[]>;
 }
 
 /** The first field of `fields` whose value is a non-empty string or a number, as text. */
@@ -195,15 +199,31 @@ class InlineScanner implements Scanner {
 export type ToWorker =
   | { type: 'init'; rules: LoadedRule[]; setup: ScanSetup; describe: boolean }
   | { type: 'choose'; indices: readonly number[]; unknownOrigin: 'all' | 'unconstrained' }
-  | { type: 'batch'; seq: number; batch: InputBatch };
+  | { type: 'batch'; seq: number; batch: InputBatch }
+  | { type: 'stats' };
 export type FromWorker =
   | { type: 'compiled'; rules?: RuleInfo[]; problems?: RuleProblem[] }
-  | { type: 'result'; seq: number; items: ScanItem[] };
+  | { type: 'result'; seq: number; items: ScanItem[] }
+  | ({ type: 'stats' } & WorkerStats);
+
+/** What a worker thread used (the benchmark reports it). */
+export interface WorkerStats {
+  /** Its V8 heap's peak physical size, sampled after each batch, in MB. */
+  heapPeakMb: number;
+  /** Time its thread was busy (event-loop utilization), in seconds: compiling and scanning. */
+  busySeconds: number;
+}
 
 /** The worker's side of the messages (scan-worker.ts runs it). */
 export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): void; postMessage(m: FromWorker): void }): void {
   let evaluation: Evaluation | undefined;
+  let heapPeak = 0;
   port.on('message', (m) => {
+    if (m.type === 'stats') {
+      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, busySeconds: performance.eventLoopUtilization().active / 1000 });
+      return;
+    }
+    heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
     if (m.type === 'init') {
       evaluation = new Evaluation(m.rules, m.setup);
       port.postMessage(m.describe ? { type: 'compiled', rules: evaluation.all.map(info), problems: evaluation.problems } : { type: 'compiled' });
@@ -362,6 +382,24 @@ export class PoolScanner implements Scanner {
     } finally {
       this.drain = () => {};
     }
+  }
+
+  /** What each worker used so far. */
+  async stats(): Promise<WorkerStats[]> {
+    return Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<WorkerStats>((resolve) => {
+            const onMessage = (m: FromWorker): void => {
+              if (m.type !== 'stats') return;
+              s.worker.off('message', onMessage);
+              resolve({ heapPeakMb: m.heapPeakMb, busySeconds: m.busySeconds });
+            };
+            s.worker.on('message', onMessage);
+            s.worker.postMessage({ type: 'stats' } satisfies ToWorker);
+          }),
+      ),
+    );
   }
 
   private leastBusy(): Slot {

@@ -155,7 +155,8 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     lastProgress = now;
     const pct = totalBytes > 0 ? Math.min(1, bytesRead / totalBytes) : 0;
     const bar = totalBytes > 0 ? `[${'='.repeat(Math.round(pct * 20)).padEnd(20)}] ${(pct * 100).toFixed(0)}% ` : '';
-    io.progress(`${bar}${mb(bytesRead)}${totalBytes > 0 ? '/' + mb(totalBytes) : ''}  ${events.toLocaleString('en')} events  ${detections.toLocaleString('en')} detections`);
+    const rate = Math.round(events / Math.max(1e-3, Number(process.hrtime.bigint() - started) / 1e9));
+    io.progress(`${bar}${mb(bytesRead)}${totalBytes > 0 ? '/' + mb(totalBytes) : ''}  ${events.toLocaleString('en')} events (${rate.toLocaleString('en')}/s)  ${detections.toLocaleString('en')} detections`);
   };
 
   for (const file of inputs) {
