@@ -104,25 +104,34 @@ function parallelScan(file: string): void {
   const script = new URL('./scan-jobs.js', import.meta.url).pathname;
   console.log(`parallel scan (rulec scan --jobs; ${runs} run${runs === 1 ? '' : 's'} each, alternating; ${loadNote()}):`);
   const rates = new Map<number, number[]>();
+  const bound = new Map<number, number[]>();
+  const push = (m: Map<number, number[]>, j: number, v: number): void => void (m.get(j) ?? m.set(j, []).get(j)!).push(v);
   for (let r = 0; r < runs; r++) {
     for (const j of [1, jobs]) {
       const child = spawnSync(process.execPath, [script, `${SHARED}rules`, file, String(j)], { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (child.status !== 0) throw new Error(`scan-jobs ${j}: ${child.stderr}`);
       const run = JSON.parse(child.stdout) as ScanRun;
-      (rates.get(j) ?? rates.set(j, []).get(j)!).push(run.eventsPerSecond);
-      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, busy ${w.busySeconds.toFixed(2)} s`).join('; ');
+      push(rates, j, run.eventsPerSecond);
+      if (run.cpuBoundSeconds !== undefined) push(bound, j, run.events / run.cpuBoundSeconds);
+      const s = (x: number | undefined): string => (x === undefined ? '?' : x.toFixed(2));
+      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ${s(w.scanCpuSeconds)} s CPU`).join('; ');
       console.log(
         `  --jobs ${String(j).padEnd(2)} ${Math.round(run.eventsPerSecond).toLocaleString('en').padStart(7)} events/s  ` +
-          `scan ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s, main thread busy ${run.mainBusySeconds.toFixed(2)} s)  ` +
+          `scan ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s in all, main thread ${s(run.mainCpuSeconds)} s` +
+          `${run.cpuBoundSeconds === undefined ? '' : `; ${Math.round(run.events / run.cpuBoundSeconds).toLocaleString('en')} events/s with a core per thread`})  ` +
           `rules loaded ${run.loadSeconds.toFixed(2)} s, compiled ${run.compileSeconds.toFixed(2)} s  ` +
           `peak RSS ${run.peakRssMb.toFixed(0)} MB${workers ? ` (workers: ${workers})` : ''}  matches ${run.matches.toLocaleString('en')}`,
       );
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-  const one = rates.get(1)!;
-  const many = rates.get(jobs)!;
-  console.log(`  speed-up ${jobs} threads / 1: ${(median(many) / median(one)).toFixed(2)}x (medians; runs: ${many.map((m, i) => (m / one[i]!).toFixed(2)).join(', ')})`);
+  const ratio = (m: Map<number, number[]>): string => {
+    const one = m.get(1)!;
+    const many = m.get(jobs)!;
+    return `${(median(many) / median(one)).toFixed(2)}x (medians; runs: ${many.map((x, i) => (x / one[i]!).toFixed(2)).join(', ')})`;
+  };
+  console.log(`  speed-up ${jobs} threads / 1, wall clock: ${ratio(rates)}`);
+  if (bound.get(1)?.length && bound.get(jobs)?.length) console.log(`  speed-up ${jobs} threads / 1, from the threads' CPU times (a core per thread): ${ratio(bound)}`);
 }
 
 main().catch((e: unknown) => {

@@ -2,13 +2,13 @@
  * One parallel-scan measurement, in a process of its own so that its peak RSS is its own:
  * `node dist-bench/scan-jobs.js RULES EVENTS JOBS` loads the rules, compiles them on JOBS threads
  * (1: the calling thread, as `rulec scan --jobs 1`) and scans the file the way `rulec scan` does
- * (reader.ts splitEvents, parallel.ts), then prints one JSON object (ScanRun).
+ * (parallel.ts: workers read ranges of the file), then prints one JSON object (ScanRun).
  */
-import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadCollection } from '../dist/collection/load.js';
-import { scanner, type WorkerStats } from '../dist/eval/parallel.js';
-import { DEFAULT_LIMITS, READ_CHUNK_BYTES } from '../dist/eval/reader.js';
+import { scanner, threadCpuSeconds, type WorkerStats } from '../dist/eval/parallel.js';
+import { DEFAULT_LIMITS } from '../dist/eval/reader.js';
 
 export interface ScanRun {
   jobs: number;
@@ -21,8 +21,14 @@ export interface ScanRun {
   eventsPerSecond: number;
   /** CPU time of the process (every thread) during the scan. */
   cpuSeconds: number;
-  /** Time the main thread was busy during the scan (reading, cutting, merging). */
-  mainBusySeconds: number;
+  /** CPU time of the main thread during the scan: with --jobs 1 the whole scan, else reading, cutting, merging. */
+  mainCpuSeconds: number | undefined;
+  /**
+   * What the scan would take with a core per thread and nothing else running, from the threads' CPU
+   * times: the busiest thread's, or all of them shared by the cores, whichever is longer. On a busy
+   * machine it tells what wall-clock time cannot.
+   */
+  cpuBoundSeconds: number | undefined;
   peakRssMb: number;
   workers: WorkerStats[];
 }
@@ -42,16 +48,21 @@ async function main(): Promise<void> {
   let events = 0;
   let matches = 0;
   const cpu = process.cpuUsage();
-  const elu = performance.eventLoopUtilization();
+  const mainCpu = threadCpuSeconds();
   t = performance.now();
-  await sc.scan(createReadStream(file!, { highWaterMark: READ_CHUNK_BYTES }), (item) => {
+  await sc.scan(file!, (item) => {
     if (item.kind === 'events') events += item.n;
     else if (item.kind === 'detection') matches++;
   });
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
-  const mainBusySeconds = performance.eventLoopUtilization(elu).active / 1000;
+  const mainEnd = threadCpuSeconds();
+  const mainCpuSeconds = mainCpu === undefined || mainEnd === undefined ? undefined : mainEnd - mainCpu;
   const workers = (await sc.stats?.()) ?? [];
+  const threads = [mainCpuSeconds, ...workers.map((w) => w.scanCpuSeconds)];
+  const cpuBoundSeconds = threads.some((x) => x === undefined)
+    ? undefined
+    : Math.max(...(threads as number[]), (threads as number[]).reduce((a, b) => a + b, 0) / Math.min(threads.length, availableParallelism()));
   await sc.close();
   const run: ScanRun = {
     jobs,
@@ -62,7 +73,8 @@ async function main(): Promise<void> {
     seconds,
     eventsPerSecond: events / seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
-    mainBusySeconds,
+    mainCpuSeconds,
+    cpuBoundSeconds,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     workers,
   };

@@ -9,8 +9,7 @@
  * One thread (`--jobs 1`) runs the same steps in place (InlineScanner): both deliver the same items,
  * which is what makes the output byte for byte the same.
  */
-import { existsSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -18,7 +17,7 @@ import type { LoadedRule } from '../collection/load.js';
 import type { DetectionRule, FilterRule, LogSource } from '../model/types.js';
 import { Engine, type CompiledRule, type RuleProblem } from './engine.js';
 import type { EventView, JsonObject } from './event.js';
-import { readBatch, readEvents, splitEvents, type InputBatch, type ReadLimits } from './reader.js';
+import { detect, READ_CHUNK_BYTES, readBatch, readEvents, readFileRange, splitEvents, type InputBatch, type ReadLimits, type ReadSink } from './reader.js';
 import type { RuleRoute } from './route.js';
 
 /** What the scan does with each event and detection, the same on every thread. */
@@ -55,6 +54,37 @@ export type ScanItem =
 
 export type ItemSink = (item: ScanItem) => void;
 
+/** A file's path, or a stream (standard input). */
+export type ScanInput = string | AsyncIterable<Uint8Array>;
+
+/** How much of a JSON Lines file a worker reads at a time (a batch). */
+const RANGE_BYTES = READ_CHUNK_BYTES;
+
+async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    onBytes(chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Whether a file is JSON Lines (its first non-blank character is not `[`), read as readEvents tells them apart. */
+function isJsonLinesFile(file: string): boolean {
+  if (!statSync(file).isFile()) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) return false;
+      const mode = detect(buf.subarray(0, n));
+      if (mode !== undefined) return mode === 'lines';
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface Scanner {
   /** Every detection rule of the collection that compiled, in collection order. */
   readonly compiled: readonly RuleInfo[];
@@ -64,7 +94,8 @@ export interface Scanner {
    * this list. Events without a log source run all of them or only those without one.
    */
   choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void;
-  scan(source: AsyncIterable<Uint8Array>, sink: ItemSink, stop?: () => boolean): Promise<void>;
+  /** Scan a file (by its path) or a stream; `onBytes` is told of the input as it is read. */
+  scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes?: (n: number) => void): Promise<void>;
   close(): Promise<void>;
   /** Worker threads used (0: the calling thread). */
   readonly workers: number;
@@ -136,6 +167,23 @@ class Evaluation {
   batch(batch: InputBatch): ScanItem[] {
     const items = this.items;
     items.length = 0;
+    this.collect(items, (sink) => readBatch(batch, sink, this.setup.limits));
+    return items;
+  }
+
+  /** The items of a range of a JSON Lines file (readFileRange), lines numbered from 1 in it; returns its line count. */
+  range(file: string, start: number, end: number, items: ScanItem[]): number {
+    const fd = openSync(file, 'r');
+    try {
+      let lines = 0;
+      this.collect(items, (sink) => (lines = readFileRange(fd, start, end, sink, this.setup.limits)));
+      return lines;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private collect(items: ScanItem[], read: (sink: ReadSink) => void): void {
     let events = 0;
     let saidNoOrigin = false;
     const push: ItemSink = (item) => {
@@ -145,19 +193,14 @@ class Evaluation {
       }
       items.push(item);
     };
-    readBatch(
-      batch,
-      (item) => {
-        if (item.kind === 'malformed') items.push(item);
-        else {
-          events++;
-          this.evaluate(item.event, item.line, push);
-        }
-      },
-      this.setup.limits,
-    );
+    read((item) => {
+      if (item.kind === 'malformed') items.push(item);
+      else {
+        events++;
+        this.evaluate(item.event, item.line, push);
+      }
+    });
     items.push({ kind: 'events', n: events });
-    return items;
   }
 }
 
@@ -177,10 +220,11 @@ class InlineScanner implements Scanner {
   choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
     this.evaluation.choose(indices, unknownOrigin);
   }
-  async scan(source: AsyncIterable<Uint8Array>, sink: ItemSink, stop?: () => boolean): Promise<void> {
+  async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
     const one: ScanItem = { kind: 'events', n: 1 };
+    const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK_BYTES }) : input;
     await readEvents(
-      source,
+      counting(source, onBytes),
       (item) => {
         if (item.kind === 'malformed') sink(item);
         else {
@@ -200,35 +244,57 @@ export type ToWorker =
   | { type: 'init'; rules: LoadedRule[]; setup: ScanSetup; describe: boolean }
   | { type: 'choose'; indices: readonly number[]; unknownOrigin: 'all' | 'unconstrained' }
   | { type: 'batch'; seq: number; batch: InputBatch }
+  | { type: 'range'; seq: number; file: string; start: number; end: number }
   | { type: 'stats' };
 export type FromWorker =
   | { type: 'compiled'; rules?: RuleInfo[]; problems?: RuleProblem[] }
-  | { type: 'result'; seq: number; items: ScanItem[] }
+  /** `lines`: the items of a file range, numbered from 1 at its first line, and how many lines start in it. */
+  | { type: 'result'; seq: number; items: ScanItem[]; lines?: number }
   | ({ type: 'stats' } & WorkerStats);
 
 /** What a worker thread used (the benchmark reports it). */
 export interface WorkerStats {
   /** Its V8 heap's peak physical size, sampled after each batch, in MB. */
   heapPeakMb: number;
-  /** Time its thread was busy (event-loop utilization), in seconds: compiling and scanning. */
-  busySeconds: number;
+  /** CPU time of its thread since the rules were chosen (scanning), in seconds; undefined where the system does not tell. */
+  scanCpuSeconds: number | undefined;
+}
+
+/**
+ * CPU time of the calling thread, in seconds (Linux: /proc/thread-self/schedstat), or undefined.
+ * Unlike wall-clock time it does not grow when other processes take the cores, so the benchmark can
+ * tell what the threads cost on a busy machine.
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The worker's side of the messages (scan-worker.ts runs it). */
 export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): void; postMessage(m: FromWorker): void }): void {
   let evaluation: Evaluation | undefined;
   let heapPeak = 0;
+  let cpuAtChoose: number | undefined;
   port.on('message', (m) => {
     if (m.type === 'stats') {
-      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, busySeconds: performance.eventLoopUtilization().active / 1000 });
+      const cpu = threadCpuSeconds();
+      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose });
       return;
     }
+    if (m.type === 'choose') cpuAtChoose = threadCpuSeconds();
     heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
     if (m.type === 'init') {
       evaluation = new Evaluation(m.rules, m.setup);
       port.postMessage(m.describe ? { type: 'compiled', rules: evaluation.all.map(info), problems: evaluation.problems } : { type: 'compiled' });
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
-    else port.postMessage({ type: 'result', seq: m.seq, items: evaluation!.batch(m.batch) });
+    else if (m.type === 'range') {
+      const items: ScanItem[] = [];
+      const lines = evaluation!.range(m.file, m.start, m.end, items);
+      port.postMessage({ type: 'result', seq: m.seq, items, lines });
+    } else port.postMessage({ type: 'result', seq: m.seq, items: evaluation!.batch(m.batch) });
   });
 }
 
@@ -279,11 +345,12 @@ export class PoolScanner implements Scanner {
   private readonly slots: Slot[];
   private failure: Error | undefined;
   private closing = false;
-  private readonly results = new Map<number, ScanItem[]>();
+  private readonly results = new Map<number, { items: ScanItem[]; lines?: number }>();
   /** Hands on finished batches at once, while the input may be waiting (`tail -f | rulec scan -`). */
   private drain: () => void = () => {};
   private onResult: () => void = () => {};
   private setup: ScanSetup | undefined;
+  private seq = 0;
 
   constructor(readonly workers: number) {
     const script = workerScript();
@@ -297,7 +364,7 @@ export class PoolScanner implements Scanner {
       worker.on('message', (m: FromWorker) => {
         if (m.type !== 'result') return;
         slot.busy--;
-        this.results.set(m.seq, m.items);
+        this.results.set(m.seq, m);
         this.drain();
         this.onResult();
       });
@@ -336,15 +403,25 @@ export class PoolScanner implements Scanner {
     for (const s of this.slots) s.worker.postMessage({ type: 'choose', indices, unknownOrigin } satisfies ToWorker);
   }
 
-  async scan(source: AsyncIterable<Uint8Array>, sink: ItemSink, stop?: () => boolean): Promise<void> {
-    let seq = 0;
-    let next = 0;
+  async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
+    const file = typeof input === 'string' ? input : undefined;
+    const lines = file !== undefined && isJsonLinesFile(file);
+    // Numbered on from the last scan: a late result of an input that failed is never taken for this one's.
+    let seq = this.seq;
+    let next = seq;
+    // File ranges number their lines from 1: each is moved on by the lines of the ranges before it.
+    let base = 1;
+    this.results.clear();
     // Hand on every finished batch that is next in input order.
     this.drain = (): void => {
-      for (let items = this.results.get(next); items !== undefined; items = this.results.get(next)) {
+      for (let r = this.results.get(next); r !== undefined; r = this.results.get(next)) {
         this.results.delete(next);
         next++;
-        for (const item of items) sink(item);
+        if (r.lines !== undefined) {
+          for (const item of r.items) if (item.kind !== 'events') item.line += base - 1;
+          base += r.lines;
+        }
+        for (const item of r.items) sink(item);
       }
     };
     const settled = (): Promise<void> =>
@@ -357,30 +434,43 @@ export class PoolScanner implements Scanner {
     const check = (): void => {
       if (this.failure) throw this.failure;
     };
+    const send = async (message: (seq: number) => ToWorker, transfer: ArrayBuffer[] = []): Promise<void> => {
+      check();
+      let slot = this.leastBusy();
+      // Also bounded: results that wait for an earlier batch of a slower worker.
+      while (slot.busy >= IN_FLIGHT || seq - next >= 2 * IN_FLIGHT * this.workers) {
+        await settled();
+        check();
+        slot = this.leastBusy();
+      }
+      slot.busy++;
+      slot.worker.postMessage(message(seq++), transfer);
+    };
     try {
-      await splitEvents(
-        source,
-        async (batch) => {
-          check();
-          let slot = this.leastBusy();
-          // Also bounded: results that wait for an earlier batch of a slower worker.
-          while (slot.busy >= IN_FLIGHT || seq - next >= 2 * IN_FLIGHT * this.workers) {
-            await settled();
-            check();
-            slot = this.leastBusy();
-          }
-          slot.busy++;
-          slot.worker.postMessage({ type: 'batch', seq: seq++, batch } satisfies ToWorker, batch.kind === 'lines' ? [batch.bytes.buffer as ArrayBuffer] : []);
-        },
-        this.setup!.limits,
-        stop,
-      );
+      if (file !== undefined && lines) {
+        // JSON Lines in a file: workers read their ranges themselves; this thread reads nothing.
+        const size = statSync(file).size;
+        for (let start = 0; start < size && !stop?.(); start += RANGE_BYTES) {
+          const end = Math.min(size, start + RANGE_BYTES);
+          await send((n) => ({ type: 'range', seq: n, file, start, end }));
+          onBytes(end - start);
+        }
+      } else {
+        const source = file !== undefined ? createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }) : (input as AsyncIterable<Uint8Array>);
+        await splitEvents(
+          counting(source, onBytes),
+          (batch) => send((n) => ({ type: 'batch', seq: n, batch }), batch.kind === 'lines' ? [batch.bytes.buffer as ArrayBuffer] : []),
+          this.setup!.limits,
+          stop,
+        );
+      }
       while (next < seq) {
         await settled();
         check();
       }
     } finally {
       this.drain = () => {};
+      this.seq = seq;
     }
   }
 
@@ -393,7 +483,7 @@ export class PoolScanner implements Scanner {
             const onMessage = (m: FromWorker): void => {
               if (m.type !== 'stats') return;
               s.worker.off('message', onMessage);
-              resolve({ heapPeakMb: m.heapPeakMb, busySeconds: m.busySeconds });
+              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds });
             };
             s.worker.on('message', onMessage);
             s.worker.postMessage({ type: 'stats' } satisfies ToWorker);

@@ -9,6 +9,7 @@
  * becomes U+FFFD. A bad event is reported (file line, reason) and reading goes on: nothing in the
  * input is fatal.
  */
+import { readSync } from 'node:fs';
 import type { JsonObject } from './event.js';
 
 export interface ReadLimits {
@@ -199,6 +200,60 @@ export function readBatch(batch: InputBatch, sink: ReadSink, limits: ReadLimits 
   }
 }
 
+/**
+ * Read the JSON Lines that start in bytes [start, end) of an open file (a line starts at 0 and
+ * after each newline): the unit a scan worker reads by itself, so that the main thread touches no
+ * byte of the file. A line that starts in the range is read to its end, past `end` if need be (an
+ * over-long one without being kept); one that started before is left to the range where it
+ * started. Line numbers count from 1 at the range's first line (the caller adds the lines of the
+ * ranges before). Returns how many lines start in the range.
+ */
+export function readFileRange(fd: number, start: number, end: number, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): number {
+  let buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  let pos = start;
+  if (start > 0) {
+    // The first line starts after the first newline at or after start - 1.
+    pos = start - 1;
+    for (;;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n <= 0) return 0;
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0 && nl < n) {
+        pos += nl + 1;
+        break;
+      }
+      pos += n;
+      if (pos >= end) return 0;
+    }
+    if (pos >= end) return 0;
+  }
+  const reader = new LineReader(sink, limits, 1, start === 0);
+  let last = -1;
+  for (let read = 0; ; read++) {
+    // In the range, then past it only to the newline that ends the line under way.
+    if (pos >= end && last === 0x0a) return reader.lines();
+    // LineReader keeps a view of the unfinished line: each read needs a buffer of its own.
+    if (read > 0) buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    const n = readSync(fd, buf, 0, pos < end ? Math.min(buf.length, end - pos) : buf.length, pos);
+    if (n <= 0) break;
+    if (pos < end) {
+      reader.push(buf.subarray(0, n));
+      last = buf[n - 1]!;
+      pos += n;
+      continue;
+    }
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl >= 0) {
+      reader.push(buf.subarray(0, nl + 1));
+      return reader.lines();
+    }
+    reader.push(buf.subarray(0, n));
+    pos += n;
+  }
+  reader.end();
+  return reader.lines();
+}
+
 function oversizeLine(limits: ReadLimits): string {
   return `event longer than ${limits.maxEventBytes} bytes (skipped; raise --max-event-bytes to read it)`;
 }
@@ -209,7 +264,7 @@ function parsingArrayReader(sink: ReadSink, limits: ReadLimits): ArrayReader {
 }
 
 /** 'array', 'lines', or undefined when the chunk is only blanks (and a BOM). */
-function detect(buf: Buffer): 'array' | 'lines' | undefined {
+export function detect(buf: Buffer): 'array' | 'lines' | undefined {
   let i = 0;
   if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
   for (; i < buf.length; i++) {
@@ -319,6 +374,11 @@ class LineReader {
 
   end(): void {
     if (this.size > 0 || this.oversize) this.finishLine();
+  }
+
+  /** Lines finished so far. */
+  lines(): number {
+    return this.line - 1;
   }
 
   private take(piece: Buffer): void {

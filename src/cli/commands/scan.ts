@@ -3,12 +3,12 @@
  * Detections go to stdout (a table then a per-rule summary, or one JSON object per detection);
  * everything else (rule problems, malformed events, the summary line, progress) goes to stderr.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { loadCollection } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { scanner, startWorkers, type RuleInfo, type ScanItem } from '../../eval/parallel.js';
-import { DEFAULT_LIMITS, READ_CHUNK_BYTES, type ReadLimits } from '../../eval/reader.js';
+import { DEFAULT_LIMITS, type ReadLimits } from '../../eval/reader.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
@@ -162,14 +162,6 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   for (const file of inputs) {
     if (io.closed?.()) break;
     const shown = file === '-' ? '-' : file;
-    const source = file === '-' ? io.stdin! : createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of source) {
-        bytesRead += (chunk as Uint8Array).byteLength;
-        progress();
-        yield chunk as Uint8Array;
-      }
-    }
     // Every item in input order, whichever thread found it: the one place detections are consumed.
     const take = (item: ScanItem): void => {
       if (item.kind === 'events') {
@@ -200,7 +192,11 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
       );
     };
     try {
-      await compiled.scan(counted(), take, () => io.closed?.() === true);
+      const counted = (n: number): void => {
+        bytesRead += n;
+        progress();
+      };
+      await compiled.scan(file === '-' ? io.stdin! : file, take, () => io.closed?.() === true, counted);
     } catch (e) {
       io.progress?.(undefined);
       io.err(`${shown}: cannot read events: ${(e as Error).message}`);
