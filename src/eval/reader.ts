@@ -209,16 +209,19 @@ export function readBatch(batch: InputBatch, sink: ReadSink, limits: ReadLimits 
  * ranges before). Returns how many lines start in the range.
  */
 export function readFileRange(fd: number, start: number, end: number, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): number {
-  let buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  // Finding the first line's start and the last line's end read a little at a time: a line is
+  // about a kilobyte, and reading a whole 1 MiB more at each end tripled the reading.
+  const EDGE = 1 << 16;
   let pos = start;
   if (start > 0) {
     // The first line starts after the first newline at or after start - 1.
+    const buf = Buffer.allocUnsafe(EDGE);
     pos = start - 1;
     for (;;) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      const n = readSync(fd, buf, 0, Math.min(EDGE, end - pos), pos);
       if (n <= 0) return 0;
-      const nl = buf.indexOf(0x0a);
-      if (nl >= 0 && nl < n) {
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) {
         pos += nl + 1;
         break;
       }
@@ -229,12 +232,12 @@ export function readFileRange(fd: number, start: number, end: number, sink: Read
   }
   const reader = new LineReader(sink, limits, 1, start === 0);
   let last = -1;
-  for (let read = 0; ; read++) {
+  for (;;) {
     // In the range, then past it only to the newline that ends the line under way.
     if (pos >= end && last === 0x0a) return reader.lines();
     // LineReader keeps a view of the unfinished line: each read needs a buffer of its own.
-    if (read > 0) buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    const n = readSync(fd, buf, 0, pos < end ? Math.min(buf.length, end - pos) : buf.length, pos);
+    const buf = Buffer.allocUnsafe(pos < end ? Math.min(READ_CHUNK_BYTES, end - pos) : EDGE);
+    const n = readSync(fd, buf, 0, buf.length, pos);
     if (n <= 0) break;
     if (pos < end) {
       reader.push(buf.subarray(0, n));
