@@ -1,6 +1,7 @@
 /**
- * Scanning on several threads (`rulec scan --jobs N`): the input is cut into batches on the reading
- * thread (reader.ts splitEvents: JSON Lines as raw bytes, array elements as texts), each batch is
+ * Scanning on several threads (`rulec scan --jobs N`): a JSON Lines file is cut into byte ranges that
+ * the workers read themselves (reader.ts readFileRange); other input is cut into batches on the main
+ * thread (reader.ts splitEvents: lines as raw bytes, array elements as texts). Each range or batch is
  * parsed and evaluated by a worker that compiled the rules once, and the workers send back only what
  * a detection reports. The items of each batch are handed on in input order, whatever order the
  * workers finish in, so a consumer on the main thread (the output; a correlation engine) sees every
