@@ -41,6 +41,12 @@ describe('JSON Lines', () => {
     expect(brief(items)).toEqual(['1:{"a":1}', expect.stringMatching(/^2!event longer than 1000 bytes/), '3:{"b":2}']);
   });
 
+  it('takes a BOM only at the start of the input, also when the first line is over-long', async () => {
+    const long = JSON.stringify({ x: 'y'.repeat(100) });
+    const items = await read(`${long}\n\ufeff{"a":1}\n`, { maxEventBytes: 40, maxDepth: 32 });
+    expect(brief(items)).toEqual([expect.stringMatching(/^1!event longer than 40 bytes/), expect.stringMatching(/^2!invalid JSON/)]);
+  });
+
   it('refuses nesting deeper than the limit before parsing', async () => {
     const deep = '{"a":' + '['.repeat(100) + ']'.repeat(100) + '}';
     const items = await read(`${deep}\n{"a":[[["ok"]]]}\n{"s":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}\n`);
