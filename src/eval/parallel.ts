@@ -138,8 +138,9 @@ class Evaluation {
   constructor(
     rules: readonly LoadedRule[],
     readonly setup: ScanSetup,
+    onRule?: (done: number, total: number) => void,
   ) {
-    const { engine, problems } = Engine.fromLoaded(rules, { index: setup.index });
+    const { engine, problems } = Engine.fromLoaded(rules, { index: setup.index }, onRule);
     this.all = engine.rules;
     this.problems = problems;
   }
@@ -211,8 +212,8 @@ class InlineScanner implements Scanner {
   private readonly evaluation: Evaluation;
   readonly compiled: RuleInfo[];
 
-  constructor(rules: readonly LoadedRule[], setup: ScanSetup) {
-    this.evaluation = new Evaluation(rules, setup);
+  constructor(rules: readonly LoadedRule[], setup: ScanSetup, onRule?: (done: number, total: number) => void) {
+    this.evaluation = new Evaluation(rules, setup, onRule);
     this.compiled = this.evaluation.all.map(info);
   }
   get problems(): readonly RuleProblem[] {
@@ -249,6 +250,8 @@ export type ToWorker =
   | { type: 'stats' };
 export type FromWorker =
   | { type: 'compiled'; rules?: RuleInfo[]; problems?: RuleProblem[] }
+  /** Rules compiled so far (the first worker tells, for the progress bar). */
+  | { type: 'compiling'; done: number; total: number }
   /** `lines`: the items of a file range, numbered from 1 at its first line, and how many lines start in it. */
   | { type: 'result'; seq: number; items: ScanItem[]; lines?: number }
   | ({ type: 'stats' } & WorkerStats);
@@ -288,7 +291,13 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
     if (m.type === 'choose') cpuAtChoose = threadCpuSeconds();
     heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
     if (m.type === 'init') {
-      evaluation = new Evaluation(m.rules, m.setup);
+      let told = 0;
+      const onRule = (done: number, total: number): void => {
+        if (!m.describe || done - told < 100) return;
+        told = done;
+        port.postMessage({ type: 'compiling', done, total });
+      };
+      evaluation = new Evaluation(m.rules, m.setup, onRule);
       port.postMessage(m.describe ? { type: 'compiled', rules: evaluation.all.map(info), problems: evaluation.problems } : { type: 'compiled' });
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
     else if (m.type === 'range') {
@@ -379,13 +388,14 @@ export class PoolScanner implements Scanner {
   }
 
   /** Send the rules; resolves when every worker compiled them (the first one describes them). */
-  async init(rules: readonly LoadedRule[], setup: ScanSetup): Promise<void> {
+  async init(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void = () => {}): Promise<void> {
     this.setup = setup;
     const input = engineInput(rules);
     const compiled = this.slots.map(
       (s, i) =>
         new Promise<void>((resolve, reject) => {
           const onMessage = (m: FromWorker): void => {
+            if (m.type === 'compiling') onRule(m.done, m.total);
             if (m.type !== 'compiled') return;
             s.worker.off('message', onMessage);
             if (m.rules) this.compiled = m.rules;
@@ -510,11 +520,17 @@ export class PoolScanner implements Scanner {
  * threads, each compiling the rules. `starting` (from `startWorkers`, called before the rules were
  * loaded) is used when given.
  */
-export async function scanner(rules: readonly LoadedRule[], setup: ScanSetup, jobs: number, starting?: Promise<PoolScanner>): Promise<Scanner> {
-  if (jobs <= 1) return new InlineScanner(rules, setup);
+export async function scanner(
+  rules: readonly LoadedRule[],
+  setup: ScanSetup,
+  jobs: number,
+  starting?: Promise<PoolScanner>,
+  onRule?: (done: number, total: number) => void,
+): Promise<Scanner> {
+  if (jobs <= 1) return new InlineScanner(rules, setup, onRule);
   const pool = starting ? await starting : new PoolScanner(jobs);
   try {
-    await pool.init(rules, setup);
+    await pool.init(rules, setup, onRule);
   } catch (e) {
     await pool.close();
     throw e;

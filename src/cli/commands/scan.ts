@@ -88,7 +88,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const renames = await eventRenames(opts.mapping ?? [], given);
 
   // Rules: report the invalid ones, scan with the rest.
-  const bar = progressBar('loading rules', undefined, { since: Date.now() });
+  // Each stage's progress shows at once when the command has already run for a second.
+  const since = Date.now();
+  const bar = progressBar('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
@@ -106,7 +108,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     }
   }
   const setup = { index: opts.index !== false, limits, facts: [TIME_FIELDS, HOST_FIELDS], includeEvent: opts.json === true && opts.includeEvent === true, renames };
-  const compiled = await scanner(rules, setup, jobs, starting);
+  const compiling = progressBar(jobs > 1 ? `compiling rules on ${jobs} threads` : 'compiling rules', undefined, { since });
+  const compiled = await scanner(rules, setup, jobs, starting, (d, t) => compiling.update(d, t));
+  compiling.done();
   // Workers keep the process alive: every way out from here stops them.
   const refuse = async (message: string): Promise<never> => {
     await compiled.close();
