@@ -378,6 +378,10 @@ export class PoolScanner implements Scanner {
         this.drain();
         this.onResult();
       });
+      // An idle worker never keeps the process alive (a usage error between start and scan must
+      // still end it): workers are held only while they are waited for (`held`). After the
+      // listeners: adding a 'message' listener holds the worker again.
+      worker.unref();
       return slot;
     });
   }
@@ -387,8 +391,22 @@ export class PoolScanner implements Scanner {
     this.onResult();
   }
 
+  /** Run `work` with the workers keeping the process alive, as it waits for them. */
+  private async held<T>(work: () => Promise<T>): Promise<T> {
+    for (const s of this.slots) s.worker.ref();
+    try {
+      return await work();
+    } finally {
+      for (const s of this.slots) s.worker.unref();
+    }
+  }
+
   /** Send the rules; resolves when every worker compiled them (the first one describes them). */
   async init(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void = () => {}): Promise<void> {
+    await this.held(() => this.compile(rules, setup, onRule));
+  }
+
+  private async compile(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void): Promise<void> {
     this.setup = setup;
     const input = engineInput(rules);
     const compiled = this.slots.map(
@@ -415,6 +433,10 @@ export class PoolScanner implements Scanner {
   }
 
   async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
+    await this.held(() => this.scanHeld(input, sink, stop, onBytes));
+  }
+
+  private async scanHeld(input: ScanInput, sink: ItemSink, stop: (() => boolean) | undefined, onBytes: (n: number) => void): Promise<void> {
     const file = typeof input === 'string' ? input : undefined;
     const lines = file !== undefined && isJsonLinesFile(file);
     // Numbered on from the last scan: a late result of an input that failed is never taken for this one's.
@@ -487,6 +509,10 @@ export class PoolScanner implements Scanner {
 
   /** What each worker used so far. */
   async stats(): Promise<WorkerStats[]> {
+    return this.held(() => this.askStats());
+  }
+
+  private askStats(): Promise<WorkerStats[]> {
     return Promise.all(
       this.slots.map(
         (s) =>

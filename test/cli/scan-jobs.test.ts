@@ -3,6 +3,7 @@
  * found in input order; the output must be byte for byte that of one thread. (The workers run the
  * build, dist/eval/scan-worker.js: `npm test` builds first.)
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { main } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
+const BIN = new URL('../../bin/rulec.js', import.meta.url).pathname;
 const SHARED = new URL('../../../shared/sigmahq/', import.meta.url).pathname;
 
 function capture(stdin?: Buffer[]) {
@@ -74,6 +76,14 @@ describe('rulec scan --jobs', () => {
     expect(at.length).toBeGreaterThan(10_000);
     expect(Math.max(...at)).toBeGreaterThan(19_000);
   }, 180_000);
+
+  it('ends on a usage error found after the workers started (they never keep the process alive)', () => {
+    // --min-level is checked after the workers are started (they load their code while the rules load).
+    const r = spawnSync(process.execPath, [BIN, 'scan', '--jobs', '2', '--rules', RULES, '--min-level', 'severe', join(dir, 'samples.jsonl')], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--min-level: unknown level 'severe'");
+  }, 40_000);
 
   it('refuses a --jobs that is not a positive whole number', async () => {
     const c = capture();
