@@ -3,16 +3,21 @@
  * Sysmon-shaped events built from the regression samples, scan them on one thread with the
  * native evaluator, and check on a slice that the witness index changes no detection.
  *
- *   npm run bench [-- --events N] [--seed S] [--check N]
+ * Then `rulec scan`'s parallel scan of the same file at 1 and N threads (--jobs, default the cores,
+ * at least 2), each run in a process of its own (its peak RSS), --runs times each, every run shown.
+ *
+ *   npm run bench [-- --events N] [--seed S] [--check N] [--jobs N] [--runs R]
  */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { loadCollection } from '../dist/collection/load.js';
 import { Engine } from '../dist/eval/engine.js';
 import { benchEvents, loadSamples } from './events.js';
 import { runBench, type BenchResult, type MatcherFactory } from './harness.js';
+import type { ScanRun } from './scan-jobs.js';
 
 const SHARED = new URL('../../shared/sigmahq/', import.meta.url).pathname;
 
@@ -86,9 +91,47 @@ async function main(): Promise<void> {
       console.log(`index on/off          ${same ? 'identical' : 'DIFFERENT'} detections on the first ${on.events.toLocaleString('en')} events (${on.matches.toLocaleString('en')} matches; ${Math.round(off.eventsPerSecond).toLocaleString('en')} events/s without the index)`);
       if (!same) process.exitCode = 1;
     }
+    parallelScan(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `rulec scan --jobs 1` against `--jobs N` on the bench events, every run reported. */
+function parallelScan(file: string): void {
+  const jobs = arg('jobs', Math.max(2, availableParallelism()));
+  const runs = arg('runs', 2);
+  const script = new URL('./scan-jobs.js', import.meta.url).pathname;
+  console.log(`parallel scan (rulec scan --jobs; ${runs} run${runs === 1 ? '' : 's'} each, alternating; ${loadNote()}):`);
+  const rates = new Map<number, number[]>();
+  const bound = new Map<number, number[]>();
+  const push = (m: Map<number, number[]>, j: number, v: number): void => void (m.get(j) ?? m.set(j, []).get(j)!).push(v);
+  for (let r = 0; r < runs; r++) {
+    for (const j of [1, jobs]) {
+      const child = spawnSync(process.execPath, [script, `${SHARED}rules`, file, String(j)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (child.status !== 0) throw new Error(`scan-jobs ${j}: ${child.stderr}`);
+      const run = JSON.parse(child.stdout) as ScanRun;
+      push(rates, j, run.eventsPerSecond);
+      if (run.cpuBoundSeconds !== undefined) push(bound, j, run.events / run.cpuBoundSeconds);
+      const s = (x: number | undefined): string => (x === undefined ? '?' : x.toFixed(2));
+      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ${s(w.scanCpuSeconds)} s CPU`).join('; ');
+      console.log(
+        `  --jobs ${String(j).padEnd(2)} ${Math.round(run.eventsPerSecond).toLocaleString('en').padStart(7)} events/s  ` +
+          `scan ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s in all, main thread ${s(run.mainCpuSeconds)} s` +
+          `${run.cpuBoundSeconds === undefined ? '' : `; ${Math.round(run.events / run.cpuBoundSeconds).toLocaleString('en')} events/s with a core per thread`})  ` +
+          `rules loaded ${run.loadSeconds.toFixed(2)} s, compiled ${run.compileSeconds.toFixed(2)} s  ` +
+          `peak RSS ${run.peakRssMb.toFixed(0)} MB${workers ? ` (workers: ${workers})` : ''}  matches ${run.matches.toLocaleString('en')}`,
+      );
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const ratio = (m: Map<number, number[]>): string => {
+    const one = m.get(1)!;
+    const many = m.get(jobs)!;
+    return `${(median(many) / median(one)).toFixed(2)}x (medians; runs: ${many.map((x, i) => (x / one[i]!).toFixed(2)).join(', ')})`;
+  };
+  console.log(`  speed-up ${jobs} threads / 1, wall clock: ${ratio(rates)}`);
+  if (bound.get(1)?.length && bound.get(jobs)?.length) console.log(`  speed-up ${jobs} threads / 1, from the threads' CPU times (a core per thread): ${ratio(bound)}`);
 }
 
 main().catch((e: unknown) => {

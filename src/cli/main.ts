@@ -98,6 +98,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('-l, --logsource <product/category/service>', "the log source of every event of the input (parts may be empty: windows/process_creation, windows//security): only that log source's rules run, on every event")
     .option('--min-level <level>', 'only rules of this level or higher: informational, low, medium, high, critical')
     .option('-m, --mapping <target/platform or file>', "rename event fields to Sigma's: a platform's mapping read in reverse (kusto/defender-xdr, with --logsource) or a file of fields: {<event field>: <Sigma field>} (repeat for several)", collect)
+    .option('-j, --jobs <n>', 'threads that evaluate events, with the same output as one (default: the number of cores; 1 for inputs under 16 MB)')
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
     .addHelpText('after', scanText)
     .action(async (files: string[] | undefined, opts: ScanOptions) => {

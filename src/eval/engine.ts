@@ -208,11 +208,17 @@ export class Engine {
    * rules that did not load are left out). Rules whose matcher cannot be built are returned as
    * problems, never thrown.
    */
-  static fromLoaded(loaded: readonly LoadedRule[], opts: EngineOptions = {}): { engine: Engine; problems: RuleProblem[] } {
+  static fromLoaded(
+    loaded: readonly LoadedRule[],
+    opts: EngineOptions = {},
+    onRule: (done: number, total: number) => void = () => {},
+  ): { engine: Engine; problems: RuleProblem[] } {
     const data = opts.routingData ?? defaultRoutingData();
     const rules: CompiledRule[] = [];
     const problems: RuleProblem[] = [];
-    for (const [r, ir] of effectiveIr(loaded)) {
+    const effective = effectiveIr(loaded);
+    for (const [r, ir] of effective) {
+      onRule(rules.length + problems.length, effective.size);
       const rule = r.rule as DetectionRule;
       try {
         rules.push(compileRule(rules.length, r, rule, ir, data));

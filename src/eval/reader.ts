@@ -9,6 +9,7 @@
  * becomes U+FFFD. A bad event is reported (file line, reason) and reading goes on: nothing in the
  * input is fatal.
  */
+import { readSync } from 'node:fs';
 import type { JsonObject } from './event.js';
 
 export interface ReadLimits {
@@ -33,6 +34,18 @@ export type ReadItem =
 
 export type ReadSink = (item: ReadItem) => void;
 
+/** An event's text not parsed yet (cut out on the reading thread, parsed by a scan worker). */
+export type RawItem = { kind: 'text'; line: number; text: string } | { kind: 'malformed'; line: number; reason: string };
+
+/**
+ * A piece of input for a scan worker, in input order: whole lines as bytes (JSON Lines: the worker
+ * decodes and parses them), or events already cut out of a JSON array (and malformed-event reports
+ * the reading thread made itself).
+ */
+export type InputBatch =
+  | { kind: 'lines'; /** Line number of the first line. */ line: number; /** Whether the batch starts the input (a BOM is dropped). */ first: boolean; bytes: Uint8Array }
+  | { kind: 'items'; items: RawItem[] };
+
 /**
  * Read every event of a byte stream; `sink` is called synchronously, in input order. `stop` is
  * asked after each chunk: when it says so, reading ends there (the partial last event is dropped,
@@ -56,14 +69,14 @@ export async function readEvents(
         (reader as PendingReader).push(buf);
         continue;
       }
-      reader = mode === 'array' ? new ArrayReader(sink, limits) : new LineReader(sink, limits);
+      reader = mode === 'array' ? parsingArrayReader(sink, limits) : new LineReader(sink, limits);
     } else if (reader instanceof PendingReader) {
       const mode = detect(buf);
       if (mode === undefined) {
         reader.push(buf);
         continue;
       }
-      reader = reader.become(mode === 'array' ? new ArrayReader(sink, limits) : new LineReader(sink, limits));
+      reader = reader.become(mode === 'array' ? parsingArrayReader(sink, limits) : new LineReader(sink, limits));
     }
     reader.push(buf);
   }
@@ -76,8 +89,185 @@ export async function readEventsFromText(text: string, sink: ReadSink, limits: R
   await readEvents([Buffer.from(text, 'utf8')], sink, limits);
 }
 
+/**
+ * Cut a byte stream into batches for scan workers, each handed to `onBatch` (awaited: that is the
+ * back-pressure) in input order. JSON Lines are cut after the last newline of each chunk read, so
+ * the reading thread only looks for newline bytes; the lines are decoded and parsed where they are
+ * evaluated. A JSON array is cut into its elements here (finding where one ends means reading every
+ * character), which the workers parse. Line numbers, BOM, blank lines and the limits are those of
+ * readEvents: the events and reports are the same, only parsed elsewhere. A line longer than
+ * `maxEventBytes` is reported here without being kept.
+ */
+export async function splitEvents(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  onBatch: (batch: InputBatch) => void | Promise<void>,
+  limits: ReadLimits = DEFAULT_LIMITS,
+  stop?: () => boolean,
+): Promise<void> {
+  let mode: 'array' | 'lines' | undefined;
+  let line = 1;
+  let sent = false;
+  // Lines: the unfinished last line of the chunks so far.
+  let carry: Buffer[] = [];
+  let carrySize = 0;
+  let skipping = false;
+  // Arrays: the elements cut out of the current chunk.
+  let items: RawItem[] = [];
+  let array: ArrayReader | undefined;
+  const lines = async (bytes: Buffer): Promise<void> => {
+    const own = new Uint8Array(bytes.length);
+    own.set(bytes);
+    // Like LineReader's: only the input's first line may start with a BOM (not one after leading blank lines).
+    const batch: InputBatch = { kind: 'lines', line, first: !sent && line === 1, bytes: own };
+    line += countNewlines(bytes);
+    sent = true;
+    await onBatch(batch);
+  };
+  const oversize = async (): Promise<void> => {
+    sent = true;
+    await onBatch({ kind: 'items', items: [{ kind: 'malformed', line: line++, reason: oversizeLine(limits) }] });
+  };
+  for await (const chunk of source) {
+    if (stop?.()) return;
+    let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (mode === undefined) {
+      mode = detect(buf);
+      if (mode === undefined) {
+        // Only blanks so far: they count as lines, whatever the format turns out to be.
+        line += countNewlines(buf);
+        continue;
+      }
+      if (mode === 'array') {
+        array = new ArrayReader((item) => items.push(item as RawItem), limits, true);
+        array.push(Buffer.alloc(line - 1, 0x0a));
+      }
+    }
+    if (array) {
+      array.push(buf);
+      if (items.length > 0) {
+        const batch = items;
+        items = [];
+        await onBatch({ kind: 'items', items: batch });
+      }
+      continue;
+    }
+    if (skipping) {
+      const nl = buf.indexOf(0x0a);
+      if (nl < 0) continue;
+      skipping = false;
+      await oversize();
+      buf = buf.subarray(nl + 1);
+    }
+    const last = buf.lastIndexOf(0x0a);
+    if (last < 0) {
+      carry.push(buf);
+      carrySize += buf.length;
+    } else {
+      await lines(carrySize > 0 ? Buffer.concat([...carry, buf.subarray(0, last + 1)]) : buf.subarray(0, last + 1));
+      carry = [buf.subarray(last + 1)];
+      carrySize = buf.length - last - 1;
+    }
+    if (carrySize > limits.maxEventBytes) {
+      skipping = true;
+      carry = [];
+      carrySize = 0;
+    }
+  }
+  if (stop?.()) return;
+  if (array) {
+    array.end();
+    if (items.length > 0) await onBatch({ kind: 'items', items });
+  } else if (skipping) await oversize();
+  else if (carrySize > 0) await lines(Buffer.concat(carry, carrySize));
+}
+
+/** Read the events of one batch of splitEvents (on the worker that evaluates them). */
+export function readBatch(batch: InputBatch, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): void {
+  if (batch.kind === 'lines') {
+    const reader = new LineReader(sink, limits, batch.line, batch.first);
+    const b = batch.bytes;
+    reader.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    reader.end();
+    return;
+  }
+  for (const item of batch.items) {
+    if (item.kind === 'malformed') {
+      sink(item);
+      continue;
+    }
+    const r = parseEvent(item.text, limits);
+    sink('event' in r ? { kind: 'event', line: item.line, event: r.event } : { kind: 'malformed', line: item.line, reason: r.reason });
+  }
+}
+
+/**
+ * Read the JSON Lines that start in bytes [start, end) of an open file (a line starts at 0 and
+ * after each newline): the unit a scan worker reads by itself, so that the main thread touches no
+ * byte of the file. A line that starts in the range is read to its end, past `end` if need be (an
+ * over-long one without being kept); one that started before is left to the range where it
+ * started. Line numbers count from 1 at the range's first line (the caller adds the lines of the
+ * ranges before). Returns how many lines start in the range.
+ */
+export function readFileRange(fd: number, start: number, end: number, sink: ReadSink, limits: ReadLimits = DEFAULT_LIMITS): number {
+  // Finding the first line's start and the last line's end read a little at a time: a line is
+  // about a kilobyte, and reading a whole 1 MiB more at each end tripled the reading.
+  const EDGE = 1 << 16;
+  let pos = start;
+  if (start > 0) {
+    // The first line starts after the first newline at or after start - 1.
+    const buf = Buffer.allocUnsafe(EDGE);
+    pos = start - 1;
+    for (;;) {
+      const n = readSync(fd, buf, 0, Math.min(EDGE, end - pos), pos);
+      if (n <= 0) return 0;
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) {
+        pos += nl + 1;
+        break;
+      }
+      pos += n;
+      if (pos >= end) return 0;
+    }
+    if (pos >= end) return 0;
+  }
+  const reader = new LineReader(sink, limits, 1, start === 0);
+  let last = -1;
+  for (;;) {
+    // In the range, then past it only to the newline that ends the line under way.
+    if (pos >= end && last === 0x0a) return reader.lines();
+    // LineReader keeps a view of the unfinished line: each read needs a buffer of its own.
+    const buf = Buffer.allocUnsafe(pos < end ? Math.min(READ_CHUNK_BYTES, end - pos) : EDGE);
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    if (pos < end) {
+      reader.push(buf.subarray(0, n));
+      last = buf[n - 1]!;
+      pos += n;
+      continue;
+    }
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl >= 0) {
+      reader.push(buf.subarray(0, nl + 1));
+      return reader.lines();
+    }
+    reader.push(buf.subarray(0, n));
+    pos += n;
+  }
+  reader.end();
+  return reader.lines();
+}
+
+function oversizeLine(limits: ReadLimits): string {
+  return `event longer than ${limits.maxEventBytes} bytes (skipped; raise --max-event-bytes to read it)`;
+}
+
+/** An ArrayReader that parses elements: it never hands over a RawItem text, so a ReadSink takes all it gives. */
+function parsingArrayReader(sink: ReadSink, limits: ReadLimits): ArrayReader {
+  return new ArrayReader(sink as (item: ReadItem | RawItem) => void, limits);
+}
+
 /** 'array', 'lines', or undefined when the chunk is only blanks (and a BOM). */
-function detect(buf: Buffer): 'array' | 'lines' | undefined {
+export function detect(buf: Buffer): 'array' | 'lines' | undefined {
   let i = 0;
   if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3;
   for (; i < buf.length; i++) {
@@ -162,12 +352,12 @@ class LineReader {
   private parts: Buffer[] = [];
   private size = 0;
   private oversize = false;
-  private line = 1;
-  private first = true;
 
   constructor(
     private readonly sink: ReadSink,
     private readonly limits: ReadLimits,
+    private line = 1,
+    private first = true,
   ) {}
 
   push(buf: Buffer): void {
@@ -189,6 +379,11 @@ class LineReader {
     if (this.size > 0 || this.oversize) this.finishLine();
   }
 
+  /** Lines finished so far. */
+  lines(): number {
+    return this.line - 1;
+  }
+
   private take(piece: Buffer): void {
     if (this.oversize || piece.length === 0) return;
     if (this.size + piece.length > this.limits.maxEventBytes) {
@@ -205,7 +400,9 @@ class LineReader {
     const line = this.line++;
     if (this.oversize) {
       this.oversize = false;
-      this.sink({ kind: 'malformed', line, reason: `event longer than ${this.limits.maxEventBytes} bytes (skipped; raise --max-event-bytes to read it)` });
+      // A BOM can only start the input: not the line after an over-long first one.
+      this.first = false;
+      this.sink({ kind: 'malformed', line, reason: oversizeLine(this.limits) });
       return;
     }
     const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
@@ -253,8 +450,10 @@ class ArrayReader {
   private garbageReported = false;
 
   constructor(
-    private readonly sink: ReadSink,
+    private readonly sink: (item: ReadItem | RawItem) => void,
     private readonly limits: ReadLimits,
+    /** Hand each element's text over unparsed (splitEvents). */
+    private readonly raw = false,
   ) {}
 
   push(buf: Buffer): void {
@@ -368,8 +567,13 @@ class ArrayReader {
       this.sink({ kind: 'malformed', line, reason: `event longer than ${this.limits.maxEventBytes} characters (skipped; raise --max-event-bytes to read it)` });
       return;
     }
-    const r = parseEvent(this.parts.join(''), this.limits);
+    const text = this.parts.join('');
     this.parts = [];
+    if (this.raw) {
+      this.sink({ kind: 'text', line, text });
+      return;
+    }
+    const r = parseEvent(text, this.limits);
     this.sink('event' in r ? { kind: 'event', line, event: r.event } : { kind: 'malformed', line, reason: r.reason });
   }
 }

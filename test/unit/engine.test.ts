@@ -191,3 +191,14 @@ describe('the witness index', () => {
     expect(e.matches({})).toHaveLength(1);
   });
 });
+
+describe('Engine.fromLoaded', () => {
+  it('tells how many rules it compiled so far, of how many (a progress bar)', () => {
+    const { rules } = loadCollection([new URL('../../rules', import.meta.url).pathname]);
+    const calls: [number, number][] = [];
+    const { engine, problems } = Engine.fromLoaded(rules, {}, (done, total) => calls.push([done, total]));
+    const total = engine.rules.length + problems.length;
+    expect(total).toBeGreaterThan(5);
+    expect(calls).toEqual(Array.from({ length: total }, (_, i) => [i, total]));
+  });
+});

@@ -3,19 +3,18 @@
  * Detections go to stdout (a table then a per-rule summary, or one JSON object per detection);
  * everything else (rule problems, malformed events, the summary line, progress) goes to stderr.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { loadCollection } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
-import { Engine, type CompiledRule } from '../../eval/engine.js';
-import type { JsonObject } from '../../eval/event.js';
-import { DEFAULT_LIMITS, READ_CHUNK_BYTES, readEvents, type ReadLimits } from '../../eval/reader.js';
+import { scanner, startWorkers, type RuleInfo, type ScanItem } from '../../eval/parallel.js';
+import { DEFAULT_LIMITS, type ReadLimits } from '../../eval/reader.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { progress as progressBar } from '../progress.js';
 import { loadPlatformMapping, readYamlFile } from '../../config/mapping.js';
-import type { EventView } from '../../eval/event.js';
 import type { LogSource } from '../../model/types.js';
 import { loadTarget } from '../../targets/registry.js';
 import { TargetFailure } from '../../targets/types.js';
@@ -34,6 +33,8 @@ export interface ScanOptions extends PlaceholderOptions {
   minLevel?: string;
   /** TARGET/PLATFORM (that platform's mapping read in reverse) or a YAML file `fields: {event field: Sigma field}`. */
   mapping?: string[];
+  /** Threads that evaluate events (default: the machine's cores, or 1 for a small input). */
+  jobs?: string;
 }
 
 /** How many malformed events are listed one by one before only counting them. */
@@ -46,9 +47,15 @@ function positiveInt(v: string | undefined, name: string, dflt: number): number 
 }
 
 interface RuleCount {
-  rule: CompiledRule;
+  rule: RuleInfo;
   n: number;
 }
+
+/**
+ * Below this much input (files of known size), the default is one thread: starting workers and
+ * handing them the rules costs about what one thread scans of this much (see docs/performance.md).
+ */
+const PARALLEL_MIN_BYTES = 16 << 20;
 
 export async function runScan(files: string[], opts: ScanOptions, io: Output): Promise<number> {
   const rulePaths = opts.rules ?? [];
@@ -65,13 +72,25 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   if (missing.length > 0) throw new UsageError(missing.map((f) => `${f}: no such event file`).join('\n'));
   if (inputs.includes('-') && !io.stdin) throw new UsageError('no standard input to read events from');
 
+  const totalBytes = inputs.reduce((a, f) => a + (f === '-' ? 0 : statSync(f).size), 0);
+  const jobs =
+    opts.jobs !== undefined
+      ? positiveInt(opts.jobs, '--jobs', 1)
+      : !inputs.includes('-') && totalBytes < PARALLEL_MIN_BYTES
+        ? 1
+        : availableParallelism();
+  // Workers load their code while this thread loads the rules.
+  const starting = jobs > 1 ? startWorkers(jobs) : undefined;
+
   const loadStarted = process.hrtime.bigint();
   const given = opts.logsource === undefined ? undefined : parseLogSource(opts.logsource, '--logsource');
   const minRank = opts.minLevel === undefined ? undefined : minLevelRank(opts.minLevel);
   const renames = await eventRenames(opts.mapping ?? [], given);
 
   // Rules: report the invalid ones, scan with the rest.
-  const bar = progressBar('loading rules', undefined, { since: Date.now() });
+  // Each stage's progress shows at once when the command has already run for a second.
+  const since = Date.now();
+  const bar = progressBar('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
@@ -88,40 +107,48 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
       failed = true;
     }
   }
-  const compiled = Engine.fromLoaded(rules);
+  const setup = { index: opts.index !== false, limits, facts: [TIME_FIELDS, HOST_FIELDS], includeEvent: opts.json === true && opts.includeEvent === true, renames };
+  const compiling = progressBar(jobs > 1 ? `compiling rules on ${jobs} threads` : 'compiling rules', undefined, { since });
+  const compiled = await scanner(rules, setup, jobs, starting, (d, t) => compiling.update(d, t));
+  compiling.done();
+  // Workers keep the process alive: every way out from here stops them.
+  const refuse = async (message: string): Promise<never> => {
+    await compiled.close();
+    throw new UsageError(message);
+  };
   for (const p of compiled.problems) {
     io.err(`${p.path}:${p.line}:1: error: cannot evaluate rule '${p.title ?? p.id ?? ''}': ${p.message}`);
     failed = true;
   }
-  if (compiled.engine.rules.length === 0) throw new UsageError(`no detection rules to run in ${rulePaths.join(', ')}`);
-  const chosen = compiled.engine.rules.filter((r) => (minRank === undefined || levelRank(r.level) <= minRank) && (given === undefined || serves(r.logsource, given)));
-  if (chosen.length === 0) {
+  if (compiled.compiled.length === 0) await refuse(`no detection rules to run in ${rulePaths.join(', ')}`);
+  const picked = [...compiled.compiled.keys()].filter((i) => {
+    const r = compiled.compiled[i]!;
+    return (minRank === undefined || levelRank(r.level) <= minRank) && (given === undefined || serves(r.logsource, given));
+  });
+  if (picked.length === 0) {
     const why = [minRank !== undefined ? `level ${opts.minLevel} or higher` : '', given ? `log source ${logSourceText(given)}` : ''].filter(Boolean).join(' and ');
-    throw new UsageError(`none of the ${compiled.engine.rules.length} rules in ${rulePaths.join(', ')} is of ${why}`);
+    await refuse(`none of the ${compiled.compiled.length} rules in ${rulePaths.join(', ')} is of ${why}`);
   }
   // With --logsource, every event is of that log source: the rules left see even events without a Channel.
-  const engine = new Engine(
-    chosen.map((r, i) => ({ ...r, index: i })),
-    { index: opts.index !== false, unknownOrigin: given ? 'all' : 'unconstrained' },
-  );
+  compiled.choose(picked, given ? 'all' : 'unconstrained');
+  const chosen = picked.map((i) => compiled.compiled[i]!);
   const loadSeconds = Number(process.hrtime.bigint() - loadStarted) / 1e9;
-  const unconstrained = engine.rules.filter((r) => r.route.kind === 'all').length;
+  const unconstrained = chosen.filter((r) => r.route.kind === 'all').length;
   let saidNoOrigin = given !== undefined;
   const correlations = rules.filter((r) => r.rule?.kind === 'correlation').length;
   if (correlations > 0) io.err(`note: ${correlations} correlation rule${correlations === 1 ? ' is' : 's are'} not evaluated by scan (correlation support comes later)`);
   const unrouted = new Map<string, number>();
-  for (const u of engine.unroutedRules()) unrouted.set(u.reason, (unrouted.get(u.reason) ?? 0) + 1);
+  for (const r of chosen) if (r.route.kind === 'unrouted') unrouted.set(r.route.reason, (unrouted.get(r.route.reason) ?? 0) + 1);
   for (const [reason, n] of unrouted) {
     io.err(`note: ${n} rule${n === 1 ? '' : 's'}: ${reason}, so ${n === 1 ? 'it matches' : 'they match'} only events without a Channel, in an input given --logsource`);
   }
 
   // Scan.
-  const counts = new Map<CompiledRule, RuleCount>();
+  const counts = new Map<number, RuleCount>();
   let events = 0;
   let detections = 0;
   let malformed = 0;
   let bytesRead = 0;
-  const totalBytes = inputs.reduce((a, f) => a + (f === '-' ? 0 : statSync(f).size), 0);
   const started = process.hrtime.bigint();
   // The first redraw waits a second: a quick scan shows no progress at all.
   let lastProgress = Date.now() + 800;
@@ -132,52 +159,48 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     lastProgress = now;
     const pct = totalBytes > 0 ? Math.min(1, bytesRead / totalBytes) : 0;
     const bar = totalBytes > 0 ? `[${'='.repeat(Math.round(pct * 20)).padEnd(20)}] ${(pct * 100).toFixed(0)}% ` : '';
-    io.progress(`${bar}${mb(bytesRead)}${totalBytes > 0 ? '/' + mb(totalBytes) : ''}  ${events.toLocaleString('en')} events  ${detections.toLocaleString('en')} detections`);
+    const rate = Math.round(events / Math.max(1e-3, Number(process.hrtime.bigint() - started) / 1e9));
+    io.progress(`${bar}${mb(bytesRead)}${totalBytes > 0 ? '/' + mb(totalBytes) : ''}  ${events.toLocaleString('en')} events (${rate.toLocaleString('en')}/s)  ${detections.toLocaleString('en')} detections`);
   };
 
   for (const file of inputs) {
     if (io.closed?.()) break;
     const shown = file === '-' ? '-' : file;
-    const source = file === '-' ? io.stdin! : createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of source) {
-        bytesRead += (chunk as Uint8Array).byteLength;
-        progress();
-        yield chunk as Uint8Array;
+    // Every item in input order, whichever thread found it: the one place detections are consumed.
+    const take = (item: ScanItem): void => {
+      if (item.kind === 'events') {
+        events += item.n;
+        return;
       }
-    }
-    try {
-      await readEvents(
-        counted(),
-        (item) => {
-          if (item.kind === 'malformed') {
-            malformed++;
-            if (malformed <= MALFORMED_SHOWN) io.err(`${shown}:${item.line}: malformed event: ${item.reason}`);
-            return;
-          }
-          events++;
-          const event = renames.length ? renamed(item.event, renames) : item.event;
-          engine.evaluate(event, (rule, view) => {
-            detections++;
-            const c = counts.get(rule);
-            if (c) c.n++;
-            else counts.set(rule, { rule, n: 1 });
-            emit(io, opts, rule, shown, item.line, event, view);
-          });
-          if (!saidNoOrigin && engine.eventsWithoutOrigin > 0) {
-            saidNoOrigin = true;
-            io.err(
-              `note: ${shown}:${item.line}: this event carries no log source to route by (no Channel): ` +
-                (unconstrained === 0
-                  ? `no rule runs on events like it (each of the ${engine.rules.length} names a log source); `
-                  : `events like it run only the ${unconstrained} rule${unconstrained === 1 ? '' : 's'} without product, category or service, not the ${engine.rules.length - unconstrained} others; `) +
-                'give the input\'s log source with --logsource product/category/service (rulec list logsources)',
-            );
-          }
-        },
-        limits,
-        () => io.closed?.() === true,
+      if (item.kind === 'malformed') {
+        malformed++;
+        if (malformed <= MALFORMED_SHOWN) io.err(`${shown}:${item.line}: malformed event: ${item.reason}`);
+        return;
+      }
+      if (item.kind === 'detection') {
+        detections++;
+        const c = counts.get(item.rule);
+        if (c) c.n++;
+        else counts.set(item.rule, { rule: chosen[item.rule]!, n: 1 });
+        emit(io, opts, chosen[item.rule]!, shown, item);
+        return;
+      }
+      if (saidNoOrigin) return;
+      saidNoOrigin = true;
+      io.err(
+        `note: ${shown}:${item.line}: this event carries no log source to route by (no Channel): ` +
+          (unconstrained === 0
+            ? `no rule runs on events like it (each of the ${chosen.length} names a log source); `
+            : `events like it run only the ${unconstrained} rule${unconstrained === 1 ? '' : 's'} without product, category or service, not the ${chosen.length - unconstrained} others; `) +
+          'give the input\'s log source with --logsource product/category/service (rulec list logsources)',
       );
+    };
+    try {
+      const counted = (n: number): void => {
+        bytesRead += n;
+        progress();
+      };
+      await compiled.scan(file === '-' ? io.stdin! : file, take, () => io.closed?.() === true, counted);
     } catch (e) {
       io.progress?.(undefined);
       io.err(`${shown}: cannot read events: ${(e as Error).message}`);
@@ -185,6 +208,7 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     }
   }
   io.progress?.(undefined);
+  await compiled.close();
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (!opts.json && !io.closed?.()) summary(io, counts);
@@ -194,8 +218,8 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   io.err(
     `${events.toLocaleString('en')} event${events === 1 ? '' : 's'} in ${inputs.length} input${inputs.length === 1 ? '' : 's'}` +
       `${malformed > 0 ? ` (${malformed.toLocaleString('en')} malformed, skipped)` : ''}: ` +
-      `${detections.toLocaleString('en')} detection${detections === 1 ? '' : 's'} by ${counts.size} of ${engine.rules.length} rules, ` +
-      `${seconds.toFixed(2)} s (${rate} events/s); ${engine.rules.length} rule${engine.rules.length === 1 ? '' : 's'} loaded in ${loadSeconds.toFixed(2)} s`,
+      `${detections.toLocaleString('en')} detection${detections === 1 ? '' : 's'} by ${counts.size} of ${chosen.length} rules, ` +
+      `${seconds.toFixed(2)} s (${rate} events/s${compiled.workers > 0 ? ` on ${compiled.workers} threads` : ''}); ${chosen.length} rule${chosen.length === 1 ? '' : 's'} loaded in ${loadSeconds.toFixed(2)} s`,
   );
   return failed ? EXIT_FAILED : EXIT_OK;
 }
@@ -207,20 +231,12 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
 const TIME_FIELDS = ['UtcTime', 'TimeCreated_SystemTime', 'Timestamp', 'TimeGenerated', '@timestamp', 'timestamp', 'EventTime', 'time'];
 const HOST_FIELDS = ['Computer', 'DeviceName', 'host.name', 'Hostname', 'hostname', 'ComputerName', 'host'];
 
-function firstText(view: EventView, fields: readonly string[]): string | null {
-  for (const f of fields) {
-    const v = view.get(f);
-    if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v);
-  }
-  return null;
-}
-
-function emit(io: Output, opts: ScanOptions, rule: CompiledRule, file: string, line: number, event: JsonObject, view: EventView): void {
-  const time = firstText(view, TIME_FIELDS);
-  const host = firstText(view, HOST_FIELDS);
+function emit(io: Output, opts: ScanOptions, rule: RuleInfo, file: string, item: ScanItem & { kind: 'detection' }): void {
+  const [time, host] = item.facts;
+  const line = item.line;
   if (opts.json) {
     const row: Record<string, unknown> = { rule_id: rule.id ?? null, title: rule.title, level: rule.level ?? null, file, line, time, host };
-    if (opts.includeEvent) row.event = event;
+    if (opts.includeEvent) row.event = item.event;
     io.json(row);
   } else {
     io.out(`${file}:${line}  ${time ?? '-'}  ${host ?? '-'}  ${(rule.level ?? '-').padEnd(13)}  ${rule.title}${rule.id ? `  (${rule.id})` : ''}`);
@@ -266,20 +282,9 @@ async function eventRenames(mappings: string[], given: LogSource | undefined): P
   return out;
 }
 
-/** The event with each renamed field copied under its Sigma name, unless the event has that name. */
-function renamed(event: JsonObject, renames: readonly [string, string][]): JsonObject {
-  let out: JsonObject | undefined;
-  for (const [from, to] of renames) {
-    if (!(from in event) || to in event) continue;
-    out ??= { ...event };
-    out[to] = event[from];
-  }
-  return out ?? event;
-}
-
 const LEVEL_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
-function summary(io: Output, counts: Map<CompiledRule, RuleCount>): void {
+function summary(io: Output, counts: Map<number, RuleCount>): void {
   if (counts.size === 0) return;
   const rows = [...counts.values()].sort(
     (a, b) => b.n - a.n || levelRank(a.rule.level) - levelRank(b.rule.level) || a.rule.title.localeCompare(b.rule.title),

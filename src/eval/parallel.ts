@@ -1,0 +1,570 @@
+/**
+ * Scanning on several threads (`rulec scan --jobs N`): a JSON Lines file is cut into byte ranges that
+ * the workers read themselves (reader.ts readFileRange); other input is cut into batches on the main
+ * thread (reader.ts splitEvents: lines as raw bytes, array elements as texts). Each range or batch is
+ * parsed and evaluated by a worker that compiled the rules once, and the workers send back only what
+ * a detection reports. The items of each batch are handed on in input order, whatever order the
+ * workers finish in, so a consumer on the main thread (the output; a correlation engine) sees every
+ * detection in the order one thread finds them, with the event's position and time.
+ *
+ * One thread (`--jobs 1`) runs the same steps in place (InlineScanner): both deliver the same items,
+ * which is what makes the output byte for byte the same.
+ */
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import type { LoadedRule } from '../collection/load.js';
+import type { DetectionRule, FilterRule, LogSource } from '../model/types.js';
+import { Engine, type CompiledRule, type RuleProblem } from './engine.js';
+import type { EventView, JsonObject } from './event.js';
+import { detect, READ_CHUNK_BYTES, readBatch, readEvents, readFileRange, splitEvents, type InputBatch, type ReadLimits, type ReadSink } from './reader.js';
+import type { RuleRoute } from './route.js';
+
+/** What the scan does with each event and detection, the same on every thread. */
+export interface ScanSetup {
+  /** Use the witness index (EngineOptions.index). */
+  index: boolean;
+  limits: ReadLimits;
+  /** Reported with each detection: for each list, the first field of it with a non-empty text (time, host). */
+  facts: readonly (readonly string[])[];
+  /** Send each detection's event with it (only when the output prints it: it costs a copy). */
+  includeEvent: boolean;
+  /** Event field renames applied before evaluation (`scan --mapping`): [event field, Sigma field]. */
+  renames: readonly (readonly [string, string])[];
+}
+
+/** What the main thread knows of a compiled rule. */
+export interface RuleInfo {
+  id: string | undefined;
+  title: string;
+  level: string | undefined;
+  path: string;
+  logsource: LogSource;
+  route: RuleRoute;
+}
+
+/** One thing the scan found, in input order. `line` is the event's line in its input. */
+export type ScanItem =
+  | { kind: 'detection'; rule: number; line: number; facts: (string | null)[]; event?: JsonObject }
+  | { kind: 'malformed'; line: number; reason: string }
+  /** An event without a log source to route by (only the first of a batch is reported). */
+  | { kind: 'no-origin'; line: number }
+  /** `n` more events were evaluated. */
+  | { kind: 'events'; n: number };
+
+export type ItemSink = (item: ScanItem) => void;
+
+/** A file's path, or a stream (standard input). */
+export type ScanInput = string | AsyncIterable<Uint8Array>;
+
+/** How much of a JSON Lines file a worker reads at a time (a batch). */
+const RANGE_BYTES = READ_CHUNK_BYTES;
+
+async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    onBytes(chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Whether a file is JSON Lines (its first non-blank character is not `[`), read as readEvents tells them apart. */
+function isJsonLinesFile(file: string): boolean {
+  if (!statSync(file).isFile()) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) return false;
+      const mode = detect(buf.subarray(0, n));
+      if (mode !== undefined) return mode === 'lines';
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface Scanner {
+  /** Every detection rule of the collection that compiled, in collection order. */
+  readonly compiled: readonly RuleInfo[];
+  readonly problems: readonly RuleProblem[];
+  /**
+   * The rules to scan with, as indices into `compiled`; detections name a rule by its position in
+   * this list. Events without a log source run all of them or only those without one.
+   */
+  choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void;
+  /** Scan a file (by its path) or a stream; `onBytes` is told of the input as it is read. */
+  scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes?: (n: number) => void): Promise<void>;
+  close(): Promise<void>;
+  /** Worker threads used (0: the calling thread). */
+  readonly workers: number;
+  /** What each worker used so far (none on the calling thread). */
+  stats?(): Promise<WorkerStats[]>;
+}
+
+/** The first field of `fields` whose value is a non-empty string or a number, as text. */
+export function firstText(view: EventView, fields: readonly string[]): string | null {
+  for (const f of fields) {
+    const v = view.get(f);
+    if ((typeof v === 'string' && v !== '') || typeof v === 'number') return String(v);
+  }
+  return null;
+}
+
+/** The event with each renamed field copied under its Sigma name, unless the event has that name. */
+export function renamed(event: JsonObject, renames: ScanSetup['renames']): JsonObject {
+  let out: JsonObject | undefined;
+  for (const [from, to] of renames) {
+    if (!(from in event) || to in event) continue;
+    out ??= { ...event };
+    out[to] = event[from];
+  }
+  return out ?? event;
+}
+
+function info(r: CompiledRule): RuleInfo {
+  return { id: r.id, title: r.title, level: r.level, path: r.path, logsource: r.logsource, route: r.route };
+}
+
+/** The rules compiled, and, once chosen, the engine that scans: the same code on every thread. */
+class Evaluation {
+  readonly all: CompiledRule[];
+  readonly problems: RuleProblem[];
+  engine: Engine | undefined;
+  private readonly items: ScanItem[] = [];
+
+  constructor(
+    rules: readonly LoadedRule[],
+    readonly setup: ScanSetup,
+    onRule?: (done: number, total: number) => void,
+  ) {
+    const { engine, problems } = Engine.fromLoaded(rules, { index: setup.index }, onRule);
+    this.all = engine.rules;
+    this.problems = problems;
+  }
+
+  choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
+    this.engine = new Engine(
+      indices.map((i, index) => ({ ...this.all[i]!, index })),
+      { index: this.setup.index, unknownOrigin },
+    );
+  }
+
+  /** Evaluate one event, handing what it gives to `sink`. */
+  evaluate(raw: JsonObject, line: number, sink: ItemSink): void {
+    const engine = this.engine!;
+    const event = this.setup.renames.length ? renamed(raw, this.setup.renames) : raw;
+    const without = engine.eventsWithoutOrigin;
+    engine.evaluate(event, (rule, view) => {
+      const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts: this.setup.facts.map((f) => firstText(view, f)) };
+      if (this.setup.includeEvent) item.event = event;
+      sink(item);
+    });
+    if (engine.eventsWithoutOrigin > without) sink({ kind: 'no-origin', line });
+  }
+
+  /** The items of one batch, with its event count last. */
+  batch(batch: InputBatch): ScanItem[] {
+    const items = this.items;
+    items.length = 0;
+    this.collect(items, (sink) => readBatch(batch, sink, this.setup.limits));
+    return items;
+  }
+
+  /** The items of a range of a JSON Lines file (readFileRange), lines numbered from 1 in it; returns its line count. */
+  range(file: string, start: number, end: number, items: ScanItem[]): number {
+    const fd = openSync(file, 'r');
+    try {
+      let lines = 0;
+      this.collect(items, (sink) => (lines = readFileRange(fd, start, end, sink, this.setup.limits)));
+      return lines;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private collect(items: ScanItem[], read: (sink: ReadSink) => void): void {
+    let events = 0;
+    let saidNoOrigin = false;
+    const push: ItemSink = (item) => {
+      if (item.kind === 'no-origin') {
+        if (saidNoOrigin) return;
+        saidNoOrigin = true;
+      }
+      items.push(item);
+    };
+    read((item) => {
+      if (item.kind === 'malformed') items.push(item);
+      else {
+        events++;
+        this.evaluate(item.event, item.line, push);
+      }
+    });
+    items.push({ kind: 'events', n: events });
+  }
+}
+
+/** `--jobs 1`: everything on the calling thread, reading with readEvents as before. */
+class InlineScanner implements Scanner {
+  readonly workers = 0;
+  private readonly evaluation: Evaluation;
+  readonly compiled: RuleInfo[];
+
+  constructor(rules: readonly LoadedRule[], setup: ScanSetup, onRule?: (done: number, total: number) => void) {
+    this.evaluation = new Evaluation(rules, setup, onRule);
+    this.compiled = this.evaluation.all.map(info);
+  }
+  get problems(): readonly RuleProblem[] {
+    return this.evaluation.problems;
+  }
+  choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
+    this.evaluation.choose(indices, unknownOrigin);
+  }
+  async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
+    const one: ScanItem = { kind: 'events', n: 1 };
+    const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK_BYTES }) : input;
+    await readEvents(
+      counting(source, onBytes),
+      (item) => {
+        if (item.kind === 'malformed') sink(item);
+        else {
+          this.evaluation.evaluate(item.event, item.line, sink);
+          sink(one);
+        }
+      },
+      this.evaluation.setup.limits,
+      stop,
+    );
+  }
+  async close(): Promise<void> {}
+}
+
+/** Messages between the main thread and a scan worker. */
+export type ToWorker =
+  | { type: 'init'; rules: LoadedRule[]; setup: ScanSetup; describe: boolean }
+  | { type: 'choose'; indices: readonly number[]; unknownOrigin: 'all' | 'unconstrained' }
+  | { type: 'batch'; seq: number; batch: InputBatch }
+  | { type: 'range'; seq: number; file: string; start: number; end: number }
+  | { type: 'stats' };
+export type FromWorker =
+  | { type: 'compiled'; rules?: RuleInfo[]; problems?: RuleProblem[] }
+  /** Rules compiled so far (the first worker tells, for the progress bar). */
+  | { type: 'compiling'; done: number; total: number }
+  /** `lines`: the items of a file range, numbered from 1 at its first line, and how many lines start in it. */
+  | { type: 'result'; seq: number; items: ScanItem[]; lines?: number }
+  | ({ type: 'stats' } & WorkerStats);
+
+/** What a worker thread used (the benchmark reports it). */
+export interface WorkerStats {
+  /** Its V8 heap's peak physical size, sampled after each batch, in MB. */
+  heapPeakMb: number;
+  /** CPU time of its thread since the rules were chosen (scanning), in seconds; undefined where the system does not tell. */
+  scanCpuSeconds: number | undefined;
+}
+
+/**
+ * CPU time of the calling thread, in seconds (Linux: /proc/thread-self/schedstat), or undefined.
+ * Unlike wall-clock time it does not grow when other processes take the cores, so the benchmark can
+ * tell what the threads cost on a busy machine.
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker's side of the messages (scan-worker.ts runs it). */
+export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): void; postMessage(m: FromWorker): void }): void {
+  let evaluation: Evaluation | undefined;
+  let heapPeak = 0;
+  let cpuAtChoose: number | undefined;
+  port.on('message', (m) => {
+    if (m.type === 'stats') {
+      const cpu = threadCpuSeconds();
+      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose });
+      return;
+    }
+    if (m.type === 'choose') cpuAtChoose = threadCpuSeconds();
+    heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
+    if (m.type === 'init') {
+      let told = 0;
+      const onRule = (done: number, total: number): void => {
+        if (!m.describe || done - told < 100) return;
+        told = done;
+        port.postMessage({ type: 'compiling', done, total });
+      };
+      evaluation = new Evaluation(m.rules, m.setup, onRule);
+      port.postMessage(m.describe ? { type: 'compiled', rules: evaluation.all.map(info), problems: evaluation.problems } : { type: 'compiled' });
+    } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
+    else if (m.type === 'range') {
+      const items: ScanItem[] = [];
+      const lines = evaluation!.range(m.file, m.start, m.end, items);
+      port.postMessage({ type: 'result', seq: m.seq, items, lines });
+    } else port.postMessage({ type: 'result', seq: m.seq, items: evaluation!.batch(m.batch) });
+  });
+}
+
+/**
+ * What the engine reads of a loaded collection (Engine.fromLoaded: effectiveIr, compileRule), sent
+ * to each worker instead of the whole documents: a third of the bytes to copy (5 MB against 13 MB
+ * for the SigmaHQ corpus) and a fraction of the time to rebuild. Rules without IR compile to nothing
+ * and are left out.
+ */
+export function engineInput(rules: readonly LoadedRule[]): LoadedRule[] {
+  const out: LoadedRule[] = [];
+  for (const r of rules) {
+    const rule = r.rule;
+    if (!r.ir || !rule || rule.kind === 'correlation') continue;
+    const slim: LoadedRule = { path: r.path, index: r.index, diagnostics: [], ir: r.ir };
+    if (r.id !== undefined) slim.id = r.id;
+    if (r.title !== undefined) slim.title = r.title;
+    const { kind, id, name, title, level, at, logsource } = rule;
+    const meta = { kind, id, name, title, level, at, logsource };
+    slim.rule = (rule.kind === 'filter' ? { ...meta, filter: { rules: rule.filter.rules } } : meta) as DetectionRule | FilterRule;
+    out.push(slim);
+  }
+  return out;
+}
+
+/**
+ * The worker script: beside this module when running the build; when this module runs from source
+ * (vitest), the build's (`npm test` builds first) since a worker thread cannot load TypeScript.
+ */
+function workerScript(): URL {
+  const here = new URL('./scan-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL('../../dist/eval/scan-worker.js', import.meta.url);
+}
+
+/** Batches in flight per worker: enough that a worker never waits for the next one, few enough to bound memory (1 MiB each). */
+const IN_FLIGHT = 3;
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+}
+
+/** Scan workers. Start them early (`start`) so that their start-up overlaps rule loading. */
+export class PoolScanner implements Scanner {
+  compiled: RuleInfo[] = [];
+  problems: RuleProblem[] = [];
+  private readonly slots: Slot[];
+  private failure: Error | undefined;
+  private closing = false;
+  private readonly results = new Map<number, { items: ScanItem[]; lines?: number }>();
+  /** Hands on finished batches at once, while the input may be waiting (`tail -f | rulec scan -`). */
+  private drain: () => void = () => {};
+  private onResult: () => void = () => {};
+  private setup: ScanSetup | undefined;
+  private seq = 0;
+
+  constructor(readonly workers: number) {
+    const script = workerScript();
+    this.slots = Array.from({ length: workers }, () => {
+      const worker = new Worker(script);
+      const slot: Slot = { worker, busy: 0 };
+      worker.on('error', (e) => this.fail(e));
+      worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`a scan worker stopped (exit code ${code})`));
+      });
+      worker.on('message', (m: FromWorker) => {
+        if (m.type !== 'result') return;
+        slot.busy--;
+        this.results.set(m.seq, m);
+        this.drain();
+        this.onResult();
+      });
+      // An idle worker never keeps the process alive (a usage error between start and scan must
+      // still end it): workers are held only while they are waited for (`held`). After the
+      // listeners: adding a 'message' listener holds the worker again.
+      worker.unref();
+      return slot;
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.onResult();
+  }
+
+  /** Run `work` with the workers keeping the process alive, as it waits for them. */
+  private async held<T>(work: () => Promise<T>): Promise<T> {
+    for (const s of this.slots) s.worker.ref();
+    try {
+      return await work();
+    } finally {
+      for (const s of this.slots) s.worker.unref();
+    }
+  }
+
+  /** Send the rules; resolves when every worker compiled them (the first one describes them). */
+  async init(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void = () => {}): Promise<void> {
+    await this.held(() => this.compile(rules, setup, onRule));
+  }
+
+  private async compile(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void): Promise<void> {
+    this.setup = setup;
+    const input = engineInput(rules);
+    const compiled = this.slots.map(
+      (s, i) =>
+        new Promise<void>((resolve, reject) => {
+          const onMessage = (m: FromWorker): void => {
+            if (m.type === 'compiling') onRule(m.done, m.total);
+            if (m.type !== 'compiled') return;
+            s.worker.off('message', onMessage);
+            if (m.rules) this.compiled = m.rules;
+            if (m.problems) this.problems = m.problems;
+            resolve();
+          };
+          s.worker.on('message', onMessage);
+          s.worker.once('error', reject);
+          s.worker.postMessage({ type: 'init', rules: input, setup, describe: i === 0 } satisfies ToWorker);
+        }),
+    );
+    await Promise.all(compiled);
+  }
+
+  choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
+    for (const s of this.slots) s.worker.postMessage({ type: 'choose', indices, unknownOrigin } satisfies ToWorker);
+  }
+
+  async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
+    await this.held(() => this.scanHeld(input, sink, stop, onBytes));
+  }
+
+  private async scanHeld(input: ScanInput, sink: ItemSink, stop: (() => boolean) | undefined, onBytes: (n: number) => void): Promise<void> {
+    const file = typeof input === 'string' ? input : undefined;
+    const lines = file !== undefined && isJsonLinesFile(file);
+    // Numbered on from the last scan: a late result of an input that failed is never taken for this one's.
+    let seq = this.seq;
+    let next = seq;
+    // File ranges number their lines from 1: each is moved on by the lines of the ranges before it.
+    let base = 1;
+    this.results.clear();
+    // Hand on every finished batch that is next in input order.
+    this.drain = (): void => {
+      for (let r = this.results.get(next); r !== undefined; r = this.results.get(next)) {
+        this.results.delete(next);
+        next++;
+        if (r.lines !== undefined) {
+          for (const item of r.items) if (item.kind !== 'events') item.line += base - 1;
+          base += r.lines;
+        }
+        for (const item of r.items) sink(item);
+      }
+    };
+    const settled = (): Promise<void> =>
+      new Promise((resolve) => {
+        this.onResult = () => {
+          this.onResult = () => {};
+          resolve();
+        };
+      });
+    const check = (): void => {
+      if (this.failure) throw this.failure;
+    };
+    const send = async (message: (seq: number) => ToWorker, transfer: ArrayBuffer[] = []): Promise<void> => {
+      check();
+      let slot = this.leastBusy();
+      // Also bounded: results that wait for an earlier batch of a slower worker.
+      while (slot.busy >= IN_FLIGHT || seq - next >= 2 * IN_FLIGHT * this.workers) {
+        await settled();
+        check();
+        slot = this.leastBusy();
+      }
+      slot.busy++;
+      slot.worker.postMessage(message(seq++), transfer);
+    };
+    try {
+      if (file !== undefined && lines) {
+        // JSON Lines in a file: workers read their ranges themselves; this thread reads nothing.
+        const size = statSync(file).size;
+        for (let start = 0; start < size && !stop?.(); start += RANGE_BYTES) {
+          const end = Math.min(size, start + RANGE_BYTES);
+          await send((n) => ({ type: 'range', seq: n, file, start, end }));
+          onBytes(end - start);
+        }
+      } else {
+        const source = file !== undefined ? createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }) : (input as AsyncIterable<Uint8Array>);
+        await splitEvents(
+          counting(source, onBytes),
+          (batch) => send((n) => ({ type: 'batch', seq: n, batch }), batch.kind === 'lines' ? [batch.bytes.buffer as ArrayBuffer] : []),
+          this.setup!.limits,
+          stop,
+        );
+      }
+      while (next < seq) {
+        await settled();
+        check();
+      }
+    } finally {
+      this.drain = () => {};
+      this.seq = seq;
+    }
+  }
+
+  /** What each worker used so far. */
+  async stats(): Promise<WorkerStats[]> {
+    return this.held(() => this.askStats());
+  }
+
+  private askStats(): Promise<WorkerStats[]> {
+    return Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<WorkerStats>((resolve) => {
+            const onMessage = (m: FromWorker): void => {
+              if (m.type !== 'stats') return;
+              s.worker.off('message', onMessage);
+              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds });
+            };
+            s.worker.on('message', onMessage);
+            s.worker.postMessage({ type: 'stats' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+
+  private leastBusy(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.busy < best.busy) best = s;
+    return best;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/**
+ * Compile the rules for a scan on `jobs` threads: 1 is the calling thread; more start worker
+ * threads, each compiling the rules. `starting` (from `startWorkers`, called before the rules were
+ * loaded) is used when given.
+ */
+export async function scanner(
+  rules: readonly LoadedRule[],
+  setup: ScanSetup,
+  jobs: number,
+  starting?: Promise<PoolScanner>,
+  onRule?: (done: number, total: number) => void,
+): Promise<Scanner> {
+  if (jobs <= 1) return new InlineScanner(rules, setup, onRule);
+  const pool = starting ? await starting : new PoolScanner(jobs);
+  try {
+    await pool.init(rules, setup, onRule);
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  return pool;
+}
+
+/** Start `jobs` workers now (loading their code while the caller loads the rules). */
+export function startWorkers(jobs: number): Promise<PoolScanner> {
+  return Promise.resolve(new PoolScanner(jobs));
+}
