@@ -6,8 +6,9 @@
  */
 import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
-import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { compileKustoCorrelation } from './correlation.js';
 import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
 
@@ -78,6 +79,20 @@ export const kustoTarget: Target = {
       const a = renderArtifact(format as ArtifactFormat, input, q, kustoMapping(opts.mapping, opts.platform));
       notes.push(...a.notes);
       return { ok: true, query: q.text, output: a.text, ext: a.ext, source, stages, ...(notes.length ? { notes } : {}) };
+    });
+  },
+  compileCorrelation(input: CorrelationInput, opts: TargetOptions): CompileResult {
+    const format = opts.format as (typeof KUSTO_FORMATS)[number];
+    if (format !== 'query' && FORMAT_PLATFORM[format] !== opts.platform) {
+      throw new UsageError(`format ${format} is for platform ${FORMAT_PLATFORM[format]}; use --platform ${FORMAT_PLATFORM[format]}`);
+    }
+    return guard(() => {
+      const q = compileKustoCorrelation(input, opts, format !== 'defender-json');
+      const notes = [...q.notes];
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...(notes.length ? { notes } : {}) };
+      const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns);
+      notes.push(...a.notes);
+      return { ok: true, query: a.query, output: a.text, ext: a.ext, ...(notes.length ? { notes } : {}) };
     });
   },
   alertFields(input, opts): AlertFields {
