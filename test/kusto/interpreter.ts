@@ -33,20 +33,20 @@ const isTs = (v: KValue): v is { ts: number } => typeof v === 'object' && v !== 
 
 export class KqlError extends Error {}
 
-function fail(msg: string): never {
+export function fail(msg: string): never {
   throw new KqlError(msg);
 }
 
-const tokensOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text !== undefined);
-const nodesOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text === undefined);
+export const tokensOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text !== undefined);
+export const nodesOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text === undefined);
 
 /** Elements of a `List` of `SeparatedElement`s. */
-function elements(list: SyntaxNode | undefined): SyntaxNode[] {
+export function elements(list: SyntaxNode | undefined): SyntaxNode[] {
   if (!list) return [];
   return list.children.map((se) => (se.kind === 'SeparatedElement' ? nodesOf(se)[0] ?? se.children[0]! : se));
 }
 
-function nameOf(n: SyntaxNode): string {
+export function nameOf(n: SyntaxNode): string {
   // NameDeclaration / NameReference -> TokenName (IdentifierToken) or BracketedName (['x']).
   if (n.text !== undefined) return n.text;
   if (n.kind === 'BracketedName') return nodesOf(n)[0]!.children[0]!.valueText!;
@@ -330,6 +330,8 @@ function timespanOf(text: string): number {
 // ---------------------------------------------------------------------------------------------
 // Expressions
 
+const AGGREGATES = new Set(['count', 'countif', 'maxif', 'sumif', 'make_set', 'make_set_if']);
+
 const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
   '=~': (a, b) => upperFold(a) === upperFold(b),
   '!~': (a, b) => upperFold(a) !== upperFold(b),
@@ -343,12 +345,21 @@ const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
   endswith_cs: (a, b) => a.endsWith(b),
 };
 
-class Env {
+/** What a row's expressions may read beyond the row: the group of a `summarize`, the previous row of a serialized set. */
+export interface RowContext {
+  /** The rows of the group an aggregate function (`count()`, `maxif()`...) reads. */
+  group?: Row[];
+  /** The previous row for `prev()`: null on the first row, undefined where the rows are not serialized. */
+  prev?: Row | null;
+}
+
+export class Env {
   readonly vars = new Map<string, KValue>();
 
   constructor(
     readonly row: Row,
     private readonly now: number,
+    readonly context: RowContext = {},
   ) {}
 
   /**
@@ -397,6 +408,7 @@ class Env {
       case 'IntLiteralExpression':
       case 'RealLiteralExpression': {
         const t = n.children[0]!.text!;
+        if (/^(long|int|real)\(null\)$/.test(t)) return null;
         const m = /^real\((.*)\)$/.exec(t);
         return Number(m ? m[1] : t);
       }
@@ -442,11 +454,79 @@ class Env {
       case 'NotInExpression':
       case 'NotInCsExpression':
         return this.inList(n);
+      case 'BetweenExpression': {
+        // `x between (a .. b)`: a <= x <= b, both ends included; null anywhere is null.
+        const [x, couple] = nodesOf(n);
+        const [lo, hi] = nodesOf(couple!);
+        const v = num(this.eval(x!));
+        const a = num(this.eval(lo!));
+        const b = num(this.eval(hi!));
+        if (v === null || a === null || b === null) return null;
+        return v >= a && v <= b;
+      }
+      case 'SubtractExpression':
+      case 'AddExpression':
+      case 'DivideExpression': {
+        const [l, r] = nodesOf(n);
+        const a = this.eval(l!);
+        const b = this.eval(r!);
+        if (a === null || b === null) return null;
+        if (n.kind === 'DivideExpression') return num(a)! / num(b)!;
+        const sign = n.kind === 'SubtractExpression' ? -1 : 1;
+        // datetime -/+ timespan is a datetime; datetime - datetime a timespan.
+        if (isDt(a) && isTs(b)) return { dt: a.dt + sign * b.ts };
+        if (isDt(a) && isDt(b) && sign < 0) return { ts: a.dt - b.dt };
+        if (typeof a === 'number' && typeof b === 'number') return a + sign * b;
+        return fail(`${n.kind} of ${JSON.stringify(a)} and ${JSON.stringify(b)} is not modelled`);
+      }
       default:
         if (n.children.length === 3 && n.children[1]!.text !== undefined) return this.binary(n);
         if (n.kind === 'MatchesRegexExpression') return this.binary(n);
         return fail(`unsupported expression ${n.kind}`);
     }
+  }
+
+  /**
+   * An aggregate over the rows of the summarize group: `count()`, `countif(p)` (rows where p is
+   * true), `maxif(x, p)` and `sumif(x, p)` (over the non-null x of the rows where p is true; maxif of
+   * no value is null, sumif of no value 0), `make_set(x)`, `make_set_if(x, p)` (distinct non-null
+   * values, as a dynamic array).
+   */
+  private aggregate(name: string, args: SyntaxNode[]): KValue {
+    const group = this.context.group;
+    if (!group) fail(`${name}() outside summarize`);
+    const envs = group.map((r) => new Env(r, this.now));
+    for (const e of envs) for (const [k, x] of this.vars) e.vars.set(k, x);
+    const where = (i: number): Env[] => envs.filter((e) => e.eval(args[i]!) === true);
+    switch (name) {
+      case 'count':
+        return envs.length;
+      case 'countif':
+        return where(0).length;
+      case 'maxif':
+      case 'sumif': {
+        const vals = where(1).map((e) => e.eval(args[0]!)).filter((x) => x !== null);
+        if (name === 'sumif') return vals.reduce<number>((a, x) => a + num(x)!, 0);
+        if (vals.length === 0) return null;
+        let best = vals[0]!;
+        for (const x of vals) if (num(x)! > num(best)!) best = x;
+        return best;
+      }
+      case 'make_set':
+      case 'make_set_if': {
+        const rows = name === 'make_set' ? envs : where(1);
+        const out: unknown[] = [];
+        const seen = new Set<string>();
+        for (const e of rows) {
+          const x = e.eval(args[0]!);
+          if (x === null) continue;
+          const key = JSON.stringify(x);
+          if (!seen.has(key)) seen.add(key), out.push(isDyn(x) ? x.dyn : x);
+        }
+        return { dyn: out };
+      }
+    }
+    return fail(`aggregate ${name} is not modelled`);
   }
 
   private json(n: SyntaxNode): unknown {
@@ -514,7 +594,18 @@ class Env {
     const name = nameOf(fn!);
     const args = elements(nodesOf(argList!)[0]);
     const v = (i: number): KValue => this.eval(args[i]!);
+    if (AGGREGATES.has(name)) return this.aggregate(name, args);
     switch (name) {
+      case 'prev': {
+        if (this.context.prev === undefined) fail('prev() needs serialized rows (after sort or serialize)');
+        if (args.length !== 1) fail('prev() with an offset or default is not modelled');
+        if (this.context.prev === null) return null;
+        return new Env(this.context.prev, this.now).eval(args[0]!);
+      }
+      case 'array_length': {
+        const x = v(0);
+        return isDyn(x) && Array.isArray(x.dyn) ? x.dyn.length : null;
+      }
       case 'not': {
         const x = v(0);
         return x === null ? null : !x;

@@ -249,6 +249,9 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   return { text: template(format)(values), ext: EXT[format], notes };
 }
 
+export const DEFENDER_CORRELATION =
+  'a correlation hit is an aggregate over events, and Defender XDR custom detections need each result row to be an event (Timestamp, ReportId and an entity column of one event)';
+
 /** How often a correlation's scheduled rule runs: hits are reported once, by the run after their window end. */
 export const CORRELATION_FREQUENCY_MINUTES = 60;
 
@@ -267,9 +270,7 @@ export function renderCorrelationArtifact(
   views: readonly View[],
   groupColumns: readonly string[],
 ): { text: string; ext: string; query: string; notes: string[] } {
-  if (format === 'defender-json') {
-    fail(format, 'a correlation hit is an aggregate over events, and Defender XDR custom detections need each result row to be an event (Timestamp, ReportId and an entity column of one event)');
-  }
+  if (format === 'defender-json') fail(format, DEFENDER_CORRELATION);
   const notes: string[] = [];
   if (!rule.id) fail(format, 'the rule needs an `id` (a GUID): Microsoft content is identified by it');
   const description = (rule.description ?? rule.title).trim();

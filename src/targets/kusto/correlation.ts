@@ -156,7 +156,8 @@ class Builder {
         );
         bound = b;
       }
-      lines.push(`| extend _value = iff(_last > 0${n > 1 ? ` and isnotnull(${bound})` : ''}, ${n}, long(null))`);
+      // A bound within the window, not merely non-null: maxif over no row is read as no bound either way.
+      lines.push(`| extend _value = iff(_last > 0${n > 1 ? ` and ${bound} >= _time - ${span}` : ''}, ${n}, long(null))`);
     } else {
       lines.push(
         `${src}`,

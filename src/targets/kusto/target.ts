@@ -7,7 +7,7 @@
 import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
-import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { alertMapping, DEFENDER_CORRELATION, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
 import { compileKustoCorrelation } from './correlation.js';
 import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
@@ -86,8 +86,10 @@ export const kustoTarget: Target = {
     if (format !== 'query' && FORMAT_PLATFORM[format] !== opts.platform) {
       throw new UsageError(`format ${format} is for platform ${FORMAT_PLATFORM[format]}; use --platform ${FORMAT_PLATFORM[format]}`);
     }
+    // Refused before the references are compiled, so the reason is this one whatever they are.
+    if (format === 'defender-json') return { ok: false, kind: 'unsupported', error: `defender-json: ${DEFENDER_CORRELATION}` };
     return guard(() => {
-      const q = compileKustoCorrelation(input, opts, format !== 'defender-json');
+      const q = compileKustoCorrelation(input, opts, true);
       const notes = [...q.notes];
       if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...(notes.length ? { notes } : {}) };
       const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns);

@@ -1,0 +1,261 @@
+/**
+ * Correlation rules on Kusto: the emitted query, run by the tabular KQL interpreter (tabular.ts)
+ * over the rows Sentinel would store for a generated, time-ordered stream of Security-log events,
+ * selects exactly the hits (group, window end, value) that the correlation contract computes
+ * (test/helpers/correlation-contract.ts) for the same stream, for every correlation type, with
+ * window edges (events exactly one timespan apart, one second more, equal timestamps, repeated
+ * events) and interleaved groups made frequent by the generator.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadText, ruleIndex, type LoadedRule } from '../../src/collection/load.js';
+import { compileNode, EventView } from '../../src/eval/index.js';
+import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
+import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.js';
+import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
+import { contractHits, type ContractEvent, type ContractHit, type ContractRule } from '../helpers/correlation-contract.js';
+import { mappingOf } from './helpers.js';
+import { rowFor } from './rows.js';
+import { runKql, type Table } from './tabular.js';
+import type { Row } from './interpreter.js';
+import { KustoAnalyzer } from '../../src/targets/kusto/validate.js';
+
+const RUNS = Number(process.env.RULEC_CORRELATION_RUNS ?? 2000);
+const TIMEOUT = 600_000;
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const PLATFORM = 'sentinel';
+const opts = { platform: PLATFORM, format: 'query', mapping: mappingOf(PLATFORM) };
+
+const base = (name: string, eventId: number): string =>
+  `title: ${name}\nname: ${name}\nlogsource: {product: windows, service: security}\ndetection:\n  selection: {EventID: ${eventId}}\n  condition: selection\n`;
+const BASE = [base('failed', 4625), base('success', 4624), base('logoff', 4634)].join('---\n');
+
+/** Loads the base rules and the given correlation documents; the last document is the one under test. */
+function correlation(yaml: string): { input: CorrelationInput; contract: ContractRule; bases: CompileInput[] } {
+  const loaded = loadText('test.yml', `${BASE}---\n${yaml}`);
+  for (const l of loaded) {
+    const errs = l.diagnostics.filter((d) => d.severity === 'error');
+    if (errs.length) throw new Error(`did not load: ${JSON.stringify(errs)}`);
+  }
+  const index = ruleIndex(loaded);
+  const bases: CompileInput[] = [];
+  const resolve = (l: LoadedRule): { input: CorrelationInput; contract: ContractRule } => {
+    const rule = l.rule as CorrelationRule;
+    const refs: CorrelationInput['refs'] = [];
+    const chained = new Map<string, ContractRule>();
+    for (const ref of rule.correlation.rules) {
+      const r = index.resolve(ref)!;
+      if (r.rule!.kind === 'correlation') {
+        const inner = resolve(r);
+        refs.push({ ref, input: inner.input });
+        chained.set(ref, inner.contract);
+      } else {
+        const input = { path: 'test.yml', rule: r.rule as DetectionRule, ir: r.ir! };
+        bases.push(input);
+        refs.push({ ref, input });
+      }
+    }
+    return { input: { path: 'test.yml', rule, refs }, contract: { rule, chained } };
+  };
+  return { ...resolve(loaded[loaded.length - 1]!), bases };
+}
+
+function corr(type: string, rules: string[], extra: string, name = 'c'): string {
+  return `title: ${name}\nname: ${name}\ncorrelation:\n  type: ${type}\n  rules: [${rules.join(', ')}]\n  timespan: 5s\n${extra}`;
+}
+
+interface Generated {
+  gap: number;
+  EventID: number;
+  fields: Record<string, unknown>;
+}
+
+const maybe = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 4 });
+// Gaps of 0 (equal timestamps), and of 1..6 s around the 5 s timespan, so windows meet their edges.
+const generated: fc.Arbitrary<Generated> = fc.record({
+  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  EventID: fc.constantFrom(4625, 4625, 4624, 4634),
+  fields: fc.record(
+    {
+      TargetUserName: maybe(fc.constantFrom('alice', 'Alice', 'bob', '')),
+      SubjectUserName: maybe(fc.constantFrom('alice', 'bob', '')),
+      IpAddress: maybe(fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '')),
+      LogonType: maybe(fc.integer({ min: 0, max: 5 })),
+      IpPort: maybe(fc.constantFrom('1', '22', '0.5', '-3', 'x', '007', '')),
+    },
+    { requiredKeys: [] },
+  ),
+});
+const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
+
+function events(gen: Generated[]): { time: number; event: Record<string, unknown> }[] {
+  let t = T0;
+  return gen.map((g) => {
+    t += g.gap * 1000;
+    const event: Record<string, unknown> = { EventID: g.EventID };
+    for (const [k, v] of Object.entries(g.fields)) if (v !== undefined) event[k] = v;
+    return { time: t, event };
+  });
+}
+
+const parsed = new Map<string, ReturnType<typeof correlation> & { query: string; table: string; columns: string[] }>();
+
+function compiled(yaml: string): ReturnType<typeof correlation> & { query: string; table: string; columns: string[] } {
+  let c = parsed.get(yaml);
+  if (c) return c;
+  const x = correlation(yaml);
+  const r = kustoTarget.compileCorrelation!(x.input, opts);
+  if (!r.ok) throw new Error(`did not compile: ${r.error}`);
+  const view = compileKustoQuery(x.bases[0]!, opts).view;
+  parsed.set(yaml, (c = { ...x, query: r.query, table: view.table, columns: [...view.columns.keys()] }));
+  return c;
+}
+
+function kqlHits(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
+  const c = compiled(yaml);
+  const view = compileKustoQuery(c.bases[0]!, opts).view;
+  const rows: Row[] = stream.map(({ time, event }) => {
+    const { row } = rowFor(event, view, c.bases[0]!.rule.logsource, PLATFORM);
+    row[view.timeColumn] = { dt: time };
+    return row;
+  });
+  const table: Table = { columns: c.columns, rows };
+  const out = runKql(c.query, new Map([[c.table, table]]), T0 + 86_400_000);
+  const groups = c.input.rule.correlation.groupBy.map((g) => g.replace(/[^A-Za-z0-9_]/g, '_'));
+  return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
+}
+
+function oracle(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
+  const c = compiled(yaml);
+  const matchers = c.bases.map((b) => ({ name: b.rule.name!, match: compileNode(b.ir) }));
+  const evs: ContractEvent[] = stream.map(({ time, event }) => ({ time, fields: event, matches: matchers.filter((m) => m.match(new EventView(event))).map((m) => m.name) }));
+  return contractHits(c.contract, evs);
+}
+
+const key = (h: ContractHit): string => `${JSON.stringify(h.group)}@${h.t}`;
+function same(got: ContractHit[], want: ContractHit[]): boolean {
+  if (got.length !== want.length) return false;
+  const w = new Map(want.map((h) => [key(h), h.value]));
+  return got.every((h) => w.has(key(h)) && Math.abs(w.get(key(h))! - h.value) <= 1e-9 * Math.max(1, Math.abs(h.value)));
+}
+
+/** The property: on every generated stream, the query's hits are the contract's. */
+function equivalent(yamls: string[]): void {
+  for (const y of yamls) compiled(y);
+  fc.assert(
+    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
+      const s = events(gen);
+      const got = kqlHits(yaml, s);
+      const want = oracle(yaml, s);
+      if (!same(got, want)) {
+        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+}
+
+const thresholds = (type: string, rules: string[], group: string, field?: string): string[] =>
+  [
+    'gte: 1',
+    'gte: 2',
+    'gte: 3',
+    'gt: 2',
+    'lt: 2',
+    'eq: 2',
+    'neq: 1',
+    'gte: 2\n    lte: 3',
+  ].map((cond) => corr(type, rules, `${group}  condition:\n    ${cond}${field ? `\n    field: ${field}` : ''}\n`));
+
+const BY_USER = '  group-by: [TargetUserName]\n';
+
+describe('kusto correlation queries select the contract hits', { timeout: TIMEOUT }, () => {
+  it('event_count (one group, no group-by, ranges)', () => {
+    equivalent([...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)]);
+  });
+
+  it('event_count over rules of two tables is refused: an event matching both counts once', () => {
+    const x = correlation(corr('event_count', ['failed', 'success'], `${BY_USER}  condition: {gte: 2}\n`));
+    const r = kustoTarget.compileCorrelation!(x.input, opts);
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^event_count over rules 'failed' and 'success', which both read table SecurityEvent/) });
+  });
+
+  it('value_count', () => {
+    equivalent(thresholds('value_count', ['failed'], BY_USER, 'IpAddress'));
+  });
+
+  it('value_sum, of an int column and of decimal text', () => {
+    equivalent([...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)]);
+  });
+
+  it('value_avg, of decimal text and of an int column', () => {
+    equivalent([...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)]);
+  });
+
+  it('temporal (default condition: every rule), and an aliased group-by', () => {
+    equivalent([
+      corr('temporal', ['failed', 'success'], BY_USER),
+      corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
+      corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
+      corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+    ]);
+  });
+
+  it('temporal_ordered (equal timestamps are ordered), and an aliased group-by', () => {
+    equivalent([
+      corr('temporal_ordered', ['failed', 'success'], BY_USER),
+      corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
+      corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
+      corr('temporal_ordered', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+    ]);
+  });
+
+  it('a chained correlation: a burst of failures, then a success', () => {
+    const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
+    equivalent([
+      `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
+      `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
+    ]);
+  });
+
+  it('every query analyzes cleanly with Kusto.Language against the Sentinel schemas', () => {
+    const view = compileKustoQuery(compiled(corr('temporal', ['failed', 'success'], BY_USER)).bases[0]!, opts).view;
+    const analyzer = new KustoAnalyzer(new Map([[view.table, view.columns]]));
+    for (const [yaml, c] of parsed) expect(analyzer.analyze(c.query), yaml).toEqual([]);
+  });
+});
+
+describe('kusto correlation artifacts', () => {
+  const yaml = `${corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 5}\n`).replace('timespan: 5s', 'timespan: 90m').replace('name: c\n', 'name: c\nid: 0c1e7c52-8f0d-4a43-9d4e-5a1f6f0b1c2d\nlevel: high\n')}`;
+
+  it('a Sentinel scheduled rule runs hourly over 1h + twice the timespan, and reports the hits of the last hour', () => {
+    const x = correlation(yaml);
+    const r = kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-yaml' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.output).toMatch(/^queryFrequency: 1h$/m);
+    expect(r.output).toMatch(/^queryPeriod: 4h$/m);
+    expect(r.output).toMatch(/^severity: High$/m);
+    expect(r.output).toMatch(/connectorId: "SecurityEvents"/);
+    expect(r.query.trimEnd().split('\n').at(-1)).toBe('| where WindowEnd > ago(1h)');
+    expect(r.output).toMatch(/^customDetails:\n {2}TargetUserName: TargetUserName\n {2}WindowStart: WindowStart\n/m);
+    const arm = kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-arm' });
+    if (!arm.ok) throw new Error(arm.error);
+    expect(JSON.parse(arm.output).resources[0].properties).toMatchObject({ queryFrequency: 'PT1H', queryPeriod: 'PT4H', query: r.query });
+  });
+
+  it('a timespan whose query period would pass Sentinel\'s 14 days is refused', () => {
+    const x = correlation(yaml.replace('timespan: 90m', 'timespan: 7d'));
+    expect(kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-yaml' })).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("longer than Sentinel's 14d") });
+  });
+
+  it('Defender XDR custom detections are refused: a hit is not an event', () => {
+    const x = correlation(yaml);
+    const r = kustoTarget.compileCorrelation!(x.input, { platform: 'defender-xdr', format: 'defender-json', mapping: mappingOf('defender-xdr') });
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^defender-json: a correlation hit is an aggregate over events/) });
+  });
+
+  it('percentile and median are refused by name (KQL estimates percentiles)', () => {
+    const x = correlation(corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 3}\n`));
+    expect(kustoTarget.compileCorrelation!(x.input, opts)).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^value_percentile is not compiled to KQL: percentile\(\) estimates/) });
+  });
+});
