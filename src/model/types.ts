@@ -143,7 +143,8 @@ export interface CorrelationRule extends RuleMeta {
     groupBy: string[];
     timespan: string;
     timespanSeconds: number;
-    condition?: { ops: { op: CompareOp; value: number }[]; field?: string };
+    /** `percentile`: value_percentile's percentile (0-100], a rulec addition the Sigma specification lacks. */
+    condition?: { ops: { op: CompareOp; value: number }[]; field?: string; percentile?: number };
     aliases: Map<string, Map<string, string>>;
     generate: boolean;
   };

@@ -468,6 +468,12 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   if (cond && ops.length === 0) ctx.err('correlation', "the correlation condition needs a comparison: one of gt, gte, lt, lte, eq, neq", ctx.pos(child(cNode, 'condition')));
   if (valueType && typeof cond?.field !== 'string') ctx.err('correlation', `a ${type} correlation needs 'condition.field', the field whose values are aggregated`, ctx.pos(child(cNode, 'condition') ?? cNode));
   if (!valueType && typeof cond?.field === 'string') ctx.err('correlation', `'condition.field' applies only to value_* correlations, not ${type}`, ctx.pos(child(cNode, 'condition')));
+  const percentile = cond?.percentile;
+  if (percentile !== undefined && type !== 'value_percentile') ctx.err('correlation', `'condition.percentile' applies only to value_percentile, not ${type}`, ctx.pos(child(cNode, 'condition')));
+  if (type === 'value_percentile' && (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100))) {
+    // The specification's example has none and its text reads two ways (a value's rank, a value's share): no default is safe.
+    ctx.err('correlation', "a value_percentile correlation needs 'condition.percentile', the percentile (above 0, up to 100) of condition.field whose value the condition compares, e.g. 'percentile: 95'", ctx.pos(child(cNode, 'condition') ?? cNode));
+  }
   if (temporal && rules.length < 2) ctx.err('correlation', `a ${type} correlation relates at least two rules`, ctx.pos(child(cNode, 'rules')));
   if (!CORRELATION_TYPES.includes(type)) ctx.err('correlation', `unknown correlation type '${String(type)}'`, at);
   const aliases = new Map<string, Map<string, string>>();
@@ -491,6 +497,7 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   if (cond) {
     out.correlation.condition = { ops };
     if (typeof cond.field === 'string') out.correlation.condition.field = cond.field;
+    if (typeof percentile === 'number') out.correlation.condition.percentile = percentile;
   }
   return out;
 }
