@@ -174,26 +174,33 @@ export function correlate(rules: readonly LoadedRule[], events: readonly JsonObj
   const failed = new Set(problems.map((p) => `${p.path}:${p.line}`));
   const setup = correlationSetup(rules, (r) => r.ir !== undefined && !failed.has(`${r.path}:${r.rule!.at.line}`));
   if (setup.problems.length > 0) throw new Error(setup.problems.map((p) => p.message).join('\n'));
-  const engine = new CorrelationEngine<EventView>(setup.specs, { field: (v, name) => v.get(name), reorder: opts.reorder ?? 0 });
+  return correlateWith(matcher, setup.specs, events, opts);
+}
+
+/** `correlate` with the evaluator and the specs already built (one collection, many streams). */
+export function correlateWith(matcher: Engine, specs: readonly CorrelationSpec[], events: Iterable<JsonObject>, opts: Omit<CorrelateOptions, keyof EngineOptions> = {}): CorrelationHit<EventView>[] {
+  const engine = new CorrelationEngine<EventView>(specs, { field: (v, name) => v.get(name), reorder: opts.reorder ?? 0 });
   const hits: CorrelationHit<EventView>[] = [];
-  events.forEach((raw, index) => {
+  let index = 0;
+  for (const raw of events) {
+    index++;
     const matched: { rule: string; view: EventView }[] = [];
     matcher.evaluate(raw, (rule, view) => {
       const key = ruleKey(rule.source);
       if (engine.wants(key)) matched.push({ rule: key, view });
     });
-    if (matched.length === 0) return;
+    if (matched.length === 0) continue;
     const t = eventTime(raw, matched[0]!.view, opts.timeFields);
-    if ('error' in t) throw new Error(`event ${index + 1}: ${t.error}`);
+    if ('error' in t) throw new Error(`event ${index}: ${t.error}`);
     for (const m of matched) {
       try {
         hits.push(...engine.push({ rule: m.rule, event: m.view, time: t.time, position: index }));
       } catch (e) {
-        if (e instanceof CorrelationInputError) throw new Error(`event ${index + 1}: ${e.message}`);
+        if (e instanceof CorrelationInputError) throw new Error(`event ${index}: ${e.message}`);
         throw e;
       }
     }
-  });
+  }
   hits.push(...engine.flush());
   return hits;
 }

@@ -18,13 +18,16 @@ import {
   Scalar as ScalarClass,
 } from 'yaml';
 import { closest, error, warning, RuleError, type Diagnostic, type Position } from '../diag/diagnostic.js';
+import { parseTimestamp } from '../runtime/time.js';
 import {
   CORRELATION_TYPES,
   type CompareOp,
   type Condition,
   type CorrelationRule,
+  type CorrelationTest,
   type CorrelationType,
   type Detection,
+  type ExpectedHit,
   type DetectionRule,
   type FieldItem,
   type FilterRule,
@@ -484,6 +487,7 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   const out: CorrelationRule = {
     ...meta,
     kind: 'correlation',
+    tests: readCorrelationTests(ctx, child(root, 'tests'), js.tests as Record<string, unknown>[] | undefined),
     correlation: {
       type,
       rules,
@@ -500,6 +504,28 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
     if (typeof percentile === 'number') out.correlation.condition.percentile = percentile;
   }
   return out;
+}
+
+function readCorrelationTests(ctx: Ctx, node: YNode | undefined, js: Record<string, unknown>[] | undefined): CorrelationTest[] {
+  if (!node || !isSeq(node) || !js) return [];
+  return js.map((t, i) => {
+    const item = node.items[i] as YNode;
+    const hitsNode = isMap(item) ? child(item as YAMLMap, 'hits') : undefined;
+    const hits = (t.hits as Record<string, unknown>[]).map((h, j): ExpectedHit => {
+      const at = ctx.pos(hitsNode && isSeq(hitsNode) ? (hitsNode.items[j] as YNode) : item);
+      const end = String(h.end);
+      const endMs = parseTimestamp(end);
+      if (endMs === undefined) ctx.err('tests', `hit end '${end}' is not a timestamp (ISO 8601, e.g. 2024-05-01T10:04:00Z)`, at);
+      const group: Record<string, string> = {};
+      for (const [k, v] of Object.entries((h.group ?? {}) as Record<string, unknown>)) group[k] = String(v);
+      const hit: ExpectedHit = { group, end, endMs: endMs ?? NaN, at };
+      if (typeof h.value === 'number') hit.value = h.value;
+      return hit;
+    });
+    const test: CorrelationTest = { events: t.events as Record<string, unknown>[], hits, at: ctx.pos(item) };
+    if (typeof t.name === 'string') test.name = t.name;
+    return test;
+  });
 }
 
 function readFilter(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, meta: RuleMeta): FilterRule {
