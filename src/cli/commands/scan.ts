@@ -20,6 +20,8 @@ import type { LogSource } from '../../model/types.js';
 import { loadTarget } from '../../targets/registry.js';
 import { TargetFailure } from '../../targets/types.js';
 import { logSourceText, parseLogSource, serves } from '../catalog.js';
+import { durationSeconds } from '../../parse/rule.js';
+import { ScanCorrelations } from '../scan-correlations.js';
 
 export interface ScanOptions extends PlaceholderOptions {
   rules?: string[];
@@ -34,6 +36,12 @@ export interface ScanOptions extends PlaceholderOptions {
   minLevel?: string;
   /** TARGET/PLATFORM (that platform's mapping read in reverse) or a YAML file `fields: {event field: Sigma field}`. */
   mapping?: string[];
+  /** Correlations: the fields an event's time is read from, instead of backends/eval/time-fields.yml. */
+  timeField?: string[];
+  /** Correlations: how late (a duration, `30s`) an event may come and still be put back in time order. */
+  reorder?: string;
+  /** Report the matches of rules that correlations refer to even where `generate` is false. */
+  allMatches?: boolean;
 }
 
 /** How many malformed events are listed one by one before only counting them. */
@@ -94,7 +102,16 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     failed = true;
   }
   if (compiled.engine.rules.length === 0) throw new UsageError(`no detection rules to run in ${rulePaths.join(', ')}`);
-  const chosen = compiled.engine.rules.filter((r) => (minRank === undefined || levelRank(r.level) <= minRank) && (given === undefined || serves(r.logsource, given)));
+  const levelChosen = (level: string | undefined): boolean => minRank === undefined || levelRank(level) <= minRank;
+  const runnable = new Set(compiled.engine.rules.map((r) => r.source));
+  const corr = ScanCorrelations.create(rules, (r) => runnable.has(r), (r) => levelChosen(r.rule?.level), { json: opts.json, includeEvent: opts.includeEvent, timeFields: opts.timeField, reorder: reorderMs(opts.reorder), allMatches: opts.allMatches }, io);
+  for (const p of corr?.setup.problems ?? []) {
+    io.err(`${p.rule.path}:${p.rule.rule!.at.line}:${p.rule.rule!.at.column}: error: ${p.message}`);
+    failed = true;
+  }
+  // A correlation's rules run whatever their level: the correlation's level is the one that counts.
+  const chosen = compiled.engine.rules.filter((r) => (levelChosen(r.level) || corr?.needs(r.source) === true) && (given === undefined || serves(r.logsource, given)));
+  const reported = new Set(chosen.filter((r) => levelChosen(r.level) && (corr?.reports(r.source) ?? true)).map((r) => r.source));
   if (chosen.length === 0) {
     const why = [minRank !== undefined ? `level ${opts.minLevel} or higher` : '', given ? `log source ${logSourceText(given)}` : ''].filter(Boolean).join(' and ');
     throw new UsageError(`none of the ${compiled.engine.rules.length} rules in ${rulePaths.join(', ')} is of ${why}`);
@@ -107,8 +124,6 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const loadSeconds = Number(process.hrtime.bigint() - loadStarted) / 1e9;
   const unconstrained = engine.rules.filter((r) => r.route.kind === 'all').length;
   let saidNoOrigin = given !== undefined;
-  const correlations = rules.filter((r) => r.rule?.kind === 'correlation').length;
-  if (correlations > 0) io.err(`note: ${correlations} correlation rule${correlations === 1 ? ' is' : 's are'} not evaluated by scan (correlation support comes later)`);
   const unrouted = new Map<string, number>();
   for (const u of engine.unroutedRules()) unrouted.set(u.reason, (unrouted.get(u.reason) ?? 0) + 1);
   for (const [reason, n] of unrouted) {
@@ -139,6 +154,7 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     if (io.closed?.()) break;
     const shown = file === '-' ? '-' : file;
     const source = file === '-' ? io.stdin! : createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
+    corr?.startFile();
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const chunk of source) {
         bytesRead += (chunk as Uint8Array).byteLength;
@@ -157,13 +173,21 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
           }
           events++;
           const event = renames.length ? renamed(item.event, renames) : item.event;
+          const matched: CompiledRule[] = [];
+          let matchedView: EventView | undefined;
           engine.evaluate(event, (rule, view) => {
+            if (corr) {
+              matched.push(rule);
+              matchedView = view;
+            }
+            if (!reported.has(rule.source)) return;
             detections++;
             const c = counts.get(rule);
             if (c) c.n++;
             else counts.set(rule, { rule, n: 1 });
             emit(io, opts, rule, shown, item.line, event, view);
           });
+          if (corr && matchedView) corr.event({ view: matchedView, raw: event, file: shown, line: item.line }, matched);
           if (!saidNoOrigin && engine.eventsWithoutOrigin > 0) {
             saidNoOrigin = true;
             io.err(
@@ -183,11 +207,12 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
       io.err(`${shown}: cannot read events: ${(e as Error).message}`);
       failed = true;
     }
+    corr?.endFile();
   }
   io.progress?.(undefined);
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (!opts.json && !io.closed?.()) summary(io, counts);
+  if (!opts.json && !io.closed?.()) summary(io, counts, corr);
   if (malformed > MALFORMED_SHOWN) io.err(`... and ${malformed - MALFORMED_SHOWN} more malformed events`);
   const perSecond = seconds > 0 ? events / seconds : events;
   const rate = perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond).toLocaleString('en');
@@ -195,9 +220,21 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     `${events.toLocaleString('en')} event${events === 1 ? '' : 's'} in ${inputs.length} input${inputs.length === 1 ? '' : 's'}` +
       `${malformed > 0 ? ` (${malformed.toLocaleString('en')} malformed, skipped)` : ''}: ` +
       `${detections.toLocaleString('en')} detection${detections === 1 ? '' : 's'} by ${counts.size} of ${engine.rules.length} rules, ` +
+      (corr ? `${corr.hits.toLocaleString('en')} correlation hit${corr.hits === 1 ? '' : 's'} by ${corr.counts.size} of ${corr.setup.specs.length} correlations, ` : '') +
       `${seconds.toFixed(2)} s (${rate} events/s); ${engine.rules.length} rule${engine.rules.length === 1 ? '' : 's'} loaded in ${loadSeconds.toFixed(2)} s`,
   );
+  if (corr && corr.errors > 0) {
+    io.err(`${corr.errors.toLocaleString('en')} event${corr.errors === 1 ? '' : 's'} could not be correlated (see the errors above): the correlations' results are incomplete`);
+    failed = true;
+  }
   return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+function reorderMs(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const s = durationSeconds(v);
+  if (!Number.isFinite(s)) throw new UsageError(`--reorder must be a duration such as 30s, 5m or 1h, got '${v}'`);
+  return s * 1000;
 }
 
 /**
@@ -279,11 +316,14 @@ function renamed(event: JsonObject, renames: readonly [string, string][]): JsonO
 
 const LEVEL_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
-function summary(io: Output, counts: Map<CompiledRule, RuleCount>): void {
-  if (counts.size === 0) return;
-  const rows = [...counts.values()].sort(
-    (a, b) => b.n - a.n || levelRank(a.rule.level) - levelRank(b.rule.level) || a.rule.title.localeCompare(b.rule.title),
-  );
+function summary(io: Output, counts: Map<CompiledRule, RuleCount>, corr: ScanCorrelations | undefined): void {
+  const rows: { rule: { level: string | undefined; title: string; id: string | undefined; path: string }; n: number }[] = [...counts.values()];
+  for (const [key, n] of corr?.counts ?? []) {
+    const info = corr!.info.get(key)!;
+    rows.push({ rule: { ...info, title: `${info.title} [${info.type}]` }, n });
+  }
+  if (rows.length === 0) return;
+  rows.sort((a, b) => b.n - a.n || levelRank(a.rule.level) - levelRank(b.rule.level) || a.rule.title.localeCompare(b.rule.title));
   const width = Math.max(7, ...rows.map((r) => r.n.toLocaleString('en').length));
   io.out('');
   io.out(`${'matches'.padStart(width)}  ${'level'.padEnd(13)}  rule`);

@@ -1,0 +1,175 @@
+/**
+ * Correlation rules in `rulec scan`: which rules run for them, which detections are reported
+ * (`generate`), the engine fed in input order (one engine per input file: docs/semantics.md 8.2), and
+ * the hits as table rows or JSON records. The engine itself is src/correlate.
+ */
+import type { LoadedRule } from '../collection/load.js';
+import { CorrelationEngine, CorrelationHit, CorrelationInputError, correlationSetup, eventTime, ruleKey, type CorrelationSetup, type Contribution } from '../correlate/index.js';
+import type { CompiledRule } from '../eval/engine.js';
+import type { EventView, JsonObject } from '../eval/event.js';
+import type { Output } from './output.js';
+
+/** An event as the scan hands it to the engine: how rules see it, as read, and where it is. */
+export interface ScanEvent {
+  view: EventView;
+  raw: JsonObject;
+  file: string;
+  line: number;
+}
+
+export interface ScanCorrelationOptions {
+  json?: boolean;
+  includeEvent?: boolean;
+  /** Replace the time fields of backends/eval/time-fields.yml. */
+  timeFields?: string[];
+  /** ms. */
+  reorder: number;
+  /** Report the matches of referenced rules even where `generate` is false. */
+  allMatches?: boolean;
+}
+
+/** What a correlation hit says about its rule in the table, the JSON and the summary. */
+export interface CorrelationRuleInfo {
+  id: string | undefined;
+  title: string;
+  level: string | undefined;
+  path: string;
+  type: string;
+}
+
+const MAX_SHOWN = 20;
+
+export class ScanCorrelations {
+  readonly setup: CorrelationSetup;
+  private engine: CorrelationEngine<ScanEvent> | undefined;
+  /** Correlations whose hits are reported (by key): level chosen, and not hidden by `generate`. */
+  private readonly shown: Set<string>;
+  readonly info = new Map<string, CorrelationRuleInfo>();
+  hits = 0;
+  errors = 0;
+  /** Hits per correlation key (the summary). */
+  readonly counts = new Map<string, number>();
+
+  private constructor(
+    setup: CorrelationSetup,
+    private readonly opts: ScanCorrelationOptions,
+    private readonly io: Output,
+    chosen: (r: LoadedRule) => boolean,
+  ) {
+    this.setup = setup;
+    this.shown = new Set();
+    for (const [key, r] of setup.rules) {
+      const rule = r.rule!;
+      this.info.set(key, { id: rule.id, title: rule.title, level: rule.level, path: r.path, type: rule.kind === 'correlation' ? rule.correlation.type : '' });
+      if (chosen(r) && this.reports(r)) this.shown.add(key);
+    }
+  }
+
+  /**
+   * The correlations of a collection; `runnable` says which detection rules the evaluator compiled,
+   * `chosen` which rules the scan's level filter keeps (a correlation's referenced rules run whatever their level).
+   */
+  static create(rules: readonly LoadedRule[], runnable: (r: LoadedRule) => boolean, chosen: (r: LoadedRule) => boolean, opts: ScanCorrelationOptions, io: Output): ScanCorrelations | undefined {
+    if (!rules.some((r) => r.rule?.kind === 'correlation')) return undefined;
+    return new ScanCorrelations(correlationSetup(rules, runnable), opts, io, chosen);
+  }
+
+  /** Whether a detection of this rule is reported on its own (docs/semantics.md 8.8). */
+  reports(r: LoadedRule): boolean {
+    return this.opts.allMatches === true || !this.setup.referenced.has(r) || this.setup.generated.has(r);
+  }
+
+  /** Whether the evaluator must run this rule for some correlation. */
+  needs(r: LoadedRule): boolean {
+    return this.setup.referenced.has(r);
+  }
+
+  /** A new input file: correlation state does not carry over (its times are another stream). */
+  startFile(): void {
+    this.engine = new CorrelationEngine<ScanEvent>(this.setup.specs, { field: (e, name) => e.view.get(name), reorder: this.opts.reorder });
+  }
+
+  /** The rules one event matched, in rule order. */
+  event(ev: ScanEvent, matched: readonly CompiledRule[]): void {
+    const engine = this.engine!;
+    let time: number | undefined;
+    for (const rule of matched) {
+      const key = ruleKey(rule.source);
+      if (!engine.wants(key)) continue;
+      if (time === undefined) {
+        const t = eventTime(ev.raw, ev.view, this.opts.timeFields);
+        if ('error' in t) {
+          this.error(ev, `event cannot be correlated (rule '${rule.title}' matched it): ${t.error}`);
+          return;
+        }
+        time = t.time;
+      }
+      try {
+        this.emit(engine.push({ rule: key, event: ev, time, position: ev }));
+      } catch (e) {
+        if (!(e instanceof CorrelationInputError)) throw e;
+        this.error(ev, `event cannot be correlated: ${e.message}`);
+        return;
+      }
+    }
+  }
+
+  endFile(): void {
+    if (this.engine) this.emit(this.engine.flush());
+    this.engine = undefined;
+  }
+
+  private error(ev: ScanEvent, message: string): void {
+    this.errors++;
+    if (this.errors <= MAX_SHOWN) this.io.err(`${ev.file}:${ev.line}: error: ${message}`);
+    else if (this.errors === MAX_SHOWN + 1) this.io.err('... more events that cannot be correlated are counted, not shown');
+  }
+
+  private emit(hits: readonly CorrelationHit<ScanEvent>[]): void {
+    for (const h of hits) {
+      if (!this.shown.has(h.rule)) continue;
+      this.hits++;
+      this.counts.set(h.rule, (this.counts.get(h.rule) ?? 0) + 1);
+      const info = this.info.get(h.rule)!;
+      if (this.opts.json) this.io.json(this.record(h, info));
+      else this.io.out(this.row(h, info));
+    }
+  }
+
+  private record(h: CorrelationHit<ScanEvent>, info: CorrelationRuleInfo): Record<string, unknown> {
+    return {
+      kind: 'correlation',
+      rule: { id: info.id ?? null, title: info.title },
+      level: info.level ?? null,
+      type: info.type,
+      group: h.group,
+      window: { start: iso(h.window.start), end: iso(h.window.end) },
+      value: h.value,
+      events: h.events.map((c) => this.eventRecord(c)),
+    };
+  }
+
+  private eventRecord(c: Contribution<ScanEvent>): unknown {
+    const e = c.event;
+    if (e instanceof CorrelationHit) {
+      const info = this.info.get(e.rule)!;
+      return { kind: 'correlation', rule: { id: info.id ?? null, title: info.title }, group: e.group, window: { start: iso(e.window.start), end: iso(e.window.end) }, value: e.value };
+    }
+    if (!this.opts.includeEvent) return `${e.file}:${e.line}`;
+    return { file: e.file, line: e.line, time: iso(c.time), rules: c.rules, event: e.raw };
+  }
+
+  private row(h: CorrelationHit<ScanEvent>, info: CorrelationRuleInfo): string {
+    const last = h.events[h.events.length - 1]!.event;
+    const where = last instanceof CorrelationHit ? '(correlation)' : `${last.file}:${last.line}`;
+    const group = Object.entries(h.group).map(([k, v]) => `${k}=${v}`).join(' ') || '(all events)';
+    return (
+      `${where}  ${iso(h.window.end)}  -  ${(info.level ?? '-').padEnd(13)}  ${info.title}${info.id ? `  (${info.id})` : ''}` +
+      `  [${info.type} ${group}: value ${h.value}, ${h.events.length} event${h.events.length === 1 ? '' : 's'} since ${iso(h.window.start)}]`
+    );
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
