@@ -9,11 +9,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadText, ruleIndex, type LoadedRule } from '../../src/collection/load.js';
-import { compileNode, EventView } from '../../src/eval/index.js';
 import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
 import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.js';
 import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
-import { contractHits, type ContractEvent, type ContractHit, type ContractRule } from '../helpers/correlation-contract.js';
+import { correlateWith, correlationSetup, type CorrelationSpec } from '../../src/correlate/index.js';
+import { Engine } from '../../src/eval/index.js';
+
+interface ContractHit {
+  group: string[];
+  t: number;
+  value: number;
+}
 import { mappingOf } from './helpers.js';
 import { rowFor } from './rows.js';
 import { runKql, type Table } from './tabular.js';
@@ -31,7 +37,7 @@ const base = (name: string, eventId: number): string =>
 const BASE = [base('failed', 4625), base('success', 4624), base('logoff', 4634)].join('---\n');
 
 /** Loads the base rules and the given correlation documents; the last document is the one under test. */
-function correlation(yaml: string): { input: CorrelationInput; contract: ContractRule; bases: CompileInput[] } {
+function correlation(yaml: string): { input: CorrelationInput; bases: CompileInput[]; loaded: LoadedRule[] } {
   const loaded = loadText('test.yml', `${BASE}---\n${yaml}`);
   for (const l of loaded) {
     const errs = l.diagnostics.filter((d) => d.severity === 'error');
@@ -39,25 +45,21 @@ function correlation(yaml: string): { input: CorrelationInput; contract: Contrac
   }
   const index = ruleIndex(loaded);
   const bases: CompileInput[] = [];
-  const resolve = (l: LoadedRule): { input: CorrelationInput; contract: ContractRule } => {
+  const resolve = (l: LoadedRule): CorrelationInput => {
     const rule = l.rule as CorrelationRule;
     const refs: CorrelationInput['refs'] = [];
-    const chained = new Map<string, ContractRule>();
     for (const ref of rule.correlation.rules) {
       const r = index.resolve(ref)!;
-      if (r.rule!.kind === 'correlation') {
-        const inner = resolve(r);
-        refs.push({ ref, input: inner.input });
-        chained.set(ref, inner.contract);
-      } else {
+      if (r.rule!.kind === 'correlation') refs.push({ ref, input: resolve(r) });
+      else {
         const input = { path: 'test.yml', rule: r.rule as DetectionRule, ir: r.ir! };
         bases.push(input);
         refs.push({ ref, input });
       }
     }
-    return { input: { path: 'test.yml', rule, refs }, contract: { rule, chained } };
+    return { path: 'test.yml', rule, refs };
   };
-  return { ...resolve(loaded[loaded.length - 1]!), bases };
+  return { input: resolve(loaded[loaded.length - 1]!), bases, loaded };
 }
 
 function corr(type: string, rules: string[], extra: string, name = 'c'): string {
@@ -98,9 +100,11 @@ function events(gen: Generated[]): { time: number; event: Record<string, unknown
   });
 }
 
-const parsed = new Map<string, ReturnType<typeof correlation> & { query: string; table: string; columns: string[] }>();
+type Compiled = ReturnType<typeof correlation> & { query: string; table: string; columns: string[]; engine?: Engine; specs?: CorrelationSpec[] };
 
-function compiled(yaml: string): ReturnType<typeof correlation> & { query: string; table: string; columns: string[] } {
+const parsed = new Map<string, Compiled>();
+
+function compiled(yaml: string): Compiled {
   let c = parsed.get(yaml);
   if (c) return c;
   const x = correlation(yaml);
@@ -125,11 +129,16 @@ function kqlHits(yaml: string, stream: { time: number; event: Record<string, unk
   return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
 }
 
+/** The evaluator's hits: the detection rules matched by the evaluator, the correlation by the streaming engine. */
 function oracle(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
   const c = compiled(yaml);
-  const matchers = c.bases.map((b) => ({ name: b.rule.name!, match: compileNode(b.ir) }));
-  const evs: ContractEvent[] = stream.map(({ time, event }) => ({ time, fields: event, matches: matchers.filter((m) => m.match(new EventView(event))).map((m) => m.name) }));
-  return contractHits(c.contract, evs);
+  const key = c.input.rule.id ?? c.input.rule.name!;
+  const events = stream.map(({ time, event }) => ({ ...event, TimeGenerated: new Date(time).toISOString() }));
+  c.engine ??= Engine.fromLoaded(c.loaded, { unknownOrigin: 'all' }).engine;
+  c.specs ??= correlationSetup(c.loaded).specs;
+  return correlateWith(c.engine, c.specs, events)
+    .filter((h) => h.rule === key)
+    .map((h) => ({ group: c.input.rule.correlation.groupBy.map((g) => h.group[g]!), t: h.window.end, value: h.value }));
 }
 
 const key = (h: ContractHit): string => `${JSON.stringify(h.group)}@${h.t}`;
@@ -192,6 +201,16 @@ describe('kusto correlation queries select the contract hits', { timeout: TIMEOU
     equivalent([...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)]);
   });
 
+  it('value_percentile (nearest rank) and value_median', () => {
+    equivalent([
+      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
+      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
+      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: IpPort, percentile: 50, gt: 1}\n`),
+      corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
+      corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
+    ]);
+  });
+
   it('temporal (default condition: every rule), and an aliased group-by', () => {
     equivalent([
       corr('temporal', ['failed', 'success'], BY_USER),
@@ -252,10 +271,5 @@ describe('kusto correlation artifacts', () => {
     const x = correlation(yaml);
     const r = kustoTarget.compileCorrelation!(x.input, { platform: 'defender-xdr', format: 'defender-json', mapping: mappingOf('defender-xdr') });
     expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^defender-json: a correlation hit is an aggregate over events/) });
-  });
-
-  it('percentile and median are refused by name (KQL estimates percentiles)', () => {
-    const x = correlation(corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 3}\n`));
-    expect(kustoTarget.compileCorrelation!(x.input, opts)).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^value_percentile is not compiled to KQL: percentile\(\) estimates/) });
   });
 });

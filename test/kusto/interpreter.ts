@@ -330,7 +330,7 @@ function timespanOf(text: string): number {
 // ---------------------------------------------------------------------------------------------
 // Expressions
 
-const AGGREGATES = new Set(['count', 'countif', 'maxif', 'sumif', 'make_set', 'make_set_if']);
+const AGGREGATES = new Set(['count', 'countif', 'maxif', 'sumif', 'make_set', 'make_set_if', 'make_list_if']);
 
 const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
   '=~': (a, b) => upperFold(a) === upperFold(b),
@@ -437,6 +437,12 @@ export class Env {
       case 'ElementExpression': {
         const [base, sel] = nodesOf(n);
         const key = this.eval(nodesOf(sel!)[0]!);
+        if (typeof key === 'number') {
+          // An array index (0-based; out of range is null).
+          const arr = this.eval(base!);
+          if (!isDyn(arr) || !Array.isArray(arr.dyn)) return { dyn: null };
+          return { dyn: key >= 0 && key < arr.dyn.length ? arr.dyn[key] : null };
+        }
         return this.member(this.eval(base!), str(key, 'element access'));
       }
       case 'AndExpression': {
@@ -466,12 +472,15 @@ export class Env {
       }
       case 'SubtractExpression':
       case 'AddExpression':
+      case 'MultiplyExpression':
       case 'DivideExpression': {
         const [l, r] = nodesOf(n);
         const a = this.eval(l!);
         const b = this.eval(r!);
         if (a === null || b === null) return null;
+        // Operands here are reals or a real and a long (rulec writes 100.0): no integer division.
         if (n.kind === 'DivideExpression') return num(a)! / num(b)!;
+        if (n.kind === 'MultiplyExpression') return num(a)! * num(b)!;
         const sign = n.kind === 'SubtractExpression' ? -1 : 1;
         // datetime -/+ timespan is a datetime; datetime - datetime a timespan.
         if (isDt(a) && isTs(b)) return { dt: a.dt + sign * b.ts };
@@ -490,7 +499,7 @@ export class Env {
    * An aggregate over the rows of the summarize group: `count()`, `countif(p)` (rows where p is
    * true), `maxif(x, p)` and `sumif(x, p)` (over the non-null x of the rows where p is true; maxif of
    * no value is null, sumif of no value 0), `make_set(x)`, `make_set_if(x, p)` (distinct non-null
-   * values, as a dynamic array).
+   * values, as a dynamic array), `make_list_if(x, p)` (every non-null value).
    */
   private aggregate(name: string, args: SyntaxNode[]): KValue {
     const group = this.context.group;
@@ -511,6 +520,14 @@ export class Env {
         let best = vals[0]!;
         for (const x of vals) if (num(x)! > num(best)!) best = x;
         return best;
+      }
+      case 'make_list_if': {
+        const out: unknown[] = [];
+        for (const e of where(1)) {
+          const x = e.eval(args[0]!);
+          if (x !== null) out.push(isDyn(x) ? x.dyn : x);
+        }
+        return { dyn: out };
       }
       case 'make_set':
       case 'make_set_if': {
@@ -601,6 +618,27 @@ export class Env {
         if (args.length !== 1) fail('prev() with an offset or default is not modelled');
         if (this.context.prev === null) return null;
         return new Env(this.context.prev, this.now).eval(args[0]!);
+      }
+      case 'array_sort_asc': {
+        // Numbers ascending (the only arrays rulec sorts); nulls would go last.
+        const x = v(0);
+        if (!isDyn(x) || !Array.isArray(x.dyn)) return { dyn: null };
+        if (!x.dyn.every((e) => typeof e === 'number')) fail('array_sort_asc of non-numbers is not modelled');
+        return { dyn: [...(x.dyn as number[])].sort((a, b) => a - b) };
+      }
+      case 'max_of': {
+        const xs = args.map((_, i) => num(v(i)));
+        return xs.some((x) => x === null) ? null : Math.max(...(xs as number[]));
+      }
+      case 'ceiling': {
+        const x = num(v(0));
+        return x === null ? null : Math.ceil(x);
+      }
+      case 'tolong': {
+        const x = v(0);
+        if (x === null) return null;
+        if (typeof x === 'number') return Math.trunc(x);
+        return fail('tolong of a non-number is not modelled');
       }
       case 'array_length': {
         const x = v(0);

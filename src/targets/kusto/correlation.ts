@@ -15,7 +15,8 @@
  *    point whose condition holds when the previous point of its group, if within the span, did not
  *    (`prev()`).
  *
- * Everything KQL would approximate (dcount, percentile) is refused by name; a pair of references
+ * Nothing KQL approximates is used (dcount, percentile): distinct values are counted with make_set,
+ * percentiles ranked over make_list. A pair of references
  * whose events one row could satisfy twice is refused for the counting types, where the contract
  * counts such an event once and a union would count it twice.
  */
@@ -46,7 +47,7 @@ const DECIMAL_TEXT = '^-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?$';
 const TEXT_TYPES: ReadonlySet<ColumnType> = new Set(['string', 'int', 'long', 'bool']);
 const NUMBER_TYPES: ReadonlySet<ColumnType> = new Set(['int', 'long', 'real']);
 
-const RESERVED = new Set(['_rule', '_time', '_t', '_v', '_value', '_n', '_sum', '_last', '_holds', '_hit', ...HIT_COLUMNS]);
+const RESERVED = new Set(['_rule', '_time', '_t', '_v', '_vals', '_value', '_n', '_sum', '_last', '_holds', '_hit', '_all', ...HIT_COLUMNS]);
 
 export function compileKustoCorrelation(input: CorrelationInput, opts: TargetOptions, comments: boolean): CompiledCorrelation {
   const b = new Builder(opts, comments);
@@ -105,12 +106,9 @@ class Builder {
     const rule = input.rule;
     const c = rule.correlation;
     const groups = groupColumns(rule);
-    if (c.type === 'value_percentile' || c.type === 'value_median') {
-      throw new TargetFailure('unsupported', `${c.type} is not compiled to KQL: percentile() estimates (t-digest), and the exact rank of the contract has no KQL aggregate`);
-    }
     const valueField = c.type.startsWith('value_') ? c.condition?.field : undefined;
     if (c.type.startsWith('value_') && valueField === undefined) throw new TargetFailure('unsupported', `${c.type} needs condition.field`);
-    const numeric = c.type === 'value_sum' || c.type === 'value_avg';
+    const numeric = c.type === 'value_sum' || c.type === 'value_avg' || c.type === 'value_percentile' || c.type === 'value_median';
 
     const parts: string[] = [];
     const tables = new Map<string, string>();
@@ -182,6 +180,19 @@ class Builder {
             `| extend _value = iff(_n > 0, ${c.type === 'value_sum' ? '_sum' : '_sum / _n'}, real(null))`,
           );
           break;
+        case 'value_percentile':
+        case 'value_median': {
+          // Nearest rank over the sorted numbers, computed as the contract does: percentile() would
+          // estimate (t-digest), so the numbers are listed and indexed instead.
+          const p = c.type === 'value_median' ? 50 : c.condition?.percentile;
+          if (p === undefined) throw new TargetFailure('unsupported', 'value_percentile needs condition.percentile');
+          lines.push(
+            `| summarize _vals = make_list_if(_v, isnotnull(_v)) by ${keyList}, _time`,
+            '| extend _n = array_length(_vals)',
+            `| extend _value = iff(_n > 0, todouble(array_sort_asc(_vals)[max_of(0, tolong(ceiling(${numberLiteral(p)} / 100.0 * _n)) - 1)]), real(null))`,
+          );
+          break;
+        }
         default:
           throw new TargetFailure('unsupported', `correlation type ${c.type} is not compiled to KQL`);
       }
@@ -267,7 +278,9 @@ function conditionOf(rule: CorrelationRule): string[] {
   const sym = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '==', neq: '!=' } as const;
   const ops = c.condition?.ops ?? [];
   if (ops.length === 0) {
-    if (c.type === 'temporal' || c.type === 'temporal_ordered') return [`>= ${c.rules.length}`];
+    // temporal counts distinct rules; temporal_ordered's value is the number listed.
+    if (c.type === 'temporal') return [`>= ${new Set(c.rules).size}`];
+    if (c.type === 'temporal_ordered') return [`>= ${c.rules.length}`];
     throw new TargetFailure('unsupported', `a ${c.type} correlation needs a condition`);
   }
   return ops.map((o) => `${sym[o.op]} ${numberLiteral(o.value)}`);
