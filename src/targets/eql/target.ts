@@ -6,6 +6,7 @@
  */
 import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
+import { compileEqlCorrelation } from './correlation.js';
 import { baseInputs, guard, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
 import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
@@ -47,6 +48,7 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   artifactOptions: ['index', 'enable'],
   compile: compileEql,
+  compileCorrelation: compileEqlCorrelation,
   lineComment: (text) => `// ${text}`,
   catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
   eventSources(ls, opts): EventSource[] {

@@ -221,6 +221,8 @@ class Builder {
       throw e;
     }
     this.views.push(q.view);
+    // The rule alone may read another table: the fields the correlation needs chose this one.
+    if (q.passed.length) this.notes.push(`referenced rule '${ref}' reads ${q.view.table}; ${q.passed.map((p) => `${p.view.table}: ${p.error.message.replace(/; mapped fields: .*$/, '')}`).join('; ')}`);
     const column = new Map(q.outputs.map((o) => [o.field, o]));
     const typeOf = (f: string): ColumnType => (column.get(f)!.from === 'table' ? q.view.columns.get(column.get(f)!.column)! : 'string');
     const project = [`_rule = ${stringLiteral(ref)}`, `_time = ${identifier(q.view.timeColumn)}`];
