@@ -24,7 +24,6 @@ import { mappingOf } from './helpers.js';
 import { rowFor } from './rows.js';
 import { runKql, type Table } from './tabular.js';
 import type { Row } from './interpreter.js';
-import { KustoAnalyzer } from '../../src/targets/kusto/validate.js';
 
 const RUNS = Number(process.env.RULEC_CORRELATION_RUNS ?? 2000);
 const TIMEOUT = 600_000;
@@ -34,7 +33,12 @@ const opts = { platform: PLATFORM, format: 'query', mapping: mappingOf(PLATFORM)
 
 const base = (name: string, eventId: number): string =>
   `title: ${name}\nname: ${name}\nlogsource: {product: windows, service: security}\ndetection:\n  selection: {EventID: ${eventId}}\n  condition: selection\n`;
-const BASE = [base('failed', 4625), base('success', 4624), base('logoff', 4634)].join('---\n');
+const BASE = [
+  base('failed', 4625),
+  base('success', 4624),
+  base('logoff', 4634),
+  "title: net\nname: net\nlogsource: {product: windows, category: process_creation}\ndetection:\n  selection: {Image|endswith: '\\\\net.exe'}\n  condition: selection\n",
+].join('---\n');
 
 /** Loads the base rules and the given correlation documents; the last document is the one under test. */
 function correlation(yaml: string): { input: CorrelationInput; bases: CompileInput[]; loaded: LoadedRule[] } {
@@ -74,7 +78,7 @@ interface Generated {
 
 const maybe = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 4 });
 // Gaps of 0 (equal timestamps), and of 1..6 s around the 5 s timespan, so windows meet their edges.
-const generated: fc.Arbitrary<Generated> = fc.record({
+const security: fc.Arbitrary<Generated> = fc.record({
   gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
   EventID: fc.constantFrom(4625, 4625, 4624, 4634),
   fields: fc.record(
@@ -84,23 +88,35 @@ const generated: fc.Arbitrary<Generated> = fc.record({
       IpAddress: maybe(fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '')),
       LogonType: maybe(fc.integer({ min: 0, max: 5 })),
       IpPort: maybe(fc.constantFrom('1', '22', '0.5', '-3', 'x', '007', '')),
+      Computer: maybe(fc.constantFrom('pc1', 'pc2', '')),
+      WorkstationName: maybe(fc.constantFrom('pc1', 'PC1', '')),
     },
     { requiredKeys: [] },
   ),
 });
+// Process creation events (another table): only the process rule can match them.
+const processEvent: fc.Arbitrary<Generated> = fc.record({
+  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  EventID: fc.constant(0),
+  fields: fc.record(
+    { Image: fc.constantFrom('C:\\Windows\\System32\\net.exe', 'C:\\Windows\\System32\\cmd.exe'), Computer: maybe(fc.constantFrom('pc1', 'pc2', '')) },
+    { requiredKeys: ['Image'] },
+  ),
+});
+const generated = fc.oneof({ arbitrary: security, weight: 3 }, { arbitrary: processEvent, weight: 1 });
 const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
 
 function events(gen: Generated[]): { time: number; event: Record<string, unknown> }[] {
   let t = T0;
   return gen.map((g) => {
     t += g.gap * 1000;
-    const event: Record<string, unknown> = { EventID: g.EventID };
+    const event: Record<string, unknown> = g.EventID ? { EventID: g.EventID } : {};
     for (const [k, v] of Object.entries(g.fields)) if (v !== undefined) event[k] = v;
     return { time: t, event };
   });
 }
 
-type Compiled = ReturnType<typeof correlation> & { query: string; table: string; columns: string[]; engine?: Engine; specs?: CorrelationSpec[] };
+type Compiled = ReturnType<typeof correlation> & { query: string; engine?: Engine; specs?: CorrelationSpec[] };
 
 const parsed = new Map<string, Compiled>();
 
@@ -110,21 +126,28 @@ function compiled(yaml: string): Compiled {
   const x = correlation(yaml);
   const r = kustoTarget.compileCorrelation!(x.input, opts);
   if (!r.ok) throw new Error(`did not compile: ${r.error}`);
-  const view = compileKustoQuery(x.bases[0]!, opts).view;
-  parsed.set(yaml, (c = { ...x, query: r.query, table: view.table, columns: [...view.columns.keys()] }));
+  parsed.set(yaml, (c = { ...x, query: r.query }));
   return c;
 }
 
 function kqlHits(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
   const c = compiled(yaml);
-  const view = compileKustoQuery(c.bases[0]!, opts).view;
-  const rows: Row[] = stream.map(({ time, event }) => {
-    const { row } = rowFor(event, view, c.bases[0]!.rule.logsource, PLATFORM);
+  // Each event is stored in the table of the referenced rules of its log source (security or process).
+  const tables = new Map<string, Table>();
+  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === ('Image' in event))!;
+  for (const b of c.bases) {
+    const view = compileKustoQuery(b, opts).view;
+    if (!tables.has(view.table)) tables.set(view.table, { columns: [...view.columns.keys()], rows: [] });
+  }
+  for (const { time, event } of stream) {
+    const b = target(event);
+    if (!b) continue;
+    const view = compileKustoQuery(b, opts).view;
+    const { row } = rowFor(event, view, b.rule.logsource, PLATFORM);
     row[view.timeColumn] = { dt: time };
-    return row;
-  });
-  const table: Table = { columns: c.columns, rows };
-  const out = runKql(c.query, new Map([[c.table, table]]), T0 + 86_400_000);
+    tables.get(view.table)!.rows.push(row);
+  }
+  const out = runKql(c.query, tables, T0 + 86_400_000);
   const groups = c.input.rule.correlation.groupBy.map((g) => g.replace(/[^A-Za-z0-9_]/g, '_'));
   return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
 }
@@ -178,9 +201,49 @@ const thresholds = (type: string, rules: string[], group: string, field?: string
 
 const BY_USER = '  group-by: [TargetUserName]\n';
 
+const BY_HOST = '  group-by: [Computer]\n';
+const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
+
+/** The correlations of each property below, in order; the analyzer test reads them all. */
+const CASES: string[][] = [
+  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
+  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
+  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
+  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  [
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: IpPort, percentile: 50, gt: 1}\n`),
+    corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
+    corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
+  ],
+  [
+    corr('temporal', ['failed', 'success'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+  ],
+  [
+    corr('temporal_ordered', ['failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+  ],
+  [
+    corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'net'], BY_HOST),
+    corr('temporal_ordered', ['net', 'failed'], BY_HOST),
+    corr('temporal_ordered', ['failed', 'net'], '  group-by: [host]\n  aliases:\n    host:\n      failed: WorkstationName\n      net: Computer\n'),
+  ],
+  [
+    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
+    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
+  ],
+];
+
 describe('kusto correlation queries select the contract hits', { timeout: TIMEOUT }, () => {
   it('event_count (one group, no group-by, ranges)', () => {
-    equivalent([...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)]);
+    equivalent(CASES[0]!);
   });
 
   it('event_count over rules of two tables is refused: an event matching both counts once', () => {
@@ -190,57 +253,41 @@ describe('kusto correlation queries select the contract hits', { timeout: TIMEOU
   });
 
   it('value_count', () => {
-    equivalent(thresholds('value_count', ['failed'], BY_USER, 'IpAddress'));
+    equivalent(CASES[1]!);
   });
 
   it('value_sum, of an int column and of decimal text', () => {
-    equivalent([...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)]);
+    equivalent(CASES[2]!);
   });
 
   it('value_avg, of decimal text and of an int column', () => {
-    equivalent([...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)]);
+    equivalent(CASES[3]!);
   });
 
   it('value_percentile (nearest rank) and value_median', () => {
-    equivalent([
-      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
-      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
-      corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: IpPort, percentile: 50, gt: 1}\n`),
-      corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
-      corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
-    ]);
+    equivalent(CASES[4]!);
   });
 
   it('temporal (default condition: every rule), and an aliased group-by', () => {
-    equivalent([
-      corr('temporal', ['failed', 'success'], BY_USER),
-      corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
-      corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
-      corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
-    ]);
+    equivalent(CASES[5]!);
   });
 
   it('temporal_ordered (equal timestamps are ordered), and an aliased group-by', () => {
-    equivalent([
-      corr('temporal_ordered', ['failed', 'success'], BY_USER),
-      corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
-      corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
-      corr('temporal_ordered', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
-    ]);
+    equivalent(CASES[6]!);
+  });
+
+  it('rules of two tables: one union, each row one event (event_count, temporal, temporal_ordered, aliased)', () => {
+    equivalent(CASES[7]!);
   });
 
   it('a chained correlation: a burst of failures, then a success', () => {
-    const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
-    equivalent([
-      `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
-      `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
-    ]);
+    equivalent(CASES[8]!);
   });
 
-  it('every query analyzes cleanly with Kusto.Language against the Sentinel schemas', () => {
-    const view = compileKustoQuery(compiled(corr('temporal', ['failed', 'success'], BY_USER)).bases[0]!, opts).view;
-    const analyzer = new KustoAnalyzer(new Map([[view.table, view.columns]]));
-    for (const [yaml, c] of parsed) expect(analyzer.analyze(c.query), yaml).toEqual([]);
+  it('every query analyzes cleanly with Kusto.Language against the Sentinel schemas', async () => {
+    const all = CASES.flat().map(compiled);
+    const diags = await kustoTarget.validate!(all.map((c, i) => ({ key: String(i), query: c.query, input: c.input })), opts);
+    expect([...diags].map(([k, d]) => `${all[Number(k)]!.query}\n${d.map((x) => x.message).join('\n')}`)).toEqual([]);
   });
 });
 
