@@ -92,9 +92,13 @@ class Builder {
     private readonly comments: boolean,
   ) {}
 
-  private name(wanted: string | undefined, fallback: string): string {
-    let base = wanted !== undefined ? columnNameFor(wanted) : fallback;
-    if (identifier(base) !== base || base.startsWith('_')) base = fallback;
+  /**
+   * A `let` name: `rule_<name>` for a detection rule with a name, else the fallback. The prefix keeps
+   * it apart from tables and functions (`let count = ...` would hide the `count()` aggregate).
+   */
+  private name(prefix: string, wanted: string | undefined, fallback: string): string {
+    let base = wanted !== undefined ? `${prefix}${columnNameFor(wanted)}` : fallback;
+    if (identifier(base) !== base) base = fallback;
     let n = base;
     for (let i = 2; this.names.has(n); i++) n = `${base}_${i}`;
     this.names.add(n);
@@ -112,7 +116,7 @@ class Builder {
 
     const parts: string[] = [];
     const tables = new Map<string, string>();
-    for (const [i, { ref, input: refInput }] of input.refs.entries()) {
+    for (const { ref, input: refInput } of input.refs) {
       const fields = c.groupBy.map((g) => ({ g, col: columnNameFor(g), field: aliased(rule, g, ref, refInput.rule) }));
       if ('ir' in refInput) {
         const { name, view } = this.base(ref, refInput, fields, valueField, numeric);
@@ -128,11 +132,11 @@ class Builder {
         }
         parts.push(name);
       } else {
-        parts.push(this.chained(ref, i, refInput, fields, valueField, numeric));
+        parts.push(this.chained(ref, refInput, fields, valueField, numeric));
       }
     }
     const span = spanLiteral(c.timespanSeconds);
-    const events = this.name(undefined, `events_${++this.eventSets}`);
+    const events = this.name('', undefined, `events_${++this.eventSets}`);
     const present = groups.map((g) => `isnotempty(${identifier(g)})`);
     this.lets.push(`let ${events} = ${parts.length === 1 ? parts[0]! : `union ${parts.join(', ')}`}${present.length ? `\n| where ${present.join(' and ')}` : ''};`);
     // Without group-by every event is of one group; joins need a key, so the group is a constant.
@@ -241,7 +245,7 @@ class Builder {
       else if (t === 'string') project.push(`_v = iff(${col} matches regex ${regexLiteral(DECIMAL_TEXT)}, todouble(${col}), real(null))`);
       else throw new TargetFailure('unsupported', `field '${valueField}' of rule '${ref}' is a ${t} column, not a number`);
     }
-    const name = this.name(input.rule.name, `rule_${this.names.size + 1}`);
+    const name = this.name('rule_', input.rule.name, `rule_${this.names.size + 1}`);
     const body = q.stages.filter((s) => s.origin !== 'schedule').map((s) => s.text);
     body.push(`| project ${project.join(', ')}`);
     if (q.parameters.length === 0) {
@@ -254,7 +258,7 @@ class Builder {
   }
 
   /** A referenced correlation: its hits as pseudo-events at their window end, holding its group values. */
-  private chained(ref: string, i: number, input: CorrelationInput, fields: { g: string; col: string; field: string }[], valueField: string | undefined, numeric: boolean): string {
+  private chained(ref: string, input: CorrelationInput, fields: { g: string; col: string; field: string }[], valueField: string | undefined, numeric: boolean): string {
     const inner = input.rule.correlation;
     const hits = this.correlation(input);
     const innerCols = groupColumns(input.rule);
@@ -268,7 +272,7 @@ class Builder {
       const col = column(valueField, 'field');
       project.push(numeric ? `_v = iff(${col} matches regex ${regexLiteral(DECIMAL_TEXT)}, todouble(${col}), real(null))` : `_v = ${col}`);
     }
-    const name = this.name(input.rule.name, `correlation_${i + 1}`);
+    const name = this.name('correlation_', input.rule.name, `correlation_${this.names.size + 1}`);
     this.lets.push(`let ${name} = ${hits}\n| project ${project.join(', ')};`);
     return name;
   }
