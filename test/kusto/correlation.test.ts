@@ -291,6 +291,29 @@ describe('kusto correlation queries select the contract hits', { timeout: TIMEOU
   });
 });
 
+describe('kusto correlation let names', () => {
+  it('a rule named like a table or an aggregate function does not hide it', async () => {
+    const text = `${base('count', 4625).replace('title: count', 'title: named count')}---\n${base('SecurityEvent', 4624)}---\n${corr('temporal', ['count', 'SecurityEvent'], BY_USER)}`;
+    const loaded = loadText('names.yml', text);
+    const index = ruleIndex(loaded);
+    const rule = loaded[2]!.rule as CorrelationRule;
+    const input: CorrelationInput = {
+      path: 'names.yml',
+      rule,
+      refs: rule.correlation.rules.map((ref) => {
+        const r = index.resolve(ref)!;
+        return { ref, input: { path: 'names.yml', rule: r.rule as DetectionRule, ir: r.ir! } };
+      }),
+    };
+    const r = kustoTarget.compileCorrelation!(input, opts);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.query).toMatch(/^let rule_count = SecurityEvent$/m);
+    expect(r.query).toMatch(/^let rule_SecurityEvent = SecurityEvent$/m);
+    const diags = await kustoTarget.validate!([{ key: 'q', query: r.query, input }], opts);
+    expect([...diags.values()].flat().map((d) => d.message)).toEqual([]);
+  });
+});
+
 describe('kusto correlation artifacts', () => {
   const yaml = `${corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 5}\n`).replace('timespan: 5s', 'timespan: 90m').replace('name: c\n', 'name: c\nid: 0c1e7c52-8f0d-4a43-9d4e-5a1f6f0b1c2d\nlevel: high\n')}`;
 
