@@ -72,6 +72,8 @@ function corr(type: string, rules: string[], extra: string, name = 'c'): string 
 
 interface Generated {
   gap: number;
+  /** Ticks below the millisecond (in ms): stored by the platform, cut by the contract. */
+  sub: number;
   EventID: number;
   fields: Record<string, unknown>;
 }
@@ -80,6 +82,7 @@ const maybe = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option
 // Gaps of 0 (equal timestamps), and of 1..6 s around the 5 s timespan, so windows meet their edges.
 const security: fc.Arbitrary<Generated> = fc.record({
   gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
   EventID: fc.constantFrom(4625, 4625, 4624, 4634),
   fields: fc.record(
     {
@@ -97,6 +100,7 @@ const security: fc.Arbitrary<Generated> = fc.record({
 // Process creation events (another table): only the process rule can match them.
 const processEvent: fc.Arbitrary<Generated> = fc.record({
   gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
   EventID: fc.constant(0),
   fields: fc.record(
     { Image: fc.constantFrom('C:\\Windows\\System32\\net.exe', 'C:\\Windows\\System32\\cmd.exe'), Computer: maybe(fc.constantFrom('pc1', 'pc2', '')) },
@@ -106,13 +110,15 @@ const processEvent: fc.Arbitrary<Generated> = fc.record({
 const generated = fc.oneof({ arbitrary: security, weight: 3 }, { arbitrary: processEvent, weight: 1 });
 const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
 
-function events(gen: Generated[]): { time: number; event: Record<string, unknown> }[] {
+type Stream = { time: number; sub: number; event: Record<string, unknown> }[];
+
+function events(gen: Generated[]): Stream {
   let t = T0;
   return gen.map((g) => {
     t += g.gap * 1000;
     const event: Record<string, unknown> = g.EventID ? { EventID: g.EventID } : {};
     for (const [k, v] of Object.entries(g.fields)) if (v !== undefined) event[k] = v;
-    return { time: t, event };
+    return { time: t, sub: g.sub, event };
   });
 }
 
@@ -130,7 +136,7 @@ function compiled(yaml: string): Compiled {
   return c;
 }
 
-function kqlHits(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
+function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   const c = compiled(yaml);
   // Each event is stored in the table of the referenced rules of its log source (security or process).
   const tables = new Map<string, Table>();
@@ -139,12 +145,12 @@ function kqlHits(yaml: string, stream: { time: number; event: Record<string, unk
     const view = compileKustoQuery(b, opts).view;
     if (!tables.has(view.table)) tables.set(view.table, { columns: [...view.columns.keys()], rows: [] });
   }
-  for (const { time, event } of stream) {
+  for (const { time, sub, event } of stream) {
     const b = target(event);
     if (!b) continue;
     const view = compileKustoQuery(b, opts).view;
     const { row } = rowFor(event, view, b.rule.logsource, PLATFORM);
-    row[view.timeColumn] = { dt: time };
+    row[view.timeColumn] = { dt: time + sub };
     tables.get(view.table)!.rows.push(row);
   }
   const out = runKql(c.query, tables, T0 + 86_400_000);
@@ -153,10 +159,12 @@ function kqlHits(yaml: string, stream: { time: number; event: Record<string, unk
 }
 
 /** The evaluator's hits: the detection rules matched by the evaluator, the correlation by the streaming engine. */
-function oracle(yaml: string, stream: { time: number; event: Record<string, unknown> }[]): ContractHit[] {
+function oracle(yaml: string, stream: Stream): ContractHit[] {
   const c = compiled(yaml);
   const key = c.input.rule.id ?? c.input.rule.name!;
-  const events = stream.map(({ time, event }) => ({ ...event, TimeGenerated: new Date(time).toISOString() }));
+  // The time as the platform writes it, to the 100 ns tick: 2026-03-01T10:00:05.0002500Z.
+  const iso = (time: number, sub: number): string => new Date(time).toISOString().replace('Z', `${String(Math.round(sub * 10_000)).padStart(4, '0')}Z`);
+  const events = stream.map(({ time, sub, event }) => ({ ...event, TimeGenerated: iso(time, sub) }));
   c.engine ??= Engine.fromLoaded(c.loaded, { unknownOrigin: 'all' }).engine;
   c.specs ??= correlationSetup(c.loaded).specs;
   return correlateWith(c.engine, c.specs, events)

@@ -626,6 +626,14 @@ export class Env {
         if (!x.dyn.every((e) => typeof e === 'number')) fail('array_sort_asc of non-numbers is not modelled');
         return { dyn: [...(x.dyn as number[])].sort((a, b) => a - b) };
       }
+      case 'bin': {
+        // bin(datetime, timespan): rounded down to a multiple of the span (from the epoch).
+        const x = v(0);
+        const span = v(1);
+        if (x === null) return null;
+        if (!isDt(x) || !isTs(span)) fail('bin() of a datetime by a timespan is modelled');
+        return { dt: Math.floor(x.dt / span.ts) * span.ts };
+      }
       case 'max_of': {
         const xs = args.map((_, i) => num(v(i)));
         return xs.some((x) => x === null) ? null : Math.max(...(xs as number[]));

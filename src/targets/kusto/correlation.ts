@@ -229,7 +229,8 @@ class Builder {
     if (q.passed.length) this.notes.push(`referenced rule '${ref}' reads ${q.view.table}; ${q.passed.map((p) => `${p.view.table}: ${p.error.message.replace(/; mapped fields: .*$/, '')}`).join('; ')}`);
     const column = new Map(q.outputs.map((o) => [o.field, o]));
     const typeOf = (f: string): ColumnType => (column.get(f)!.from === 'table' ? q.view.columns.get(column.get(f)!.column)! : 'string');
-    const project = [`_rule = ${stringLiteral(ref)}`, `_time = ${identifier(q.view.timeColumn)}`];
+    // The contract's times are whole milliseconds (finer digits cut); KQL datetimes hold 100 ns ticks.
+    const project = [`_rule = ${stringLiteral(ref)}`, `_time = bin(${identifier(q.view.timeColumn)}, 1ms)`];
     for (const f of fields) {
       const t = typeOf(f.field);
       if (!TEXT_TYPES.has(t)) throw new TargetFailure('unsupported', `group-by field '${f.field}' of rule '${ref}' is a ${t} column (${column.get(f.field)!.column} of ${q.view.table}); group values are compared as text, which KQL writes exactly for string, int, long and bool`);
