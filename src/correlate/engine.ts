@@ -1,5 +1,6 @@
 // The import comes first: the ts target inlines this file's declarations with their leading comments.
 import { resolveField, type JsonObject } from '../eval/event.js';
+import { parseTimestamp } from '../runtime/time.js';
 
 /**
  * The streaming correlation engine: docs/semantics.md, "Correlation rules". Fed the matches of the
@@ -559,6 +560,21 @@ function ordered(g: GroupState, t: number, start: number): boolean {
     cur = times[i]!;
   }
   return true;
+}
+
+/**
+ * An event's time in ms from the first of `names` it has (`get` reads a field), or why it has none:
+ * a field that is there but holds no timestamp is an error, not a reason to read the next one.
+ */
+export function readEventTime(get: (name: string) => unknown, names: readonly string[]): number | string {
+  for (const f of names) {
+    const v = get(f);
+    if (v === undefined || v === null || v === '') continue;
+    const t = typeof v === 'string' ? parseTimestamp(v) : undefined;
+    if (t === undefined || !Number.isFinite(t)) return `its time field ${f} holds ${JSON.stringify(v)}, not a timestamp (ISO 8601, e.g. 2024-05-01T22:10:03.123Z)`;
+    return t;
+  }
+  return `it has no time field (looked for ${names.join(', ')}; name another with --time-field)`;
 }
 
 function outOfOrder(time: number, latest: number, reorder: number): string {

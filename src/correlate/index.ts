@@ -4,14 +4,14 @@
  * `correlate`, the whole path from rules and events to hits (tests, other front ends).
  */
 import type { LoadedRule } from '../collection/load.js';
-import { readYamlFile } from '../config/mapping.js';
 import { Engine, type EngineOptions } from '../eval/engine.js';
 import type { EventView, JsonObject } from '../eval/event.js';
 import { shapeOf } from '../eval/shape.js';
 import type { CorrelationRule } from '../model/types.js';
-import { parseTimestamp } from '../runtime/time.js';
-import { CorrelationEngine, CorrelationInputError, type CorrelationHit, type CorrelationSpec } from './engine.js';
+import { CorrelationEngine, CorrelationInputError, readEventTime, type CorrelationHit, type CorrelationSpec } from './engine.js';
+import { specOf, timeFields } from './spec.js';
 
+export { specOf, timeFields, type ResolvedRef, type TimeFields } from './spec.js';
 export { CorrelationEngine, CorrelationHit, CorrelationInputError, type Contribution, type CorrelationEngineOptions, type CorrelationMatch, type CorrelationSpec } from './engine.js';
 
 /** The name matches and hits carry for a rule: its id, else its name, else where it is. */
@@ -35,26 +35,6 @@ export interface CorrelationSetup {
   /** Referenced rules whose matches are reported on their own too: some correlation referring to them says `generate: true`. */
   generated: Set<LoadedRule>;
   problems: CorrelationProblem[];
-}
-
-/** The engine's reading of a correlation rule, its references already resolved. */
-export function specOf(rule: CorrelationRule, key: string, refs: readonly LoadedRule[]): CorrelationSpec {
-  const c = rule.correlation;
-  const aliases: Record<string, Record<string, string>> = {};
-  for (const [g, m] of c.aliases) aliases[g] = Object.fromEntries(m);
-  const spec: CorrelationSpec = {
-    key,
-    type: c.type,
-    refs: refs.map(ruleKey),
-    refNames: refs.map((r, i) => [...new Set([c.rules[i]!, r.rule?.id, r.rule?.name].filter((n): n is string => n !== undefined))]),
-    groupBy: [...c.groupBy],
-    aliases,
-    timespan: c.timespanSeconds * 1000,
-    condition: (c.condition?.ops ?? []).map((o) => ({ op: o.op, value: o.value })),
-  };
-  if (c.condition?.field !== undefined) spec.field = c.condition.field;
-  if (c.condition?.percentile !== undefined) spec.percentile = c.condition.percentile;
-  return spec;
 }
 
 /**
@@ -104,7 +84,7 @@ export function correlationSetup(loaded: readonly LoadedRule[], runnable: (r: Lo
       return false;
     }
     const key = ruleKey(r);
-    out.specs.push(specOf(rule, key, refs));
+    out.specs.push(specOf(rule, key, refs.map((t) => ({ key: ruleKey(t), id: t.rule?.id, name: t.rule?.name }))));
     out.rules.set(key, r);
     for (const t of refs) {
       out.referenced.add(t);
@@ -117,45 +97,14 @@ export function correlationSetup(loaded: readonly LoadedRule[], runnable: (r: Lo
   return out;
 }
 
-/** The time fields of backends/eval/time-fields.yml, by event shape. */
-export interface TimeFields {
-  windows: string[];
-  flat: string[];
-}
-
-let defaultTimeFields: TimeFields | undefined;
-
-const TIME_FILE = new URL('../../backends/eval/time-fields.yml', import.meta.url);
-
-export function timeFields(): TimeFields {
-  if (defaultTimeFields) return defaultTimeFields;
-  const data = readYamlFile(TIME_FILE) as Partial<Record<keyof TimeFields, unknown>> | null;
-  const list = (k: keyof TimeFields): string[] => {
-    const v = data?.[k];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${TIME_FILE.pathname}: '${k}' must be a list of field names`);
-    return v as string[];
-  };
-  defaultTimeFields = { windows: list('windows'), flat: list('flat') };
-  return defaultTimeFields;
-}
-
 /**
  * An event's time in ms since the epoch, from the first of `fields` (default: its shape's list) that
  * the event has; or why there is none. A field that is there but holds no timestamp is an error, not
  * a reason to read the next one.
  */
 export function eventTime(raw: JsonObject, view: Pick<EventView, 'get'>, fields?: readonly string[]): { time: number } | { error: string } {
-  const names = fields ?? timeFields()[shapeOf(raw)];
-  for (const f of names) {
-    const v = view.get(f);
-    if (v === undefined || v === null || v === '') continue;
-    const t = typeof v === 'string' ? parseTimestamp(v) : undefined;
-    if (t === undefined || !Number.isFinite(t)) {
-      return { error: `its time field ${f} holds ${JSON.stringify(v)}, not a timestamp (ISO 8601, e.g. 2024-05-01T22:10:03.123Z)` };
-    }
-    return { time: t };
-  }
-  return { error: `it has no time field (looked for ${names.join(', ')}; name another with --time-field)` };
+  const t = readEventTime((name) => view.get(name), fields ?? timeFields()[shapeOf(raw)]);
+  return typeof t === 'number' ? { time: t } : { error: t };
 }
 
 export interface CorrelateOptions extends EngineOptions {
