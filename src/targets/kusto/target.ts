@@ -91,10 +91,16 @@ export const kustoTarget: Target = {
     return guard(() => {
       const q = compileKustoCorrelation(input, opts, true);
       const notes = [...q.notes];
-      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...(notes.length ? { notes } : {}) };
+      // One data source when every referenced rule reads the same one (a correlation may read several).
+      const first = q.views[0]!;
+      const source: DataSource | undefined = q.views.every((v) => v.table === first.table && v.source === first.source)
+        ? { table: first.table, ...(first.source ? { name: first.source } : {}) }
+        : undefined;
+      const common = { ...(source ? { source } : {}), ...(notes.length ? { notes } : {}) };
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...common };
       const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns);
       notes.push(...a.notes);
-      return { ok: true, query: a.query, output: a.text, ext: a.ext, ...(notes.length ? { notes } : {}) };
+      return { ok: true, query: a.query, output: a.text, ext: a.ext, ...common, ...(notes.length ? { notes } : {}) };
     });
   },
   alertFields(input, opts): AlertFields {
