@@ -90,7 +90,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .command('scan')
     .description('run rules over events with the native evaluator (JSON Lines or JSON array files; - reads standard input)')
     .option('-r, --rules <path>', 'rule file or directory (repeat for several)', collect)
-    .option('--json', 'one JSON object per detection on stdout: rule_id, title, level, file, line')
+    .option('--json', 'one JSON object per detection on stdout: rule_id, title, level, file, line; and per correlation hit: kind, rule, group, window, value, events')
     .option('--include-event', 'with --json, add the event to each detection')
     .option('--no-index', 'evaluate every routed rule on every event (no witness prefilter; same detections, slower)')
     .option('--max-event-bytes <n>', 'skip (and report) events longer than this (default: 1048576)')
@@ -99,6 +99,9 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--min-level <level>', 'only rules of this level or higher: informational, low, medium, high, critical')
     .option('-m, --mapping <target/platform or file>', "rename event fields to Sigma's: a platform's mapping read in reverse (kusto/defender-xdr, with --logsource) or a file of fields: {<event field>: <Sigma field>} (repeat for several)", collect)
     .option('-j, --jobs <n>', 'threads that evaluate events, with the same output as one (default: the number of cores; 1 for inputs under 16 MB)')
+    .option('--time-field <field>', "correlations: read each event's time from this field (repeat for several, first present wins; default: backends/eval/time-fields.yml)", collect)
+    .option('--reorder <duration>', 'correlations: accept events up to this late (30s, 5m) and put them back in time order (default: input must be in time order)')
+    .option('--all-matches', "report the matches of the rules correlations refer to, also where the correlation says generate: false")
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
     .addHelpText('after', scanText)
     .action(async (files: string[] | undefined, opts: ScanOptions) => {

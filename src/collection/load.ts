@@ -126,23 +126,35 @@ export function loadFiles(files: string[], onFile: (done: number) => void = () =
   return rules;
 }
 
-/** Cross-document checks: ids unique, names unique, references of correlations and filters resolved. */
-export function checkCollection(rules: LoadedRule[]): void {
+/**
+ * The rules a reference (a correlation's or filter's `rules:` entry) can name: by id, else by
+ * name; the first document wins where ids or names repeat (checkCollection reports the others).
+ */
+export function ruleIndex(rules: readonly LoadedRule[]): { byId: Map<string, LoadedRule>; byName: Map<string, LoadedRule>; resolve(ref: string): LoadedRule | undefined } {
   const byId = new Map<string, LoadedRule>();
   const byName = new Map<string, LoadedRule>();
   for (const r of rules) {
     if (!r.rule) continue;
+    const { id, name } = r.rule;
+    if (id !== undefined && !byId.has(id)) byId.set(id, r);
+    if (name !== undefined && !byName.has(name)) byName.set(name, r);
+  }
+  return { byId, byName, resolve: (ref) => byId.get(ref) ?? byName.get(ref) };
+}
+
+/** Cross-document checks: ids unique, names unique, references of correlations and filters resolved. */
+export function checkCollection(rules: LoadedRule[]): void {
+  const { byId, byName } = ruleIndex(rules);
+  for (const r of rules) {
+    if (!r.rule) continue;
     const { id, name, at } = r.rule;
     if (id !== undefined) {
-      const first = byId.get(id);
-      if (first) {
-        r.diagnostics.push(error('duplicate-id', `duplicate rule id ${id}: already used by ${first.path}:${first.rule!.at.line} ('${first.title ?? ''}')`, at));
-      } else byId.set(id, r);
+      const first = byId.get(id)!;
+      if (first !== r) r.diagnostics.push(error('duplicate-id', `duplicate rule id ${id}: already used by ${first.path}:${first.rule!.at.line} ('${first.title ?? ''}')`, at));
     }
     if (name !== undefined) {
-      const first = byName.get(name);
-      if (first) r.diagnostics.push(error('duplicate-name', `duplicate rule name '${name}': already used by ${first.path}:${first.rule!.at.line}`, at));
-      else byName.set(name, r);
+      const first = byName.get(name)!;
+      if (first !== r) r.diagnostics.push(error('duplicate-name', `duplicate rule name '${name}': already used by ${first.path}:${first.rule!.at.line}`, at));
     }
   }
   for (const r of rules) {

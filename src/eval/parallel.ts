@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { LoadedRule } from '../collection/load.js';
+import { eventTime, ruleKey } from '../correlate/index.js';
 import type { DetectionRule, FilterRule, LogSource } from '../model/types.js';
 import { Engine, type CompiledRule, type RuleProblem } from './engine.js';
 import type { EventView, JsonObject } from './event.js';
@@ -32,6 +33,12 @@ export interface ScanSetup {
   includeEvent: boolean;
   /** Event field renames applied before evaluation (`scan --mapping`): [event field, Sigma field]. */
   renames: readonly (readonly [string, string])[];
+  /**
+   * Correlation rules to feed: each detection also carries the event's time and the values of these
+   * fields (group-by and aggregated fields), read where the event is, so a correlation engine on the
+   * main thread needs no more of the event. `timeFields` replaces the event shape's time fields.
+   */
+  correlation?: { fields: readonly string[]; timeFields?: readonly string[] };
 }
 
 /** What the main thread knows of a compiled rule. */
@@ -40,13 +47,21 @@ export interface RuleInfo {
   title: string;
   level: string | undefined;
   path: string;
+  /** The rule's key for correlations (src/correlate ruleKey: id, else name, else path#index). */
+  key: string;
   logsource: LogSource;
   route: RuleRoute;
 }
 
+/** What a correlation reads of a detection's event: its time (ms, or why there is none) and the values of ScanSetup.correlation.fields. */
+export interface CorrelationFacts {
+  time: number | string;
+  values: unknown[];
+}
+
 /** One thing the scan found, in input order. `line` is the event's line in its input. */
 export type ScanItem =
-  | { kind: 'detection'; rule: number; line: number; facts: (string | null)[]; event?: JsonObject }
+  | { kind: 'detection'; rule: number; line: number; facts: (string | null)[]; event?: JsonObject; corr?: CorrelationFacts }
   | { kind: 'malformed'; line: number; reason: string }
   /** An event without a log source to route by (only the first of a batch is reported). */
   | { kind: 'no-origin'; line: number }
@@ -125,7 +140,7 @@ export function renamed(event: JsonObject, renames: ScanSetup['renames']): JsonO
 }
 
 function info(r: CompiledRule): RuleInfo {
-  return { id: r.id, title: r.title, level: r.level, path: r.path, logsource: r.logsource, route: r.route };
+  return { id: r.id, title: r.title, level: r.level, path: r.path, key: ruleKey(r.source), logsource: r.logsource, route: r.route };
 }
 
 /** The rules compiled, and, once chosen, the engine that scans: the same code on every thread. */
@@ -157,9 +172,19 @@ class Evaluation {
     const engine = this.engine!;
     const event = this.setup.renames.length ? renamed(raw, this.setup.renames) : raw;
     const without = engine.eventsWithoutOrigin;
+    const correlation = this.setup.correlation;
+    let corr: CorrelationFacts | undefined;
     engine.evaluate(event, (rule, view) => {
       const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts: this.setup.facts.map((f) => firstText(view, f)) };
       if (this.setup.includeEvent) item.event = event;
+      if (correlation) {
+        // Read once per event, whichever of its detections a correlation turns out to want.
+        if (!corr) {
+          const t = eventTime(event, view, correlation.timeFields);
+          corr = { time: 'error' in t ? t.error : t.time, values: correlation.fields.map((f) => view.get(f)) };
+        }
+        item.corr = corr;
+      }
       sink(item);
     });
     if (engine.eventsWithoutOrigin > without) sink({ kind: 'no-origin', line });

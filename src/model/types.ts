@@ -135,15 +135,35 @@ export type CorrelationType = (typeof CORRELATION_TYPES)[number];
 
 export type CompareOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq';
 
+/** An expected hit of a correlation test: its group, its evaluation point (window end), its value if given. */
+export interface ExpectedHit {
+  group: Record<string, string>;
+  /** The window end as written, and in ms since the epoch. */
+  end: string;
+  endMs: number;
+  value?: number;
+  at: Position;
+}
+
+/** rulec extension: a correlation's inline test, a stream of events in time order and exactly the hits it gives. */
+export interface CorrelationTest {
+  name?: string;
+  events: Record<string, unknown>[];
+  hits: ExpectedHit[];
+  at: Position;
+}
+
 export interface CorrelationRule extends RuleMeta {
   kind: 'correlation';
+  tests: CorrelationTest[];
   correlation: {
     type: CorrelationType;
     rules: string[];
     groupBy: string[];
     timespan: string;
     timespanSeconds: number;
-    condition?: { ops: { op: CompareOp; value: number }[]; field?: string };
+    /** `percentile`: value_percentile's percentile (0-100], a rulec addition the Sigma specification lacks. */
+    condition?: { ops: { op: CompareOp; value: number }[]; field?: string; percentile?: number };
     aliases: Map<string, Map<string, string>>;
     generate: boolean;
   };

@@ -18,13 +18,16 @@ import {
   Scalar as ScalarClass,
 } from 'yaml';
 import { closest, error, warning, RuleError, type Diagnostic, type Position } from '../diag/diagnostic.js';
+import { parseTimestamp } from '../runtime/time.js';
 import {
   CORRELATION_TYPES,
   type CompareOp,
   type Condition,
   type CorrelationRule,
+  type CorrelationTest,
   type CorrelationType,
   type Detection,
+  type ExpectedHit,
   type DetectionRule,
   type FieldItem,
   type FilterRule,
@@ -468,6 +471,12 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   if (cond && ops.length === 0) ctx.err('correlation', "the correlation condition needs a comparison: one of gt, gte, lt, lte, eq, neq", ctx.pos(child(cNode, 'condition')));
   if (valueType && typeof cond?.field !== 'string') ctx.err('correlation', `a ${type} correlation needs 'condition.field', the field whose values are aggregated`, ctx.pos(child(cNode, 'condition') ?? cNode));
   if (!valueType && typeof cond?.field === 'string') ctx.err('correlation', `'condition.field' applies only to value_* correlations, not ${type}`, ctx.pos(child(cNode, 'condition')));
+  const percentile = cond?.percentile;
+  if (percentile !== undefined && type !== 'value_percentile') ctx.err('correlation', `'condition.percentile' applies only to value_percentile, not ${type}`, ctx.pos(child(cNode, 'condition')));
+  if (type === 'value_percentile' && (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100))) {
+    // The specification's example has none and its text reads two ways (a value's rank, a value's share): no default is safe.
+    ctx.err('correlation', "a value_percentile correlation needs 'condition.percentile', the percentile (above 0, up to 100) of condition.field whose value the condition compares, e.g. 'percentile: 95'", ctx.pos(child(cNode, 'condition') ?? cNode));
+  }
   if (temporal && rules.length < 2) ctx.err('correlation', `a ${type} correlation relates at least two rules`, ctx.pos(child(cNode, 'rules')));
   if (!CORRELATION_TYPES.includes(type)) ctx.err('correlation', `unknown correlation type '${String(type)}'`, at);
   const aliases = new Map<string, Map<string, string>>();
@@ -478,6 +487,7 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   const out: CorrelationRule = {
     ...meta,
     kind: 'correlation',
+    tests: readCorrelationTests(ctx, child(root, 'tests'), js.tests as Record<string, unknown>[] | undefined),
     correlation: {
       type,
       rules,
@@ -491,8 +501,31 @@ function readCorrelation(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, m
   if (cond) {
     out.correlation.condition = { ops };
     if (typeof cond.field === 'string') out.correlation.condition.field = cond.field;
+    if (typeof percentile === 'number') out.correlation.condition.percentile = percentile;
   }
   return out;
+}
+
+function readCorrelationTests(ctx: Ctx, node: YNode | undefined, js: Record<string, unknown>[] | undefined): CorrelationTest[] {
+  if (!node || !isSeq(node) || !js) return [];
+  return js.map((t, i) => {
+    const item = node.items[i] as YNode;
+    const hitsNode = isMap(item) ? child(item as YAMLMap, 'hits') : undefined;
+    const hits = (t.hits as Record<string, unknown>[]).map((h, j): ExpectedHit => {
+      const at = ctx.pos(hitsNode && isSeq(hitsNode) ? (hitsNode.items[j] as YNode) : item);
+      const end = String(h.end);
+      const endMs = parseTimestamp(end);
+      if (endMs === undefined) ctx.err('tests', `hit end '${end}' is not a timestamp (ISO 8601, e.g. 2024-05-01T10:04:00Z)`, at);
+      const group: Record<string, string> = {};
+      for (const [k, v] of Object.entries((h.group ?? {}) as Record<string, unknown>)) group[k] = String(v);
+      const hit: ExpectedHit = { group, end, endMs: endMs ?? NaN, at };
+      if (typeof h.value === 'number') hit.value = h.value;
+      return hit;
+    });
+    const test: CorrelationTest = { events: t.events as Record<string, unknown>[], hits, at: ctx.pos(item) };
+    if (typeof t.name === 'string') test.name = t.name;
+    return test;
+  });
 }
 
 function readFilter(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>, meta: RuleMeta): FilterRule {

@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import type { DetectionRule, LogSource } from '../model/types.js';
+import type { CorrelationRule, DetectionRule, LogSource } from '../model/types.js';
 
 export interface CompileInput {
   /** Path of the rule file, for messages. */
@@ -14,6 +14,17 @@ export interface CompileInput {
   rule: DetectionRule;
   ir: Node;
 }
+
+export interface CorrelationInput {
+  /** Path of the rule file, for messages. */
+  path: string;
+  rule: CorrelationRule;
+  /** The referenced rules in the order of `correlation.rules`, resolved by id or name. */
+  refs: { ref: string; input: CompileInput | CorrelationInput }[];
+}
+
+/** What a build compiles: a detection rule with its IR, or a correlation with its resolved references. */
+export type AnyInput = CompileInput | CorrelationInput;
 
 export interface TargetOptions {
   platform: string;
@@ -129,12 +140,20 @@ export interface Target {
   /** The build options of TargetOptions this target reads; the build refuses the others. */
   artifactOptions?: readonly ArtifactOption[];
   compile(input: CompileInput, opts: TargetOptions): CompileResult;
+  /** Compile a correlation rule; absent: the build refuses correlations for this target (unsupported). */
+  compileCorrelation?(input: CorrelationInput, opts: TargetOptions): CompileResult;
   /**
    * Formats whose output is one set of files for the whole build rather than one file per rule.
    * Returns the files to write under --out (and to print without --out), or undefined for a format
    * that writes one file per rule (the build calls this hook whatever the format).
    */
-  bundle?(format: string, results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], opts: TargetOptions): BundleFile[] | undefined;
+  bundle?(
+    format: string,
+    results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[],
+    opts: TargetOptions,
+    /** The correlations of the build that compiled (targets whose bundle carries them). */
+    correlations?: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[],
+  ): BundleFile[] | undefined;
   /** The event sources of a log source on a platform; throws a TargetFailure when the platform has none. */
   eventSources?(ls: LogSource, opts: Pick<TargetOptions, 'platform' | 'mapping'>): EventSource[];
   /** What the platform's alerts make of the rule's output fields (targets whose content uses them). */
@@ -156,7 +175,7 @@ export interface Target {
    * Check emitted queries with the target's own parser or analyzer (loaded lazily). `progress`,
    * when given, is told how many queries are checked so far (a long validation shows progress).
    */
-  validate?(queries: { key: string; query: string; input: CompileInput }[], opts: TargetOptions, progress?: (done: number) => void): Promise<Map<string, Diagnostic[]>>;
+  validate?(queries: { key: string; query: string; input: AnyInput }[], opts: TargetOptions, progress?: (done: number) => void): Promise<Map<string, Diagnostic[]>>;
 }
 
 /** Thrown inside a target's compile to abort one rule; turned into a CompileResult failure at the boundary. */
@@ -178,4 +197,9 @@ export function guard(f: () => CompileResult): CompileResult {
     if (e instanceof TargetFailure) return { ok: false, kind: e.kind, error: e.message };
     throw e;
   }
+}
+
+/** The detection rules an input reads: itself, or a correlation's referenced rules, through chained correlations. */
+export function baseInputs(input: AnyInput): CompileInput[] {
+  return 'ir' in input ? [input] : input.refs.flatMap((r) => baseInputs(r.input));
 }

@@ -33,20 +33,20 @@ const isTs = (v: KValue): v is { ts: number } => typeof v === 'object' && v !== 
 
 export class KqlError extends Error {}
 
-function fail(msg: string): never {
+export function fail(msg: string): never {
   throw new KqlError(msg);
 }
 
-const tokensOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text !== undefined);
-const nodesOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text === undefined);
+export const tokensOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text !== undefined);
+export const nodesOf = (n: SyntaxNode): SyntaxNode[] => n.children.filter((c) => c.text === undefined);
 
 /** Elements of a `List` of `SeparatedElement`s. */
-function elements(list: SyntaxNode | undefined): SyntaxNode[] {
+export function elements(list: SyntaxNode | undefined): SyntaxNode[] {
   if (!list) return [];
   return list.children.map((se) => (se.kind === 'SeparatedElement' ? nodesOf(se)[0] ?? se.children[0]! : se));
 }
 
-function nameOf(n: SyntaxNode): string {
+export function nameOf(n: SyntaxNode): string {
   // NameDeclaration / NameReference -> TokenName (IdentifierToken) or BracketedName (['x']).
   if (n.text !== undefined) return n.text;
   if (n.kind === 'BracketedName') return nodesOf(n)[0]!.children[0]!.valueText!;
@@ -361,6 +361,7 @@ function kqlHas(lhs: string, rhs: string, ci: boolean): boolean {
   }
   return false;
 }
+const AGGREGATES = new Set(['count', 'countif', 'maxif', 'sumif', 'make_set', 'make_set_if', 'make_list_if']);
 
 const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
   has: (a, b) => kqlHas(a, b, true),
@@ -379,12 +380,21 @@ const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
   endswith_cs: (a, b) => a.endsWith(b),
 };
 
-class Env {
+/** What a row's expressions may read beyond the row: the group of a `summarize`, the previous row of a serialized set. */
+export interface RowContext {
+  /** The rows of the group an aggregate function (`count()`, `maxif()`...) reads. */
+  group?: Row[];
+  /** The previous row for `prev()`: null on the first row, undefined where the rows are not serialized. */
+  prev?: Row | null;
+}
+
+export class Env {
   readonly vars = new Map<string, KValue>();
 
   constructor(
     readonly row: Row,
     private readonly now: number,
+    readonly context: RowContext = {},
   ) {}
 
   /**
@@ -433,6 +443,7 @@ class Env {
       case 'IntLiteralExpression':
       case 'RealLiteralExpression': {
         const t = n.children[0]!.text!;
+        if (/^(long|int|real)\(null\)$/.test(t)) return null;
         const m = /^real\((.*)\)$/.exec(t);
         return Number(m ? m[1] : t);
       }
@@ -461,6 +472,12 @@ class Env {
       case 'ElementExpression': {
         const [base, sel] = nodesOf(n);
         const key = this.eval(nodesOf(sel!)[0]!);
+        if (typeof key === 'number') {
+          // An array index (0-based; out of range is null).
+          const arr = this.eval(base!);
+          if (!isDyn(arr) || !Array.isArray(arr.dyn)) return { dyn: null };
+          return { dyn: key >= 0 && key < arr.dyn.length ? arr.dyn[key] : null };
+        }
         return this.member(this.eval(base!), str(key, 'element access'));
       }
       case 'AndExpression': {
@@ -485,11 +502,90 @@ class Env {
       case 'NotInExpression':
       case 'NotInCsExpression':
         return this.inList(n);
+      case 'BetweenExpression': {
+        // `x between (a .. b)`: a <= x <= b, both ends included; null anywhere is null.
+        const [x, couple] = nodesOf(n);
+        const [lo, hi] = nodesOf(couple!);
+        const v = num(this.eval(x!));
+        const a = num(this.eval(lo!));
+        const b = num(this.eval(hi!));
+        if (v === null || a === null || b === null) return null;
+        return v >= a && v <= b;
+      }
+      case 'SubtractExpression':
+      case 'AddExpression':
+      case 'MultiplyExpression':
+      case 'DivideExpression': {
+        const [l, r] = nodesOf(n);
+        const a = this.eval(l!);
+        const b = this.eval(r!);
+        if (a === null || b === null) return null;
+        // Operands here are reals or a real and a long (rulec writes 100.0): no integer division.
+        if (n.kind === 'DivideExpression') return num(a)! / num(b)!;
+        if (n.kind === 'MultiplyExpression') return num(a)! * num(b)!;
+        const sign = n.kind === 'SubtractExpression' ? -1 : 1;
+        // datetime -/+ timespan is a datetime; datetime - datetime a timespan.
+        if (isDt(a) && isTs(b)) return { dt: a.dt + sign * b.ts };
+        if (isDt(a) && isDt(b) && sign < 0) return { ts: a.dt - b.dt };
+        if (typeof a === 'number' && typeof b === 'number') return a + sign * b;
+        return fail(`${n.kind} of ${JSON.stringify(a)} and ${JSON.stringify(b)} is not modelled`);
+      }
       default:
         if (n.children.length === 3 && n.children[1]!.text !== undefined) return this.binary(n);
         if (n.kind === 'MatchesRegexExpression') return this.binary(n);
         return fail(`unsupported expression ${n.kind}`);
     }
+  }
+
+  /**
+   * An aggregate over the rows of the summarize group: `count()`, `countif(p)` (rows where p is
+   * true), `maxif(x, p)` and `sumif(x, p)` (over the non-null x of the rows where p is true; maxif of
+   * no value is null, sumif of no value 0), `make_set(x)`, `make_set_if(x, p)` (distinct non-null
+   * values, as a dynamic array), `make_list_if(x, p)` (every non-null value).
+   */
+  private aggregate(name: string, args: SyntaxNode[]): KValue {
+    const group = this.context.group;
+    if (!group) fail(`${name}() outside summarize`);
+    const envs = group.map((r) => new Env(r, this.now));
+    for (const e of envs) for (const [k, x] of this.vars) e.vars.set(k, x);
+    const where = (i: number): Env[] => envs.filter((e) => e.eval(args[i]!) === true);
+    switch (name) {
+      case 'count':
+        return envs.length;
+      case 'countif':
+        return where(0).length;
+      case 'maxif':
+      case 'sumif': {
+        const vals = where(1).map((e) => e.eval(args[0]!)).filter((x) => x !== null);
+        if (name === 'sumif') return vals.reduce<number>((a, x) => a + num(x)!, 0);
+        if (vals.length === 0) return null;
+        let best = vals[0]!;
+        for (const x of vals) if (num(x)! > num(best)!) best = x;
+        return best;
+      }
+      case 'make_list_if': {
+        const out: unknown[] = [];
+        for (const e of where(1)) {
+          const x = e.eval(args[0]!);
+          if (x !== null) out.push(isDyn(x) ? x.dyn : x);
+        }
+        return { dyn: out };
+      }
+      case 'make_set':
+      case 'make_set_if': {
+        const rows = name === 'make_set' ? envs : where(1);
+        const out: unknown[] = [];
+        const seen = new Set<string>();
+        for (const e of rows) {
+          const x = e.eval(args[0]!);
+          if (x === null) continue;
+          const key = JSON.stringify(x);
+          if (!seen.has(key)) seen.add(key), out.push(isDyn(x) ? x.dyn : x);
+        }
+        return { dyn: out };
+      }
+    }
+    return fail(`aggregate ${name} is not modelled`);
   }
 
   private json(n: SyntaxNode): unknown {
@@ -557,7 +653,47 @@ class Env {
     const name = nameOf(fn!);
     const args = elements(nodesOf(argList!)[0]);
     const v = (i: number): KValue => this.eval(args[i]!);
+    if (AGGREGATES.has(name)) return this.aggregate(name, args);
     switch (name) {
+      case 'prev': {
+        if (this.context.prev === undefined) fail('prev() needs serialized rows (after sort or serialize)');
+        if (args.length !== 1) fail('prev() with an offset or default is not modelled');
+        if (this.context.prev === null) return null;
+        return new Env(this.context.prev, this.now).eval(args[0]!);
+      }
+      case 'array_sort_asc': {
+        // Numbers ascending (the only arrays rulec sorts); nulls would go last.
+        const x = v(0);
+        if (!isDyn(x) || !Array.isArray(x.dyn)) return { dyn: null };
+        if (!x.dyn.every((e) => typeof e === 'number')) fail('array_sort_asc of non-numbers is not modelled');
+        return { dyn: [...(x.dyn as number[])].sort((a, b) => a - b) };
+      }
+      case 'bin': {
+        // bin(datetime, timespan): rounded down to a multiple of the span (from the epoch).
+        const x = v(0);
+        const span = v(1);
+        if (x === null) return null;
+        if (!isDt(x) || !isTs(span)) fail('bin() of a datetime by a timespan is modelled');
+        return { dt: Math.floor(x.dt / span.ts) * span.ts };
+      }
+      case 'max_of': {
+        const xs = args.map((_, i) => num(v(i)));
+        return xs.some((x) => x === null) ? null : Math.max(...(xs as number[]));
+      }
+      case 'ceiling': {
+        const x = num(v(0));
+        return x === null ? null : Math.ceil(x);
+      }
+      case 'tolong': {
+        const x = v(0);
+        if (x === null) return null;
+        if (typeof x === 'number') return Math.trunc(x);
+        return fail('tolong of a non-number is not modelled');
+      }
+      case 'array_length': {
+        const x = v(0);
+        return isDyn(x) && Array.isArray(x.dyn) ? x.dyn.length : null;
+      }
       case 'not': {
         const x = v(0);
         return x === null ? null : !x;

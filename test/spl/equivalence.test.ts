@@ -19,6 +19,10 @@ const EXPECTED_MAPPING_FAILURES: Record<string, RegExp> = {
   'cim:rules/windows/proc_creation_win_off_hours_admin_tool.yml': /field 'UtcTime' has no mapping for data model Endpoint.Processes/,
   'cim:rules/windows/registry_set_win_run_key_script.yml': /field 'RegistryValueFlags' has no mapping/,
   'cim:rules/windows/win_system_susp_keywords.yml': /no CIM data model/,
+  'cim:rules/correlation/win_security_account_created.yml': /no CIM data model/,
+  'cim:rules/correlation/win_security_failed_logon.yml': /no CIM data model/,
+  'cim:rules/correlation/win_security_member_added_to_admins.yml': /no CIM data model/,
+  'cim:rules/correlation/win_security_successful_logon.yml': /no CIM data model/,
 };
 
 describe.each(PLATFORMS)('SPL equivalence with the evaluator, platform %s', (platform) => {

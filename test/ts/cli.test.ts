@@ -17,7 +17,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const out = tmp();
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--out', out, RULES], c.io)).toBe(0);
-    expect(c.err.at(-1)).toMatch(/^ts\/node: 11 rules: 11 compiled -> /);
+    expect(c.err.at(-1)).toMatch(/^ts\/node: 19 rules: 19 compiled -> /);
     const m = loadModule(readFileSync(join(out, 'windows/proc_creation_win_recon_command.ts'), 'utf8'));
     expect(m.rule.title).toBe('Reconnaissance Command');
     expect(m.match({ Image: 'C:\\Windows\\System32\\WHOAMI.exe' })).toBe(true);
@@ -30,7 +30,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--format', 'bundle', '--out', out, RULES], c.io)).toBe(0);
     const m = loadModule<BundleModule>(readFileSync(join(out, 'rules.ts'), 'utf8'));
-    expect(m.rules).toHaveLength(11);
+    expect(m.rules).toHaveLength(14);
     expect(m.detect({ Image: 'C:\\Windows\\System32\\whoami.exe' }).map((r) => r.title)).toEqual(['Reconnaissance Command']);
     expect(existsSync(join(out, 'windows'))).toBe(false);
   });
@@ -39,26 +39,29 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(11);
+    expect(rows).toHaveLength(19);
     for (const r of rows) {
       expect(r).toMatchObject({ target: 'ts', platform: 'node', format: 'query', ok: true });
-      expect(r.query).toContain('export function match(event: object): boolean');
+      // A correlation's module exports its engine instead of one rule's match.
+      expect(r.query).toContain(r.path.includes('/correlation/corr_') ? 'export function createCorrelationEngine(' : 'export function match(event: object): boolean');
     }
   });
 
   it('--validate type-checks the modules', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--validate', '--json', RULES], c.io)).toBe(0);
-    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(11).fill(true));
+    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(19).fill(true));
   });
 
-  it('correlation rules are reported unsupported; --fail-on unsupported fails the build, --skip-unsupported skips them', async () => {
+  it('correlation rules compile to modules that carry their rules and the correlation engine', async () => {
     const c = capture();
-    expect(await main(['build', '--target', 'ts', '--fail-on', 'unsupported', RULES, FIXTURE_RULES], c.io)).toBe(1);
-    expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error \(unsupported\): correlation rules are not compiled to ts yet/.test(l))).toBe(true);
-    const s = capture();
-    expect(await main(['build', '--target', 'ts', '--skip-unsupported', RULES, FIXTURE_RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toMatch(/12 rules: 11 compiled, 1 skipped \(1 unsupported\)$/);
+    expect(await main(['build', '--target', 'ts', '--fail-on', 'unsupported', '--json', RULES, FIXTURE_RULES], c.io)).toBe(0);
+    const rows = c.out.map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.ok)).toEqual(Array(20).fill(true));
+    const burst = rows.find((r) => r.path.endsWith('correlation_recon_burst.yml'));
+    const m = loadModule<{ correlation: { title: string }; createCorrelationEngine(): { push(e: object): unknown[]; flush(): unknown[] } }>(burst.query);
+    expect(m.correlation.title).toBeTruthy();
+    expect(typeof m.createCorrelationEngine().push).toBe('function');
   });
 
   it('--mapping renames fields; a bad mapping fails every rule with a mapping error', async () => {
@@ -72,7 +75,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     expect(m.match({ process: { executable: 'C:\\x\\net.exe' } })).toBe(true);
     const b = capture();
     expect(await main(['build', '--target', 'ts', '--mapping', join(dir, 'bad.yml'), '--', RULES], b.io)).toBe(1);
-    expect(b.err[0]).toMatch(/skipped \(mapping\): ts mapping: `fields` must map Sigma field names to event field names/);
+    expect(b.err[0]).toMatch(/skipped \(mapping\): (referenced rule .* did not compile: )?ts mapping: `fields` must map Sigma field names to event field names/);
   });
 
   it('usage errors name the valid formats and platforms', async () => {

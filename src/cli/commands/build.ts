@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { effectiveIr } from '../../collection/filters.js';
-import { loadCollection, type LoadedRule } from '../../collection/load.js';
+import { loadCollection, ruleIndex, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget } from '../../targets/registry.js';
-import type { CompileInput, CompileResult, FailureKind, Target, TargetOptions } from '../../targets/types.js';
+import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKind, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs } from '../../util/atomic.js';
 import { reportOutDir, ruleStems, writeOutDir } from '../out-dir.js';
 import { locateRefusal } from '../catalog.js';
@@ -42,10 +42,12 @@ export interface BuildOptions extends PlaceholderOptions {
 export type RefusalKind = FailureKind | 'invalid' | 'validation';
 export const REFUSAL_KINDS = ['unsupported', 'mapping', 'invalid'] as const;
 
+type EntryResult = CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
+
 interface Entry {
   loaded: LoadedRule;
-  input?: CompileInput;
-  result: CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
+  input?: AnyInput;
+  result: EntryResult;
   /** Output file, relative to --out. */
   file?: string;
 }
@@ -96,12 +98,15 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       continue;
     }
     if (loaded.rule.kind === 'correlation') {
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${target.name} yet` } });
+      // Compiled below, once every rule it may reference has been.
+      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } });
       continue;
     }
     const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
     entries.push({ loaded, input, result: target.compile(input, topts) });
   }
+  const correlations = new Correlations(target, topts, rules, entries);
+  for (const e of entries) correlations.compile(e);
   compiling.done();
 
   if (opts.validate && target.validate) {
@@ -117,11 +122,14 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       const errs = d.filter((x) => x.severity === 'error');
       if (errs.length) e.result = { ok: false, kind: 'validation', error: `emitted query does not validate: ${errs.map((x) => x.message).join('; ')}` };
     });
+    // A correlation whose referenced rule's query failed validation is not deployed without it.
+    correlations.recheck();
   }
 
   assignFiles(entries, roots);
   const tally = new Tally();
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
+  const bundleCorrelations: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const buildNotes = new Map<string, number>();
   for (const e of entries) {
     const r = e.result;
@@ -149,10 +157,13 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
     }
     if (r.ok) for (const n of r.buildNotes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
-    if (r.ok && e.input) bundleInputs.push({ input: e.input, result: r });
+    if (r.ok && e.input) {
+      if ('ir' in e.input) bundleInputs.push({ input: e.input, result: r });
+      else bundleCorrelations.push({ input: e.input, result: r });
+    }
   }
 
-  const bundled = target.bundle?.(format, bundleInputs, topts);
+  const bundled = target.bundle?.(format, bundleInputs, topts, bundleCorrelations);
   let refusedFiles = 0;
   if (opts.out) {
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
@@ -169,6 +180,92 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * Compiles the correlations of a build: resolves each reference (by id, else name, as the
+ * collection checks them) to the compiled detection rule or, for a chained correlation, to the
+ * referenced correlation, compiled first. A correlation fails with the reason of a reference that
+ * did not compile, since the deployment would lack the events it counts.
+ */
+class Correlations {
+  private readonly entryOf = new Map<LoadedRule, Entry>();
+  private readonly resolve: (ref: string) => LoadedRule | undefined;
+  /** Correlations being compiled, to find a cycle of references. */
+  private readonly active = new Set<Entry>();
+  private readonly done = new Set<Entry>();
+
+  constructor(
+    private readonly target: Target,
+    private readonly topts: TargetOptions,
+    rules: readonly LoadedRule[],
+    entries: readonly Entry[],
+  ) {
+    for (const e of entries) this.entryOf.set(e.loaded, e);
+    this.resolve = ruleIndex(rules).resolve;
+  }
+
+  compile(e: Entry): void {
+    if (this.done.has(e)) return;
+    const rule = e.loaded.rule;
+    if (rule?.kind !== 'correlation') return;
+    this.done.add(e);
+    // An invalid correlation keeps its diagnostic (and fails the correlations over it).
+    if (e.loaded.diagnostics.some((d) => d.severity === 'error')) return;
+    this.active.add(e);
+    e.result = this.attempt(e);
+    this.active.delete(e);
+  }
+
+  /** After validation: a correlation fails when a rule it references (through chains too) failed. */
+  recheck(): void {
+    for (const e of this.done) {
+      if (!e.result.ok || !e.input || 'ir' in e.input) continue;
+      const failed = this.failedRef(e.input);
+      if (failed) e.result = failed;
+    }
+  }
+
+  private failedRef(input: CorrelationInput): EntryResult | undefined {
+    for (const { ref } of input.refs) {
+      const loaded = this.resolve(ref)!;
+      const r = this.entryOf.get(loaded)!;
+      if (!r.result.ok) return this.refFailure(ref, loaded, r.result);
+      if (r.input && !('ir' in r.input)) {
+        const deeper = this.failedRef(r.input);
+        if (deeper) return deeper;
+      }
+    }
+    return undefined;
+  }
+
+  private refFailure(ref: string, loaded: LoadedRule, r: Extract<EntryResult, { ok: false }>): EntryResult {
+    const where = `${loaded.path}:${loaded.rule?.at.line ?? 1}`;
+    return { ok: false, kind: r.kind, error: `referenced rule '${ref}' (${where}) did not compile: ${r.error}` };
+  }
+
+  private attempt(e: Entry): EntryResult {
+    const rule = e.loaded.rule;
+    if (rule?.kind !== 'correlation') throw new Error('not a correlation');
+    const refs: CorrelationInput['refs'] = [];
+    for (const ref of rule.correlation.rules) {
+      const loaded = this.resolve(ref);
+      // checkCollection already made an unresolved reference an error of the rule.
+      if (!loaded?.rule) return { ok: false, kind: 'invalid', error: `correlation refers to rule '${ref}', which is not in the loaded rules` };
+      if (loaded.rule.kind === 'filter') return { ok: false, kind: 'invalid', error: `correlation refers to '${ref}' (${loaded.path}:${loaded.rule.at.line}), a filter; give a detection or correlation rule` };
+      const r = this.entryOf.get(loaded)!;
+      if (loaded.rule.kind === 'correlation') {
+        if (this.active.has(r)) return { ok: false, kind: 'invalid', error: `correlation refers to '${ref}' (${loaded.path}:${loaded.rule.at.line}), which refers back to it: a cycle of correlations` };
+        this.compile(r);
+      }
+      if (!r.result.ok || !r.input) return this.refFailure(ref, loaded, r.result.ok ? { ok: false, kind: 'unsupported', error: 'no input' } : r.result);
+      refs.push({ ref, input: r.input });
+    }
+    const input: CorrelationInput = { path: e.loaded.path, rule, refs };
+    e.input = input;
+    if (!this.target.compileCorrelation) return { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${this.target.name}` };
+    return this.target.compileCorrelation(input, this.topts);
+  }
 }
 
 /**

@@ -5,9 +5,9 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadCollection } from '../../collection/load.js';
+import { loadCollection, type LoadedRule } from '../../collection/load.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
-import { scanner, startWorkers, type RuleInfo, type ScanItem } from '../../eval/parallel.js';
+import { scanner, startWorkers, type RuleInfo, type ScanItem, type ScanSetup } from '../../eval/parallel.js';
 import { DEFAULT_LIMITS, type ReadLimits } from '../../eval/reader.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -19,6 +19,9 @@ import type { LogSource } from '../../model/types.js';
 import { loadTarget } from '../../targets/registry.js';
 import { TargetFailure } from '../../targets/types.js';
 import { logSourceText, parseLogSource, serves } from '../catalog.js';
+import { durationSeconds } from '../../parse/rule.js';
+import { correlationFields, ScanCorrelations } from '../scan-correlations.js';
+import { ruleKey } from '../../correlate/index.js';
 
 export interface ScanOptions extends PlaceholderOptions {
   rules?: string[];
@@ -35,6 +38,12 @@ export interface ScanOptions extends PlaceholderOptions {
   mapping?: string[];
   /** Threads that evaluate events (default: the machine's cores, or 1 for a small input). */
   jobs?: string;
+  /** Correlations: the fields an event's time is read from, instead of backends/eval/time-fields.yml. */
+  timeField?: string[];
+  /** Correlations: how late (a duration, `30s`) an event may come and still be put back in time order. */
+  reorder?: string;
+  /** Report the matches of rules that correlations refer to even where `generate` is false. */
+  allMatches?: boolean;
 }
 
 /** How many malformed events are listed one by one before only counting them. */
@@ -107,7 +116,17 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
       failed = true;
     }
   }
-  const setup = { index: opts.index !== false, limits, facts: [TIME_FIELDS, HOST_FIELDS], includeEvent: opts.json === true && opts.includeEvent === true, renames };
+  const fields = correlationFields(rules);
+  const hasCorrelations = rules.some((r) => r.rule?.kind === 'correlation');
+  const setup: ScanSetup = {
+    index: opts.index !== false,
+    limits,
+    facts: [TIME_FIELDS, HOST_FIELDS],
+    includeEvent: opts.json === true && opts.includeEvent === true,
+    renames,
+    ...(hasCorrelations ? { correlation: { fields, ...(opts.timeField ? { timeFields: opts.timeField } : {}) } } : {}),
+  };
+  const reorder = reorderMs(opts.reorder);
   const compiling = progressBar(jobs > 1 ? `compiling rules on ${jobs} threads` : 'compiling rules', undefined, { since });
   const compiled = await scanner(rules, setup, jobs, starting, (d, t) => compiling.update(d, t));
   compiling.done();
@@ -121,9 +140,18 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     failed = true;
   }
   if (compiled.compiled.length === 0) await refuse(`no detection rules to run in ${rulePaths.join(', ')}`);
+  const levelChosen = (level: string | undefined): boolean => minRank === undefined || levelRank(level) <= minRank;
+  const byKey = new Map(rules.map((r) => [ruleKey(r), r]));
+  const runnable = new Set(compiled.compiled.map((r) => byKey.get(r.key)));
+  const corr = ScanCorrelations.create(rules, (r) => runnable.has(r), (r) => levelChosen(r.rule?.level), { json: opts.json, includeEvent: opts.includeEvent, reorder, allMatches: opts.allMatches }, io);
+  for (const p of corr?.setup.problems ?? []) {
+    io.err(`${p.rule.path}:${p.rule.rule!.at.line}:${p.rule.rule!.at.column}: error: ${p.message}`);
+    failed = true;
+  }
+  // A correlation's rules run whatever their level: the correlation's level is the one that counts.
   const picked = [...compiled.compiled.keys()].filter((i) => {
     const r = compiled.compiled[i]!;
-    return (minRank === undefined || levelRank(r.level) <= minRank) && (given === undefined || serves(r.logsource, given));
+    return (levelChosen(r.level) || corr?.needs(byKey.get(r.key)!) === true) && (given === undefined || serves(r.logsource, given));
   });
   if (picked.length === 0) {
     const why = [minRank !== undefined ? `level ${opts.minLevel} or higher` : '', given ? `log source ${logSourceText(given)}` : ''].filter(Boolean).join(' and ');
@@ -132,11 +160,12 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   // With --logsource, every event is of that log source: the rules left see even events without a Channel.
   compiled.choose(picked, given ? 'all' : 'unconstrained');
   const chosen = picked.map((i) => compiled.compiled[i]!);
+  const sources = chosen.map((r) => byKey.get(r.key)!);
+  const reported = chosen.map((r, i) => levelChosen(r.level) && (corr?.reports(sources[i]!) ?? true));
+  const needed = chosen.map((_, i) => corr?.needs(sources[i]!) === true);
   const loadSeconds = Number(process.hrtime.bigint() - loadStarted) / 1e9;
   const unconstrained = chosen.filter((r) => r.route.kind === 'all').length;
   let saidNoOrigin = given !== undefined;
-  const correlations = rules.filter((r) => r.rule?.kind === 'correlation').length;
-  if (correlations > 0) io.err(`note: ${correlations} correlation rule${correlations === 1 ? ' is' : 's are'} not evaluated by scan (correlation support comes later)`);
   const unrouted = new Map<string, number>();
   for (const r of chosen) if (r.route.kind === 'unrouted') unrouted.set(r.route.reason, (unrouted.get(r.route.reason) ?? 0) + 1);
   for (const [reason, n] of unrouted) {
@@ -166,8 +195,18 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   for (const file of inputs) {
     if (io.closed?.()) break;
     const shown = file === '-' ? '-' : file;
+    corr?.startFile();
+    // The detections of one event that correlations want, handed on together once the event's items end.
+    let pending: { item: ScanItem & { kind: 'detection' }; rules: LoadedRule[] } | undefined;
+    const flush = (): void => {
+      if (!pending) return;
+      const { item, rules: matched } = pending;
+      pending = undefined;
+      corr!.event({ facts: item.corr!, raw: item.event, file: shown, line: item.line }, matched);
+    };
     // Every item in input order, whichever thread found it: the one place detections are consumed.
     const take = (item: ScanItem): void => {
+      if (pending && (item.kind !== 'detection' || item.line !== pending.item.line)) flush();
       if (item.kind === 'events') {
         events += item.n;
         return;
@@ -178,6 +217,11 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
         return;
       }
       if (item.kind === 'detection') {
+        if (needed[item.rule]) {
+          if (pending) pending.rules.push(sources[item.rule]!);
+          else pending = { item, rules: [sources[item.rule]!] };
+        }
+        if (!reported[item.rule]) return;
         detections++;
         const c = counts.get(item.rule);
         if (c) c.n++;
@@ -201,17 +245,19 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
         progress();
       };
       await compiled.scan(file === '-' ? io.stdin! : file, take, () => io.closed?.() === true, counted);
+      flush();
     } catch (e) {
       io.progress?.(undefined);
       io.err(`${shown}: cannot read events: ${(e as Error).message}`);
       failed = true;
     }
+    corr?.endFile();
   }
   io.progress?.(undefined);
   await compiled.close();
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (!opts.json && !io.closed?.()) summary(io, counts);
+  if (!opts.json && !io.closed?.()) summary(io, counts, corr);
   if (malformed > MALFORMED_SHOWN) io.err(`... and ${malformed - MALFORMED_SHOWN} more malformed events`);
   const perSecond = seconds > 0 ? events / seconds : events;
   const rate = perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond).toLocaleString('en');
@@ -219,9 +265,21 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     `${events.toLocaleString('en')} event${events === 1 ? '' : 's'} in ${inputs.length} input${inputs.length === 1 ? '' : 's'}` +
       `${malformed > 0 ? ` (${malformed.toLocaleString('en')} malformed, skipped)` : ''}: ` +
       `${detections.toLocaleString('en')} detection${detections === 1 ? '' : 's'} by ${counts.size} of ${chosen.length} rules, ` +
+      (corr ? `${corr.hits.toLocaleString('en')} correlation hit${corr.hits === 1 ? '' : 's'} by ${corr.counts.size} of ${corr.setup.specs.length} correlations, ` : '') +
       `${seconds.toFixed(2)} s (${rate} events/s${compiled.workers > 0 ? ` on ${compiled.workers} threads` : ''}); ${chosen.length} rule${chosen.length === 1 ? '' : 's'} loaded in ${loadSeconds.toFixed(2)} s`,
   );
+  if (corr && corr.errors > 0) {
+    io.err(`${corr.errors.toLocaleString('en')} event${corr.errors === 1 ? '' : 's'} could not be correlated (see the errors above): the correlations' results are incomplete`);
+    failed = true;
+  }
   return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+function reorderMs(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const s = durationSeconds(v);
+  if (!Number.isFinite(s)) throw new UsageError(`--reorder must be a duration such as 30s, 5m or 1h, got '${v}'`);
+  return s * 1000;
 }
 
 /**
@@ -284,11 +342,14 @@ async function eventRenames(mappings: string[], given: LogSource | undefined): P
 
 const LEVEL_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
-function summary(io: Output, counts: Map<number, RuleCount>): void {
-  if (counts.size === 0) return;
-  const rows = [...counts.values()].sort(
-    (a, b) => b.n - a.n || levelRank(a.rule.level) - levelRank(b.rule.level) || a.rule.title.localeCompare(b.rule.title),
-  );
+function summary(io: Output, counts: Map<number, RuleCount>, corr: ScanCorrelations | undefined): void {
+  const rows: { rule: { level: string | undefined; title: string; id: string | undefined; path: string }; n: number }[] = [...counts.values()];
+  for (const [key, n] of corr?.counts ?? []) {
+    const info = corr!.info.get(key)!;
+    rows.push({ rule: { ...info, title: `${info.title} [${info.type}]` }, n });
+  }
+  if (rows.length === 0) return;
+  rows.sort((a, b) => b.n - a.n || levelRank(a.rule.level) - levelRank(b.rule.level) || a.rule.title.localeCompare(b.rule.title));
   const width = Math.max(7, ...rows.map((r) => r.n.toLocaleString('en').length));
   io.out('');
   io.out(`${'matches'.padStart(width)}  ${'level'.padEnd(13)}  rule`);

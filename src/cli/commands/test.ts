@@ -15,7 +15,9 @@ import type { JsonObject } from '../../eval/event.js';
 import { READ_CHUNK_BYTES, readEvents } from '../../eval/reader.js';
 import { defaultRoutingData, originOf } from '../../eval/route.js';
 import { eventFields } from '../../eval/shape.js';
-import type { DetectionRule } from '../../model/types.js';
+import type { CorrelationRule, DetectionRule, ExpectedHit } from '../../model/types.js';
+import { correlateWith, correlationSetup, ruleKey, type CorrelationHit } from '../../correlate/index.js';
+import type { EventView } from '../../eval/event.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -100,7 +102,64 @@ function inlineTests(paths: string[], load: LoadOptions): TestCase[] {
       });
     });
   }
+  out.push(...correlationTests(rules, engine, bySource));
   return out;
+}
+
+/** The inline tests of correlation rules: each a stream of events and exactly the hits it must give. */
+function correlationTests(rules: readonly LoadedRule[], engine: Engine, bySource: ReadonlyMap<LoadedRule, CompiledRule>): TestCase[] {
+  const withTests = rules.filter((r) => r.rule?.kind === 'correlation' && r.rule.tests.length > 0);
+  if (withTests.length === 0) return [];
+  const setup = correlationSetup(rules, (r) => bySource.has(r));
+  const out: TestCase[] = [];
+  for (const r of withTests) {
+    const rule = r.rule as CorrelationRule;
+    const key = ruleKey(r);
+    const problem = setup.problems.find((p) => p.rule === r);
+    rule.tests.forEach((t, i) => {
+      const name = `${r.path} › ${t.name ?? `test ${i + 1}`}`;
+      const where = `${r.path}:${t.at.line}`;
+      const started = process.hrtime.bigint();
+      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+      if (!setup.rules.has(key)) {
+        out.push({ suite: 'inline', name, rule: where, ok: false, message: problem?.message ?? 'the correlation cannot run (see its errors)', seconds: 0 });
+        return;
+      }
+      let hits: CorrelationHit<EventView>[];
+      try {
+        hits = correlateWith(engine, setup.specs, t.events).filter((h) => h.rule === key);
+      } catch (e) {
+        out.push({ suite: 'inline', name, rule: where, ok: false, message: (e as Error).message, seconds: seconds() });
+        return;
+      }
+      const message = compareHits(t.hits, hits);
+      out.push({ suite: 'inline', name, rule: where, ok: message === undefined, ...(message === undefined ? {} : { message }), seconds: seconds() });
+    });
+  }
+  return out;
+}
+
+/** Whether the hits are exactly the expected ones (any order); if not, which are missing and which are not expected. */
+function compareHits(expected: readonly ExpectedHit[], hits: readonly CorrelationHit<EventView>[]): string | undefined {
+  const left = [...hits];
+  const missing: ExpectedHit[] = [];
+  for (const e of expected) {
+    const i = left.findIndex((h) => h.window.end === e.endMs && sameGroup(h.group, e.group) && (e.value === undefined || h.value === e.value));
+    if (i < 0) missing.push(e);
+    else left.splice(i, 1);
+  }
+  if (missing.length === 0 && left.length === 0) return undefined;
+  const text = (group: Record<string, string>, end: number, value: number | undefined): string =>
+    `${JSON.stringify(group)} at ${new Date(end).toISOString()}${value === undefined ? '' : ` (value ${value})`}`;
+  return [
+    ...missing.map((e) => `expected hit ${text(e.group, e.endMs, e.value)} (line ${e.at.line}): none`),
+    ...left.map((h) => `unexpected hit ${text(h.group, h.window.end, h.value)}`),
+  ].join('\n');
+}
+
+function sameGroup(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
 }
 
 interface ManifestCase {
@@ -161,6 +220,13 @@ async function manifestTests(manifest: string, load: LoadOptions): Promise<TestC
       fail(`the rule does not load:\n${errors.join('\n')}`);
       continue;
     }
+    const correlation = c.rule_id === undefined ? undefined : rules.find((r) => r.rule?.kind === 'correlation' && r.id === c.rule_id);
+    if (correlation) {
+      const result = await correlationCase(correlation, rules, resolve(eventRoot, c.events), c.events, c.min_matches ?? 1);
+      if (result === undefined) out.push({ suite: manifest, name, rule: c.rule, ok: true, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      else fail(result);
+      continue;
+    }
     // The case's rule must not be passed over for the next one because its placeholders have no value.
     const named = rules.find((r) => r.rule?.kind === 'detection' && (c.rule_id === undefined || r.id === c.rule_id));
     const refused = named && unfilledRefusal(named);
@@ -203,6 +269,33 @@ async function manifestTests(manifest: string, load: LoadOptions): Promise<TestC
   }
   bar.done();
   return out;
+}
+
+/**
+ * A manifest case naming a correlation (`rule_id`): the events (in time order) must give at least
+ * `min` of its hits. Returns why not, or undefined when they do.
+ */
+async function correlationCase(rule: LoadedRule, rules: LoadedRule[], eventsPath: string, shown: string, min: number): Promise<string | undefined> {
+  if (!isFile(eventsPath)) return `events file not found: ${eventsPath}`;
+  const { engine, problems } = Engine.fromLoaded(rules);
+  const compiled = new Set(engine.rules.map((r) => r.source));
+  const setup = correlationSetup(rules, (r) => compiled.has(r));
+  const problem = setup.problems.find((p) => p.rule === rule) ?? (problems.length > 0 && !setup.rules.has(ruleKey(rule)) ? { message: problems.map((p) => p.message).join('; ') } : undefined);
+  if (problem) return problem.message;
+  const events: JsonObject[] = [];
+  const malformed: string[] = [];
+  await readEvents(createReadStream(eventsPath, { highWaterMark: READ_CHUNK_BYTES }), (item) => {
+    if (item.kind === 'malformed') malformed.push(`${shown}:${item.line}: ${item.reason}`);
+    else events.push(item.event);
+  });
+  if (malformed.length > 0) return `${malformed.length} malformed event${malformed.length === 1 ? '' : 's'}: ${malformed.slice(0, 3).join('; ')}`;
+  let hits: number;
+  try {
+    hits = correlateWith(engine, setup.specs, events).filter((h) => h.rule === ruleKey(rule)).length;
+  } catch (e) {
+    return `${shown}: ${(e as Error).message}`;
+  }
+  return hits >= min ? undefined : `the correlation gave ${hits} hit${hits === 1 ? '' : 's'} over the ${events.length} events, expected at least ${min}`;
 }
 
 /** For a failure report: would the rule have matched without log-source routing? */

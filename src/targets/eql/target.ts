@@ -6,7 +6,8 @@
  */
 import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { compileEqlCorrelation } from './correlation.js';
+import { baseInputs, guard, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
 import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
@@ -47,6 +48,7 @@ export const eqlTarget: Target = {
   formats: ['query', ...Object.keys(ARTIFACT_FORMATS)],
   artifactOptions: ['index', 'enable'],
   compile: compileEql,
+  compileCorrelation: compileEqlCorrelation,
   lineComment: (text) => `// ${text}`,
   catalog: (opts) => platformOf(opts.platform, opts.mapping).catalog(),
   eventSources(ls, opts): EventSource[] {
@@ -66,8 +68,9 @@ export const eqlTarget: Target = {
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {
       progress?.(i);
-      const platform = rulePlatform(opts.platform, opts.mapping, q.input.rule.logsource);
-      const { diagnostics } = checkEql(q.query, { knows: (f) => platform.knows(f) });
+      // A correlation's query reads the fields of every rule it references.
+      const platforms = baseInputs(q.input).map((i) => rulePlatform(opts.platform, opts.mapping, i.rule.logsource));
+      const { diagnostics } = checkEql(q.query, { knows: (f) => platforms.some((p) => p.knows(f)) });
       if (diagnostics.length) out.set(q.key, diagnostics);
     }
     return out;

@@ -13,7 +13,8 @@ import { durationMinutes, scheduleFor } from '../schedule.js';
 import type { CompileInput } from '../types.js';
 import { TargetFailure } from '../types.js';
 import { columnNameFor } from './dialect.js';
-import type { KustoMapping } from './mapping.js';
+import type { CorrelationRule } from '../../model/types.js';
+import type { KustoMapping, View } from './mapping.js';
 import type { CompiledKusto } from './target.js';
 
 export type ArtifactFormat = 'sentinel-yaml' | 'sentinel-arm' | 'defender-json';
@@ -246,4 +247,77 @@ export function renderArtifact(format: ArtifactFormat, input: CompileInput, q: C
   }
   if (format === 'sentinel-arm') return { text: template(format)(armLiteral(values)), ext: EXT[format], notes };
   return { text: template(format)(values), ext: EXT[format], notes };
+}
+
+export const DEFENDER_CORRELATION =
+  'a correlation hit is an aggregate over events, and Defender XDR custom detections need each result row to be an event (Timestamp, ReportId and an entity column of one event)';
+
+/** How often a correlation's scheduled rule runs: hits are reported once, by the run after their window end. */
+export const CORRELATION_FREQUENCY_MINUTES = 60;
+
+/**
+ * A correlation as a Sentinel scheduled rule. Each run reports the hits whose window ended since
+ * the previous run (`WindowEnd > ago(frequency)`, appended to the query), and reads events back to
+ * twice the timespan before that: a hit at t needs the events of [t - span, t] and whether the
+ * condition held at the previous point of its group, up to t - span, whose window starts at
+ * t - 2 span. So queryPeriod = frequency + 2 timespan. The group-by columns, the window and the
+ * value are the alert's custom details.
+ */
+export function renderCorrelationArtifact(
+  format: ArtifactFormat,
+  rule: CorrelationRule,
+  query: string,
+  views: readonly View[],
+  groupColumns: readonly string[],
+): { text: string; ext: string; query: string; notes: string[] } {
+  if (format === 'defender-json') fail(format, DEFENDER_CORRELATION);
+  const notes: string[] = [];
+  if (!rule.id) fail(format, 'the rule needs an `id` (a GUID): Microsoft content is identified by it');
+  const description = (rule.description ?? rule.title).trim();
+  if (description.length > 5000) fail(format, `the description has ${description.length} characters; the limit is 5000`);
+  const f = CORRELATION_FREQUENCY_MINUTES;
+  const p = f + Math.ceil((2 * rule.correlation.timespanSeconds) / 60);
+  if (p > 14 * 1440) fail(format, `queryPeriod ${shortDuration(p)} (1h + twice the timespan ${rule.correlation.timespan}) is longer than Sentinel's 14d`);
+  const deployed = `${query.replace(/\n$/, '')}\n| where WindowEnd > ago(${shortDuration(f)})\n`;
+  if (deployed.length > 10000) fail(format, `the query has ${deployed.length} characters; the limit is 10000`);
+  const level = rule.level ?? 'medium';
+  if (!rule.level) notes.push(`${format}: the rule has no level; severity Medium is used`);
+  if (level === 'critical') notes.push(`${format}: level critical becomes severity High (the highest Microsoft offers)`);
+  const attack = ruleAttack(rule.tags);
+  notes.push(...leftOut(attack).map((m) => `${format}: ${m}`));
+  const tactics = placeTechniques(attack).map((pl) => compactName(pl.tactic));
+  const techniques = attack.techniques.filter((t) => !t.retired).map((t) => t.id);
+  const keyed = [...groupColumns, 'WindowStart', 'WindowEnd', 'Value'];
+  const customDetails = keyed.filter((c) => /^[a-zA-Z]+\w*$/.test(c) && c.length <= 20).slice(0, 20).map((c) => ({ key: c, column: c }));
+  const unkeyed = keyed.filter((c) => !customDetails.some((d) => d.column === c));
+  if (unkeyed.length) notes.push(`${format}: no custom detail for ${unkeyed.join(', ')} (keys are letters, digits and _, at most 20 characters, at most 20 details)`);
+  const connectors = new Map<string, NonNullable<View['connector']>>();
+  for (const v of views) {
+    if (!v.connector) continue;
+    const c = connectors.get(v.connector.connectorId);
+    if (c) connectors.set(c.connectorId, { connectorId: c.connectorId, dataTypes: [...new Set([...c.dataTypes, ...v.connector.dataTypes])] });
+    else connectors.set(v.connector.connectorId, v.connector);
+  }
+  const values: Record<string, unknown> = {
+    id: rule.id,
+    name: rule.title,
+    description,
+    query: deployed,
+    tactics,
+    techniques,
+    entities: [],
+    customDetails,
+    severity: SENTINEL_SEVERITY[level],
+    frequency: shortDuration(f),
+    period: shortDuration(p),
+    isoFrequency: iso(f),
+    isoPeriod: iso(p),
+    connectors: [...connectors.values()],
+    parentTechniques: [...new Set(techniques.map((t) => t.split('.')[0]!))],
+    subTechniques: [...new Set(techniques.filter((t) => t.includes('.')))],
+    armEntities: [],
+    customDetailsMap: Object.fromEntries(customDetails.map((c) => [c.key, c.column])),
+  };
+  const text = format === 'sentinel-arm' ? template(format)(armLiteral(values)) : template(format)(values);
+  return { text, ext: EXT[format], query: deployed, notes };
 }

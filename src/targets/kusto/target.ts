@@ -6,8 +6,9 @@
  */
 import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
-import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { alertMapping, DEFENDER_CORRELATION, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
+import { compileKustoCorrelation } from './correlation.js';
 import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
 
@@ -78,6 +79,28 @@ export const kustoTarget: Target = {
       const a = renderArtifact(format as ArtifactFormat, input, q, kustoMapping(opts.mapping, opts.platform));
       notes.push(...a.notes);
       return { ok: true, query: q.text, output: a.text, ext: a.ext, source, stages, ...(notes.length ? { notes } : {}) };
+    });
+  },
+  compileCorrelation(input: CorrelationInput, opts: TargetOptions): CompileResult {
+    const format = opts.format as (typeof KUSTO_FORMATS)[number];
+    if (format !== 'query' && FORMAT_PLATFORM[format] !== opts.platform) {
+      throw new UsageError(`format ${format} is for platform ${FORMAT_PLATFORM[format]}; use --platform ${FORMAT_PLATFORM[format]}`);
+    }
+    // Refused before the references are compiled, so the reason is this one whatever they are.
+    if (format === 'defender-json') return { ok: false, kind: 'unsupported', error: `defender-json: ${DEFENDER_CORRELATION}` };
+    return guard(() => {
+      const q = compileKustoCorrelation(input, opts, true);
+      const notes = [...q.notes];
+      // One data source when every referenced rule reads the same one (a correlation may read several).
+      const first = q.views[0]!;
+      const source: DataSource | undefined = q.views.every((v) => v.table === first.table && v.source === first.source)
+        ? { table: first.table, ...(first.source ? { name: first.source } : {}) }
+        : undefined;
+      const common = { ...(source ? { source } : {}), ...(notes.length ? { notes } : {}) };
+      if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...common };
+      const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns);
+      notes.push(...a.notes);
+      return { ok: true, query: a.query, output: a.text, ext: a.ext, ...common, ...(notes.length ? { notes } : {}) };
     });
   },
   alertFields(input, opts): AlertFields {

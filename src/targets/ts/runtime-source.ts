@@ -1,6 +1,7 @@
 /**
  * The match runtime of generated modules is rulec's own code, not a copy: the evaluator's event view
- * and event shapes (src/eval/event.ts, src/eval/shape.ts), the primitives of src/runtime/ and the loops of ./helpers.ts, read from their
+ * and event shapes (src/eval/event.ts, src/eval/shape.ts), the primitives of src/runtime/, the loops of ./helpers.ts and
+ * the streaming correlation engine (src/correlate/engine.ts), read from their
  * TypeScript source with ts-morph and inlined declaration by declaration (what a module uses, and
  * what that uses in turn). A change to the evaluator's primitives changes the generated code with it.
  */
@@ -19,7 +20,7 @@ function sourceFiles(): string[] {
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .sort()
     .map((f) => `src/runtime/${f}`);
-  return ['src/eval/event.ts', 'src/eval/shape.ts', ...runtime, HELPERS];
+  return ['src/eval/event.ts', 'src/eval/shape.ts', ...runtime, HELPERS, 'src/correlate/engine.ts'];
 }
 
 

@@ -4,8 +4,9 @@
  * matched by their Sigma field names; the `node` platform's `fields` mapping can rename them.
  */
 import { error, type Diagnostic } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type BundleFile, type Target } from '../types.js';
-import { generateBundle, generateModule, RUNTIME_BANNER, type FieldMap } from './generator.js';
+import { specOf, timeFields } from '../../correlate/spec.js';
+import { guard, TargetFailure, type BundleFile, type CompileInput, type CorrelationInput, type Target } from '../types.js';
+import { generateBundle, generateModule, RUNTIME_BANNER, type CorrelationSource, type FieldMap } from './generator.js';
 
 const parsed = new WeakMap<object, FieldMap>();
 
@@ -36,6 +37,36 @@ export function fieldMap(mapping: unknown): FieldMap {
 
 const VALIDATE_CHUNK = 1000;
 
+/** How a generated module's correlations name a rule: its id, else its name, else where it is. */
+function keyOf(input: CompileInput | CorrelationInput): string {
+  return input.rule.id ?? input.rule.name ?? `${input.path}#${input.rule.title}`;
+}
+
+/**
+ * The rules and correlations a set of correlations needs, each once: detection rules in the order
+ * first met, correlations after those they refer to.
+ */
+function gather(inputs: readonly CorrelationInput[], fields: FieldMap, detections: CompileInput[] = []): { detections: CompileInput[]; correlations: CorrelationSource[] } {
+  const seen = new Set(detections.map(keyOf));
+  const correlations: CorrelationSource[] = [];
+  const visit = (c: CorrelationInput): void => {
+    const key = keyOf(c);
+    if (seen.has(key)) return;
+    seen.add(key);
+    for (const { input } of c.refs) {
+      if ('refs' in input) visit(input);
+      else if (!seen.has(keyOf(input))) {
+        seen.add(keyOf(input));
+        detections.push(input);
+      }
+    }
+    const refs = c.refs.map(({ input }) => ({ key: keyOf(input), id: input.rule.id, name: input.rule.name }));
+    correlations.push({ rule: c.rule, spec: specOf(c.rule, key, refs, fields) });
+  };
+  inputs.forEach(visit);
+  return { detections, correlations };
+}
+
 export const tsTarget: Target = {
   name: 'ts',
   platforms: ['node'],
@@ -47,11 +78,24 @@ export const tsTarget: Target = {
       return { ok: true, query: text, output: text, ext: 'ts', ...(runtime > 0 ? { ruleCodeEnd: runtime } : {}) };
     });
   },
-  bundle(format, results, opts): BundleFile[] | undefined {
+  compileCorrelation(input, opts) {
+    return guard(() => {
+      const fields = fieldMap(opts.mapping);
+      const { detections, correlations } = gather([input], fields);
+      const text = generateBundle(detections, fields, { keys: detections.map(keyOf), correlations, timeFields: timeFields(), main: keyOf(input) });
+      return { ok: true, query: text, output: text, ext: 'ts' };
+    });
+  },
+  bundle(format, results, opts, compiled = []): BundleFile[] | undefined {
     if (format !== 'bundle') return undefined;
     // Every rule compiled with this mapping, so it is valid; with none compiled it may not be, and is not needed.
-    const fields = results.length ? fieldMap(opts.mapping) : (f: string) => f;
-    return [{ path: 'rules.ts', content: generateBundle(results.map((r) => r.input), fields) }];
+    const fields = results.length || compiled.length ? fieldMap(opts.mapping) : (f: string) => f;
+    const { detections, correlations } = gather(
+      compiled.map((c) => c.input),
+      fields,
+      results.map((r) => r.input),
+    );
+    return [{ path: 'rules.ts', content: generateBundle(detections, fields, { keys: detections.map(keyOf), correlations, timeFields: timeFields() }) }];
   },
   async validate(queries, _opts, progress) {
     const { typeCheck } = await import('./typecheck.js');

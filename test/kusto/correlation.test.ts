@@ -1,0 +1,353 @@
+/**
+ * Correlation rules on Kusto: the emitted query, run by the tabular KQL interpreter (tabular.ts)
+ * over the rows Sentinel would store for a generated, time-ordered stream of Security-log events,
+ * selects exactly the hits (group, window end, value) that the correlation contract computes
+ * (test/helpers/correlation-contract.ts) for the same stream, for every correlation type, with
+ * window edges (events exactly one timespan apart, one second more, equal timestamps, repeated
+ * events) and interleaved groups made frequent by the generator.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadText, ruleIndex, type LoadedRule } from '../../src/collection/load.js';
+import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
+import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.js';
+import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
+import { correlateWith, correlationSetup, type CorrelationSpec } from '../../src/correlate/index.js';
+import { Engine } from '../../src/eval/index.js';
+
+interface ContractHit {
+  group: string[];
+  t: number;
+  value: number;
+}
+import { mappingOf } from './helpers.js';
+import { rowFor } from './rows.js';
+import { runKql, type Table } from './tabular.js';
+import type { Row } from './interpreter.js';
+
+const RUNS = Number(process.env.RULEC_CORRELATION_RUNS ?? 2000);
+const TIMEOUT = 600_000;
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const PLATFORM = 'sentinel';
+const opts = { platform: PLATFORM, format: 'query', mapping: mappingOf(PLATFORM) };
+
+const base = (name: string, eventId: number): string =>
+  `title: ${name}\nname: ${name}\nlogsource: {product: windows, service: security}\ndetection:\n  selection: {EventID: ${eventId}}\n  condition: selection\n`;
+const BASE = [
+  base('failed', 4625),
+  base('success', 4624),
+  base('logoff', 4634),
+  "title: net\nname: net\nlogsource: {product: windows, category: process_creation}\ndetection:\n  selection: {Image|endswith: '\\\\net.exe'}\n  condition: selection\n",
+].join('---\n');
+
+/** Loads the base rules and the given correlation documents; the last document is the one under test. */
+function correlation(yaml: string): { input: CorrelationInput; bases: CompileInput[]; loaded: LoadedRule[] } {
+  const loaded = loadText('test.yml', `${BASE}---\n${yaml}`);
+  for (const l of loaded) {
+    const errs = l.diagnostics.filter((d) => d.severity === 'error');
+    if (errs.length) throw new Error(`did not load: ${JSON.stringify(errs)}`);
+  }
+  const index = ruleIndex(loaded);
+  const bases: CompileInput[] = [];
+  const resolve = (l: LoadedRule): CorrelationInput => {
+    const rule = l.rule as CorrelationRule;
+    const refs: CorrelationInput['refs'] = [];
+    for (const ref of rule.correlation.rules) {
+      const r = index.resolve(ref)!;
+      if (r.rule!.kind === 'correlation') refs.push({ ref, input: resolve(r) });
+      else {
+        const input = { path: 'test.yml', rule: r.rule as DetectionRule, ir: r.ir! };
+        bases.push(input);
+        refs.push({ ref, input });
+      }
+    }
+    return { path: 'test.yml', rule, refs };
+  };
+  return { input: resolve(loaded[loaded.length - 1]!), bases, loaded };
+}
+
+function corr(type: string, rules: string[], extra: string, name = 'c'): string {
+  return `title: ${name}\nname: ${name}\ncorrelation:\n  type: ${type}\n  rules: [${rules.join(', ')}]\n  timespan: 5s\n${extra}`;
+}
+
+interface Generated {
+  gap: number;
+  /** Ticks below the millisecond (in ms): stored by the platform, cut by the contract. */
+  sub: number;
+  EventID: number;
+  fields: Record<string, unknown>;
+}
+
+const maybe = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 4 });
+// Gaps of 0 (equal timestamps), and of 1..6 s around the 5 s timespan, so windows meet their edges.
+const security: fc.Arbitrary<Generated> = fc.record({
+  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
+  EventID: fc.constantFrom(4625, 4625, 4624, 4634),
+  fields: fc.record(
+    {
+      TargetUserName: maybe(fc.constantFrom('alice', 'Alice', 'bob', '')),
+      SubjectUserName: maybe(fc.constantFrom('alice', 'bob', '')),
+      IpAddress: maybe(fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '')),
+      LogonType: maybe(fc.integer({ min: 0, max: 5 })),
+      IpPort: maybe(fc.constantFrom('1', '22', '0.5', '-3', 'x', '007', '')),
+      Computer: maybe(fc.constantFrom('pc1', 'pc2', '')),
+      WorkstationName: maybe(fc.constantFrom('pc1', 'PC1', '')),
+    },
+    { requiredKeys: [] },
+  ),
+});
+// Process creation events (another table): only the process rule can match them.
+const processEvent: fc.Arbitrary<Generated> = fc.record({
+  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
+  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
+  EventID: fc.constant(0),
+  fields: fc.record(
+    { Image: fc.constantFrom('C:\\Windows\\System32\\net.exe', 'C:\\Windows\\System32\\cmd.exe'), Computer: maybe(fc.constantFrom('pc1', 'pc2', '')) },
+    { requiredKeys: ['Image'] },
+  ),
+});
+const generated = fc.oneof({ arbitrary: security, weight: 3 }, { arbitrary: processEvent, weight: 1 });
+const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
+
+type Stream = { time: number; sub: number; event: Record<string, unknown> }[];
+
+function events(gen: Generated[]): Stream {
+  let t = T0;
+  return gen.map((g) => {
+    t += g.gap * 1000;
+    const event: Record<string, unknown> = g.EventID ? { EventID: g.EventID } : {};
+    for (const [k, v] of Object.entries(g.fields)) if (v !== undefined) event[k] = v;
+    return { time: t, sub: g.sub, event };
+  });
+}
+
+type Compiled = ReturnType<typeof correlation> & { query: string; engine?: Engine; specs?: CorrelationSpec[] };
+
+const parsed = new Map<string, Compiled>();
+
+function compiled(yaml: string): Compiled {
+  let c = parsed.get(yaml);
+  if (c) return c;
+  const x = correlation(yaml);
+  const r = kustoTarget.compileCorrelation!(x.input, opts);
+  if (!r.ok) throw new Error(`did not compile: ${r.error}`);
+  parsed.set(yaml, (c = { ...x, query: r.query }));
+  return c;
+}
+
+function kqlHits(yaml: string, stream: Stream): ContractHit[] {
+  const c = compiled(yaml);
+  // Each event is stored in the table of the referenced rules of its log source (security or process).
+  const tables = new Map<string, Table>();
+  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === ('Image' in event))!;
+  for (const b of c.bases) {
+    const view = compileKustoQuery(b, opts).view;
+    if (!tables.has(view.table)) tables.set(view.table, { columns: [...view.columns.keys()], rows: [] });
+  }
+  for (const { time, sub, event } of stream) {
+    const b = target(event);
+    if (!b) continue;
+    const view = compileKustoQuery(b, opts).view;
+    const { row } = rowFor(event, view, b.rule.logsource, PLATFORM);
+    row[view.timeColumn] = { dt: time + sub };
+    tables.get(view.table)!.rows.push(row);
+  }
+  const out = runKql(c.query, tables, T0 + 86_400_000);
+  const groups = c.input.rule.correlation.groupBy.map((g) => g.replace(/[^A-Za-z0-9_]/g, '_'));
+  return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
+}
+
+/** The evaluator's hits: the detection rules matched by the evaluator, the correlation by the streaming engine. */
+function oracle(yaml: string, stream: Stream): ContractHit[] {
+  const c = compiled(yaml);
+  const key = c.input.rule.id ?? c.input.rule.name!;
+  // The time as the platform writes it, to the 100 ns tick: 2026-03-01T10:00:05.0002500Z.
+  const iso = (time: number, sub: number): string => new Date(time).toISOString().replace('Z', `${String(Math.round(sub * 10_000)).padStart(4, '0')}Z`);
+  const events = stream.map(({ time, sub, event }) => ({ ...event, TimeGenerated: iso(time, sub) }));
+  c.engine ??= Engine.fromLoaded(c.loaded, { unknownOrigin: 'all' }).engine;
+  c.specs ??= correlationSetup(c.loaded).specs;
+  return correlateWith(c.engine, c.specs, events)
+    .filter((h) => h.rule === key)
+    .map((h) => ({ group: c.input.rule.correlation.groupBy.map((g) => h.group[g]!), t: h.window.end, value: h.value }));
+}
+
+const key = (h: ContractHit): string => `${JSON.stringify(h.group)}@${h.t}`;
+function same(got: ContractHit[], want: ContractHit[]): boolean {
+  if (got.length !== want.length) return false;
+  const w = new Map(want.map((h) => [key(h), h.value]));
+  return got.every((h) => w.has(key(h)) && Math.abs(w.get(key(h))! - h.value) <= 1e-9 * Math.max(1, Math.abs(h.value)));
+}
+
+/** The property: on every generated stream, the query's hits are the contract's. */
+function equivalent(yamls: string[]): void {
+  for (const y of yamls) compiled(y);
+  fc.assert(
+    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
+      const s = events(gen);
+      const got = kqlHits(yaml, s);
+      const want = oracle(yaml, s);
+      if (!same(got, want)) {
+        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+}
+
+const thresholds = (type: string, rules: string[], group: string, field?: string): string[] =>
+  [
+    'gte: 1',
+    'gte: 2',
+    'gte: 3',
+    'gt: 2',
+    'lt: 2',
+    'eq: 2',
+    'neq: 1',
+    'gte: 2\n    lte: 3',
+  ].map((cond) => corr(type, rules, `${group}  condition:\n    ${cond}${field ? `\n    field: ${field}` : ''}\n`));
+
+const BY_USER = '  group-by: [TargetUserName]\n';
+
+const BY_HOST = '  group-by: [Computer]\n';
+const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
+
+/** The correlations of each property below, in order; the analyzer test reads them all. */
+const CASES: string[][] = [
+  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
+  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
+  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
+  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  [
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
+    corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: IpPort, percentile: 50, gt: 1}\n`),
+    corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
+    corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
+  ],
+  [
+    corr('temporal', ['failed', 'success'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+  ],
+  [
+    corr('temporal_ordered', ['failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+  ],
+  [
+    corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'net'], BY_HOST),
+    corr('temporal_ordered', ['net', 'failed'], BY_HOST),
+    corr('temporal_ordered', ['failed', 'net'], '  group-by: [host]\n  aliases:\n    host:\n      failed: WorkstationName\n      net: Computer\n'),
+  ],
+  [
+    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
+    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
+  ],
+];
+
+describe('kusto correlation queries select the contract hits', { timeout: TIMEOUT }, () => {
+  it('event_count (one group, no group-by, ranges)', () => {
+    equivalent(CASES[0]!);
+  });
+
+  it('event_count over rules of two tables is refused: an event matching both counts once', () => {
+    const x = correlation(corr('event_count', ['failed', 'success'], `${BY_USER}  condition: {gte: 2}\n`));
+    const r = kustoTarget.compileCorrelation!(x.input, opts);
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^event_count over rules 'failed' and 'success', which both read table SecurityEvent/) });
+  });
+
+  it('value_count', () => {
+    equivalent(CASES[1]!);
+  });
+
+  it('value_sum, of an int column and of decimal text', () => {
+    equivalent(CASES[2]!);
+  });
+
+  it('value_avg, of decimal text and of an int column', () => {
+    equivalent(CASES[3]!);
+  });
+
+  it('value_percentile (nearest rank) and value_median', () => {
+    equivalent(CASES[4]!);
+  });
+
+  it('temporal (default condition: every rule), and an aliased group-by', () => {
+    equivalent(CASES[5]!);
+  });
+
+  it('temporal_ordered (equal timestamps are ordered), and an aliased group-by', () => {
+    equivalent(CASES[6]!);
+  });
+
+  it('rules of two tables: one union, each row one event (event_count, temporal, temporal_ordered, aliased)', () => {
+    equivalent(CASES[7]!);
+  });
+
+  it('a chained correlation: a burst of failures, then a success', () => {
+    equivalent(CASES[8]!);
+  });
+
+  it('every query analyzes cleanly with Kusto.Language against the Sentinel schemas', async () => {
+    const all = CASES.flat().map(compiled);
+    const diags = await kustoTarget.validate!(all.map((c, i) => ({ key: String(i), query: c.query, input: c.input })), opts);
+    expect([...diags].map(([k, d]) => `${all[Number(k)]!.query}\n${d.map((x) => x.message).join('\n')}`)).toEqual([]);
+  });
+});
+
+describe('kusto correlation let names', () => {
+  it('a rule named like a table or an aggregate function does not hide it', async () => {
+    const text = `${base('count', 4625).replace('title: count', 'title: named count')}---\n${base('SecurityEvent', 4624)}---\n${corr('temporal', ['count', 'SecurityEvent'], BY_USER)}`;
+    const loaded = loadText('names.yml', text);
+    const index = ruleIndex(loaded);
+    const rule = loaded[2]!.rule as CorrelationRule;
+    const input: CorrelationInput = {
+      path: 'names.yml',
+      rule,
+      refs: rule.correlation.rules.map((ref) => {
+        const r = index.resolve(ref)!;
+        return { ref, input: { path: 'names.yml', rule: r.rule as DetectionRule, ir: r.ir! } };
+      }),
+    };
+    const r = kustoTarget.compileCorrelation!(input, opts);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.query).toMatch(/^let rule_count = SecurityEvent$/m);
+    expect(r.query).toMatch(/^let rule_SecurityEvent = SecurityEvent$/m);
+    const diags = await kustoTarget.validate!([{ key: 'q', query: r.query, input }], opts);
+    expect([...diags.values()].flat().map((d) => d.message)).toEqual([]);
+  });
+});
+
+describe('kusto correlation artifacts', () => {
+  const yaml = `${corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 5}\n`).replace('timespan: 5s', 'timespan: 90m').replace('name: c\n', 'name: c\nid: 0c1e7c52-8f0d-4a43-9d4e-5a1f6f0b1c2d\nlevel: high\n')}`;
+
+  it('a Sentinel scheduled rule runs hourly over 1h + twice the timespan, and reports the hits of the last hour', () => {
+    const x = correlation(yaml);
+    const r = kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-yaml' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.output).toMatch(/^queryFrequency: 1h$/m);
+    expect(r.output).toMatch(/^queryPeriod: 4h$/m);
+    expect(r.output).toMatch(/^severity: High$/m);
+    expect(r.output).toMatch(/connectorId: "SecurityEvents"/);
+    expect(r.query.trimEnd().split('\n').at(-1)).toBe('| where WindowEnd > ago(1h)');
+    expect(r.output).toMatch(/^customDetails:\n {2}TargetUserName: TargetUserName\n {2}WindowStart: WindowStart\n/m);
+    const arm = kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-arm' });
+    if (!arm.ok) throw new Error(arm.error);
+    expect(JSON.parse(arm.output).resources[0].properties).toMatchObject({ queryFrequency: 'PT1H', queryPeriod: 'PT4H', query: r.query });
+  });
+
+  it('a timespan whose query period would pass Sentinel\'s 14 days is refused', () => {
+    const x = correlation(yaml.replace('timespan: 90m', 'timespan: 7d'));
+    expect(kustoTarget.compileCorrelation!(x.input, { ...opts, format: 'sentinel-yaml' })).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("longer than Sentinel's 14d") });
+  });
+
+  it('Defender XDR custom detections are refused: a hit is not an event', () => {
+    const x = correlation(yaml);
+    const r = kustoTarget.compileCorrelation!(x.input, { platform: 'defender-xdr', format: 'defender-json', mapping: mappingOf('defender-xdr') });
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^defender-json: a correlation hit is an aggregate over events/) });
+  });
+});
