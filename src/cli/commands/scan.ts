@@ -112,6 +112,12 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   // A correlation's rules run whatever their level: the correlation's level is the one that counts.
   const chosen = compiled.engine.rules.filter((r) => (levelChosen(r.level) || corr?.needs(r.source) === true) && (given === undefined || serves(r.logsource, given)));
   const reported = new Set(chosen.filter((r) => levelChosen(r.level) && (corr?.reports(r.source) ?? true)).map((r) => r.source));
+  if (corr && given) {
+    const running = new Set(chosen.map((r) => r.source));
+    for (const o of corr.outOfScope((r) => running.has(r))) {
+      io.err(`note: correlation '${o.correlation}' cannot hit: its rule '${o.rule}' is not of log source ${logSourceText(given)} (--logsource), so it does not run`);
+    }
+  }
   if (chosen.length === 0) {
     const why = [minRank !== undefined ? `level ${opts.minLevel} or higher` : '', given ? `log source ${logSourceText(given)}` : ''].filter(Boolean).join(' and ');
     throw new UsageError(`none of the ${compiled.engine.rules.length} rules in ${rulePaths.join(', ')} is of ${why}`);
