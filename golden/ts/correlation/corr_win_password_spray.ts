@@ -891,6 +891,13 @@ class CorrelationEngine<E = JsonObject> {
     return n;
   }
 
+  /** How many events the windows hold, all groups together (each expires once its window has passed). */
+  heldEvents(): number {
+    let n = 0;
+    for (const c of this.order) for (const g of c.groups.values()) n += g.entries.length - g.head;
+    return n;
+  }
+
   private drain(): CorrelationHit<E>[] {
     if (this.out.length === 0) return [];
     const out = this.out;
