@@ -105,6 +105,20 @@ export class ScanCorrelations {
     return this.setup.referenced.has(r);
   }
 
+  /**
+   * Why correlations whose level the scan keeps cannot hit: a detection rule they need does not run
+   * (`running` says which do; --logsource leaves the others out). A chain is named at its first link.
+   */
+  outOfScope(running: (r: LoadedRule) => boolean): { correlation: string; rule: string }[] {
+    const out: { correlation: string; rule: string }[] = [];
+    for (const spec of this.setup.specs) {
+      if (!this.shown.has(spec.key)) continue;
+      const missing = spec.refs.map((k) => this.setup.byKey.get(k)).find((r) => r !== undefined && r.rule?.kind === 'detection' && !running(r));
+      if (missing) out.push({ correlation: this.info.get(spec.key)!.title, rule: missing.rule!.title });
+    }
+    return out;
+  }
+
   /** A new input file: correlation state does not carry over (its times are another stream). */
   startFile(): void {
     this.engine = new CorrelationEngine<ScanEvent>(this.setup.specs, {

@@ -30,6 +30,8 @@ export interface CorrelationSetup {
   specs: CorrelationSpec[];
   /** The loaded correlation rule of each spec key. */
   rules: Map<string, LoadedRule>;
+  /** Every rule a spec refers to (detection or correlation), by its key. */
+  byKey: Map<string, LoadedRule>;
   /** The detection rules and correlations some runnable correlation refers to. */
   referenced: Set<LoadedRule>;
   /** Referenced rules whose matches are reported on their own too: some correlation referring to them says `generate: true`. */
@@ -50,7 +52,7 @@ export function correlationSetup(loaded: readonly LoadedRule[], runnable: (r: Lo
   }
   // Ids win over names (an id is unique by definition; a name could shadow another rule's id).
   for (const r of loaded) if (r.rule?.id !== undefined) byRef.set(r.rule.id, r);
-  const out: CorrelationSetup = { specs: [], rules: new Map(), referenced: new Set(), generated: new Set(), problems: [] };
+  const out: CorrelationSetup = { specs: [], rules: new Map(), byKey: new Map(), referenced: new Set(), generated: new Set(), problems: [] };
   const state = new Map<LoadedRule, 'visiting' | 'ok' | 'failed'>();
   const visit = (r: LoadedRule): boolean => {
     const s = state.get(r);
@@ -87,6 +89,7 @@ export function correlationSetup(loaded: readonly LoadedRule[], runnable: (r: Lo
     out.specs.push(specOf(rule, key, refs.map((t) => ({ key: ruleKey(t), id: t.rule?.id, name: t.rule?.name }))));
     out.rules.set(key, r);
     for (const t of refs) {
+      out.byKey.set(ruleKey(t), t);
       out.referenced.add(t);
       if (rule.correlation.generate) out.generated.add(t);
     }

@@ -141,3 +141,15 @@ describe('rulec scan: correlation rules', () => {
     expect(c.err.join('\n')).toMatch(/r\.yml:\d+:\d+: error: correlation 'Many' cannot run: it refers to rule 'failed_logon', which /);
   });
 });
+
+describe('rulec scan: correlations and --logsource', () => {
+  it('a correlation whose rule --logsource leaves out is named, not silently idle', async () => {
+    const rules = new URL('../../rules', import.meta.url).pathname;
+    const d = temp({ 'e.jsonl': JSON.stringify({ '@timestamp': '2026-12-07T10:00:00Z', EventID: 4625, TargetUserName: 'alice' }) });
+    const c = capture();
+    expect(await main(['scan', '-r', rules, '--logsource', 'windows//security', join(d, 'e.jsonl')], c.io)).toBe(0);
+    expect(c.err.filter((l) => l.includes('cannot hit'))).toEqual([
+      "note: correlation 'Discovery Command Followed by an Encoded PowerShell Download' cannot hit: its rule 'Reconnaissance Command' is not of log source windows//security (--logsource), so it does not run",
+    ]);
+  });
+});

@@ -136,6 +136,19 @@ describe('correlation engine: input', () => {
     expect(engine.activeGroups()).toBeLessThanOrEqual(12);
   });
 
+  it('a group holds only its window: a long stream in one group keeps a timespan of events', () => {
+    for (const type of ['event_count', 'value_count', 'temporal_ordered', 'value_median'] as const) {
+      const engine = new CorrelationEngine<Ev>([spec({ type, refs: ['a', 'b'], field: 'v', timespan: 10 * S, condition: [{ op: 'gte', value: 1e9 }] })]);
+      let most = 0;
+      for (let i = 0; i < 20_000; i++) {
+        engine.push({ rule: i % 2 ? 'a' : 'b', event: { g: 'h', v: i }, time: i * S });
+        most = Math.max(most, engine.heldEvents());
+      }
+      // The window [t - 10 s, t] holds 11 events, and the next one arrives before the oldest leaves.
+      expect(most, type).toBeLessThanOrEqual(12);
+    }
+  });
+
   it('a correlation that refers to itself through a chain is refused', () => {
     expect(() => new CorrelationEngine([spec({ type: 'event_count', key: 'p', refs: ['q'] }), spec({ type: 'event_count', key: 'q', refs: ['p'] })])).toThrow(/refers to itself/);
   });

@@ -732,10 +732,10 @@ interface GroupState {
   pointHeld: boolean;
   /** Has entries at the correlation's current time, not yet evaluated. */
   dirty: boolean;
-  /** Per reference: the times of its matches in the window, ascending (temporal, temporal_ordered). */
+  /** Per reference: the times of its matches in the window, ascending (temporal, temporal_ordered; empty for the others). */
   refTimes: number[][];
   refHeads: number[];
-  /** value_count: text -> entries holding it. */
+  /** value_count: text -> entries holding it (a shared empty map for the other types). */
   distinct: Map<string, number>;
   /** value_*: numeric entries, and their running sum while it is exact (every value and partial sum a safe integer). */
   nums: number;
@@ -746,6 +746,13 @@ interface GroupState {
 }
 
 const NUMBER_TEXT = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
+/** The state a group of a type that does not read it shares (never written). */
+const NO_TIMES: number[][] = [];
+
+const NO_HEADS: number[] = [];
+
+const NO_TEXTS = new Map<string, number>();
 
 /** The text of a group-by or value_count value: a scalar's text; nothing for empty, arrays and objects. */
 function valueText(v: unknown): string | undefined {
@@ -801,9 +808,16 @@ function lowerBound(a: readonly number[], x: number): number {
   return lo;
 }
 
-/** One correlation's state: its groups, oldest-touched first. */
+/** One correlation's state: its groups, and when each was touched, oldest first (for expiry). */
 class Correlation {
   readonly groups = new Map<string, GroupState>();
+  /**
+   * (group, time) each time a group gets an event at a new time, in time order: a group whose newest
+   * time has left every window is dropped when its last entry here comes up. (Not the Map's own order:
+   * iterating a Map from the front after many deletions walks their holes, which made expiry quadratic.)
+   */
+  readonly touched: { g: GroupState; time: number }[] = [];
+  touchedHead = 0;
   /** Groups with entries at `now`, in the order first touched. */
   readonly dirty: GroupState[] = [];
   now = -Infinity;
@@ -816,11 +830,14 @@ class Correlation {
   readonly condition: { op: CorrelationOp; value: number }[];
   /** Per reference, per group-by name, the field read. */
   readonly groupFields: string[][];
+  /** The type reads which rules matched when (temporal, temporal_ordered). */
+  readonly byRef: boolean;
 
   constructor(readonly spec: CorrelationSpec) {
     this.firstRefs = spec.refs.flatMap((k, i) => (spec.refs.indexOf(k) === i ? [i] : []));
     this.distinctRefs = this.firstRefs.length;
     const ordered = spec.type === 'temporal_ordered';
+    this.byRef = ordered || spec.type === 'temporal';
     this.condition = spec.condition.length > 0 ? spec.condition : [{ op: 'gte', value: ordered ? spec.refs.length : this.distinctRefs }];
     this.groupFields = spec.refs.map((_, i) =>
       spec.groupBy.map((g) => {
@@ -929,6 +946,13 @@ class CorrelationEngine<E = JsonObject> {
     return n;
   }
 
+  /** How many events the windows hold, all groups together (each expires once its window has passed). */
+  heldEvents(): number {
+    let n = 0;
+    for (const c of this.order) for (const g of c.groups.values()) n += g.entries.length - g.head;
+    return n;
+  }
+
   private drain(): CorrelationHit<E>[] {
     if (this.out.length === 0) return [];
     const out = this.out;
@@ -949,10 +973,16 @@ class CorrelationEngine<E = JsonObject> {
     for (const c of this.order) {
       this.evaluateDirty(c);
       const horizon = t - c.spec.timespan;
-      for (const g of c.groups.values()) {
-        // Groups are kept oldest-touched first: the first one still in a window stops the sweep.
-        if (g.last >= horizon || g.dirty) break;
-        c.groups.delete(g.key);
+      const q = c.touched;
+      while (c.touchedHead < q.length && q[c.touchedHead]!.time < horizon) {
+        const { g, time } = q[c.touchedHead]!;
+        q[c.touchedHead++] = undefined as unknown as { g: GroupState; time: number };
+        // A later touch of the group is further on in the queue.
+        if (g.last === time && !g.dirty && c.groups.get(g.key) === g) c.groups.delete(g.key);
+      }
+      if (c.touchedHead > 1024 && c.touchedHead * 2 > q.length) {
+        q.splice(0, c.touchedHead);
+        c.touchedHead = 0;
       }
     }
   }
@@ -986,38 +1016,36 @@ class CorrelationEngine<E = JsonObject> {
         pointTime: -Infinity,
         pointHeld: false,
         dirty: false,
-        refTimes: spec.refs.map(() => []),
-        refHeads: spec.refs.map(() => 0),
-        distinct: new Map(),
+        // Only what the type reads: 100,000 groups of every structure cost twice the memory and time.
+        refTimes: c.byRef ? spec.refs.map(() => []) : NO_TIMES,
+        refHeads: c.byRef ? spec.refs.map(() => 0) : NO_HEADS,
+        distinct: spec.type === 'value_count' ? new Map() : NO_TEXTS,
         nums: 0,
         sum: 0,
         sumExact: true,
         sorted: [],
       };
       c.groups.set(key, g);
-    } else if (g.last !== time) {
-      // Keep the map oldest-touched first.
-      c.groups.delete(key);
-      c.groups.set(key, g);
-    }
+      c.touched.push({ g, time });
+    } else if (g.last !== time) c.touched.push({ g, time });
     g.last = time;
     if (time > c.now) c.now = time;
     if (!g.dirty) {
       g.dirty = true;
       c.dirty.push(g);
     }
-    const times = g.refTimes[refIndex]!;
+    const times = c.byRef ? g.refTimes[refIndex]! : undefined;
     const tail = g.entries.length > g.head ? g.entries[g.entries.length - 1]! : undefined;
     // The same event through another referenced rule: one event, counted for both rules.
     if (tail !== undefined && tail.event === event && tail.time === time) {
       if (!tail.refs.includes(refIndex)) {
         tail.refs.push(refIndex);
-        times.push(time);
+        times?.push(time);
       }
       return;
     }
     const entry: Entry = { time, event, position, refs: [refIndex], text: undefined, num: undefined };
-    times.push(time);
+    times?.push(time);
     if (spec.field !== undefined) {
       const v = this.read(event, spec.field);
       if (spec.type === 'value_count') {

@@ -153,6 +153,12 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
     const r = compiled.compiled[i]!;
     return (levelChosen(r.level) || corr?.needs(byKey.get(r.key)!) === true) && (given === undefined || serves(r.logsource, given));
   });
+  if (corr && given) {
+    const running = new Set(picked.map((i) => byKey.get(compiled.compiled[i]!.key)!));
+    for (const o of corr.outOfScope((r) => running.has(r))) {
+      io.err(`note: correlation '${o.correlation}' cannot hit: its rule '${o.rule}' is not of log source ${logSourceText(given)} (--logsource), so it does not run`);
+    }
+  }
   if (picked.length === 0) {
     const why = [minRank !== undefined ? `level ${opts.minLevel} or higher` : '', given ? `log source ${logSourceText(given)}` : ''].filter(Boolean).join(' and ');
     await refuse(`none of the ${compiled.compiled.length} rules in ${rulePaths.join(', ')} is of ${why}`);
