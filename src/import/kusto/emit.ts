@@ -163,9 +163,10 @@ export function emitRule(input: EmitInput): string {
   if (meta.tags.length) doc.tags = meta.tags;
   doc.logsource = input.logsource;
   if (input.native) doc.native = input.native;
-  if (lifted.parameters.length) {
+  const declared = lifted.parameters.filter((p) => !p.placeholder);
+  if (declared.length) {
     doc.parameters = Object.fromEntries(
-      lifted.parameters.map((p) => [p.name, { ...(p.description ? { description: p.description } : {}), values: p.values.map((v) => (v.kind === 'number' ? v.text : sigmaValue(v, false))) }]),
+      declared.map((p) => [p.name, { ...(p.description ? { description: p.description } : {}), values: p.values.map((v) => (v.kind === 'number' ? v.text : sigmaValue(v, false))) }]),
     );
   }
   const lookback = lifted.lookback ?? meta.lookback;
@@ -187,6 +188,9 @@ export function emitRule(input: EmitInput): string {
   }
   const detPair = root.items.find((p: Pair) => isScalar(p.key) && (p.key as Scalar).value === 'detection');
   const notes = [
+    ...lifted.parameters
+      .filter((p) => p.placeholder)
+      .map((p) => ` %${p.name}% is a placeholder: the query's list was empty (dynamic([])); give its values with --placeholders or --placeholder${p.description ? `. ${p.description}` : ''}`),
     ...lifted.comments.map((c) => ` KQL: ${c}`),
     ...lifted.notCarried.map((c) => ` not carried (a computed result column; it selects no event): ${c}`),
   ];

@@ -50,6 +50,8 @@ export interface LiftedParameter {
   name: string;
   values: LiftValue[];
   description?: string;
+  /** `dynamic([])`: a `%name%` placeholder whose values the deployment gives (docs/rule-format.md). */
+  placeholder?: boolean;
 }
 
 export interface LiftedQuery {
@@ -209,7 +211,7 @@ class Lifter {
   /** extend/project names that hold a column or JSON path. */
   private readonly aliases = new Map<string, Field>();
   /** extend/project names computed by an expression the model cannot carry: where they are. */
-  private readonly computed = new Map<string, SyntaxNode>();
+  private readonly computed = new Map<string, { node: SyntaxNode; why: ImportRefusal }>();
   private readonly usedComments = new Set<SyntaxNode>();
 
   constructor(private readonly opts: LiftOptions) {}
@@ -224,9 +226,11 @@ class Lifter {
       const arr = nodesOf(expr!)[0];
       if (!arr || arr.kind !== 'JsonArrayExpression') refuse(`let ${name} = dynamic({...})`, 'a dynamic value other than a list of literals', expr!);
       const values = elements(nodesOf(arr!)[0]).map((e) => this.literal(e, `let ${name}`));
-      if (values.length === 0) refuse(`let ${name} = dynamic([])`, 'an empty list matches nothing; give the list its values first', expr!);
       if (values.some((v) => v.kind === 'null')) refuse(`let ${name}`, 'a null in a list', expr!);
-      const param: LiftedParameter = { name, values, ...(description ? { description } : {}) };
+      // An empty list is one the deployment fills in (Sentinel's templates say "add ... to the list
+      // below"): a placeholder, which every build refuses until it has values, instead of a list
+      // that silently matches nothing.
+      const param: LiftedParameter = { name, values, ...(description ? { description } : {}), ...(values.length === 0 ? { placeholder: true } : {}) };
       this.parameters.push(param);
       this.lets.set(name, { kind: 'list', param, node: st });
       return;
@@ -239,13 +243,17 @@ class Lifter {
       this.lets.set(name, { kind: 'scalar', value: this.literal(expr!, `let ${name}`), node: st });
       return;
     }
-    if (expr!.kind === 'FunctionDeclaration') refuse(`let ${name} = (...) {...}`, 'a function; its body is not lifted', st);
+    // A function is refused where a predicate calls it (as any function is); one that only computes
+    // result columns selects no event.
+    if (expr!.kind === 'FunctionDeclaration') return;
     if (expr!.kind === 'PipeExpression' || expr!.kind === 'NameReference' || expr!.kind === 'MaterializeExpression') refuse(`let ${name} = <table>`, 'a tabular (cross-table) let statement', st);
     refuse(`let ${name} = ${textOf(expr!, 40)}`, 'a computed let value; only literals and dynamic([...]) lists are lifted', st);
   }
 
   private literal(n: SyntaxNode, where: string): LiftValue {
     switch (n.kind) {
+      case 'ParenthesizedExpression':
+        return this.literal(nodesOf(n)[0]!, where);
       case 'StringLiteralExpression':
         return { kind: 'string', value: n.children[0]!.valueText! };
       case 'CompoundStringLiteralExpression':
@@ -372,12 +380,12 @@ class Lifter {
       const [nameNode, expr] = nodesOf(e);
       const name = nameOf(nameNode!);
       const f = this.tryField(expr!);
-      if (f) {
+      if (!(f instanceof ImportRefusal)) {
         this.aliases.set(name, f);
         this.computed.delete(name);
         push(f.name);
       } else {
-        this.computed.set(name, e);
+        this.computed.set(name, { node: e, why: f });
         this.aliases.delete(name);
         out.notCarried.push(`${name} = ${textOf(expr!, 50)}`);
       }
@@ -385,18 +393,18 @@ class Lifter {
     }
     if (e.kind === 'NameReference') {
       const f = this.tryField(e);
-      if (f) push(f.name);
+      if (!(f instanceof ImportRefusal)) push(f.name);
       return;
     }
     out.notCarried.push(textOf(e, 50));
   }
 
-  /** A column, an alias, or a JSON path below a dynamic column; undefined for anything computed. */
-  private tryField(n: SyntaxNode): Field | undefined {
+  /** A column, an alias, or a JSON path below a dynamic column; the refusal for anything computed. */
+  private tryField(n: SyntaxNode): Field | ImportRefusal {
     try {
       return this.field(n);
     } catch (e) {
-      if (e instanceof ImportRefusal) return undefined;
+      if (e instanceof ImportRefusal) return e;
       throw e;
     }
   }
@@ -411,7 +419,7 @@ class Lifter {
         const alias = this.aliases.get(name);
         if (alias) return alias;
         const comp = this.computed.get(name);
-        if (comp) refuse(`extend ${textOf(comp, 50)}`, `${name} is computed by an expression the model cannot carry`, comp);
+        if (comp) refuse(`extend ${textOf(comp.node, 50)}`, `${name} is computed by ${comp.why.construct}: ${comp.why.message}`, comp.node);
         const t = this.columns.get(name);
         if (t) return { name, type: t };
         const near = closest(name, [...this.columns.keys()]);
@@ -516,8 +524,17 @@ class Lifter {
       .join(' ')
       .toLowerCase();
     if (kids.length < 2) refuse(textOf(n), 'an expression that is not a comparison', n);
-    const [left, right] = kids as [SyntaxNode, SyntaxNode];
+    let [left, right] = kids as [SyntaxNode, SyntaxNode];
     if (isLiteralNode(left) && !isLiteralNode(right)) refuse(textOf(n), 'a literal on the left of a comparison', n);
+    // tolower(F) / toupper(F) compared with text of that case is a case-insensitive comparison of F.
+    let folded: 'tolower' | 'toupper' | undefined;
+    if (left.kind === 'FunctionCallExpression' && ['tolower', 'toupper'].includes(nameOf(nodesOf(left)[0]!))) {
+      const args = elements(nodesOf(nodesOf(left)[1]!)[0]);
+      if (args.length === 1) {
+        folded = nameOf(nodesOf(left)[0]!) as 'tolower' | 'toupper';
+        left = args[0]!;
+      }
+    }
     const field = this.field(left);
     this.timeWindow(n, field);
     const isText = field.type === 'string' || field.type === 'path' || field.type === 'dynamic';
@@ -547,6 +564,7 @@ class Lifter {
       return v;
     };
     const not = (c: Cond): Cond => ({ kind: 'not', child: c });
+    if (folded) return this.foldedPredicate(n, op, folded, not);
     const eq = (cased: boolean, v: LiftValue[], list: boolean): Leaf => {
       const num = v.every((x) => x.kind === 'number');
       if (numeric && !num) refuse(textOf(n), `${field.name} is ${field.type}: a text comparison on a number column`, n);
@@ -645,6 +663,47 @@ class Lifter {
     return refuse(textOf(n), `operator ${op || n.kind}`, n);
   }
 
+  /**
+   * `tolower(F) op v`: F compared case-insensitively, when every value is already of that case and
+   * ASCII (tolower of a value with a capital never equals it; beyond ASCII, .NET's tolower and the
+   * model's case folding are not the same function).
+   */
+  private foldedPredicate(n: SyntaxNode, op: string, fn: 'tolower' | 'toupper', not: (c: Cond) => Cond): Cond {
+    const ci: Record<string, string> = {
+      '==': '=~', '!=': '!~', '=~': '=~', '!~': '!~', in: 'in~', '!in': '!in~', 'in~': 'in~', '!in~': '!in~',
+      contains_cs: 'contains', contains: 'contains', '!contains_cs': '!contains', '!contains': '!contains',
+      startswith_cs: 'startswith', startswith: 'startswith', '!startswith_cs': '!startswith', '!startswith': '!startswith',
+      endswith_cs: 'endswith', endswith: 'endswith', '!endswith_cs': '!endswith', '!endswith': '!endswith',
+      has_cs: 'has', has: 'has', '!has_cs': '!has', '!has': '!has', has_any: 'has_any', has_all: 'has_all',
+    };
+    const to = ci[op];
+    if (!to) refuse(textOf(n), `${fn}() with ${op}`, n);
+    const [left, right] = nodesOf(n) as [SyntaxNode, SyntaxNode];
+    const arg = elements(nodesOf(nodesOf(left)[1]!)[0])[0]!;
+    // The same predicate on the column itself, case-insensitive.
+    const plain: SyntaxNode = { ...n, children: n.children.map((c) => (c === left ? arg : isToken(c) && c.text?.toLowerCase() === op ? { ...c, text: to } : c)) };
+    const cond = this.predicate(plain);
+    const check = (c: Cond): void => {
+      if (c.kind === 'not') return check(c.child);
+      if (c.kind !== 'leaf') return c.children.forEach(check);
+      for (const v of c.values) {
+        const texts = v.kind === 'param' ? this.paramTexts(v.name) : v.kind === 'string' ? [v.value] : [];
+        for (const t of texts) {
+          if (!/^[\x20-\x7e]*$/.test(t)) refuse(textOf(n), `${fn}() compared with non-ASCII text, which .NET's ${fn} and the model's case folding may read differently`, right);
+          if ((fn === 'tolower' ? t.toLowerCase() : t.toUpperCase()) !== t) refuse(textOf(n), `${fn}() compared with '${t}', which it never equals (the value is not ${fn === 'tolower' ? 'lowercase' : 'uppercase'})`, right);
+        }
+      }
+    };
+    check(cond);
+    void not;
+    return cond;
+  }
+
+  private paramTexts(name: string): string[] {
+    const l = this.lets.get(name);
+    return l?.kind === 'list' ? l.param.values.flatMap((v) => (v.kind === 'string' ? [v.value] : [])) : [];
+  }
+
   private between(n: SyntaxNode, field: Field, numeric: boolean): Cond {
     if (!numeric) refuse(textOf(n), `between on ${field.name}, a ${field.type} column (only numbers are compared)`, n);
     // `F between (a .. b)`: the range is a node holding the two bounds.
@@ -730,6 +789,7 @@ class Lifter {
         for (const v of values) {
           if (v.kind === 'param') {
             const l = this.lets.get(v.name);
+            if (l?.kind === 'list' && l.param.placeholder) refuse(textOf(n), `${v.name} is an empty list (a placeholder), which ${fn}() cannot take`, n);
             if (l?.kind === 'list') flat.push(...l.param.values);
           } else flat.push(v);
         }

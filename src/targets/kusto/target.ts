@@ -133,6 +133,8 @@ export const kustoTarget: Target = {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);
     const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
+    // Native rules read their own table, which no log source may map.
+    for (const q of queries) if (q.input.rule.native) used.add(q.input.rule.native.table);
     const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {
