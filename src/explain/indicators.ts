@@ -52,6 +52,8 @@ function describe(l: Leaf): Omit<Found, 'negated'> {
       return { field: l.field, kind: `field ${STR_KIND[l.op]}`, value: l.other, caseSensitive: l.case === 'cs' };
     case 'keyword':
       return { field: '(keywords)', kind: 'keyword', value: globText(l.pattern), caseSensitive: l.case === 'cs' };
+    case 'has':
+      return { field: l.field, kind: 'has', value: l.value, caseSensitive: l.case === 'cs' };
   }
 }
 

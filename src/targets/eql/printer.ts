@@ -229,6 +229,8 @@ function printLeaf(n: Leaf, ctx: PrintContext): Rendered {
       );
     case 'keyword':
       return printKeyword(n, ctx);
+    case 'has':
+      throw new TargetFailure('unsupported', `'${n.field}|has: ${n.value}' is a term match, which this target does not render yet`);
   }
 }
 
