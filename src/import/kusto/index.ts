@@ -11,8 +11,8 @@ import { allTactics, compactName, technique } from '../../attack/index.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { kustoMapping, type KustoMapping } from '../../targets/kusto/mapping.js';
 import { derivedId, emitRule, fileNameOf, type RuleMetadata } from './emit.js';
-import { ImportRefusal, liftQuery, lineCol, type RefusalKind } from './lift.js';
-import { logSourceOf } from './reverse.js';
+import { ImportRefusal, liftQuery, lineCol, type Cond, type RefusalKind } from './lift.js';
+import { logsourceOf, type RowFilter } from './reverse.js';
 
 export const FIELD_MODES = ['native', 'sigma'] as const;
 export type FieldMode = (typeof FIELD_MODES)[number];
@@ -263,9 +263,11 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
     return { path, ok: false, kind: 'unsupported', construct: '--fields sigma', error: `${path}: --fields sigma is not implemented yet; import with --fields native` };
   }
   const notes = [...src.notes];
-  const ls = logSourceOf(m, lifted.table, lifted.wheres);
-  const logsource = ls ? ls.logsource : { product: platform, service: lifted.table };
-  if (!ls) notes.push(`no Sigma log source of platform ${platform} reads ${lifted.table} with these filters: log source ${platform}/service:${lifted.table}`);
+  const ls = logsourceOf(m, lifted.table, rowFilters(lifted.wheres));
+  // A native rule keeps its row filters as predicates: the log source says what the rows are (for
+  // catalogs and routing), the native: table says where they are read.
+  const logsource = ls.ok ? ls.logsource : { product: platform, service: lifted.table };
+  if (!ls.ok) notes.push(`${ls.error}: log source ${platform}/service:${lifted.table}`);
   const resolve = (c: string): string => lifted.aliases.get(c) ?? c;
   const output = [...new Set([...lifted.outputs, ...src.entityColumns.map(resolve)])].filter((c) => c !== m.timeColumn && (m.tables.get(lifted.table)?.has(c) || c.includes('.')));
   const meta: RuleMetadata = {
@@ -284,6 +286,20 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
   for (const c of lifted.notCarried) notes.push(`result column not carried (computed): ${c}`);
   const rule = emitRule({ meta, logsource, native: { target: 'kusto', platform, table: lifted.table }, lifted, field: (n) => n, source: path === '-' ? 'standard input' : path });
   return { path, ok: true, rule, fileName: fileNameOf(meta.title), notes };
+}
+
+/** The top-level equalities of the where chain (`ActionType == "FileCreated"`), as row filters for the reverse mapping. */
+function rowFilters(wheres: readonly { cond: Cond }[]): RowFilter[] {
+  const out: RowFilter[] = [];
+  const visit = (c: Cond): void => {
+    if (c.kind === 'and') c.children.forEach(visit);
+    else if (c.kind === 'leaf' && c.modifiers.length <= 1 && c.modifiers.every((x) => x === 'cased') && !c.field.includes('.')) {
+      const values = c.values.flatMap((v) => (v.kind === 'string' || v.kind === 'number' ? [v.value] : []));
+      if (values.length === c.values.length) out.push({ column: c.field, op: '==', values });
+    }
+  };
+  for (const w of wheres) visit(w.cond);
+  return out;
 }
 
 /**
