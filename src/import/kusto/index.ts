@@ -8,6 +8,7 @@
 import { basename, extname } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, type YAMLMap } from 'yaml';
 import { allTactics, compactName, technique } from '../../attack/index.js';
+import { loadText } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { kustoMapping, type KustoMapping } from '../../targets/kusto/mapping.js';
 import { derivedId, emitRule, fileNameOf, type RuleMetadata } from './emit.js';
@@ -285,6 +286,15 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
   }
   for (const c of lifted.notCarried) notes.push(`result column not carried (computed): ${c}`);
   const rule = emitRule({ meta, logsource, native: { target: 'kusto', platform, table: lifted.table }, lifted, field: (n) => n, source: path === '-' ? 'standard input' : path });
+  // The rule as rulec reads it: a value the model refuses (a has value with no term character...)
+  // refuses the import, which is never handed on as a rule that does not check.
+  const bad = loadText(path, rule).flatMap((r) => r.diagnostics.filter((d) => d.severity === 'error'));
+  if (bad.length) {
+    const lines = rule.split('\n');
+    const d = bad[0]!;
+    const at = (lines[d.line - 1] ?? '').trim();
+    return { path, ok: false, kind: 'unsupported', construct: at, error: `${path}: ${at}: the model refuses the lifted predicate: ${d.message}` };
+  }
   return { path, ok: true, rule, fileName: fileNameOf(meta.title), notes };
 }
 
