@@ -62,7 +62,7 @@ for (const f of files) {
   }
   r.refused[res.kind] = (r.refused[res.kind] ?? 0) + 1;
   // A refusal names a construct and where it is (file:line:col, or the Sentinel key's line).
-  if (!res.construct || !/:\d+:\d+/.test(res.error)) {
+  if (!res.construct || !/\d+:\d+/.test(res.error)) {
     r.unnamed++;
     unnamed.push(`${f}: ${res.error}`);
   }

@@ -20,6 +20,8 @@ export interface ImportCliOptions {
 }
 
 const INPUT_EXTENSIONS = ['.kql', '.txt', '.csl', '.yaml', '.yml', '.json'];
+/** Read from a folder: `.txt` files are queries only when named (a folder's notes are not). */
+const FOLDER_EXTENSIONS = ['.kql', '.csl', '.yaml', '.yml', '.json'];
 
 /** The input files of the paths: files as given, directories searched for query and rule files. */
 function inputFiles(paths: string[]): string[] {
@@ -28,7 +30,7 @@ function inputFiles(paths: string[]): string[] {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (INPUT_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(p);
+      else if (FOLDER_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(p);
     }
   };
   for (const p of paths) {

@@ -37,6 +37,8 @@ interface Source {
   query: string;
   /** 1-based line and column of the query's first character in the file, when known exactly (block scalars). */
   queryAt?: { line: number; column: number; indent: number };
+  /** The query is the whole file (a .kql file): its line:col are the file's. */
+  whole?: boolean;
   meta: Partial<RuleMetadata>;
   platform?: string;
   entityColumns: string[];
@@ -199,7 +201,7 @@ function fromJson(js: Record<string, unknown>): Source {
 function readSource(path: string, text: string): Source {
   const t = text.replace(/^\uFEFF/, '');
   const ext = extname(path).toLowerCase();
-  const asQuery = (): Source => ({ query: t, meta: { title: titleOfPath(path), tags: [] }, entityColumns: [], refusals: [], notes: [] });
+  const asQuery = (): Source => ({ query: t, whole: true, meta: { title: titleOfPath(path), tags: [] }, entityColumns: [], refusals: [], notes: [] });
   if (ext === '.kql' || ext === '.txt' || ext === '.csl') return asQuery();
   if (ext === '.json' || (path === '-' && /^\s*\{/.test(t))) {
     let js: unknown;
@@ -246,7 +248,8 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
     if (offset === undefined) return path;
     const { line, column } = lineCol(src.query, offset);
     if (src.queryAt) return `${path}:${src.queryAt.line + line - 1}:${(line === 1 ? src.queryAt.column : src.queryAt.indent + 1) + column - 1} (query ${line}:${column})`;
-    return `${path}:${line}:${column}`;
+    // A query inside a JSON string or a quoted YAML value: its own line and column.
+    return src.whole ? `${path}:${line}:${column}` : `${path} (query ${line}:${column})`;
   };
   const first = src.refusals[0];
   if (first) return { path, ok: false, kind: 'unsupported', construct: first.construct, error: `${path}${first.line ? `:${first.line}:1` : ''}: ${first.construct}: ${first.why}` };
