@@ -106,7 +106,13 @@ class Builder {
           const values = leaves.flatMap((l) => l.values);
           return this.select([{ ...leaves[0]!, values, list: values.length > 1 }], negated, comments);
         }
-        return c.children.map((x) => this.condition(x, comments, negated)).join(' or ');
+        // `and` binds tighter than `or`; the parentheses are for the reader.
+        return c.children
+          .map((x) => {
+            const t = this.condition(x, comments, negated);
+            return x.kind === 'and' && t.includes(' and ') ? `(${t})` : t;
+          })
+          .join(' or ');
       }
       case 'and': {
         const parts: string[] = [];
@@ -122,7 +128,7 @@ class Builder {
           } else {
             flush();
             const t = this.condition(x, comments, negated);
-            parts.push(x.kind === 'or' ? `(${t})` : t);
+            parts.push(x.kind === 'or' && t.includes(' or ') ? `(${t})` : t);
           }
         }
         flush();
@@ -140,7 +146,7 @@ export function emitRule(input: EmitInput): string {
   for (const w of lifted.wheres) {
     const comments = [...w.comments];
     const t = b.condition(w.cond, comments);
-    conds.push(w.cond.kind === 'or' && lifted.wheres.length > 1 ? `(${t})` : t);
+    conds.push(w.cond.kind === 'or' && t.includes(' or ') && lifted.wheres.length > 1 ? `(${t})` : t);
   }
   const detection: Record<string, unknown> = {};
   for (const s of b.selections) {
