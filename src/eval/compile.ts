@@ -8,12 +8,12 @@
  * runtime/linear-regex.ts (a pattern it cannot run, lookaround or backreferences, throws a
  * RegexError here, when the rule is compiled), and address parsing skips texts too long to be one.
  */
-import type { Node, NumOp, StrLeaf, StrOp } from '../ir/types.js';
+import type { HasLeaf, Node, NumOp, StrLeaf, StrOp } from '../ir/types.js';
 import { fold } from '../runtime/fold.js';
 import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
 import { compileLinearRegex } from '../runtime/linear-regex.js';
-import { hasTerm } from '../runtime/term.js';
+import { hasAnyTerm, hasTerm, isOneTerm } from '../runtime/term.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
 import { compareExact, compareNumber, isBool, isEmpty, numbersOf, numericValuesOf } from '../runtime/values.js';
 import { AhoCorasick } from './aho.js';
@@ -201,8 +201,16 @@ const GROUP_MIN = 3;
  */
 function compileOr(children: readonly Node[]): Matcher {
   const groups = new Map<string, StrLeaf[]>();
+  const hasGroups = new Map<string, HasLeaf[]>();
   const rest: Node[] = [];
   for (const c of children) {
+    if (c.kind === 'has') {
+      const key = `${c.case}\u0000${c.field}`;
+      let g = hasGroups.get(key);
+      if (!g) hasGroups.set(key, (g = []));
+      g.push(c);
+      continue;
+    }
     if (c.kind !== 'str') {
       rest.push(c);
       continue;
@@ -217,6 +225,10 @@ function compileOr(children: readonly Node[]): Matcher {
     if (leaves.length >= GROUP_MIN) ms.push(strGroup(leaves));
     else rest.push(...leaves);
   }
+  for (const leaves of hasGroups.values()) {
+    if (leaves.length >= GROUP_MIN) ms.push(hasGroup(leaves));
+    else rest.push(...leaves);
+  }
   for (const c of rest) ms.push(compileNode(c));
   if (ms.length === 1) return ms[0]!;
   if (ms.length === 2) {
@@ -225,6 +237,29 @@ function compileOr(children: readonly Node[]): Matcher {
   }
   return (ev) => {
     for (let i = 0; i < ms.length; i++) if (ms[i]!(ev)) return true;
+    return false;
+  };
+}
+
+/**
+ * Term matches of one field and case (KQL's `has_any` lists): the values that are single terms are
+ * a set the text's terms are looked up in, one pass per text; values with separators are searched
+ * one by one.
+ */
+function hasGroup(leaves: readonly HasLeaf[]): Matcher {
+  const { field } = leaves[0]!;
+  const ci = leaves[0]!.case === 'ci';
+  const lits = [...new Set(leaves.map((l) => (ci ? fold(l.value) : l.value)))];
+  const terms = new Set(lits.filter(isOneTerm));
+  const phrases = lits.filter((l) => !isOneTerm(l));
+  const test = (t: string): boolean => {
+    if (terms.size > 0 && hasAnyTerm(t, terms)) return true;
+    for (let i = 0; i < phrases.length; i++) if (hasTerm(t, phrases[i]!)) return true;
+    return false;
+  };
+  return (ev) => {
+    const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+    for (let i = 0; i < ts.length; i++) if (test(ts[i]!)) return true;
     return false;
   };
 }

@@ -31,3 +31,27 @@ export function hasTerm(text: string, needle: string): boolean {
   }
   return false;
 }
+
+/** The string is one term: term characters only (non-empty). */
+export function isOneTerm(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTermUnit(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Some term of `text` is in `terms` (single terms, folded as `text` is): one pass over the text,
+ * whatever the number of terms, for the long lists KQL's `has_any` carries.
+ */
+export function hasAnyTerm(text: string, terms: ReadonlySet<string>): boolean {
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && isTermUnit(text.charCodeAt(i))) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (terms.has(text.slice(start, i))) return true;
+      start = -1;
+    }
+  }
+  return false;
+}

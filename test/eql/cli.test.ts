@@ -19,14 +19,14 @@ describe('rulec build --target eql', () => {
     expect(await main(['build', '--target', 'eql', '--fail-on', 'unsupported', RULES], c.io)).toBe(1);
     expect(c.out.join('\n')).toContain('file where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "11"');
     expect(c.err.some((l) => /registry_set_win_run_key_script\.yml:\d+:\d+: error \(unsupported\): 'Details\|fieldref: Image' compares two fields/.test(l))).toBe(true);
-    expect(c.err.at(-1)).toBe('eql/ecs: 10 rules: 7 compiled, 3 failed (3 unsupported)');
+    expect(c.err.at(-1)).toBe('eql/ecs: 11 rules: 8 compiled, 3 failed (3 unsupported)');
   });
 
   it('--skip-unsupported --validate --json: every emitted query validates', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'eql', '--skip-unsupported', '--validate', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows.filter((r) => r.ok)).toHaveLength(7);
+    expect(rows.filter((r) => r.ok)).toHaveLength(8);
     expect(rows.filter((r) => r.skipped).map((r) => r.kind)).toEqual(['unsupported', 'unsupported', 'unsupported']);
   });
 

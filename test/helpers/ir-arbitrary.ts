@@ -81,6 +81,13 @@ export const irLeaf: fc.Arbitrary<Node> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant('has' as const), field, value: nonEmpty.filter((v) => /[A-Za-z0-9]/.test(v)), case: caseMode }),
   },
+  // a has_any list: the evaluator looks single terms up in a set, phrases one by one
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(field, caseMode, fc.array(nonEmpty.filter((v) => /[A-Za-z0-9]/.test(v)), { minLength: 3, maxLength: 6 }))
+      .map(([f, c, values]): Node => ({ kind: 'or', children: values.map((value) => ({ kind: 'has', field: f, value, case: c })) })),
+  },
 );
 
 export const irTree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({

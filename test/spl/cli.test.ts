@@ -32,7 +32,7 @@ describe('rulec build --target spl', () => {
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--validate', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows.length).toBe(10);
+    expect(rows.length).toBe(11);
     for (const r of rows) {
       expect(r).toMatchObject({ target: 'spl', platform: 'sysmon', format: 'query', ok: true });
       expect(() => parseQuery(r.query)).not.toThrow();
@@ -45,7 +45,7 @@ describe('rulec build --target spl', () => {
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--out', out, RULES], c.io)).toBe(0);
     expect(readFileSync(join(out, 'windows/proc_creation_win_recon_command.spl'), 'utf8')).toMatch(/^source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode=1 Image IN/);
-    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 10 rules: 10 compiled -> /);
+    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 11 rules: 11 compiled -> /);
   });
 
   it('bundles every rule into one Splunk app folder with --format savedsearches', async () => {
@@ -55,12 +55,12 @@ describe('rulec build --target spl', () => {
     expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
-    expect(conf.match(/^\[rulec - /gm)).toHaveLength(10);
+    expect(conf.match(/^\[rulec - /gm)).toHaveLength(11);
     expect(conf).toContain('[rulec - Executable Drop via Azure Custom Script Extension]\n');
     expect(conf).toContain('action.correlationsearch.annotations = {"mitre_attack":["T1651","T1021.008"]}');
     // A multi-line search continues with a trailing backslash, and every search is a query rulec parses.
     const searches = [...conf.matchAll(/^search = ((?:.* \\\n)*.*)$/gm)].map((m) => m[1]!.replace(/ \\\n/g, '\n'));
-    expect(searches).toHaveLength(10);
+    expect(searches).toHaveLength(11);
     for (const s of searches) expect(() => parseQuery(s)).not.toThrow();
     expect(readFileSync(join(out, 'metadata/default.meta'), 'utf8')).toContain('access = read : [ * ]');
   });
@@ -91,7 +91,7 @@ describe('rulec build --target spl', () => {
     expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error \(mapping\): log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
     const s = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', '--skip-unsupported', RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toBe('spl/windows: 10 rules: 8 compiled, 2 skipped (2 mapping)');
+    expect(s.err.at(-1)).toBe('spl/windows: 11 rules: 9 compiled, 2 skipped (2 mapping)');
     const d = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', RULES], d.io)).toBe(0);
     expect(d.err).toEqual(s.err);

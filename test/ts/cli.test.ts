@@ -17,7 +17,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const out = tmp();
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--out', out, RULES], c.io)).toBe(0);
-    expect(c.err.at(-1)).toMatch(/^ts\/node: 10 rules: 10 compiled -> /);
+    expect(c.err.at(-1)).toMatch(/^ts\/node: 11 rules: 11 compiled -> /);
     const m = loadModule(readFileSync(join(out, 'windows/proc_creation_win_recon_command.ts'), 'utf8'));
     expect(m.rule.title).toBe('Reconnaissance Command');
     expect(m.match({ Image: 'C:\\Windows\\System32\\WHOAMI.exe' })).toBe(true);
@@ -30,7 +30,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--format', 'bundle', '--out', out, RULES], c.io)).toBe(0);
     const m = loadModule<BundleModule>(readFileSync(join(out, 'rules.ts'), 'utf8'));
-    expect(m.rules).toHaveLength(10);
+    expect(m.rules).toHaveLength(11);
     expect(m.detect({ Image: 'C:\\Windows\\System32\\whoami.exe' }).map((r) => r.title)).toEqual(['Reconnaissance Command']);
     expect(existsSync(join(out, 'windows'))).toBe(false);
   });
@@ -39,7 +39,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(10);
+    expect(rows).toHaveLength(11);
     for (const r of rows) {
       expect(r).toMatchObject({ target: 'ts', platform: 'node', format: 'query', ok: true });
       expect(r.query).toContain('export function match(event: object): boolean');
@@ -49,7 +49,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
   it('--validate type-checks the modules', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--validate', '--json', RULES], c.io)).toBe(0);
-    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(10).fill(true));
+    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(11).fill(true));
   });
 
   it('correlation rules are reported unsupported; --fail-on unsupported fails the build, --skip-unsupported skips them', async () => {
@@ -58,7 +58,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     expect(c.err.some((l) => /correlation_recon_burst\.yml:\d+:\d+: error \(unsupported\): correlation rules are not compiled to ts yet/.test(l))).toBe(true);
     const s = capture();
     expect(await main(['build', '--target', 'ts', '--skip-unsupported', RULES, FIXTURE_RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toMatch(/11 rules: 10 compiled, 1 skipped \(1 unsupported\)$/);
+    expect(s.err.at(-1)).toMatch(/12 rules: 11 compiled, 1 skipped \(1 unsupported\)$/);
   });
 
   it('--mapping renames fields; a bad mapping fails every rule with a mapping error', async () => {

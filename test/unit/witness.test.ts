@@ -26,6 +26,10 @@ describe('witnesses', () => {
     ]);
   });
 
+  it('take a term match\'s value, which occurs in any text it matches (case-insensitively folded)', () => {
+    expect(show({ kind: 'or', children: [{ kind: 'has', field: 'A', value: 'Cmd.exe', case: 'ci' }, { kind: 'has', field: 'A', value: 'PS', case: 'cs' }] })).toEqual([['A:cmd.exe', 'A:ps']]);
+  });
+
   it('give an or none when a branch has none', () => {
     expect(witnessOf({ kind: 'or', children: [contains('A', 'abc'), { kind: 'exists', field: 'B' }] })).toBeUndefined();
   });
