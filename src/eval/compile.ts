@@ -13,6 +13,7 @@ import { fold } from '../runtime/fold.js';
 import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
 import { compileLinearRegex } from '../runtime/linear-regex.js';
+import { hasTerm } from '../runtime/term.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
 import { compareExact, compareNumber, isBool, isEmpty, numbersOf, numericValuesOf } from '../runtime/values.js';
 import { AhoCorasick } from './aho.js';
@@ -164,6 +165,16 @@ export function compileNode(n: Node): Matcher {
           const test = strTest(op, r);
           return left.some(test);
         });
+      };
+    }
+    case 'has': {
+      const { field } = n;
+      const ci = n.case === 'ci';
+      const lit = ci ? fold(n.value) : n.value;
+      return (ev) => {
+        const ts = ci ? ev.foldedOf(field) : ev.textsOf(field);
+        for (let i = 0; i < ts.length; i++) if (hasTerm(ts[i]!, lit)) return true;
+        return false;
       };
     }
     case 'keyword': {

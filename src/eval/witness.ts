@@ -104,6 +104,8 @@ function clausesOf(n: Node): Clause[] {
     case 'const':
       return n.value ? [] : [[]];
     case 'str':
+    case 'has':
+      // A term match is a substring match with conditions at its ends: its value is a witness.
       return leaf(n.field, n.value);
     case 'glob':
       return leaf(n.field, longestToken(n.pattern));

@@ -9,7 +9,7 @@ import { fold } from '../runtime/fold.js';
 export interface Indicator {
   /** The Sigma field; `(keywords)` for a field-less search. */
   field: string;
-  /** eq, contains, startswith, endswith, match (a glob), regex, cidr, lt, lte, gt, gte, exists, null, field eq..., keyword. */
+  /** eq, contains, startswith, endswith, match (a glob), regex, cidr, lt, lte, gt, gte, exists, null, field eq..., keyword, has, has all. */
   kind: string;
   /** Under a `not`: the rule excludes events with it. */
   negated: boolean;
@@ -52,12 +52,28 @@ function describe(l: Leaf): Omit<Found, 'negated'> {
       return { field: l.field, kind: `field ${STR_KIND[l.op]}`, value: l.other, caseSensitive: l.case === 'cs' };
     case 'keyword':
       return { field: '(keywords)', kind: 'keyword', value: globText(l.pattern), caseSensitive: l.case === 'cs' };
+    case 'has':
+      return { field: l.field, kind: 'has', value: l.value, caseSensitive: l.case === 'cs' };
   }
 }
 
 function walk(n: Node, negated: boolean, out: Found[]): void {
   switch (n.kind) {
-    case 'and':
+    case 'and': {
+      // Term matches of one field that must all hold (`has|all`, KQL's has_all) are one indicator kind.
+      const key = (c: Node): string | undefined => (c.kind === 'has' ? `${c.field}\u0000${c.case}` : undefined);
+      const counts = new Map<string, number>();
+      for (const c of n.children) {
+        const k = key(c);
+        if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      for (const c of n.children) {
+        const k = key(c);
+        if (k !== undefined && counts.get(k)! > 1) out.push({ ...describe(c as Leaf), kind: 'has all', negated });
+        else walk(c, negated, out);
+      }
+      return;
+    }
     case 'or':
       for (const c of n.children) walk(c, negated, out);
       return;

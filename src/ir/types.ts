@@ -96,6 +96,18 @@ export interface FieldRefLeaf {
   case: Case;
 }
 
+/**
+ * Term match (KQL `has`, docs/semantics.md "Term match"): `value` occurs in the field's text with
+ * no term character (ASCII letter or digit) adjoining it where its own first or last character is
+ * one. `value` holds at least one term character.
+ */
+export interface HasLeaf {
+  kind: 'has';
+  field: string;
+  value: string;
+  case: Case;
+}
+
 /** Field-less search: some string value anywhere in the event contains the pattern. */
 export interface KeywordLeaf {
   kind: 'keyword';
@@ -114,7 +126,8 @@ export type Leaf =
   | ExistsLeaf
   | NullLeaf
   | FieldRefLeaf
-  | KeywordLeaf;
+  | KeywordLeaf
+  | HasLeaf;
 
 export interface AndNode {
   kind: 'and';
@@ -153,6 +166,7 @@ export const LEAF_KINDS: readonly LeafKind[] = [
   'null',
   'fieldref',
   'keyword',
+  'has',
 ];
 
 export function isLeaf(n: Node): n is Leaf {

@@ -21,6 +21,7 @@ import {
   type SigmaString,
 } from '../parse/sigma-string.js';
 import { formatIp, maskNetwork, parseIp } from '../runtime/ip.js';
+import { hasTermChar } from '../runtime/term.js';
 import { base64, base64Offsets, utf16, utf8Bytes, WINDASH_CHARS } from './encode.js';
 import { normalizeRegex } from './regex.js';
 
@@ -28,7 +29,7 @@ export const MODIFIERS = [
   'contains', 'startswith', 'endswith', 'all', 'base64', 'base64offset', 'utf16le', 'utf16be', 'utf16',
   'wide', 'windash', 're', 'i', 'm', 's', 'ignorecase', 'multiline', 'dotall', 'cidr', 'exists',
   'fieldref', 'gt', 'gte', 'lt', 'lte', 'neq', 'expand', 'cased', 'minute', 'hour', 'day', 'week',
-  'month', 'year',
+  'month', 'year', 'has',
 ] as const;
 type Modifier = (typeof MODIFIERS)[number];
 
@@ -252,6 +253,7 @@ function lowerItem(item: FieldItem, scope: Scope, diags: Diagnostic[]): Node {
     const leaf: Node = { kind: 'exists', field };
     return v.value ? leaf : B.not(leaf);
   }
+  if (has('has')) return lowerHas(item, field, mods, scope, cs, all, neq);
   if (has('re')) return lowerRegex(item, field, mods, all, neq);
   if (has('cidr')) return lowerCidr(item, field, mods, all, neq);
   if (has('fieldref')) return lowerFieldRef(item, field, mods, cs, all, neq);
@@ -579,6 +581,61 @@ function lowerCidr(item: FieldItem, field: string, mods: { name: Modifier; at: P
       throw new RuleError('invalid-cidr', `invalid CIDR network '${v.value}': expected an IPv4 or IPv6 address with an optional /prefix, such as 10.0.0.0/8 or fe80::/10`, v.at);
     }
     return { kind: 'cidr', field, family: addr.length === 4 ? 4 : 6, network: formatIp(maskNetwork(addr, prefix)), prefix };
+  });
+  return combine(leaves, all, neq);
+}
+
+/**
+ * `has` (a rulec extension): the term match of KQL's `has` family. Values are literal search strings;
+ * a list is OR-ed (`has_any`), AND-ed with `all` (`has_all`), `cased` is `has_cs`.
+ */
+function lowerHas(
+  item: FieldItem,
+  field: string,
+  mods: { name: Modifier; at: Position }[],
+  scope: Scope,
+  cs: Case,
+  all: boolean,
+  neq: boolean,
+): Node {
+  const allowed: Modifier[] = ['has', 'cased', 'all', 'neq', 'expand'];
+  for (const m of mods) {
+    if (allowed.includes(m.name)) continue;
+    const why = ['contains', 'startswith', 'endswith'].includes(m.name)
+      ? `; a term match is neither a substring nor a prefix or suffix match: use '${m.name}' without 'has' for that`
+      : m.name === 're' || REGEX_FLAG[m.name]
+        ? '; a term match is not a regular expression: use \'re\' without \'has\' for one'
+        : '';
+    throw new RuleError('modifier-combination', `'${m.name}' cannot be combined with 'has' (allowed with it: ${allowed.slice(1).join(', ')})${why}`, m.at);
+  }
+  const expandAt = mods.find((m) => m.name === 'expand')?.at;
+  const leaves = item.values.map((raw): Node => {
+    if (raw.type !== 'string' && raw.type !== 'number') {
+      throw new RuleError('value-type', `'has' searches a field's text for terms; it takes strings, found ${describe(raw)}`, raw.at);
+    }
+    let vals: Val[] = [{ t: 'str', s: parseSigmaString(raw.type === 'string' ? raw.value : raw.text, expandAt !== undefined), bytes: false }];
+    if (expandAt !== undefined) vals = applyModifier('expand', expandAt, vals, raw, scope, item);
+    const perValue = vals.map((v): Node => {
+      const s = (v as Extract<Val, { t: 'str' }>).s;
+      if (hasWildcards(s)) {
+        throw new RuleError(
+          'value-type',
+          `'has' matches its value literally and takes no wildcards ('${toSigmaNotation(s)}'); escape '*' and '?' as '\\*' and '\\?' to search for the characters`,
+          raw.at,
+        );
+      }
+      const value = plainText(s)!;
+      if (!hasTermChar(value)) {
+        throw new RuleError(
+          'value-type',
+          `'has' looks for terms, runs of ASCII letters and digits, and '${value}' holds none, so it names no term; give a value with a letter or digit, or use 'contains' for a substring`,
+          raw.at,
+        );
+      }
+      return { kind: 'has', field, value, case: cs };
+    });
+    const param = vals.length > 0 && vals.every((v) => v.t === 'str' && v.param !== undefined) ? (vals[0] as { param: string }).param : undefined;
+    return param !== undefined ? B.or(perValue, { name: param }) : B.or(perValue);
   });
   return combine(leaves, all, neq);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileNode, EventView } from '../../src/eval/index.js';
-import { PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
+import { hasAndEvent, PROPERTY_RUNS, propertyInput, ruleAndEvent } from '../harness/property.js';
 import { eqlPlatform } from './helpers.js';
 import { UndecidedRegex } from '../helpers/bounded-regex.js';
 
@@ -34,6 +34,33 @@ describe.each(['ecs-windows', 'raw'])('EQL %s literals (property)', (name) => {
         expect(got, r.query).toBe(expected);
       }),
       { numRuns: runs },
+    );
+  }, 120_000);
+});
+
+/**
+ * Term matches at term and case-folding edges (the Kelvin sign included: has is written as a regex
+ * with explicit classes, never through Elasticsearch's ASCII folding).
+ */
+describe.each(['ecs-windows', 'raw'])('EQL %s term matches (has, property)', (name) => {
+  const p = eqlPlatform(name);
+  it('agree with the evaluator', () => {
+    fc.assert(
+      fc.property(hasAndEvent(), ([ir, event]) => {
+        const input = propertyInput(ir);
+        const r = p.compile(input);
+        if (!r.ok) throw new Error(`did not compile: ${r.error}`);
+        const expected = compileNode(ir)(new EventView(event));
+        let got: boolean;
+        try {
+          got = p.verdict(r.query, event, input.rule.logsource);
+        } catch (e) {
+          if (e instanceof UndecidedRegex) return;
+          throw e;
+        }
+        expect(got, `${r.query}\n${JSON.stringify(event)}`).toBe(expected);
+      }),
+      { numRuns: name === 'raw' ? 500 : 2000 },
     );
   }, 120_000);
 });

@@ -148,6 +148,28 @@ describe('explain: indicators', () => {
   });
 });
 
+describe('explain: term matches', () => {
+  it('has is kind has, has|all is has all, has|cased is case-sensitive; corpus counts the same term', async () => {
+    const x = await explainText(
+      rule(`  sel:
+    CommandLine|has: [encodedcommand, enc]
+  both:
+    CommandLine|has|all: [invoke, expression]
+  cs:
+    Image|has|cased: PowerShell
+  condition: sel and both and cs`),
+      { corpus: [rule(`  sel: {CommandLine|has: ENCODEDCOMMAND}
+  condition: sel`), rule(`  sel: {CommandLine|contains: encodedcommand}
+  condition: sel`)] },
+    );
+    expect(x.indicators).toEqual([
+      { field: 'CommandLine', kind: 'has', negated: false, caseSensitive: false, values: [{ value: 'encodedcommand', corpus: 1 }, { value: 'enc', corpus: 0 }] },
+      { field: 'CommandLine', kind: 'has all', negated: false, caseSensitive: false, values: [{ value: 'invoke', corpus: 0 }, { value: 'expression', corpus: 0 }] },
+      { field: 'Image', kind: 'has', negated: false, caseSensitive: true, values: [{ value: 'PowerShell', corpus: 0 }] },
+    ]);
+  });
+});
+
 describe('explain: other targets', () => {
   it('spl: the search, eval, where and fields commands', async () => {
     const x = await explainText(rule("  sel: {Image|endswith: x.exe}\n  night: {UtcTime|hour|gte: 22}\n  condition: sel and night"), { target: 'spl' });

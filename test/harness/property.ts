@@ -33,9 +33,15 @@ const globTokens: fc.Arbitrary<GlobToken[]> = fc
     return out;
   });
 
+/** A term-match value: nasty characters around at least one term character (ASCII letter or digit). */
+const hasValue = fc
+  .tuple(fc.array(nastyChar, { maxLength: 3 }), fc.constantFrom('a', 'A', 'b', 'x', '0', '1', 'ab', 'Ab1', 'xB'), fc.array(nastyChar, { maxLength: 3 }))
+  .map(([a, t, b]) => a.join('') + t + b.join(''));
+
 export const leaf: fc.Arbitrary<Node> = fc.oneof(
-  fc.record({ kind: fc.constant('str' as const), field, op: fc.constantFrom('eq' as const, 'prefix' as const, 'suffix' as const, 'contains' as const), value: nastyString, case: caseMode }),
-  fc.record({ kind: fc.constant('glob' as const), field, pattern: globTokens, case: caseMode }),
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('str' as const), field, op: fc.constantFrom('eq' as const, 'prefix' as const, 'suffix' as const, 'contains' as const), value: nastyString, case: caseMode }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('glob' as const), field, pattern: globTokens, case: caseMode }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('has' as const), field, value: hasValue, case: caseMode }) },
 );
 
 /** A leaf, possibly negated or paired with a second leaf. */
@@ -55,6 +61,9 @@ function literalsOf(n: Node): string[] {
       return literalsOf(n.child);
     case 'str':
       return [n.value];
+    case 'has':
+      // the term, and near misses: inside a longer term, beside `_` and non-ASCII letters, beside punctuation
+      return [n.value, `x${n.value}`, `${n.value}0`, `_${n.value}_`, `é${n.value}é`, `-${n.value}.`];
     case 'glob':
       return [n.pattern.map((t) => (typeof t === 'string' ? t : t.wildcard === '*' ? 'zz' : 'q')).join('')];
     default:
@@ -100,3 +109,24 @@ export function propertyInput(ir: Node, logsource: DetectionRule['logsource'] = 
 
 /** Runs required by the issues: at least 10,000 cases in CI. */
 export const PROPERTY_RUNS = Number(process.env.RULEC_PROPERTY_RUNS ?? 10_000);
+
+/**
+ * Term matches (`has`) over an alphabet of term characters and the characters around their edges:
+ * `_`, punctuation, space, non-ASCII letters, and the characters whose case folding crosses ASCII
+ * (Kelvin sign, long s, dotted I, sharp s, final sigma). Events put the value inside longer terms,
+ * beside each of these, case-flipped, or leave it out.
+ */
+export const TERM_EDGE = ['a', 'A', 'k', 'K', 's', 'S', 'b', '0', '1', '_', '-', '.', ' ', '\\', '"', 'é', 'É', '\u212a', 'ſ', 'İ', 'i', 'ß', 'ẞ', 'Σ', 'σ', 'ς', '😀', '\n'];
+export function hasAndEvent(alphabet: readonly string[] = TERM_EDGE, arrays = true): fc.Arbitrary<[Node, Record<string, unknown>]> {
+  const ch = fc.constantFrom(...alphabet);
+  const value = fc.array(ch, { minLength: 1, maxLength: 4 }).map((a) => a.join('')).filter((v) => /[A-Za-z0-9]/.test(v));
+  return fc.tuple(value, fc.constantFrom<'ci' | 'cs'>('ci', 'cs'), fc.constantFrom(...PROPERTY_FIELDS)).chain(([v, c, f]) => {
+    const around = fc.array(ch, { maxLength: 2 }).map((a) => a.join(''));
+    const text = fc.oneof(
+      fc.tuple(around, fc.constantFrom(v, flipCase(v)), around).map(([a, m, b]) => a + m + b),
+      fc.array(ch, { maxLength: 6 }).map((a) => a.join('')),
+    );
+    const ev = fc.record({ [f]: fc.oneof({ weight: 4, arbitrary: text }, { weight: arrays ? 1 : 0, arbitrary: fc.array(text, { maxLength: 3 }) }) }, { requiredKeys: [] });
+    return fc.tuple(fc.constant<Node>({ kind: 'has', field: f, value: v, case: c }), ev);
+  });
+}

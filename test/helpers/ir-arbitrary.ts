@@ -76,6 +76,11 @@ export const irLeaf: fc.Arbitrary<Node> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('cidr' as const), field, family: fc.constant(4 as const), network: fc.constant('10.0.0.0'), prefix: fc.constant(8) }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('keyword' as const), pattern: glob, case: caseMode }) },
+  // term matches: the alphabet mixes term characters (a A b 1 0) with delimiters and non-ASCII letters
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('has' as const), field, value: nonEmpty.filter((v) => /[A-Za-z0-9]/.test(v)), case: caseMode }),
+  },
 );
 
 export const irTree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({

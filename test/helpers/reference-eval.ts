@@ -151,6 +151,15 @@ export function referenceMatch(n: Node, ev: Json): boolean {
         .map(f)
         .some((r) => left.some((l) => cmp(n.op, l, r)));
     }
+    case 'has': {
+      // semantics.md "Term match": no ASCII letter or digit may continue an end of the value that is one.
+      const ci = n.case === 'ci';
+      const v = ci ? fold(n.value) : n.value;
+      const term = /^[A-Za-z0-9]/;
+      const body = v.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+      const re = new RegExp(`${term.test(v) ? '(?<![A-Za-z0-9])' : ''}${body}${term.test(v.slice(-1)) ? '(?![A-Za-z0-9])' : ''}`);
+      return texts(lookup(ev, n.field)).some((t) => re.test(ci ? fold(t) : t));
+    }
     case 'keyword': {
       const ci = n.case === 'ci';
       const re = new RegExp(globSource(n.pattern, ci), 'su');

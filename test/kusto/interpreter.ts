@@ -356,7 +356,43 @@ function timespanOf(text: string): number {
 // ---------------------------------------------------------------------------------------------
 // Expressions
 
+/**
+ * KQL's `has`, from Microsoft Learn ("String operators", "has operator"): a string's terms are its
+ * maximal runs of ASCII letters and digits, and `has` holds when the right side is a whole term of
+ * the left. A right side with other characters in it is a phrase (docs/semantics.md 4a): it occurs
+ * in the left side, and no term continues it past an end that is a term character. Terms are cut on
+ * the left side as written; ignore-case compares by ordinal ignore-case (upperFold).
+ */
+function kqlHas(lhs: string, rhs: string, ci: boolean): boolean {
+  const isTerm = (ch: string | undefined): boolean => ch !== undefined && /^[A-Za-z0-9]$/.test(ch);
+  const units = (x: string): string[] => [...x].flatMap((c) => (c.length === 2 ? [c, ''] : [c]));
+  // Compare code point by code point so that positions in `lhs` stay those of the text as written.
+  const a = units(lhs);
+  const b = [...rhs];
+  const same = (x: string, y: string): boolean => (ci ? upperFold(x) === upperFold(y) : x === y);
+  for (let i = 0; i + b.length <= a.length; i++) {
+    let ok = true;
+    let j = i;
+    for (const ch of b) {
+      if (a[j] === undefined || !same(a[j]!, ch)) {
+        ok = false;
+        break;
+      }
+      j += ch.length;
+    }
+    if (!ok) continue;
+    if (isTerm(b[0]) && isTerm(a[i - 1])) continue;
+    if (isTerm(b[b.length - 1]) && isTerm(a[j])) continue;
+    return true;
+  }
+  return false;
+}
+
 const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
+  has: (a, b) => kqlHas(a, b, true),
+  '!has': (a, b) => !kqlHas(a, b, true),
+  has_cs: (a, b) => kqlHas(a, b, false),
+  '!has_cs': (a, b) => !kqlHas(a, b, false),
   '=~': (a, b) => upperFold(a) === upperFold(b),
   '!~': (a, b) => upperFold(a) !== upperFold(b),
   contains: (a, b) => upperFold(a).includes(upperFold(b)),
@@ -479,6 +515,13 @@ class Env {
       }
       case 'FunctionCallExpression':
         return this.call(n);
+      case 'HasAnyExpression':
+      case 'HasAllExpression': {
+        const [l, exprList] = nodesOf(n);
+        const a = str(this.eval(l!), n.kind);
+        const items = list(elements(nodesOf(exprList!)[0]).map((e) => this.eval(e))).map((x) => str(x, n.kind));
+        return n.kind === 'HasAnyExpression' ? items.some((x) => kqlHas(a, x, true)) : items.every((x) => kqlHas(a, x, true));
+      }
       case 'InExpression':
       case 'InCsExpression':
       case 'NotInExpression':

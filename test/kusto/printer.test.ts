@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import { kustoBackend } from './backend.js';
+import { compileKql } from './interpreter.js';
 import { compile, inputOf, kql, PROC, rule } from './helpers.js';
 
 /**
@@ -18,6 +19,21 @@ describe('KQL rendering of the IR primitives', { timeout: 60_000 }, () => {
   it('a literal * or ? stays literal (escaped for RE2 in a glob, plain in contains)', () => {
     expect(kql(rule(PROC, "sel:\n  CommandLine: 'a\\*b*'\ncondition: sel"))).toContain('ProcessCommandLine startswith "a*b"');
     expect(kql(rule(PROC, "sel:\n  CommandLine: 'a\\*b?'\ncondition: sel"))).toContain('@"(?is)^a\\*b.$"');
+  });
+
+  it('has renders as KQL term operators: has, has_cs, has_any, has_all, !has, a named has_any list; ß through a bounded regex', () => {
+    expect(kql(rule(PROC, "sel:\n  CommandLine|has: 'cmd.exe'\ncondition: sel"))).toContain('ProcessCommandLine has "cmd.exe"');
+    expect(kql(rule(PROC, "sel:\n  CommandLine|has|cased: 'Cmd'\ncondition: sel"))).toContain('ProcessCommandLine has_cs "Cmd"');
+    expect(kql(rule(PROC, 'sel:\n  CommandLine|has: [a, b]\ncondition: sel'))).toContain('ProcessCommandLine has_any ("a", "b")');
+    expect(kql(rule(PROC, 'sel:\n  CommandLine|has|all: [a, b]\ncondition: sel'))).toContain('ProcessCommandLine has_all ("a", "b")');
+    expect(kql(rule(PROC, 'sel:\n  CommandLine|has|cased: [a, b]\ncondition: sel'))).toContain('ProcessCommandLine has_cs "a" or ProcessCommandLine has_cs "b"');
+    expect(kql(rule(PROC, 'sel:\n  CommandLine|has: a\ncondition: not sel'))).toContain('ProcessCommandLine !has "a"');
+    expect(kql(rule(PROC, 'sel:\n  CommandLine|has|cased: a\ncondition: not sel'))).toContain('ProcessCommandLine !has_cs "a"');
+    const q = kql(rule(PROC, "sel:\n  CommandLine|has|expand: '%ext%'\ncondition: sel", 'parameters:\n  ext:\n    values: [exe, dll]\n'));
+    expect(q).toContain('let ext = dynamic(["exe", "dll"]);');
+    expect(q).toContain('ProcessCommandLine has_any (ext)');
+    expect(kql(rule(PROC, "sel:\n  CommandLine|has: 'straße'\ncondition: sel"))).toContain('ProcessCommandLine matches regex @"(?is)(?:^|[^A-Za-z0-9])straße(?:[^A-Za-z0-9]|$)"');
+    expect(kql(rule(PROC, "sel:\n  CommandLine|has: '.ßa'\ncondition: sel"))).toContain('matches regex @"(?is)\\.ßa(?:[^A-Za-z0-9]|$)"');
   });
 
   it('K3: IPv6 networks use the IPv6 functions, IPv4 networks the IPv4 ones, each behind an address-syntax guard', () => {
@@ -188,5 +204,24 @@ describe('case folding of ß and ẞ (docs/targets/kusto.md "Case folding")', { 
     }
     // cased values keep the _cs operators: ordinal comparison is exact
     expect(kql(rule(PROC, "sel:\n  CommandLine|contains|cased: 'straße'\ncondition: sel"))).toContain('CommandLine contains_cs "straße"');
+  });
+});
+
+describe('the test interpreter reads has as Microsoft documents it', () => {
+  const run = (pred: string, value: string): boolean => compileKql(`T | where A ${pred}`).run({ A: value }, 0);
+  it('the examples of Learn "has operator" and "String operators", and phrases', () => {
+    expect(run('has "america"', 'North America')).toBe(true);
+    expect(run('!has "amer"', 'North America')).toBe(true);
+    expect(run('has_cs "America"', 'North America')).toBe(true);
+    expect(run('!has_cs "amer"', 'North America')).toBe(true);
+    expect(run('has "Explorer"', 'Kusto: ad67d136-c1db-4f9f-88ef-d94f3b6b0b5a;KustoExplorerQueryRun')).toBe(false);
+    expect(run('has "c1db"', 'Kusto: ad67d136-c1db-4f9f-88ef-d94f3b6b0b5a;KustoExplorerQueryRun')).toBe(true);
+    expect(run('has_any ("CAROLINA", "DAKOTA", "NEW")', 'NEW YORK')).toBe(true);
+    expect(run('has_any ("south", "north")', 'NEW YORK')).toBe(false);
+    expect(run('has_all ("north", "dakota")', 'NORTH DAKOTA')).toBe(true);
+    expect(run('has_all ("north", "york")', 'NORTH DAKOTA')).toBe(false);
+    expect(run('has "cmd.exe"', 'C:\\cmd.exe /c')).toBe(true);
+    expect(run('has "cmd.exe"', 'xcmd.exe')).toBe(false);
+    expect(run('has "run"', 'run_now')).toBe(true);
   });
 });

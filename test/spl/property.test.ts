@@ -17,7 +17,7 @@ import { renderQuery } from '../../src/targets/spl/dialect.js';
 import { platformMapping, resolveLogSource } from '../../src/targets/spl/mapping.js';
 import { parseQuery } from '../../src/targets/spl/parser.js';
 import { splTarget } from '../../src/targets/spl/target.js';
-import { nastyChar, nastyString, propertyInput, PROPERTY_RUNS, ruleAndEvent } from '../harness/property.js';
+import { hasAndEvent, nastyChar, nastyString, propertyInput, PROPERTY_RUNS, ruleAndEvent } from '../harness/property.js';
 import { runQuery } from './interpret.js';
 import { splunkEvent } from './model.js';
 import { UndecidedRegex } from '../helpers/bounded-regex.js';
@@ -72,6 +72,12 @@ describe('SPL escaping (shared generators)', () => {
       assertAgrees(ruleAndEvent, ([ir, ev]) => check(ir, ev), Math.ceil(PROPERTY_RUNS / 10));
     });
   }
+});
+
+describe('SPL term matches (has)', () => {
+  it('match the same texts as the evaluator, at term edges and case-folding edges', () => {
+    assertAgrees(hasAndEvent(), ([ir, ev]) => sysmon(ir, ev), 3000);
+  });
 });
 
 const field = fc.constantFrom('CommandLine', 'Image');

@@ -48,6 +48,7 @@ const leaf: fc.Arbitrary<Node> = fc.oneof(
   fc.record({ kind: fc.constantFrom('exists' as const, 'null' as const), field }),
   fc.record({ kind: fc.constant('fieldref' as const), field, op: strOp, other: field, case: cs }),
   fc.record({ kind: fc.constant('keyword' as const), pattern: fc.array(token, { minLength: 1, maxLength: 3 }), case: cs }),
+  fc.record({ kind: fc.constant('has' as const), field, value: fc.constantFrom('abc', 'ABC', 'b', '1', '10.1', '4688', 'a-b', '.5', 'Σb'), case: cs }),
 );
 
 const node: fc.Arbitrary<Node> = fc.oneof(
@@ -62,6 +63,7 @@ const scalar = fc.oneof(
   fc.constantFrom(-1, 0, 1, 1.5, 4688, 4689, 2024, true, false, null),
   fc.constantFrom(9007199254740992, '9007199254740993', '9007199254740993.5', '9007199254740992', '-12345678901234567890', '-12345678901234567891.0'),
   fc.constantFrom('04688', ' 1', '-1', '1e3', '0x10', 'TRUE', 'False', '192.168.1.77', '10.0.0.256', '::1', 'fe80::1%eth0', '::ffff:10.0.0.1', '2001:db8::5'),
+  fc.constantFrom('x abc-1', 'abcd', 'a-b c', 'xa-b', 'é1.5é', 'ΣB_abc', '10.1.2', '110.1'),
   fc.constantFrom('2024-05-01T22:10:03.123Z', '2024-12-31 23:59:59', '2021-01-04T00:00:00+02:00', '2024-02-29T05:00:00-05:30', '2024-13-01 00:00:00'),
 );
 const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) });

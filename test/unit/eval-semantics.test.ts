@@ -281,3 +281,43 @@ describe('parameters', () => {
     expect(m("F|endswith|expand: '%exts%'", { F: 'a.ps1' }, params)).toBe(false);
   });
 });
+
+describe('has (term match, semantics.md "Term match")', () => {
+  it('matches whole terms, never a part of a longer run of letters and digits', () => {
+    expect(m("F|has: 'america'", { F: 'North America' })).toBe(true);
+    expect(m("F|has: 'amer'", { F: 'North America' })).toBe(false);
+    expect(m("F|has: 'Explorer'", { F: 'Kusto: ad67d136-c1db;KustoExplorerQueryRun' })).toBe(false);
+    expect(m("F|has: 'c1db'", { F: 'Kusto: ad67d136-c1db;KustoExplorerQueryRun' })).toBe(true);
+    expect(m("F|has: 'ad67'", { F: 'ad67d136' })).toBe(false);
+    expect(m("F|has: 'ab'", { F: 'x ab y' })).toBe(true);
+  });
+
+  it('underscore and non-ASCII letters separate terms', () => {
+    expect(m("F|has: 'cmd'", { F: 'run_cmd_now' })).toBe(true);
+    expect(m("F|has: 'cmd'", { F: 'écmdé' })).toBe(true);
+    expect(m("F|has: 'café'", { F: 'Café-Bar' })).toBe(true);
+    expect(m("F|has: 'caf'", { F: 'café' })).toBe(true);
+  });
+
+  it('a value with punctuation or spaces must occur as is, bounded where it starts or ends with a term character', () => {
+    expect(m("F|has: 'cmd.exe'", { F: 'C:\\Windows\\cmd.exe /c' })).toBe(true);
+    expect(m("F|has: 'cmd.exe'", { F: 'xcmd.exe' })).toBe(false);
+    expect(m("F|has: 'cmd.exe'", { F: 'cmd.exes' })).toBe(false);
+    expect(m("F|has: 'cmd.exe'", { F: 'cmd exe' })).toBe(false);
+    expect(m("F|has: 'north america'", { F: 'NORTH AMERICA' })).toBe(true);
+    expect(m("F|has: '.exe'", { F: 'a.exe' })).toBe(true);
+    expect(m("F|has: '.exe'", { F: 'a.exec' })).toBe(false);
+    expect(m("F|has: '-enc '", { F: 'x-enc y' })).toBe(true);
+  });
+
+  it('is case-insensitive unless cased; lists are OR, all is AND, not negates', () => {
+    expect(m("F|has|cased: 'America'", { F: 'North America' })).toBe(true);
+    expect(m("F|has|cased: 'america'", { F: 'North America' })).toBe(false);
+    expect(m('F|has: [south, north]', { F: 'NORTH DAKOTA' })).toBe(true);
+    expect(m('F|has|all: [north, dakota]', { F: 'NORTH DAKOTA' })).toBe(true);
+    expect(m('F|has|all: [north, carolina]', { F: 'NORTH DAKOTA' })).toBe(false);
+    expect(notM("F|has: 'amer'", { F: 'North America' })).toBe(true);
+    expect(m("F|has: '4688'", { F: 4688 })).toBe(true);
+    expect(m("F|has: 'a'", {})).toBe(false);
+  });
+});

@@ -212,3 +212,47 @@ describe('keywords', () => {
     expect(e[0]!.message).toContain('null is not a keyword');
   });
 });
+
+describe('has', () => {
+  const has = (value: string, c = 'ci') => ({ kind: 'has', field: 'F', value, case: c });
+  it('lowers to has leaves: a list is OR, all is AND, cased is case-sensitive, neq negates', () => {
+    expect(sel("F|has: 'cmd.exe'")).toEqual(has('cmd.exe'));
+    expect(sel('F|has: [a, b]')).toEqual(or(has('a'), has('b')));
+    expect(sel('F|has|all: [a, b]')).toEqual(and(has('a'), has('b')));
+    expect(sel('F|has|cased: Ab')).toEqual(has('Ab', 'cs'));
+    expect(sel('F|has|neq: a')).toEqual({ kind: 'not', child: has('a') });
+    expect(sel("F|has: 'a\\*b'")).toEqual(has('a*b'));
+    expect(sel('F|has: 4688')).toEqual(has('4688'));
+  });
+
+  it('expands parameters into a named group', () => {
+    const params = 'parameters:\n  ext:\n    values: [exe, dll]\n';
+    expect(irOf("selection:\n  F|has|expand: '%ext%'\ncondition: selection", params)).toEqual({ kind: 'or', children: [has('exe'), has('dll')], param: { name: 'ext' } });
+  });
+
+  it.each([
+    ['F|has|re: a', "'re' cannot be combined with 'has'", 'not a regular expression'],
+    ['F|re|has: a', "'re' cannot be combined with 'has'", 'not a regular expression'],
+    ['F|has|contains: a', "'contains' cannot be combined with 'has'", "use 'contains' without 'has'"],
+    ['F|has|endswith: a', "'endswith' cannot be combined with 'has'", 'suffix'],
+    ['F|has|base64: a', "'base64' cannot be combined with 'has'", 'allowed with it: cased, all, neq, expand'],
+    ["F|has: '--'", "'--' holds none", 'runs of ASCII letters and digits'],
+    ["F|has: 'é'", "'é' holds none", 'names no term'],
+    ["F|has: ''", "'' holds none", 'names no term'],
+    ["F|has: 'a*b'", 'takes no wildcards', "escape '*'"],
+    ['F|has: true', "takes strings, found true", 'term'],
+    ['F|has: null', 'takes strings, found null', 'term'],
+  ])('%s is an error', (item, what, why) => {
+    const e = errorsOf(ruleYaml(`selection:\n  ${item}\ncondition: selection`));
+    expect(e).toHaveLength(1);
+    expect(e[0]!.message).toContain(what);
+    expect(e[0]!.message).toContain(why);
+    expect(e[0]!.line).toBeGreaterThan(0);
+    expect(e[0]!.column).toBeGreaterThan(0);
+  });
+
+  it('a keyword search takes no has', () => {
+    const e = errorsOf(ruleYaml("keywords:\n  '|has':\n    - a\ncondition: keywords"));
+    expect(e.map((d) => d.message)).toEqual([expect.stringContaining("'has' needs a field")]);
+  });
+});

@@ -7,7 +7,7 @@
  * every leaf two-valued where it matters: a leaf that matches an empty field gets `?F == null or`, and
  * a leaf under an odd number of `not`s gets `?F != null and` (docs/targets/eql.md, "Missing fields").
  */
-import { isLeaf, type CidrLeaf, type GlobLeaf, type GlobToken, type KeywordLeaf, type Leaf, type Node, type NumLeaf, type RegexLeaf, type StrLeaf } from '../../ir/types.js';
+import { isLeaf, type CidrLeaf, type GlobLeaf, type GlobToken, type HasLeaf, type KeywordLeaf, type Leaf, type Node, type NumLeaf, type RegexLeaf, type StrLeaf } from '../../ir/types.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { formatIp, parseIp, parseIpv4 } from '../../runtime/ip.js';
@@ -15,7 +15,7 @@ import { TargetFailure } from '../types.js';
 import { asciiFoldExact } from './case.js';
 import { eqlField, eqlString, isLikeSafe, wildcardPattern } from './dialect.js';
 import type { FieldTarget, Platform } from './mapping.js';
-import { globToLucene, RegexUnsupported, toLucene, type LuceneRegex } from './regex.js';
+import { globToLucene, RegexUnsupported, termToLucene, toLucene, type LuceneRegex } from './regex.js';
 
 /** A small EQL expression tree, printed with the fewest parentheses EQL's precedence allows. */
 export type Expr =
@@ -229,6 +229,8 @@ function printLeaf(n: Leaf, ctx: PrintContext): Rendered {
       );
     case 'keyword':
       return printKeyword(n, ctx);
+    case 'has':
+      return printHas(n, ctx);
   }
 }
 
@@ -465,6 +467,15 @@ function printRegex(n: RegexLeaf, ctx: PrintContext): Rendered {
     throw e;
   }
   return rendered(regexAtom(ref(t), r), t, new RegExp(n.pattern, n.flags).test(''));
+}
+
+// --- has ------------------------------------------------------------------------------------
+
+/** `has`: EQL has no term operator; a whole-value Lucene regex with the term boundaries (termToLucene). */
+function printHas(n: HasLeaf, ctx: PrintContext): Rendered {
+  const t = target(n.field, ctx);
+  if (!isTextual(t) || t.values) return unsupportedType(t, `the term match '${n.value}' (has)`);
+  return rendered(regexAtom(ref(t), termToLucene(n.value, n.case === 'ci')), t);
 }
 
 // --- cidr -----------------------------------------------------------------------------------

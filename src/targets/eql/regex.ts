@@ -15,7 +15,8 @@
 import { Assertion, parseRegex, RegexError, type Ast } from '../../runtime/linear-regex.js';
 import { asciiClass, foldClass } from './case.js';
 import { covers, mergeRanges, rangePairs, sequenceItems, singleUnit, withoutSurrogates } from '../regex-tree.js';
-import { luceneChar, luceneClass } from './dialect.js';
+import { complementRanges, luceneChar, luceneClass } from './dialect.js';
+import { fold } from '../../runtime/fold.js';
 
 export type Ranges = [number, number][];
 
@@ -318,4 +319,23 @@ export function globToLucene(tokens: readonly (string | { wildcard: '*' | '?' })
     }
   }
   return { source: source === '' ? '()' : source, insensitive: ci, satisfiable: true };
+}
+
+/**
+ * The term match of `value` (docs/semantics.md 4a) as a whole-value Lucene regex: any text, then
+ * the literal, then any text, with a non-term character next to the literal on each side where the
+ * value starts or ends with a term character. Lucene keeps class ranges case-sensitive under `regex~`,
+ * so `[^0-9A-Za-z]` excludes exactly the ASCII letters and digits; case-insensitively the Kelvin sign
+ * is excluded too, since rulec folds it to `k`.
+ */
+export function termToLucene(value: string, ci: boolean): LuceneRegex {
+  const terms: [number, number][] = [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]];
+  if (ci) terms.push([0x212a, 0x212a]);
+  const other = luceneClass(complementRanges(terms));
+  // The ends are read folded: a value starting with the Kelvin sign starts with a term character.
+  const f = ci ? fold(value) : value;
+  const term = /[A-Za-z0-9]/;
+  const open = term.test(f[0]!) ? `(.*${other})?` : '.*';
+  const close = term.test(f[f.length - 1]!) ? `(${other}.*)?` : '.*';
+  return { source: open + globToLucene([value], ci).source + close, insensitive: ci, satisfiable: true };
 }

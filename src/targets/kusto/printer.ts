@@ -7,7 +7,8 @@
  * two-valued (docs/semantics.md section 2).
  */
 import { compileNode, EventView } from '../../eval/index.js';
-import type { CidrLeaf, FieldRefLeaf, GlobLeaf, KeywordLeaf, Leaf, Node, NullLeaf, NumLeaf, OrNode, RegexLeaf, StrLeaf, BoolLeaf, ExistsLeaf, TimePart } from '../../ir/types.js';
+import type { CidrLeaf, FieldRefLeaf, GlobLeaf, HasLeaf, KeywordLeaf, Leaf, Node, NullLeaf, NumLeaf, OrNode, RegexLeaf, StrLeaf, BoolLeaf, ExistsLeaf, TimePart } from '../../ir/types.js';
+import { fold } from '../../runtime/fold.js';
 import { TargetFailure } from '../types.js';
 import { identifier, isLiteralSafe, numberLiteral, re2Literal, regexLiteral, stringLiteral } from './dialect.js';
 import type { ColumnType, FieldAccess, ValueAccess } from './mapping.js';
@@ -125,6 +126,8 @@ function printLeaf(n: Leaf, s: Scope): Expr {
       return printFieldref(n, s);
     case 'keyword':
       return printKeyword(n, s);
+    case 'has':
+      return printHas(n, s);
   }
 }
 
@@ -137,8 +140,8 @@ function wrap(e: Expr, min: Prec): string {
 
 function printAnd(children: Node[], s: Scope): Expr {
   const es: Expr[] = [];
-  for (const c of children) {
-    const e = printNode(c, s);
+  for (const c of hasGroups(children, s)) {
+    const e = Array.isArray(c) ? printHasGroup(c as HasLeaf[], 'has_all', s) : printNode(c, s);
     if (e.value === false) return FALSE;
     if (e.value !== true) es.push(e);
   }
@@ -174,7 +177,7 @@ function printOr(children: Node[], s: Scope): Expr {
   // Sibling CIDR tests of one field and family become one `ipv4_is_in_any_range` call, printed
   // where the first of them stands.
   const groups = new Map<string, CidrLeaf[]>();
-  const items: (Node | CidrLeaf[])[] = [];
+  const items: (Node | CidrLeaf[] | HasLeaf[])[] = [];
   for (const c of children) {
     if (c.kind === 'cidr' && s.access(c.field).kind !== 'domain') {
       const k = `${c.family}/${c.field}`;
@@ -188,8 +191,8 @@ function printOr(children: Node[], s: Scope): Expr {
     } else items.push(c);
   }
   const printed: Expr[] = [];
-  for (const it of items) {
-    const e = Array.isArray(it) ? printCidr(it, s) : printNode(it, s);
+  for (const it of hasGroups(items, s)) {
+    const e = Array.isArray(it) ? (it[0]!.kind === 'has' ? printHasGroup(it as HasLeaf[], 'has_any', s) : printCidr(it as CidrLeaf[], s)) : printNode(it, s);
     if (e.value === true) return TRUE;
     if (e.value !== false) printed.push(e);
   }
@@ -219,6 +222,7 @@ function mergeEqualities(es: Expr[]): Expr[] {
 }
 
 function printNot(child: Node, s: Scope): Expr {
+  if (child.kind === 'has' && hasLiteral(child, s)) return atom(`${textOf(child.field, s)} !${hasOp(child)} ${stringLiteral(child.value)}`);
   const e = printNode(child, s);
   if (e.value !== undefined) return e.value ? FALSE : TRUE;
   return atom(e.nullable ? `not(coalesce(${e.text}, false))` : `not(${e.text})`);
@@ -260,6 +264,9 @@ function printParamGroup(n: OrNode, s: Scope): Expr {
     if (base && first.op === 'suffix' && names.every((x) => x !== undefined && (first.case === 'cs' || foldsLikeRulec(x)))) {
       return atom(`${identifier(base)} ${op} (${s.list(name, names as string[])})`);
     }
+  }
+  if (first && first.kind === 'has' && first.case === 'ci' && leaves.every((c) => c.kind === 'has' && c.field === first.field && c.case === 'ci' && hasLiteral(c, s))) {
+    return atom(`${textOf(first.field, s)} has_any (${s.list(name, (leaves as HasLeaf[]).map((c) => c.value))})`);
   }
   s.declareUnused(name);
   return printOr(leaves, s);
@@ -325,6 +332,83 @@ function printStr(n: StrLeaf, s: Scope): Expr {
   }
   if (n.op === 'eq') return equality(f, n.case === 'ci', v);
   return atom(`${f} ${STR_OPS[n.op]}${n.case === 'cs' ? '_cs' : ''} ${stringLiteral(v)}`);
+}
+
+/**
+ * `has`: KQL's own term match, whose documented terms are those of docs/semantics.md section 4a,
+ * so `has` / `has_cs` are exact by construction. A value KQL cannot write as a literal, or whose
+ * ignore-case KQL folds otherwise (foldsLikeRulec), is the same match as an RE2 regex: the value
+ * between a non-term character (or the text's end) on each side where it starts or ends with a term
+ * character. (Under `(?i)` RE2's `[^A-Za-z0-9]` also excludes the Kelvin sign, as rulec's folding
+ * to `k` does, and the long s `ſ`, which rulec keeps: a residual difference, docs/targets/kusto.md.)
+ */
+function printHas(n: HasLeaf, s: Scope): Expr {
+  const f = textOf(n.field, s);
+  if (hasLiteral(n, s)) return atom(`${f} ${hasOp(n)} ${stringLiteral(n.value)}`);
+  const term = /[A-Za-z0-9]/;
+  // The ends are read folded: a value starting with the Kelvin sign starts with a term character.
+  const v = n.case === 'ci' ? fold(n.value) : n.value;
+  const open = term.test(v[0]!) ? '(?:^|[^A-Za-z0-9])' : '';
+  const close = term.test(v[v.length - 1]!) ? '(?:[^A-Za-z0-9]|$)' : '';
+  return regexMatch(f, `(?${n.case === 'ci' ? 'i' : ''}s)${open}${re2Literal(n.value)}${close}`);
+}
+
+const hasOp = (n: HasLeaf): string => (n.case === 'cs' ? 'has_cs' : 'has');
+
+/** The value can be KQL's literal operand of `has`, with KQL's folding the same as rulec's. */
+function hasLiteral(n: HasLeaf, s: Scope): boolean {
+  const a = s.access(n.field);
+  return a.kind !== 'domain' && a.kind !== 'basename' && isLiteralSafe(n.value) && (n.case === 'cs' || foldsLikeRulec(n.value));
+}
+
+/**
+ * Case-insensitive `has` leaves of one field among siblings, gathered where the first of them
+ * stands: an `or` of them is `has_any`, an `and` `has_all` (KQL has no `_cs` form of either).
+ */
+function hasGroups<T extends Node | CidrLeaf[] | HasLeaf[]>(items: readonly T[], s: Scope): (T | HasLeaf[])[] {
+  const groups = new Map<string, HasLeaf[]>();
+  const out: (T | HasLeaf[])[] = [];
+  for (const it of items) {
+    if (!Array.isArray(it) && (it as Node).kind === 'has') {
+      const h = it as unknown as HasLeaf;
+      if (h.case === 'ci' && hasLiteral(h, s)) {
+        const g = groups.get(h.field);
+        if (g) {
+          g.push(h);
+          continue;
+        }
+        const ng = [h];
+        groups.set(h.field, ng);
+        out.push(ng);
+        continue;
+      }
+    }
+    out.push(it);
+  }
+  return out.map((it) => (Array.isArray(it) && it.length === 1 && (it[0] as Node).kind === 'has' ? (it[0] as unknown as T) : it));
+}
+
+/**
+ * Top-level conjuncts (one `| where` each) with the case-insensitive `has` leaves of one field
+ * gathered into one `and` where the first stands, so that `has|all` is one `has_all` line.
+ */
+export function withHasAll(conjuncts: readonly Node[]): Node[] {
+  const groups = new Map<string, HasLeaf[]>();
+  const out: (Node | HasLeaf[])[] = [];
+  for (const c of conjuncts) {
+    if (c.kind !== 'has' || c.case !== 'ci') out.push(c);
+    else if (groups.has(c.field)) groups.get(c.field)!.push(c);
+    else {
+      const g = [c];
+      groups.set(c.field, g);
+      out.push(g);
+    }
+  }
+  return out.map((c) => (!Array.isArray(c) ? c : c.length === 1 ? c[0]! : { kind: 'and', children: c }));
+}
+
+function printHasGroup(group: HasLeaf[], op: 'has_any' | 'has_all', s: Scope): Expr {
+  return atom(`${textOf(group[0]!.field, s)} ${op} (${group.map((h) => stringLiteral(h.value)).join(', ')})`);
 }
 
 /** `glob`: an anchored RE2 match, `(?is)^...$` (`(?s)^...$` when cased); `*` alone matches everything. */

@@ -10,7 +10,7 @@ import { TargetFailure } from '../types.js';
 import { scheduleFor } from '../schedule.js';
 import { columnNameFor, identifier, isLiteralSafe, memberAccess, numberLiteral, stringLiteral, timespanLiteral } from './dialect.js';
 import { fieldAccess, logSourceName, type ColumnType, type FieldAccess, type ValueAccess, type View } from './mapping.js';
-import { printNode, Prec, type Expr, type Scope } from './printer.js';
+import { printNode, Prec, withHasAll, type Expr, type Scope } from './printer.js';
 
 export interface QueryOptions {
   platform: string;
@@ -44,7 +44,7 @@ const MAX_LINE = 110;
 
 export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: QueryOptions): BuiltQuery {
   const scope = new QueryScope(rule, view, opts.platform);
-  const conjuncts = ir.kind === 'and' ? ir.children : [ir];
+  const conjuncts = ir.kind === 'and' ? withHasAll(ir.children) : [ir];
   const body: QueryStage[] = [];
   for (const c of conjuncts) {
     const e = printNode(c, scope);

@@ -118,3 +118,21 @@ export function literal(s: string, ci: boolean): string {
   for (const ch of s) out += ci ? ciCp(ch) : litCp(ch.codePointAt(0)!);
   return out;
 }
+
+/** Code points whose folding is a term character (docs/semantics.md 4a): ASCII letters and digits, and the Kelvin sign (folds to `k`). */
+const TERM_RANGES: readonly Range[] = [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]];
+
+/**
+ * The term match of `s` (docs/semantics.md 4a) as a PCRE pattern: the literal, with a non-term
+ * character or the subject's end on each side where `s` starts or ends with a term character.
+ * Case-insensitively the Kelvin sign is a term character too, since rulec folds it to `k`.
+ */
+export function termMatch(s: string, ci: boolean): string {
+  const term = /[A-Za-z0-9]/;
+  const other = classOf(ci ? [...TERM_RANGES, [0x212a, 0x212a]] : TERM_RANGES, true, true);
+  // The ends are read folded: a value starting with the Kelvin sign starts with a term character.
+  const f = ci ? fold(s) : s;
+  const open = term.test(f[0]!) ? `(?:^|${other})` : '';
+  const close = term.test(f[f.length - 1]!) ? `(?:${other}|\\z)` : '';
+  return open + literal(s, ci) + close;
+}

@@ -17,7 +17,7 @@
  * numbers on fields that are not canonical numbers, field references and keywords go to `| where`.
  */
 import { not as irNot } from '../../ir/build.js';
-import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, GlobToken, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
+import type { BoolLeaf, CidrLeaf, FieldRefLeaf, GlobLeaf, GlobToken, HasLeaf, KeywordLeaf, Node, NumLeaf, RegexLeaf, StrLeaf } from '../../ir/types.js';
 import { TargetFailure } from '../types.js';
 import type { EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
 import { TRUE_SEARCH } from './ast.js';
@@ -26,7 +26,7 @@ import { plainDecimal, searchFieldOk } from './dialect.js';
 import { keywordRegex } from './keyword.js';
 import type { PlatformMapping, SourceEntry } from './mapping.js';
 import { splunkField } from './mapping.js';
-import { foldClass, hasLoneSurrogate, literal } from './pcre.js';
+import { foldClass, hasLoneSurrogate, literal, termMatch } from './pcre.js';
 import { translateRegex } from './regex.js';
 import { timePartTest } from './time.js';
 
@@ -177,6 +177,17 @@ function strLeaf(ctx: PrintContext, n: StrLeaf): Rendered {
     r.search = { k: 'eq', field: f, value: str(text) };
   }
   return r;
+}
+
+/**
+ * `has`: a term-bounded PCRE match in `where`, never a search term: Splunk's search splits `_raw`
+ * into segments at its own breakers (`_`, `.`, `-` ... by segmenters.conf), which are not
+ * docs/semantics.md's terms.
+ */
+function hasLeaf(ctx: PrintContext, n: HasLeaf): Rendered {
+  const f = field(ctx, n.field);
+  noSurrogates(n.value);
+  return { eval: () => anyValueMatches(f, termMatch(n.value, n.case === 'ci'), false) };
 }
 
 function globLeaf(ctx: PrintContext, n: GlobLeaf): Rendered {
@@ -335,6 +346,8 @@ function render(ctx: PrintContext, n: Node): Rendered {
       return fieldRefLeaf(ctx, n);
     case 'keyword':
       return keywordLeaf(ctx, n);
+    case 'has':
+      return hasLeaf(ctx, n);
   }
 }
 

@@ -247,6 +247,11 @@ class RuleCode {
         return leaf(`!${this.call('isEmpty', `ev.get(${this.field(first.field)})`)}`);
       case 'null':
         return leaf(this.call('isEmpty', `ev.get(${this.field(first.field)})`));
+      case 'has': {
+        const ci = first.case === 'ci';
+        const lits = unique((ls as (typeof first)[]).map((l) => (ci ? fold(l.value) : l.value)));
+        return leaf(this.call('anyHasTerm', this.texts(first.field, ci), this.hoist(name('HAS_TERMS'), this.list(lits.map(stringLiteral)))));
+      }
       case 'fieldref': {
         // Rare: written out, comparing every text of one field with every text of the other.
         const ci = first.case === 'ci';
@@ -269,6 +274,8 @@ function groupKey(n: Node): string | undefined {
       return `regex ${n.field}`;
     case 'cidr':
       return `cidr ${n.family} ${n.field}`;
+    case 'has':
+      return `has ${n.case} ${n.field}`;
     case 'num':
       return n.op === 'eq' && n.part === undefined && n.exact === undefined ? `num ${n.field}` : undefined;
     default:

@@ -7,6 +7,7 @@
  * (src/eval/compile.ts), over the runtime's texts, numbers and parsers.
  */
 import { inNetwork } from '../../runtime/ip.js';
+import { hasTerm } from '../../runtime/term.js';
 import { parseTimestamp, timePart, type TimePart } from '../../runtime/time.js';
 import { compareExact, compareNumber, type NumOp } from '../../runtime/values.js';
 
@@ -37,6 +38,12 @@ export function anyEndsWith(texts: readonly string[], lits: readonly string[]): 
 /** Some text contains one of `lits`. */
 export function anyContains(texts: readonly string[], lits: readonly string[]): boolean {
   for (const t of texts) for (const l of lits) if (t.includes(l)) return true;
+  return false;
+}
+
+/** Some text has one of `terms` as whole terms (runtime/term.ts). */
+export function anyHasTerm(texts: readonly string[], terms: readonly string[]): boolean {
+  for (const t of texts) for (const l of terms) if (hasTerm(t, l)) return true;
   return false;
 }
 
