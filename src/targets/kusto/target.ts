@@ -8,7 +8,7 @@ import { UsageError } from '../../diag/diagnostic.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { alertMapping, defenderAssetColumn, defenderAssetType, renderArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
-import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
+import { kustoMapping, logSourceName, nativeView, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
 
 export const KUSTO_FORMATS = ['query', 'sentinel-yaml', 'sentinel-arm', 'defender-json'] as const;
@@ -22,7 +22,8 @@ export interface CompiledKusto extends BuiltQuery {
 /** The query for one rule: the first candidate view that expresses it exactly. */
 export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comments = true): CompiledKusto {
   const m = kustoMapping(opts.mapping, opts.platform);
-  const views = viewsFor(m, input.rule.logsource);
+  const native = input.rule.native;
+  const views = native ? [nativeView(m, native.table, native.platform)] : viewsFor(m, input.rule.logsource);
   const failures: { view: View; error: TargetFailure }[] = [];
   for (const view of views) {
     try {
@@ -35,7 +36,7 @@ export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comm
   const pinned = m.pin ? `source pinned to ${m.pin.join(', ')} (the mapping's source:): ` : '';
   if (failures.length === 1) {
     const { view, error } = failures[0]!;
-    if (error.message.includes(view.table)) throw pinned ? new TargetFailure(error.kind, pinned + error.message) : error;
+    if (error.message.includes(view.table) || native) throw pinned ? new TargetFailure(error.kind, pinned + error.message) : error;
     throw new TargetFailure(error.kind, `${pinned}${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
   }
   const kind = failures.every((f) => f.error.kind === 'mapping') ? 'mapping' : 'unsupported';
@@ -132,6 +133,8 @@ export const kustoTarget: Target = {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);
     const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
+    // Native rules read their own table, which no log source may map.
+    for (const q of queries) if (q.input.rule.native) used.add(q.input.rule.native.table);
     const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {

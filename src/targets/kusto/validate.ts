@@ -82,6 +82,10 @@ export interface SyntaxNode {
   /** Tokens only: the text as written and its value (a string literal's decoded text). */
   text?: string;
   valueText?: string;
+  /** Offset of the node's text (after its leading trivia) in the query. */
+  start: number;
+  /** Tokens only: the whitespace and comments before the token (the importer keeps the comments). */
+  trivia?: string;
   children: SyntaxNode[];
 }
 
@@ -100,13 +104,14 @@ export function parseKql(query: string): { root: SyntaxNode; diagnostics: KustoD
   const Token = K.Syntax.SyntaxToken;
   const convert = (e: Bridged): SyntaxNode => {
     const kind = names.get(e.Kind) ?? String(e.Kind);
-    if (e instanceof Token) return { kind, text: String(e.Text ?? ''), valueText: String(e.ValueText ?? ''), children: [] };
+    const start = Number(e.TextStart);
+    if (e instanceof Token) return { kind, text: String(e.Text ?? ''), valueText: String(e.ValueText ?? ''), start, trivia: String(e.Trivia ?? ''), children: [] };
     const children: SyntaxNode[] = [];
     for (let i = 0; i < e.ChildCount; i++) {
       const c = e.GetChild(i);
       if (c) children.push(convert(c));
     }
-    return { kind, children };
+    return { kind, start, children };
   };
   return { root: convert(code.Syntax), diagnostics: toDiagnostics(code.GetDiagnostics()) };
 }
