@@ -17,14 +17,14 @@
  *   as false, `substring` counts UTF-16 units (.NET characters) from 0 and gives "" past the end.
  *
  * The operators and functions rulec emits are implemented, and those of the native queries that
- * `rulec import --from kusto` accepts (test/kusto/native-ops.ts: negated startswith/endswith, the
- * `has` family with Kusto's term rules; `between`, `ipv4_is_private`, the `project` family);
+ * `rulec import --from kusto` accepts (test/kusto/native-ops.ts: negated startswith/endswith;
+ * `between`, `ipv4_is_private`, the `project` family, a few conversions and arithmetic);
  * anything else throws, and the equivalence harness reports it.
  */
 import { parseIpv6, inNetwork } from '../../src/runtime/ip.js';
 import { parseKql, type SyntaxNode } from '../../src/targets/kusto/validate.js';
 import { boundedTest } from '../helpers/bounded-regex.js';
-import { IPV4_PRIVATE_RANGES, kqlHasList, NATIVE_STRING_OPS } from './native-ops.js';
+import { IPV4_PRIVATE_RANGES, NATIVE_STRING_OPS } from './native-ops.js';
 
 export type Dyn = { dyn: unknown };
 export type KValue = null | string | number | boolean | { dt: number } | { ts: number } | Dyn;
@@ -527,9 +527,6 @@ class Env {
       case 'NotInExpression':
       case 'NotInCsExpression':
         return this.inList(n);
-      case 'HasAnyExpression':
-      case 'HasAllExpression':
-        return this.hasList(n);
       case 'BetweenExpression':
       case 'NotBetweenExpression':
         return this.between(n);
@@ -613,14 +610,6 @@ class Env {
     const ci = op.endsWith('~');
     const hit = items.some((x) => (ci ? upperFold(str(a, op)) === upperFold(str(x, op)) : equal(a, x)));
     return op.startsWith('!') ? !hit : hit;
-  }
-
-  /** `has_any (...)` / `has_all (...)`: literals or a `dynamic` list bound by `let`. */
-  private hasList(n: SyntaxNode): KValue {
-    const [l, exprList] = nodesOf(n);
-    const op = tokensOf(n)[0]!.text! as 'has_any' | 'has_all';
-    const items = list(elements(nodesOf(exprList!)[0]).map((e) => this.eval(e)));
-    return kqlHasList(op, toStr(this.eval(l!)), items.map((x) => toStr(x)));
   }
 
   /** `x between (lo .. hi)`, inclusive; null when any side is null. */
