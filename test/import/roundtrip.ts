@@ -56,7 +56,7 @@ export interface RoundTripReport {
 export function inputOf(c: RoundTripCase): CompileInput {
   const [r] = loadText(`${c.name}.yml`, c.rule);
   const errors = r?.diagnostics.filter((d) => d.severity === 'error') ?? [];
-  if (!r?.ir || errors.length) throw new Error(`${c.name}: the rule does not load: ${errors.map((d) => d.message).join('; ')}`);
+  if (!r?.ir || errors.length) throw new Error(`${c.name}: the rule does not load: ${(errors.length ? errors : r?.diagnostics ?? []).map((d) => d.message).join('; ') || 'no match IR'}`);
   return { path: `${c.name}.yml`, rule: r.rule as DetectionRule, ir: r.ir };
 }
 

@@ -279,7 +279,11 @@ export function re2ToJs(pattern: string): RegExp {
     if (c === '.') out += flags.has('s') ? '[^]' : '[^\\n]';
     else if (c === '^' && flags.has('m')) out += '(?<=^|\\n)';
     else if (c === '$' && flags.has('m')) out += '(?=\\n|$)';
-    else if (c === '(' && p[i + 1] === '?' && /^\(\?[ims]+\)/.test(p.slice(i))) fail('inline flags after the start are not modelled');
+    else if (c === '(' && p.startsWith('(?P<', i)) {
+      // RE2's named group (?P<name>re) is JS's (?<name>re).
+      out += '(?<';
+      i += 3;
+    } else if (c === '(' && p[i + 1] === '?' && /^\(\?[ims]+\)/.test(p.slice(i))) fail('inline flags after the start are not modelled');
     else out += c;
   }
   const re = new RegExp(out, `u${flags.has('i') ? 'i' : ''}`);
@@ -730,6 +734,20 @@ class Env {
         const group = num(v(1))!;
         const m = re.exec(str(v(2), 'extract source'));
         return m ? (m[group] ?? '') : '';
+      }
+      case 'extract_all': {
+        // Every match: its one capture group's text, or the array of its groups' texts; null for none.
+        const re = re2ToJs(str(v(0), 'extract_all regex'));
+        const text = toStr(v(args.length - 1));
+        const all = [...text.matchAll(new RegExp(re.source, `${re.flags}g`))];
+        if (all.length === 0) return null;
+        if (args.length !== 2) fail('extract_all with a captureGroups list is not modelled');
+        return { dyn: all.map((m) => (m.length === 2 ? (m[1] ?? '') : m.length > 2 ? m.slice(1).map((g) => g ?? '') : m[0])) };
+      }
+      case 'column_ifexists': {
+        // The column when the row has it, else the default (Kusto decides this from the schema).
+        const name = str(v(0), 'column_ifexists');
+        return Object.prototype.hasOwnProperty.call(this.row, name) ? this.row[name]! : v(1);
       }
       case 'strcat':
         return args.map((_, i) => toStr(v(i))).join('');

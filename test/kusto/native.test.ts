@@ -112,6 +112,9 @@ describe('functions and arithmetic of the Sentinel rules', () => {
     expect(where('T > ago(1h) + 30m', { T: { dt: NOW - 20 * 60_000 } })).toBe(true);
     expect(where('T > ago(1h) + 30m', { T: { dt: NOW - 40 * 60_000 } })).toBe(false);
     expect(where('2 * 3 + 1 == 7')).toBe(true);
+    expect(where('column_ifexists("A", "none") == "a" and column_ifexists("Nope", "none") == "none"', { A: 'a' })).toBe(true);
+    expect(where('tostring(extract_all(@"(\\d+)", "a1b22c333")) == \'["1","22","333"]\'')).toBe(true);
+    expect(where('isnull(extract_all(@"(\\d+)", "abc"))')).toBe(true);
   });
 });
 
@@ -120,6 +123,7 @@ describe('RE2 braces', () => {
     expect(where('"SMB_REALM_TRAVERSALx{a}" matches regex "(SMB_REALM_TRAVERSAL\\\\w+{[^\\\\n]*})"')).toBe(true);
     expect(where('"aaa" matches regex "^a{2,3}$"')).toBe(true);
     expect(where('"aaaa" matches regex "^a{2,3}$"')).toBe(false);
+    expect(where('"[::ffff:10.1.2.3]" matches regex @"\\[?(::ffff:)?(?P<IPAddress>(\\d+\\.\\d+\\.\\d+\\.\\d+)|[^\\]]+)\\]?$"')).toBe(true);
   });
 });
 
