@@ -8,10 +8,14 @@
 import { basename, extname } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Scalar, type YAMLMap } from 'yaml';
 import { allTactics, compactName, technique } from '../../attack/index.js';
+import { loadText } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { kustoMapping, type KustoMapping } from '../../targets/kusto/mapping.js';
-import { derivedId, emitRule, fileNameOf, type RuleMetadata } from './emit.js';
-import { ImportRefusal, liftQuery, lineCol, type Cond, type RefusalKind } from './lift.js';
+import { derivedId, emitRule, fileNameOf, type EmitInput, type RuleMetadata } from './emit.js';
+import { ImportRefusal, liftQuery, lineCol, type Cond, type LiftedQuery, type RefusalKind } from './lift.js';
+import { toSigma } from './sigma.js';
+import type { LogSource } from '../../model/types.js';
+import { logSourceName } from '../../targets/kusto/mapping.js';
 import { logsourceOf, type RowFilter } from './reverse.js';
 
 export const FIELD_MODES = ['native', 'sigma'] as const;
@@ -249,7 +253,7 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
   if (!src.query.trim()) return { path, ok: false, kind: 'invalid', error: `${path}: no query` };
   const platform = opts.platform ?? src.platform ?? guessPlatform(src.query);
   const m = platformMapping(platform);
-  let lifted;
+  let lifted: LiftedQuery;
   try {
     lifted = liftQuery(src.query, { tables: m.tables, platform, timeColumn: m.timeColumn });
   } catch (e) {
@@ -259,17 +263,34 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
   if (lifted.wheres.length === 0) {
     return { path, ok: false, kind: 'unsupported', construct: 'no predicate', error: `${path}: no predicate: the query selects every row of ${lifted.table}; a detection rule needs a condition` };
   }
-  if (opts.fields === 'sigma') {
-    return { path, ok: false, kind: 'unsupported', construct: '--fields sigma', error: `${path}: --fields sigma is not implemented yet; import with --fields native` };
-  }
   const notes = [...src.notes];
-  const ls = logsourceOf(m, lifted.table, rowFilters(lifted.wheres));
-  // A native rule keeps its row filters as predicates: the log source says what the rows are (for
-  // catalogs and routing), the native: table says where they are read.
-  const logsource = ls.ok ? ls.logsource : { product: platform, service: lifted.table };
-  if (!ls.ok) notes.push(`${ls.error}: log source ${platform}/service:${lifted.table}`);
   const resolve = (c: string): string => lifted.aliases.get(c) ?? c;
-  const output = [...new Set([...lifted.outputs, ...src.entityColumns.map(resolve)])].filter((c) => c !== m.timeColumn && (m.tables.get(lifted.table)?.has(c) || c.includes('.')));
+  const columns = [...new Set([...lifted.outputs, ...src.entityColumns.map(resolve)])].filter((c) => c !== m.timeColumn && (m.tables.get(lifted.table)?.has(c) || c.includes('.')));
+  let logsource: LogSource;
+  let native: EmitInput['native'];
+  let output = columns;
+  if (opts.fields === 'sigma') {
+    try {
+      const s = toSigma(m, lifted, rowFilters(lifted.wheres), columns);
+      lifted = s.lifted;
+      logsource = s.logsource;
+      output = s.output;
+      if (s.leftOut.length) notes.push(`output columns with no Sigma field, left out: ${s.leftOut.join(', ')}`);
+    } catch (e) {
+      if (e instanceof ImportRefusal) return { path, ok: false, kind: e.kind, construct: e.construct, error: `${where(e.offset)}: ${e.message}` };
+      throw e;
+    }
+    if (lifted.wheres.length === 0) {
+      return { path, ok: false, kind: 'unsupported', construct: 'no predicate', error: `${path}: --fields sigma: the query tests nothing but the rows of its log source ${logSourceName(logsource)}; a detection rule needs a condition` };
+    }
+  } else {
+    const ls = logsourceOf(m, lifted.table, rowFilters(lifted.wheres));
+    // A native rule keeps its row filters as predicates: the log source says what the rows are (for
+    // catalogs and routing), the native: table says where they are read.
+    logsource = ls.ok ? ls.logsource : { product: platform, service: lifted.table };
+    if (!ls.ok) notes.push(`${ls.error}: log source ${platform}/service:${lifted.table}`);
+    native = { target: 'kusto', platform, table: lifted.table };
+  }
   const meta: RuleMetadata = {
     title: src.meta.title || titleOfPath(path),
     id: src.meta.id ?? derivedId(src.query),
@@ -284,7 +305,16 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
     notes.push(`the query's ago(${lifted.lookback}) is the lookback; queryPeriod ${meta.lookback} left out`);
   }
   for (const c of lifted.notCarried) notes.push(`result column not carried (computed): ${c}`);
-  const rule = emitRule({ meta, logsource, native: { target: 'kusto', platform, table: lifted.table }, lifted, field: (n) => n, source: path === '-' ? 'standard input' : path });
+  const rule = emitRule({ meta, logsource, ...(native ? { native } : {}), lifted, field: (n) => n, source: path === '-' ? 'standard input' : path });
+  // The rule as rulec reads it: a value the model refuses (a has value with no term character...)
+  // refuses the import, which is never handed on as a rule that does not check.
+  const bad = loadText(path, rule).flatMap((r) => r.diagnostics.filter((d) => d.severity === 'error'));
+  if (bad.length) {
+    const lines = rule.split('\n');
+    const d = bad[0]!;
+    const at = (lines[d.line - 1] ?? '').trim();
+    return { path, ok: false, kind: 'unsupported', construct: at, error: `${path}: ${at}: the model refuses the lifted predicate: ${d.message}` };
+  }
   return { path, ok: true, rule, fileName: fileNameOf(meta.title), notes };
 }
 

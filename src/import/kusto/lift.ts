@@ -8,6 +8,7 @@
  */
 import { closest, listChoices } from '../../diag/diagnostic.js';
 import type { ColumnType, TableSchema } from '../../targets/kusto/mapping.js';
+import { foldsLikeRulec } from '../../targets/kusto/printer.js';
 import { parseKql, type SyntaxNode } from '../../targets/kusto/validate.js';
 
 export type RefusalKind = 'unsupported' | 'mapping' | 'invalid';
@@ -515,6 +516,25 @@ class Lifter {
   }
 
   private predicate(n: SyntaxNode): Cond {
+    const c = this.predicateOf(n);
+    // KQL's ignore-case keeps ß and ẞ apart, the model's case folding takes them as one (the Kusto
+    // printer's reason to print such values as a regex): a case-insensitive test of such text is
+    // not the same match.
+    const check = (x: Cond): void => {
+      if (x.kind === 'not') return check(x.child);
+      if (x.kind !== 'leaf') return x.children.forEach(check);
+      if (x.modifiers.some((m) => m === 'cased' || m === 're' || m === 'cidr')) return;
+      for (const v of x.values) {
+        const texts = v.kind === 'param' ? this.paramTexts(v.name) : v.kind === 'string' ? [v.value] : [];
+        const bad = texts.find((t) => !foldsLikeRulec(t));
+        if (bad !== undefined) refuse(textOf(n), `'${bad}': KQL's case-insensitive operators do not fold ß and ẞ together as the model's case-insensitive match does`, n);
+      }
+    };
+    check(c);
+    return c;
+  }
+
+  private predicateOf(n: SyntaxNode): Cond {
     const at = n.start;
     const leaf = (field: string, modifiers: string[], values: LiftValue[], list = false): Leaf => ({ kind: 'leaf', field, modifiers, values, list, offset: at });
     if (n.kind === 'FunctionCallExpression') return this.call(n, leaf);
