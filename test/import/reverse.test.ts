@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listPlatforms } from '../../src/config/mapping.js';
-import { liftPredicate, logsourceOf, reverseMapping, sigmaFieldOf, viewConditions, type ColumnPredicate, type LogsourceMatch, type SigmaTest } from '../../src/import/kusto/reverse.js';
+import { liftPredicate, logsourceOf, reverseMapping, sigmaFieldOf, sigmaFieldOfExpression, viewConditions, type ColumnPredicate, type LogsourceMatch, type SigmaTest } from '../../src/import/kusto/reverse.js';
 import { fieldAccess, logSourceName, viewsFor } from '../../src/targets/kusto/mapping.js';
 import { literal, toSigmaNotation } from '../../src/parse/sigma-string.js';
 import { kql, rule } from '../kusto/helpers.js';
@@ -133,6 +133,23 @@ describe('sigmaFieldOf: column -> Sigma field', () => {
     expect(sigmaFieldOf(m, win, 'EventData', ['TargetImage'])).toMatchObject({ exact: true, field: 'TargetImage' });
     const sec = at('sentinel', 'SecurityEvent', [{ column: 'EventID', values: [4688] }]);
     expect(sigmaFieldOf(m, sec, 'NewProcessName')).toMatchObject({ exact: true, field: 'Image' });
+  });
+
+  it("a joined field's computed column is that field when its expression is the target's reading of it", () => {
+    const m = reverseMapping('defender-xdr');
+    const reg = at('defender-xdr', 'DeviceRegistryEvents', [{ column: 'ActionType', values: ['RegistryValueSet'] }]);
+    const query = kql(rule('{product: windows, category: registry_set}', "sel:\n  TargetObject|endswith: '\\Run\\x'\ncondition: sel"), 'defender-xdr');
+    const expr = /\| extend TargetObject = (.*)/.exec(query)![1]!;
+    expect(sigmaFieldOfExpression(m, reg, expr)).toMatchObject({ exact: true, field: 'TargetObject' });
+    // Spelled otherwise (regular literals, other layout), the same expression.
+    const respelled = expr.replace(/@"([^"]*)"/g, (_, t: string) => JSON.stringify(t)).replace(/, /g, ' ,\n  ');
+    expect(respelled).not.toBe(expr);
+    expect(sigmaFieldOfExpression(m, reg, respelled)).toMatchObject({ exact: true, field: 'TargetObject' });
+    // Another rewrite is another value.
+    expect(sigmaFieldOfExpression(m, reg, expr.replace('substring(RegistryKey, 19)', 'substring(RegistryKey, 18)'))).toMatchObject({ exact: false, why: expect.stringContaining('computed fields of the view are User, TargetObject') });
+    expect(liftPredicate(m, reg, { column: 'TargetObject', expression: expr, op: 'endswith', values: ['\\Run\\x'] })).toEqual({
+      ok: true, not: false, all: [{ field: 'TargetObject', modifiers: ['endswith'], values: ['\\Run\\x'] }],
+    });
   });
 
   it('a part of a joined field, a row-selection column and an unknown column are not exact, with the reason', () => {

@@ -16,6 +16,7 @@ import type { LogSource } from '../../model/types.js';
 import { TargetFailure } from '../../targets/types.js';
 import { fieldAccess, kustoMapping, logSourceName, type ColumnType, type FieldAccess, type KustoMapping, type View } from '../../targets/kusto/mapping.js';
 import { foldsLikeRulec } from '../../targets/kusto/printer.js';
+import { joinExpr } from '../../targets/kusto/query.js';
 import { parseKql, type SyntaxNode } from '../../targets/kusto/validate.js';
 
 /** The typed mapping of a Kusto platform (backends/kusto/<platform>.yml and any --mapping files). */
@@ -263,6 +264,40 @@ export function sigmaFieldOf(m: KustoMapping, at: ViewAt, column: string, path: 
   return { exact: false, why: `${shown} of ${where} holds no Sigma field in the mapping (view ${view.name})` };
 }
 
+/**
+ * The Sigma field a computed column stands for: a KQL expression (`strcat(case(RegistryKey
+ * startswith ...), ...)`) that is the target's own reading of a joined field of the view
+ * (TargetObject from RegistryKey and RegistryValueName, User from the account columns). The
+ * expressions are compared as Kusto.Language syntax trees (literals by value, layout ignored).
+ */
+export function sigmaFieldOfExpression(m: KustoMapping, at: ViewAt, expression: string): FieldOf {
+  const want = expressionTree(expression);
+  if (want) {
+    for (const [field, a] of at.view.fields) {
+      if (a.kind !== 'join') continue;
+      if (sameTree(want, expressionTree(joinExpr(a)))) return { exact: true, field, access: a };
+    }
+  }
+  const joins = [...at.view.fields].filter(([, a]) => a.kind === 'join').map(([f]) => f);
+  return {
+    exact: false,
+    why: `the expression is no field of ${at.view.table} (${logSourceName(at.logsource)} on ${m.platform})${joins.length ? `; the computed fields of the view are ${joins.join(', ')}, each read by one exact expression` : ''}`,
+  };
+}
+
+function expressionTree(expression: string): SyntaxNode | undefined {
+  const { root, diagnostics } = parseKql(`T | extend X = ${expression}`);
+  if (diagnostics.length) return undefined;
+  return collect(root, (n) => n.kind === 'SimpleNamedExpression')[0]?.children.filter((c) => c.text === undefined)[1];
+}
+
+/** Same syntax tree: node kinds, token texts, and string literals by their value (`@"\"` is `"\\"`). */
+function sameTree(a: SyntaxNode | undefined, b: SyntaxNode | undefined): boolean {
+  if (!a || !b || a.kind !== b.kind) return false;
+  if (a.text !== undefined || b.text !== undefined) return a.kind === 'StringLiteralToken' ? a.valueText === b.valueText : a.text === b.text;
+  return a.children.length === b.children.length && a.children.every((c, i) => sameTree(c, b.children[i]));
+}
+
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -287,6 +322,8 @@ function normalizeAccess(a: FieldAccess): unknown {
 export interface ColumnPredicate {
   column: string;
   path?: string[];
+  /** A computed column's expression (the `extend` that defines `column`), read by sigmaFieldOfExpression. */
+  expression?: string;
   op: string;
   values: (string | number)[];
 }
@@ -365,7 +402,7 @@ const NUMERIC: ReadonlySet<ColumnType> = new Set(['int', 'long', 'real', 'decima
 export function liftPredicate(m: KustoMapping, at: ViewAt, p: ColumnPredicate): Lifted {
   const info = OPS[p.op.toLowerCase()];
   if (!info) return { ok: false, why: `operator ${p.op} has no Sigma form (lifted: ${Object.keys(OPS).join(', ')})` };
-  const of = sigmaFieldOf(m, at, p.column, p.path ?? []);
+  const of = p.expression === undefined ? sigmaFieldOf(m, at, p.column, p.path ?? []) : sigmaFieldOfExpression(m, at, p.expression);
   if (!of.exact) return { ok: false, why: of.why };
   const shown = p.path?.length ? `${p.column}.${p.path.join('.')}` : p.column;
   const refuse = (why: string): Lifted => ({ ok: false, why: `${shown} ${p.op}: ${why}` });
@@ -381,6 +418,7 @@ export function liftPredicate(m: KustoMapping, at: ViewAt, p: ColumnPredicate): 
   if (of.transform === 'domain') return liftDomain(of.field, a, info, texts, refuse);
   if (of.transform === 'basename') return liftBasename(of.field, a, info, texts, refuse);
 
+  // A JSON property and a joined value are text.
   const type: ColumnType = a.kind === 'column' ? a.type : 'string';
   const numeric = NUMERIC.has(type);
   const cased = info.cased && !numeric ? ['cased'] : [];
