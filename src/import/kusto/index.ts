@@ -258,7 +258,7 @@ export function importKusto(path: string, text: string, opts: ImportOptions): Im
   const m = platformMapping(platform);
   let lifted: LiftedQuery;
   try {
-    lifted = liftQuery(src.query, { tables: m.tables, platform, timeColumn: m.timeColumn });
+    lifted = liftQuery(src.query, { tables: m.tables, platform, timeColumn: m.timeColumn, keepComputed: opts.fields === 'sigma' });
   } catch (e) {
     if (e instanceof ImportRefusal) return { path, ok: false, kind: e.kind, construct: e.construct, error: `${where(e.offset)}: ${e.construct}: ${e.message}` };
     throw e;

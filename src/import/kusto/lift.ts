@@ -70,11 +70,19 @@ export interface LiftedQuery {
   aliases: Map<string, string>;
   /** `//` comments that belong to no where clause or parameter, in order. */
   comments: string[];
+  /** With keepComputed: the computed columns predicates test, with their expressions' text. */
+  computedFields: Map<string, string>;
 }
 
 export interface LiftOptions {
   /** The columns of every table of the platform. */
   tables: ReadonlyMap<string, TableSchema>;
+  /**
+   * Keep a predicate on a computed column (`extend X = strcat(...)`) as a test of `X`, with its
+   * expression in `computedFields`, instead of refusing it: sigma mode asks the mapping whether the
+   * expression is the target's own reading of a Sigma field.
+   */
+  keepComputed?: boolean;
   platform: string;
   timeColumn: string;
 }
@@ -120,6 +128,13 @@ function textOf(n: SyntaxNode, max = 60): string {
   walk(n);
   const s = parts.join(' ').replace(/ ?([().,[\]]) ?/g, '$1').replace(/,/g, ', ');
   return s.length > max ? s.slice(0, max - 3) + '...' : s;
+}
+
+/** The text of a node as written (its tokens with the trivia between them). */
+function sourceText(n: SyntaxNode): string {
+  return tokens(n)
+    .map((t, i) => (i === 0 ? '' : (t.trivia ?? '')) + t.text)
+    .join('');
 }
 
 /** `//` comments in a trivia string, without the slashes. */
@@ -214,6 +229,9 @@ class Lifter {
   /** extend/project names computed by an expression the model cannot carry: where they are. */
   private readonly computed = new Map<string, { node: SyntaxNode; why: ImportRefusal }>();
   private readonly usedComments = new Set<SyntaxNode>();
+  readonly computedFields = new Map<string, string>();
+  /** While a where clause is lifted (keepComputed applies to predicates only, never to result columns). */
+  private inPredicate = false;
 
   constructor(private readonly opts: LiftOptions) {}
 
@@ -306,12 +324,14 @@ class Lifter {
       refuse(this.table, `table ${this.table} is not a table of platform ${this.opts.platform}${near ? ` (did you mean ${near}?)` : ''}; its tables: ${listChoices(names.sort())}`, cur, 'mapping');
     }
     this.columns = cols!;
-    const out: LiftedQuery = { table: this.table, wheres: [], parameters: this.parameters, outputs: [], notCarried: [], aliases: new Map(), comments: [] };
+    const out: LiftedQuery = { table: this.table, wheres: [], parameters: this.parameters, outputs: [], notCarried: [], aliases: new Map(), comments: [], computedFields: this.computedFields };
     for (const op of ops) {
       switch (op.kind) {
         case 'FilterOperator': {
           const expr = nodesOf(op).filter((c) => c.kind !== 'List')[0]!;
+          this.inPredicate = true;
           const cond = this.where(expr, out, true);
+          this.inPredicate = false;
           const comments: string[] = [];
           // The comments before `where` (on the `|` line or the lines above it) say what the clause is for.
           const bar = this.barBefore(pipe, op);
@@ -420,6 +440,10 @@ class Lifter {
         const alias = this.aliases.get(name);
         if (alias) return alias;
         const comp = this.computed.get(name);
+        if (comp && this.opts.keepComputed && this.inPredicate) {
+          this.computedFields.set(name, sourceText(nodesOf(comp.node)[1]!));
+          return { name, type: 'string' };
+        }
         if (comp) refuse(`extend ${textOf(comp.node, 50)}`, `${name} is computed by ${comp.why.construct}: ${comp.why.message}`, comp.node);
         const t = this.columns.get(name);
         if (t) return { name, type: t };
@@ -779,7 +803,7 @@ class Lifter {
         if (args.length !== 1) refuse(textOf(n), 'not() with several arguments', n);
         // not(null) is null in KQL and the row is dropped; only comparisons on typed columns are null.
         if (this.nullable(args[0]!)) refuse(textOf(n), 'not() over an ordering comparison on a typed column, which KQL makes null (the row is dropped) when the column is empty', n);
-        const inner = this.where(args[0]!, { wheres: [], parameters: [], outputs: [], notCarried: [], aliases: new Map(), comments: [], table: '' }, false)!;
+        const inner = this.where(args[0]!, { wheres: [], parameters: [], outputs: [], notCarried: [], aliases: new Map(), comments: [], table: '', computedFields: new Map() }, false)!;
         return { kind: 'not', child: inner };
       }
       case 'isempty':

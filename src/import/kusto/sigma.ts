@@ -54,7 +54,8 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
     if (l.values.some((v) => v.kind === 'param' && (paramValues.get(v.name) ?? []).length === 0)) {
       throw new ImportRefusal('mapping', l.field, `--fields sigma: ${l.field}: a placeholder list cannot be mapped before it has values`, l.offset);
     }
-    const r = liftPredicate(m, at, { column: column!, ...(path.length ? { path } : {}), op, values: op.startsWith('isnot') || op === 'isempty' ? [] : plain });
+    const expression = lifted.computedFields.get(l.field);
+    const r = liftPredicate(m, at, { column: column!, ...(path.length ? { path } : {}), ...(expression !== undefined ? { expression } : {}), op, values: op.startsWith('isnot') || op === 'isempty' ? [] : plain });
     if (!r.ok) throw new ImportRefusal('mapping', l.field, `--fields sigma: no exact Sigma field for column ${l.field}: ${r.why}`, l.offset);
     const v0 = l.values[0];
     const param = l.values.length === 1 && v0?.kind === 'param' ? v0.name : undefined;
