@@ -129,6 +129,8 @@ describe('lifting operators', () => {
     ['ProcessCommandLine has_all ("a1", "b2")', { 'ProcessCommandLine|has|all': ['a1', 'b2'] }],
     ['ProcessCommandLine matches regex "a[0-9]+"', { 'ProcessCommandLine|re': 'a[0-9]+' }],
     ['ProcessCommandLine matches regex "(?i)abc"', { 'ProcessCommandLine|re|i': 'abc' }],
+    ['ProcessCommandLine matches regex @"(?is)^a.*\\\\s[\\x{20}\\x{A0}]"', { 'ProcessCommandLine|re|i|s': '^a.*\\\\s[\\u0020\\u00A0]' }],
+    ['ProcessCommandLine contains FileName', { 'ProcessCommandLine|fieldref|contains': 'FileName' }],
     ['ProcessId > 4', { 'ProcessId|gt': 4 }],
     ['ProcessId between (1 .. 9)', { 'ProcessId|gte': 1, 'ProcessId|lte': 9 }],
     ['isempty(ProcessCommandLine)', { ProcessCommandLine: null }],
@@ -188,6 +190,8 @@ describe('refusals name the construct and its line:col in the query', () => {
     ['DeviceProcessEvents | where ProcessId > 4 | take 10', 'take', '1:45'],
     ['DeviceProcessEvents | where not(ProcessId > 4)', 'not(ProcessId > 4)', '1:29', /null/],
     ['DeviceProcessEvents | where isnull(FileName)', 'isnull(FileName)', '1:29', /never null/],
+    ['DeviceProcessEvents | where FileName matches regex @"a\\sb"', 'FileName matches regex', '1:29', /RE2 syntax the model reads differently \(\\s\)/],
+    ['DeviceProcessEvents | where FileName matches regex "a(?i)b"', 'FileName matches regex', '1:29', /inline flag/],
   ];
   for (const [q, construct, at, why] of cases) {
     it(construct, () => {
@@ -255,6 +259,7 @@ const ROUND_TRIP: string[] = [
   'DeviceProcessEvents | where ProcessCommandLine has_all ("net", "user") and not(FileName == "net.exe")',
   'let l = dynamic(["x.exe", "y.exe"]);\nDeviceProcessEvents | where FileName in~ (l) or ProcessCommandLine has "-enc"',
   'DeviceProcessEvents | where ProcessId >= 4 and ProcessId < 10 or ProcessId > 100',
+  'DeviceProcessEvents | where ProcessCommandLine contains FileName and not(FileName =~ ProcessCommandLine)',
   'DeviceProcessEvents | where isempty(ProcessCommandLine) or ProcessCommandLine matches regex "a[bc]+d"',
   'DeviceFileEvents | extend T = tostring(parse_json(AdditionalFields).FileType) | where T contains "Exec" and ActionType == "FileCreated"',
   // between, !endswith and tolower() are left to the operator tests above until the test

@@ -609,6 +609,22 @@ class Lifter {
     };
     const not = (c: Cond): Cond => ({ kind: 'not', child: c });
     if (folded) return this.foldedPredicate(n, op, folded, not);
+    // A column compared with another text column: the model's fieldref (the Kusto target prints
+    // `F|fieldref` back as `F =~ G`, `F contains G`...).
+    const FIELDREF: Record<string, [string[], boolean]> = {
+      '==': [[], true], '=~': [[], false], '!=': [[], true], '!~': [[], false],
+      contains: [['contains'], false], contains_cs: [['contains'], true], '!contains': [['contains'], false], '!contains_cs': [['contains'], true],
+      startswith: [['startswith'], false], startswith_cs: [['startswith'], true], '!startswith': [['startswith'], false], '!startswith_cs': [['startswith'], true],
+      endswith: [['endswith'], false], endswith_cs: [['endswith'], true], '!endswith': [['endswith'], false], '!endswith_cs': [['endswith'], true],
+    };
+    if (right.kind === 'NameReference' && !this.lets.has(nameOf(right)) && FIELDREF[op]) {
+      const other = this.field(right);
+      const text = (t: string): boolean => t === 'string' || t === 'path';
+      if (!text(field.type) || !text(other.type)) refuse(textOf(n), `${op} between ${field.name} (${field.type}) and ${other.name} (${other.type}); only text columns are compared as fields`, n);
+      const [mods, cased] = FIELDREF[op]!;
+      const l = leaf(field.name, ['fieldref', ...mods, ...(cased ? ['cased'] : [])], [{ kind: 'string', value: other.name }]);
+      return op.startsWith('!') ? not(l) : l;
+    }
     const eq = (cased: boolean, v: LiftValue[], list: boolean): Leaf => {
       const num = v.every((x) => x.kind === 'number');
       if (numeric && !num) refuse(textOf(n), `${field.name} is ${field.type}: a text comparison on a number column`, n);
@@ -780,14 +796,36 @@ class Lifter {
    * whitespace only), Unicode classes, `\z`/`\A`/`\Q` and POSIX classes are refused.
    */
   private regex(p: string, n: SyntaxNode): [string[], LiftValue[]] {
-    let pattern = p;
     const mods = ['re'];
-    if (pattern.startsWith('(?i)')) {
-      pattern = pattern.slice(4);
-      mods.push('i');
+    // Leading flags: RE2's i, m and s read as the model's re modifiers of the same letters.
+    const flags = /^\(\?([ims]+)\)/.exec(p);
+    if (flags) for (const f of new Set(flags[1]!)) mods.push(f);
+    const body = flags ? p.slice(flags[0].length) : p;
+    const bad = (what: string): never => refuse(textOf(n), `a regular expression with RE2 syntax the model reads differently (${what})`, n);
+    // One pass over the pattern, escapes taken whole: RE2's \x{HH} is the model's \uHHHH.
+    let out = '';
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i]!;
+      if (c === '\\') {
+        const e = body[i + 1] ?? '';
+        if (e === 'x' && body[i + 2] === '{') {
+          const end = body.indexOf('}', i + 3);
+          const hex = end < 0 ? '' : body.slice(i + 3, end);
+          if (!/^[0-9A-Fa-f]{1,4}$/.test(hex)) bad(`\\x{${hex}}`);
+          out += `\\u${hex.padStart(4, '0')}`;
+          i = end;
+          continue;
+        }
+        if ('sSpPzAQEC'.includes(e) && e !== '') bad(`\\${e}`);
+        out += c + e;
+        i++;
+        continue;
+      }
+      if (c === '(' && body[i + 1] === '?' && body[i + 2] !== ':') bad('an inline flag or group other than (?:');
+      if (c === '[' && body.startsWith('[:', i + 1)) bad('a POSIX class');
+      out += c;
     }
-    if (/\(\?[^:]|\\[sSpPzAQCE]|\[\[:/.test(pattern)) refuse(textOf(n), 'a regular expression with RE2 syntax the model reads differently (inline flags, \\s, \\p{..}, \\z, \\A, \\Q, POSIX classes)', n);
-    return [mods, [{ kind: 'string', value: pattern }]];
+    return [mods, [{ kind: 'string', value: out }]];
   }
 
   private call(n: SyntaxNode, leaf: (field: string, modifiers: string[], values: LiftValue[], list?: boolean) => Leaf): Cond {
