@@ -308,3 +308,16 @@ describe('round trip: original KQL, rebuilt KQL and the evaluator agree', { time
     });
   }
 });
+
+describe('sigma mode', () => {
+  it("rulec's own Sentinel artifact comes back with Sigma fields, its regex flags and its field comparison", () => {
+    const path = 'golden/kusto/sentinel-yaml/windows/registry_set_win_run_key_script.yaml';
+    const doc = parseYaml(ok(importKusto(path, readFileSync(path, 'utf8'), { fields: 'sigma' })).rule) as Record<string, any>;
+    expect(doc.native).toBeUndefined();
+    expect(doc.logsource).toEqual({ product: 'windows', category: 'registry_set' });
+    const items = Object.assign({}, ...Object.entries(doc.detection).filter(([k]) => k !== 'condition').map(([, v]) => v));
+    expect(items['Details|re|m|s']).toBe('^"?[a-z]:\\\\.*\\\\(?:wscript|cscript|mshta)\\.exe');
+    expect(items['Details|fieldref|contains']).toBe('Image');
+    expect(items['TargetObject|re|i|s']).toBe('^.*\\\\Run\\\\Updater.$');
+  });
+});

@@ -43,7 +43,21 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
   const consumed = new Set(ls.consumedFilters.map((f) => `${f.column}\0${f.values.map(String).sort().join('\0')}`));
   const paramValues = new Map(lifted.parameters.map((p) => [p.name, p.values]));
 
+  /** The Sigma field of a column (or a dotted path), where the mapping reads that field from it as it is. */
+  const fieldOf = (name: string, offset: number): string => {
+    const [column, ...path] = name.split('.');
+    const f = sigmaFieldOf(m, at, column!, path);
+    if (!f.exact) throw new ImportRefusal('mapping', name, `--fields sigma: no exact Sigma field for column ${name}: ${f.why}`, offset);
+    if (f.transform) throw new ImportRefusal('mapping', name, `--fields sigma: column ${name} holds ${f.transform === 'basename' ? 'the file name' : 'coded values'} of ${f.field}, which a field comparison cannot use`, offset);
+    return f.field;
+  };
   const leaf = (l: Leaf): Cond | undefined => {
+    if (l.modifiers.includes('fieldref')) {
+      // Both sides are columns: each must be a Sigma field as it is.
+      const v = l.values[0];
+      const other = v?.kind === 'string' ? v.value : '';
+      return { ...l, field: fieldOf(l.field, l.offset), values: [{ kind: 'string', value: fieldOf(other, l.offset) }] };
+    }
     const [column, ...path] = l.field.split('.');
     const texts = l.values.flatMap((v) => (v.kind === 'param' ? (paramValues.get(v.name) ?? []) : [v]));
     const plain = texts.flatMap((v) => (v.kind === 'string' || v.kind === 'number' ? [v.value] : []));
@@ -61,7 +75,9 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
     const param = l.values.length === 1 && v0?.kind === 'param' ? v0.name : undefined;
     const tests: Cond[] = r.all.map((t) => {
       const same = param && t.values.length === plain.length && t.values.every((v, i) => v === plain[i]);
-      const mods = [...t.modifiers, ...(l.modifiers.includes('i') ? ['i'] : []), ...(same ? ['expand'] : [])];
+      // The regex flags of the lift (re|i|m|s) go with the test; liftPredicate reads the pattern alone.
+      const flags = t.modifiers.includes('re') ? l.modifiers.filter((x) => x === 'i' || x === 'm' || x === 's') : [];
+      const mods = [...t.modifiers, ...flags, ...(same ? ['expand'] : [])];
       const values: LiftValue[] = same
         ? [{ kind: 'param', name: param }]
         : t.values.map((v) => (v === null ? { kind: 'null' } : typeof v === 'number' ? { kind: 'number', value: v, text: String(v) } : { kind: 'string', value: v }));
