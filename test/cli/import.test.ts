@@ -62,6 +62,19 @@ describe('rulec import', { timeout: 60_000 }, () => {
     expect(again.err.join('\n')).toContain('whoami_run.yml: not written: it was changed since rulec wrote it');
   });
 
+  it('a native rule on a table no log source maps checks without warnings and builds with --validate', async () => {
+    const src = join(dir, 'cef.kql');
+    writeFileSync(src, 'CommonSecurityLog\n| where DeviceVendor == "Contrast Security" and AdditionalExtensions contains "SUSPICIOUS"\n');
+    const out = mkdtempSync(join(tmpdir(), 'rulec-import-cef-'));
+    expect(await main(['import', '--from', 'kusto', '--out', out, src], capture().io)).toBe(0);
+    const check = capture();
+    expect(await main(['check', '--warnings', out], check.io)).toBe(0);
+    expect(check.out).toEqual([]);
+    const build = capture();
+    expect(await main(['build', '--target', 'kusto', '--validate', out], build.io)).toBe(0);
+    expect(build.out.join('\n')).toContain('CommonSecurityLog\n| where DeviceVendor == "Contrast Security"');
+  });
+
   it('usage errors exit 2', async () => {
     expect(await main(['import', '--from', 'splunk', dir], capture().io)).toBe(2);
     expect(await main(['import', '--from', 'kusto', '--fields', 'ecs', dir], capture().io)).toBe(2);
