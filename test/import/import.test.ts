@@ -190,6 +190,7 @@ describe('refusals name the construct and its line:col in the query', () => {
     ['DeviceProcessEvents | where ProcessId > 4 | take 10', 'take', '1:45'],
     ['DeviceProcessEvents | where not(ProcessId > 4)', 'not(ProcessId > 4)', '1:29', /null/],
     ['DeviceProcessEvents | where isnull(FileName)', 'isnull(FileName)', '1:29', /never null/],
+    ['SigninLogs | where ResultType == 500121', 'ResultType == 500121', '1:20', /compared with a number: KQL converts one side/],
     ['DeviceProcessEvents | where FileName matches regex @"a\\sb"', 'FileName matches regex', '1:29', /RE2 syntax the model reads differently \(\\s\)/],
     ['DeviceProcessEvents | where FileName matches regex "a(?i)b"', 'FileName matches regex', '1:29', /inline flag/],
   ];

@@ -628,7 +628,9 @@ class Lifter {
     const eq = (cased: boolean, v: LiftValue[], list: boolean): Leaf => {
       const num = v.every((x) => x.kind === 'number');
       if (numeric && !num) refuse(textOf(n), `${field.name} is ${field.type}: a text comparison on a number column`, n);
-      if (!numeric && num && !isText) refuse(textOf(n), `${field.name} is ${field.type}`, n);
+      // KQL converts one side when text meets a number (which way, and what "05" becomes, the docs
+      // do not say); the model compares the number's text. Not the same match: refused.
+      if (!numeric && v.some((x) => x.kind === 'number')) refuse(textOf(n), `${field.name} is ${field.type === 'path' ? 'a JSON value' : field.type}, compared with a number: KQL converts one side, the model compares texts; compare it with text ("500121")`, n);
       // A number compared with text in KQL is a type error; numbers on a number column need no case.
       const mods = cased && !num && v.some((x) => x.kind === 'string' || x.kind === 'param') ? ['cased'] : [];
       if (v.some((x) => x.kind === 'param')) mods.push('expand');
