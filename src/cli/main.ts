@@ -12,6 +12,7 @@ import { runTest, type TestOptions } from './commands/test.js';
 import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
 import { runExplain, type ExplainCliOptions } from './commands/explain.js';
 import { runCatalog, type CatalogCliOptions } from './commands/catalog.js';
+import { runImport, type ImportCliOptions } from './commands/import.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
@@ -142,6 +143,19 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('-t, --target <targets>', 'the targets whose rule bodies the pages show, repeated or comma-separated; the first one\'s stages are shown (default: kusto,eql,spl,ts)', collect)
     .action(async (paths: string[], opts: CatalogCliOptions) => {
       status = await runCatalog(paths, opts, io);
+    });
+
+  program
+    .command('import')
+    .description('lift native queries into rules of the model: KQL files, Sentinel analytic rules, rulec sentinel-yaml/sentinel-arm/defender-json artifacts')
+    .requiredOption('--from <language>', 'the language of the inputs: kusto')
+    .option('--fields <mode>', 'native: keep the table columns (the rule builds back to that Kusto platform); sigma: Sigma taxonomy fields where the mapping is exact', 'native')
+    .option('-p, --platform <platform>', 'the platform whose tables the queries read: sentinel, defender-xdr (default: Sentinel rules sentinel, Defender rules defender-xdr, a query the platform whose tables it reads)')
+    .option('-o, --out <dir>', 'write one rule file per input (atomically), named from the rule title')
+    .option('--json', 'one JSON object per input on stdout: path, ok, rule or error, kind')
+    .argument('[paths...]', 'input files or directories, - for standard input')
+    .action(async (paths: string[], opts: ImportCliOptions) => {
+      status = await runImport(paths, opts, io);
     });
 
   // Every command that loads rules takes the deployment's placeholder values.

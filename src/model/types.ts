@@ -108,8 +108,23 @@ export interface RuleTest {
   at: Position;
 }
 
+/**
+ * rulec extension `native:`: the rule's field names are the columns of one table of one target's
+ * platform (a rule imported with `rulec import --fields native`), not Sigma taxonomy names. Only
+ * that target compiles it; the evaluator reads the columns by name, dotted names as paths into
+ * nested objects.
+ */
+export interface NativeColumns {
+  target: 'kusto';
+  platform: string;
+  table: string;
+  at: Position;
+}
+
 export interface DetectionRule extends RuleMeta {
   kind: 'detection';
+  /** Field names are native columns of this table (`native:`), not Sigma fields. */
+  native?: NativeColumns;
   logsource: LogSource;
   /** Where the log source's product, category and service are written (absent for rules built in code). */
   logsourceAt?: Partial<Record<'product' | 'category' | 'service', Position>>;

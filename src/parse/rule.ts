@@ -66,7 +66,7 @@ export interface ParsedFile {
 const TOP_LEVEL_KEYS = [
   'title', 'id', 'name', 'status', 'description', 'references', 'author', 'date', 'modified', 'tags',
   'logsource', 'detection', 'fields', 'falsepositives', 'level', 'related', 'scope', 'taxonomy',
-  'license', 'correlation', 'filter', 'parameters', 'schedule', 'output', 'tests',
+  'license', 'correlation', 'filter', 'parameters', 'schedule', 'output', 'tests', 'native',
 ];
 
 /** Diagnostics of one YAML document and the positions of its nodes. */
@@ -268,6 +268,8 @@ function readDetectionRule(ctx: Ctx, root: YAMLMap, js: Record<string, unknown>,
     output: (js.output as string[] | undefined) ?? [],
     tests: readTests(ctx, child(root, 'tests'), js.tests as Record<string, unknown>[] | undefined),
   };
+  const native = js.native as { target: 'kusto'; platform: string; table: string } | undefined;
+  if (native) rule.native = { target: native.target, platform: native.platform, table: native.table, at: ctx.pos(child(root, 'native') ?? root) };
   const sched = js.schedule as (ScheduleTimes & Partial<Record<ScheduleScope, ScheduleTimes>>) | undefined;
   if (sched) {
     const node = child(root, 'schedule');

@@ -190,6 +190,21 @@ export class TargetFailure extends Error {
 }
 
 /** Run a compile function and turn a TargetFailure into a failure result. */
+/**
+ * A rule whose fields are another target's native columns (`native:`, from `rulec import --fields
+ * native`) has no Sigma field names for this target's mapping to read: refused, pointing at the
+ * import that gives Sigma names.
+ */
+export function refuseNative(input: CompileInput, target: string): void {
+  const n = input.rule.native;
+  if (n && n.target !== target) {
+    throw new TargetFailure(
+      'unsupported',
+      `the rule's fields are the native columns of ${n.target} table ${n.table} (platform ${n.platform}, native:), which the ${target} target cannot map; import the query with --fields sigma to build it for ${target}`,
+    );
+  }
+}
+
 export function guard(f: () => CompileResult): CompileResult {
   try {
     return f();

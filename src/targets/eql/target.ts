@@ -7,7 +7,7 @@
 import { listPlatforms } from '../../config/mapping.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { compileEqlCorrelation } from './correlation.js';
-import { baseInputs, guard, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { baseInputs, guard, refuseNative, type CompileInput, type CompileResult, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { ARTIFACT_FORMATS, elasticRule, renderArtifact, type ArtifactFormat } from './artifacts.js';
 import { platformOf, Router, ROUTING_PLATFORM, rulePlatform } from './mapping.js';
 import { checkEql } from './parser.js';
@@ -27,6 +27,7 @@ export const rawRouteNote = (name: string): string =>
 
 export function compileEql(input: CompileInput, opts: TargetOptions): CompileResult {
   return guard(() => {
+    refuseNative(input, 'eql');
     const platform = rulePlatform(opts.platform, opts.mapping, input.rule.logsource);
     const notes: string[] = [];
     const buildNotes: string[] = [];

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
-import { UsageError } from '../../diag/diagnostic.js';
+import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { textsOf } from '../../runtime/values.js';
@@ -73,6 +73,8 @@ export interface View {
   connector?: { connectorId: string; dataTypes: string[] };
   /** The kind of data the view reads (`defender`, `sysmon`, `security-event`...), which `source:` pins. */
   source?: string;
+  /** A rule's `native:` table: its fields are the table's columns, and no other name reads. */
+  native?: boolean;
 }
 
 export interface EntitySpec {
@@ -502,11 +504,39 @@ export function fieldAccess(view: View, field: string, ls: LogSource, platform: 
     }
   }
   if (view.bag) return { kind: 'json', column: view.bag.column, columnType: view.bag.columnType, path: [field] };
+  if (view.native) {
+    const cols = [...view.columns.keys()].filter((c) => c !== view.timeColumn).sort();
+    throw new TargetFailure(
+      'mapping',
+      `field '${field}' is not a column of ${view.table} on platform ${platform} (the rule's native: columns)${closestNote(field, cols)}; its columns: ${cols.join(', ')}${view.prefixes.length ? `, and paths below its dynamic columns (${view.prefixes.map((p) => `${p.prefix}*`).join(', ')})` : ''}`,
+    );
+  }
   const names = [...view.fields.keys(), ...view.prefixes.map((p) => `${p.prefix}*`)].sort();
   throw new TargetFailure(
     'mapping',
     `field '${field}' is not mapped for log source ${logSourceName(ls)} on platform ${platform} (table ${view.table}); mapped fields: ${names.join(', ') || '(none)'}${view.identity ? `, or any column of ${view.table}` : ''}${view.suffixed ? `, or any field whose custom-log column (a.b -> a_b_s) ${view.table} has` : ''} (add it with --mapping)`,
   );
+}
+
+function closestNote(word: string, choices: string[]): string {
+  const near = closest(word, choices);
+  return near ? ` (did you mean ${near}?)` : '';
+}
+
+/**
+ * The view of a rule whose fields are the native columns of one table (`native:`, from `rulec
+ * import --fields native`): the whole table, every column by its name, and paths below its dynamic
+ * columns (`AdditionalFields.FileType`), which the evaluator reads as nested objects. A path into a
+ * string column holding JSON text is not offered: the evaluator does not parse text.
+ */
+export function nativeView(m: KustoMapping, table: string, from: string): View {
+  const columns = m.tables.get(table);
+  if (!columns) {
+    const near = closestNote(table, [...m.tables.keys()]);
+    throw new TargetFailure('mapping', `table ${table} (the rule's native: columns, imported from ${from}) is not a table of platform ${m.platform}${near}; build it for platform ${from}`);
+  }
+  const prefixes = [...columns].filter(([, t]) => t === 'dynamic').map(([c, t]) => ({ prefix: `${c}.`, column: c, columnType: t, path: [] as string[] }));
+  return { name: `native ${table}`, table, timeColumn: m.timeColumn, where: [], columns, fields: new Map(), prefixes, refused: new Map(), identity: true, suffixed: false, native: true };
 }
 
 /** The Sigma value a stored value of a domain field stands for (exact text first, then folded). */

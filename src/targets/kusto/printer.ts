@@ -47,7 +47,7 @@ function equality(lhs: string, ci: boolean, value: string): Expr {
  * meet, while rulec folds `ẞ` to `ß` (docs/semantics.md section 3). RE2's `(?i)` folds them together
  * (Unicode simple case folding), so a case-insensitive value holding either is written as a regex.
  */
-function foldsLikeRulec(value: string): boolean {
+export function foldsLikeRulec(value: string): boolean {
   return !/[\u00df\u1e9e]/.test(value);
 }
 

@@ -240,7 +240,7 @@ class QueryScope implements Scope {
  * being A after its first matching rewrite (`case(A startswith from, strcat(to, substring(A, n)), ..., A)`).
  * A' is empty exactly when A is, since every rewrite's `to` is non-empty (the loader checks).
  */
-function joinExpr(a: Extract<FieldAccess, { kind: 'join' }>): string {
+export function joinExpr(a: Extract<FieldAccess, { kind: 'join' }>): string {
   const [first, second] = a.columns.map(identifier) as [string, string];
   const head = a.rewrite.length
     ? `case(${a.rewrite.map((r) => `${first} startswith ${stringLiteral(r.from)}, strcat(${stringLiteral(r.to)}, substring(${first}, ${r.from.length}))`).join(', ')}, ${first})`

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { alertMapping, DEFENDER_CORRELATION, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
 import { compileKustoCorrelation } from './correlation.js';
-import { kustoMapping, logSourceName, viewsFor, type View } from './mapping.js';
+import { kustoMapping, logSourceName, nativeView, viewsFor, type View } from './mapping.js';
 import { buildQuery, type BuiltQuery } from './query.js';
 
 export const KUSTO_FORMATS = ['query', 'sentinel-yaml', 'sentinel-arm', 'defender-json'] as const;
@@ -23,7 +23,8 @@ export interface CompiledKusto extends BuiltQuery {
 /** The query for one rule: the first candidate view that expresses it exactly. */
 export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comments = true): CompiledKusto {
   const m = kustoMapping(opts.mapping, opts.platform);
-  const views = viewsFor(m, input.rule.logsource);
+  const native = input.rule.native;
+  const views = native ? [nativeView(m, native.table, native.platform)] : viewsFor(m, input.rule.logsource);
   const failures: { view: View; error: TargetFailure }[] = [];
   for (const view of views) {
     try {
@@ -36,7 +37,7 @@ export function compileKustoQuery(input: CompileInput, opts: TargetOptions, comm
   const pinned = m.pin ? `source pinned to ${m.pin.join(', ')} (the mapping's source:): ` : '';
   if (failures.length === 1) {
     const { view, error } = failures[0]!;
-    if (error.message.includes(view.table)) throw pinned ? new TargetFailure(error.kind, pinned + error.message) : error;
+    if (error.message.includes(view.table) || native) throw pinned ? new TargetFailure(error.kind, pinned + error.message) : error;
     throw new TargetFailure(error.kind, `${pinned}${logSourceName(input.rule.logsource)} on ${opts.platform}, table ${view.table}: ${error.message}`);
   }
   const kind = failures.every((f) => f.error.kind === 'mapping') ? 'mapping' : 'unsupported';
@@ -155,6 +156,13 @@ export const kustoTarget: Target = {
     const { KustoAnalyzer } = await import('./validate.js');
     const m = kustoMapping(opts.mapping, opts.platform);
     const used = new Set(m.logsources.flatMap((l) => l.views.map((v) => v.table)));
+    // Native rules read their own table, which no log source may map.
+    const nativeTables = (input: CompileInput | CorrelationInput): void => {
+      if (input.rule.kind === 'detection') {
+        if (input.rule.native) used.add(input.rule.native.table);
+      } else for (const r of (input as CorrelationInput).refs) nativeTables(r.input);
+    };
+    for (const q of queries) nativeTables(q.input);
     const analyzer = new KustoAnalyzer(new Map([...m.tables].filter(([t]) => used.has(t))));
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {

@@ -82,12 +82,25 @@ export interface SyntaxNode {
   /** Tokens only: the text as written and its value (a string literal's decoded text). */
   text?: string;
   valueText?: string;
+  /** Offset of the node's text (after its leading trivia) in the query. */
+  start: number;
+  /** Tokens only: the whitespace and comments before the token (the importer keeps the comments). */
+  trivia?: string;
   children: SyntaxNode[];
 }
 
 let kindNames: Map<number, string> | undefined;
 
-/** Parses (syntax only) and returns the tree and the syntax diagnostics. */
+let parseOptions: Bridged | undefined;
+
+/**
+ * Parses (syntax only) and returns the tree and the syntax diagnostics. A query is parsed the way
+ * KustoCode.Parse does (tokens, then the query parser, end tokens kept), without building the
+ * query grammar KustoCode.Parse also makes (over a second of CPU the first time, and the default
+ * parser does not use it); a control command goes through KustoCode.Parse. The tree's children
+ * are converted when first read: a reader that stops early (the importer refusing a `join`) does
+ * not pay for the rest.
+ */
 export function parseKql(query: string): { root: SyntaxNode; diagnostics: KustoDiagnostic[] } {
   const K = load();
   if (!kindNames) {
@@ -95,18 +108,38 @@ export function parseKql(query: string): { root: SyntaxNode; diagnostics: KustoD
     const SK = K.Syntax.SyntaxKind;
     for (const k of Object.keys(SK)) if (typeof SK[k] === 'number') kindNames.set(SK[k], k);
   }
-  const code = K.KustoCode.Parse(query);
+  let syntax: Bridged;
+  let diagnostics: Bridged;
+  if (K.KustoCode.GetKind(query) === K.Editor.CodeKinds.Query) {
+    parseOptions ??= K.ParseOptions.Default.WithAlwaysProduceEndTokens(true);
+    syntax = K.Parsing.QueryParser.ParseQuery(K.Parsing.TokenParser.ParseTokens(query, parseOptions), 0, parseOptions);
+    // Collecting diagnostics walks the whole tree; the tree knows whether it has any.
+    diagnostics = syntax.ContainsSyntaxDiagnostics ? syntax.GetContainedDiagnostics() : undefined;
+  } else {
+    const code = K.KustoCode.Parse(query);
+    syntax = code.Syntax;
+    diagnostics = code.GetDiagnostics();
+  }
   const names = kindNames;
-  const Token = K.Syntax.SyntaxToken;
   const convert = (e: Bridged): SyntaxNode => {
     const kind = names.get(e.Kind) ?? String(e.Kind);
-    if (e instanceof Token) return { kind, text: String(e.Text ?? ''), valueText: String(e.ValueText ?? ''), children: [] };
-    const children: SyntaxNode[] = [];
-    for (let i = 0; i < e.ChildCount; i++) {
-      const c = e.GetChild(i);
-      if (c) children.push(convert(c));
-    }
-    return { kind, children };
+    const start = Number(e.TextStart);
+    if (e.IsToken) return { kind, text: String(e.Text ?? ''), valueText: String(e.ValueText ?? ''), start, trivia: String(e.Trivia ?? ''), children: [] };
+    let children: SyntaxNode[] | undefined;
+    return {
+      kind,
+      start,
+      get children(): SyntaxNode[] {
+        if (!children) {
+          children = [];
+          for (let i = 0; i < e.ChildCount; i++) {
+            const c = e.GetChild(i);
+            if (c) children.push(convert(c));
+          }
+        }
+        return children;
+      },
+    };
   };
-  return { root: convert(code.Syntax), diagnostics: toDiagnostics(code.GetDiagnostics()) };
+  return { root: convert(syntax), diagnostics: diagnostics ? toDiagnostics(diagnostics) : [] };
 }

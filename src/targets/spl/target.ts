@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, TargetFailure, type CompileResult, type EventSource, type QueryStage, type Target } from '../types.js';
+import { guard, refuseNative, TargetFailure, type CompileResult, type EventSource, type QueryStage, type Target } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
 import { queryFields, type Query } from './ast.js';
 import { renderQuery, renderStages } from './dialect.js';
@@ -43,6 +43,7 @@ export const splTarget: Target = {
   artifactOptions: ['index', 'enable'],
   compile(input, opts): CompileResult {
     return guard(() => {
+      refuseNative(input, 'spl');
       const { query, stages, notes } = compileSpl(input, opts.platform, opts.mapping, opts.index);
       // savedsearches: each rule's stanza, joined into one app folder by bundle().
       if (opts.format === 'savedsearches') {
