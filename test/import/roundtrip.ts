@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { loadText } from '../../src/collection/load.js';
 import { compileNode, EventView } from '../../src/eval/index.js';
 import type { Node } from '../../src/ir/types.js';
+import { parsePlaceholderPairs } from '../../src/parse/placeholders.js';
 import type { DetectionRule } from '../../src/model/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
 import type { Fixture } from '../harness/fixtures.js';
@@ -30,6 +31,8 @@ export interface RoundTripCase {
   rule: string;
   /** The Kusto platform whose tables the query reads. */
   platform: string;
+  /** Deployment values of the rule's `%name%` placeholders (an empty `dynamic([])` list of the query). */
+  placeholders?: Record<string, string[]>;
 }
 
 export interface Disagreement {
@@ -54,7 +57,10 @@ export interface RoundTripReport {
 
 /** The rule of a case, loaded as `rulec` loads it; throws with the diagnostics when it does not load. */
 export function inputOf(c: RoundTripCase): CompileInput {
-  const [r] = loadText(`${c.name}.yml`, c.rule);
+  // As `--placeholder name=value` gives them, one value a flag.
+  const pairs = parsePlaceholderPairs(Object.entries(c.placeholders ?? {}).flatMap(([name, values]) => values.map((v) => `${name}=${v}`)));
+  if ('error' in pairs) throw new Error(`${c.name}: ${pairs.error}`);
+  const [r] = loadText(`${c.name}.yml`, c.rule, { placeholders: pairs.values });
   const errors = r?.diagnostics.filter((d) => d.severity === 'error') ?? [];
   if (!r?.ir || errors.length) throw new Error(`${c.name}: the rule does not load: ${(errors.length ? errors : r?.diagnostics ?? []).map((d) => d.message).join('; ') || 'no match IR'}`);
   return { path: `${c.name}.yml`, rule: r.rule as DetectionRule, ir: r.ir };
@@ -137,6 +143,11 @@ function valueOf(lits: { texts: Set<string>; numbers: Set<number> }): fc.Arbitra
       lit.map((s) => s.slice(1)),
       lit.map((s) => s.slice(0, -1)),
       fc.tuple(lit, fc.constantFrom('', ' ', '.', 'x'), lit).map(([a, s, b]) => a + s + b),
+      // Every literal of the field, in any order (a rule that ANDs several tests of one field).
+      fc.tuple(fc.shuffledSubarray(texts, { minLength: texts.length }), fc.constantFrom(' ', '', '/')).map(([a, sep]) => a.join(sep)),
+      // All but one of them (the one a negated test of the same field names), or any few.
+      fc.tuple(fc.nat(texts.length - 1), fc.constantFrom(' ', '/')).map(([i, sep]) => texts.filter((_, j) => j !== i).join(sep)),
+      fc.shuffledSubarray(texts, { minLength: 1 }).map((a) => a.join(' ')),
     );
   }
   if (numbers.length) {
@@ -148,26 +159,29 @@ function valueOf(lits: { texts: Set<string>; numbers: Set<number> }): fc.Arbitra
 
 /**
  * Events for a rule: each field it reads set or left out; a dotted field (`AdditionalFields.FileType`,
- * a JSON sub-field) as a nested object, sometimes with the property missing or the parent a text.
+ * `InitiatedBy.user.userPrincipalName`: JSON sub-fields) as nested objects, sometimes with the
+ * property missing or the parent a text.
  */
 export function eventsFor(ir: Node): fc.Arbitrary<Record<string, unknown>> {
   const byField = literalsByField(ir);
-  const top = new Map<string, fc.Arbitrary<unknown>>();
-  const nested = new Map<string, [string, fc.Arbitrary<unknown>][]>();
-  for (const [field, lits] of byField) {
-    const dot = field.indexOf('.');
-    if (dot < 0) top.set(field, valueOf(lits));
-    else nested.set(field.slice(0, dot), [...(nested.get(field.slice(0, dot)) ?? []), [field.slice(dot + 1), valueOf(lits)]]);
-  }
-  for (const [parent, children] of nested) {
-    if (top.has(parent)) continue;
-    const obj = fc.record(Object.fromEntries(children) as Record<string, fc.Arbitrary<unknown>>, { requiredKeys: [] });
-    top.set(parent, fc.oneof(obj, obj, fc.constant({ other: 'x' }), fc.constant('text')));
-  }
+  return objectOf([...byField].map(([field, lits]) => [field.split('.'), valueOf(lits)]));
+}
+
+/** A record of the fields given by their paths; nested paths grouped under their first name. */
+function objectOf(fields: [string[], fc.Arbitrary<unknown>][]): fc.Arbitrary<Record<string, unknown>> {
+  const groups = new Map<string, [string[], fc.Arbitrary<unknown>][]>();
+  for (const [path, a] of fields) groups.set(path[0]!, [...(groups.get(path[0]!) ?? []), [path.slice(1), a]]);
+  const entries = [...groups].map(([name, members]): [string, fc.Arbitrary<unknown>] => {
+    const own = members.find(([p]) => p.length === 0);
+    // A field that is itself read wins over paths below it.
+    if (own) return [name, own[1]];
+    const obj = objectOf(members);
+    return [name, fc.oneof(obj, obj, obj, fc.constant({ other: 'x' }), fc.constant('text'))];
+  });
   // Each field is left out one time in five: often enough for the missing-field cases, rarely
   // enough that rules ANDing several fields still match.
-  const fields = Object.fromEntries([...top].map(([k, a]) => [k, fc.option(a, { nil: undefined, freq: 5 })]));
-  return fc.record(fields as Record<string, fc.Arbitrary<unknown>>).map((ev) => {
+  const record = Object.fromEntries(entries.map(([k, a]) => [k, fc.option(a, { nil: undefined, freq: 5 })]));
+  return fc.record(record as Record<string, fc.Arbitrary<unknown>>).map((ev) => {
     for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k];
     return ev;
   });
