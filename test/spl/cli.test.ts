@@ -32,7 +32,7 @@ describe('rulec build --target spl', () => {
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--validate', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows.length).toBe(19);
+    expect(rows.length).toBe(20);
     // The correlation rules of rules/correlation/ are refused; every detection rule compiles.
     expect(rows.filter((r) => !r.ok).map((r) => r.kind)).toEqual(Array(5).fill('unsupported'));
     for (const r of rows.filter((r) => r.ok)) {
@@ -47,7 +47,7 @@ describe('rulec build --target spl', () => {
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--out', out, RULES], c.io)).toBe(0);
     expect(readFileSync(join(out, 'windows/proc_creation_win_recon_command.spl'), 'utf8')).toMatch(/^source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode=1 Image IN/);
-    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 19 rules: 14 compiled, 5 skipped \(5 unsupported\) -> /);
+    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 20 rules: 15 compiled, 5 skipped \(5 unsupported\) -> /);
   });
 
   it('bundles every rule into one Splunk app folder with --format savedsearches', async () => {
@@ -57,12 +57,12 @@ describe('rulec build --target spl', () => {
     expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
-    expect(conf.match(/^\[rulec - /gm)).toHaveLength(14);
+    expect(conf.match(/^\[rulec - /gm)).toHaveLength(15);
     expect(conf).toContain('[rulec - Executable Drop via Azure Custom Script Extension]\n');
     expect(conf).toContain('action.correlationsearch.annotations = {"mitre_attack":["T1651","T1021.008"]}');
     // A multi-line search continues with a trailing backslash, and every search is a query rulec parses.
     const searches = [...conf.matchAll(/^search = ((?:.* \\\n)*.*)$/gm)].map((m) => m[1]!.replace(/ \\\n/g, '\n'));
-    expect(searches).toHaveLength(14);
+    expect(searches).toHaveLength(15);
     for (const s of searches) expect(() => parseQuery(s)).not.toThrow();
     expect(readFileSync(join(out, 'metadata/default.meta'), 'utf8')).toContain('access = read : [ * ]');
   });
@@ -93,7 +93,7 @@ describe('rulec build --target spl', () => {
     expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error \(mapping\): log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
     const s = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', '--skip-unsupported', RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toBe('spl/windows: 19 rules: 12 compiled, 7 skipped (5 unsupported, 2 mapping)');
+    expect(s.err.at(-1)).toBe('spl/windows: 20 rules: 13 compiled, 7 skipped (5 unsupported, 2 mapping)');
     const d = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', RULES], d.io)).toBe(0);
     expect(d.err).toEqual(s.err);

@@ -85,9 +85,9 @@ describe('savedsearches app: the .conf spec', () => {
 describe('savedsearches app: enabling, index, schedules', () => {
   it('searches are disabled unless --enable', async () => {
     const off = await app([]);
-    expect(stanzas(off.files).map((s) => s.keys.get('disabled'))).toEqual(Array(14).fill('1'));
+    expect(stanzas(off.files).map((s) => s.keys.get('disabled'))).toEqual(Array(15).fill('1'));
     const on = await app(['--enable']);
-    expect(stanzas(on.files).map((s) => s.keys.get('disabled'))).toEqual(Array(14).fill('0'));
+    expect(stanzas(on.files).map((s) => s.keys.get('disabled'))).toEqual(Array(15).fill('0'));
   });
 
   it('--index starts every search with the index; a platform or --mapping `index` does too', async () => {

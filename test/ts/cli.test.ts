@@ -17,7 +17,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const out = tmp();
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--out', out, RULES], c.io)).toBe(0);
-    expect(c.err.at(-1)).toMatch(/^ts\/node: 19 rules: 19 compiled -> /);
+    expect(c.err.at(-1)).toMatch(/^ts\/node: 20 rules: 20 compiled -> /);
     const m = loadModule(readFileSync(join(out, 'windows/proc_creation_win_recon_command.ts'), 'utf8'));
     expect(m.rule.title).toBe('Reconnaissance Command');
     expect(m.match({ Image: 'C:\\Windows\\System32\\WHOAMI.exe' })).toBe(true);
@@ -30,7 +30,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--format', 'bundle', '--out', out, RULES], c.io)).toBe(0);
     const m = loadModule<BundleModule>(readFileSync(join(out, 'rules.ts'), 'utf8'));
-    expect(m.rules).toHaveLength(14);
+    expect(m.rules).toHaveLength(15);
     expect(m.detect({ Image: 'C:\\Windows\\System32\\whoami.exe' }).map((r) => r.title)).toEqual(['Reconnaissance Command']);
     expect(existsSync(join(out, 'windows'))).toBe(false);
   });
@@ -39,7 +39,7 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(19);
+    expect(rows).toHaveLength(20);
     for (const r of rows) {
       expect(r).toMatchObject({ target: 'ts', platform: 'node', format: 'query', ok: true });
       // A correlation's module exports its engine instead of one rule's match.
@@ -50,14 +50,14 @@ describe('rulec build --target ts', { timeout: SLOW }, () => {
   it('--validate type-checks the modules', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--validate', '--json', RULES], c.io)).toBe(0);
-    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(19).fill(true));
+    expect(c.out.map((l) => JSON.parse(l).ok)).toEqual(Array(20).fill(true));
   });
 
   it('correlation rules compile to modules that carry their rules and the correlation engine', async () => {
     const c = capture();
     expect(await main(['build', '--target', 'ts', '--fail-on', 'unsupported', '--json', RULES, FIXTURE_RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
-    expect(rows.map((r) => r.ok)).toEqual(Array(20).fill(true));
+    expect(rows.map((r) => r.ok)).toEqual(Array(21).fill(true));
     const burst = rows.find((r) => r.path.endsWith('correlation_recon_burst.yml'));
     const m = loadModule<{ correlation: { title: string }; createCorrelationEngine(): { push(e: object): unknown[]; flush(): unknown[] } }>(burst.query);
     expect(m.correlation.title).toBeTruthy();
