@@ -16,6 +16,7 @@ import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
 import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
+import { cacheOptions, type CacheOptions } from './cache.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
@@ -81,7 +82,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .command('ir')
     .description('print the match IR of each rule (one JSON object a line)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
-    .action((paths: string[], opts: PlaceholderOptions) => {
+    .action((paths: string[], opts: PlaceholderOptions & CacheOptions) => {
       status = runIr(paths, io, opts);
     });
 
@@ -127,8 +128,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = await runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
     });
 
-  // Every command that loads rules takes the deployment's placeholder values.
-  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain'].includes(c.name())) placeholderOptions(c);
+  // Every command that loads rules takes the deployment's placeholder values and the rule cache.
+  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain'].includes(c.name())) cacheOptions(placeholderOptions(c));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,6 +5,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { loadCollection } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
 import type { JsonObject } from '../../eval/event.js';
@@ -21,7 +22,7 @@ import { loadTarget } from '../../targets/registry.js';
 import { TargetFailure } from '../../targets/types.js';
 import { logSourceText, parseLogSource, serves } from '../catalog.js';
 
-export interface ScanOptions extends PlaceholderOptions {
+export interface ScanOptions extends PlaceholderOptions, CacheOptions {
   rules?: string[];
   json?: boolean;
   includeEvent?: boolean;
@@ -72,7 +73,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
 
   // Rules: report the invalid ones, scan with the rest.
   const bar = progressBar('loading rules', undefined, { since: Date.now() });
-  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts) });
+  const cache = ruleCache(opts);
+  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  cache?.close();
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = false;
