@@ -107,7 +107,7 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
       now = undefined; // not there yet
     }
     const sha = sha256(f.content);
-    const same = now !== undefined && sha256(now) === sha;
+    const same = now !== undefined && now.equals(Buffer.from(f.content));
     if (now !== undefined && !same) {
       const n = normalize(f.path);
       const why = others.has(n)

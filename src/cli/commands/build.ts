@@ -82,8 +82,13 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       const pairs = several ? ` (several targets: give target=format pairs, as in --format ${target.name}=${target.formats.at(-1)})` : '';
       throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}${pairs}`);
     }
-    const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
-    const topts: TargetOptions = { platform, format, mapping, ...artifactOptions(target, opts) };
+    const topts = { platform, format, ...artifactOptions(target, opts) } as TargetOptions;
+    // Read on first use: a build whose results all come from the cache never parses the platform's
+    // mapping (half a second for kusto). --mapping files are read now, so that a broken one is a
+    // usage error before any rule is loaded.
+    let mapping: { value: unknown } | undefined;
+    Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: loadPlatformMapping(target.name, platform, opts.mapping ?? []) }).value });
+    if (opts.mapping?.length) void topts.mapping;
     const mappingFiles = (opts.mapping ?? []).map((f) => hash(f, readFileSync(f)));
     const optionsKey = hash(target.name, platform, format, JSON.stringify([topts.index ?? null, topts.enable ?? null]), ...mappingFiles);
     builds.push({ target, platform, format, topts, optionsKey, ...(opts.out ? { out: several ? join(opts.out, target.name, platform) : opts.out } : {}) });

@@ -5,14 +5,13 @@
  * see runtime-source.ts), with literals case-folded and regexes built at generation time and hoisted
  * to module constants. Sibling leaves that test one field the same way become one constant list.
  */
-import { printStructure, StructureKind } from 'ts-morph';
 import type { FunctionDeclarationStructure, InterfaceDeclarationStructure, StatementStructures } from 'ts-morph';
 import type { GlobToken, Leaf, Node, StrOp } from '../../ir/types.js';
 import type { DetectionRule } from '../../model/types.js';
 import { fold } from '../../runtime/fold.js';
 import { globRegex } from '../../runtime/glob.js';
 import { parseIp } from '../../runtime/ip.js';
-import { RuntimeSource } from './runtime-source.js';
+import { morph, RuntimeSource } from './runtime-source.js';
 import { commentText, constantName, Names, regexLiteral, stringLiteral, wrap } from './syntax.js';
 
 /** Where the module reads a Sigma field (the platform mapping's `fields`); identity by default. */
@@ -301,8 +300,8 @@ function leafRegex(l: Leaf): RegExp {
 // ---------------------------------------------------------------------------------------------
 // Modules
 
-const RULE_INFO: InterfaceDeclarationStructure = {
-  kind: StructureKind.Interface,
+const RULE_INFO = (): InterfaceDeclarationStructure => ({
+  kind: morph().StructureKind.Interface,
   name: 'RuleInfo',
   isExported: true,
   docs: ['What a rule is: its Sigma metadata.'],
@@ -318,7 +317,7 @@ const RULE_INFO: InterfaceDeclarationStructure = {
       docs: ['The events the rule is written for: `match` does not check it, route events by it.'],
     },
   ],
-};
+});
 
 function ruleInfo(rule: DetectionRule): string {
   const ls = rule.logsource;
@@ -360,12 +359,12 @@ function print(statements: (string | StatementStructures)[]): string {
   const hide = (text: string): string => `__rulec_text_${texts.push(text) - 1}__`;
   const hidden = statements.map((s) => {
     if (typeof s === 'string') return hide(s);
-    if (s.kind === StructureKind.Function && Array.isArray(s.statements)) {
+    if (s.kind === morph().StructureKind.Function && Array.isArray(s.statements)) {
       return { ...s, statements: s.statements.map((b) => (typeof b === 'string' ? hide(b) : b)) };
     }
     return s;
   });
-  const printed = printStructure({ kind: StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
+  const printed = morph().printStructure({ kind: morph().StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
   return printed.replace(/^( *)__rulec_text_(\d+)__/gm, (_, indent: string, i: string) => indent + texts[Number(i)]!.replace(/\n(?=.)/g, `\n${indent}`));
 }
 
@@ -389,7 +388,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   const code = new RuleCode(newNames(), fields, runtime);
   const body = returnStatement(code.expr(src.ir));
   const match: FunctionDeclarationStructure = {
-    kind: StructureKind.Function,
+    kind: morph().StructureKind.Function,
     name: 'match',
     isExported: true,
     docs: matchDocs(src.rule),
@@ -399,7 +398,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   };
   const text = print([
     HEADER,
-    RULE_INFO,
+    RULE_INFO(),
     constStatement('rule', ruleInfo(src.rule), { doc: ruleDoc(src.rule), type: 'RuleInfo', exported: true }),
     ...constantsSection(code.constants),
     match,
@@ -435,9 +434,9 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
   const names = newNames();
   const statements: (string | StatementStructures)[] = [
     `${HEADER}\n// ${srcs.length} rule${srcs.length === 1 ? '' : 's'}.`,
-    RULE_INFO,
+    RULE_INFO(),
     {
-      kind: StructureKind.Interface,
+      kind: morph().StructureKind.Interface,
       name: 'BundledRule',
       isExported: true,
       extends: ['RuleInfo'],
@@ -451,7 +450,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
     const code = new RuleCode(names, fields, runtime, `R${i + 1}_`);
     const body = returnStatement(code.expr(src.ir));
     statements.push(`// ${i + 1}. ${commentText(src.rule.title)}`, ...code.constants, {
-      kind: StructureKind.Function,
+      kind: morph().StructureKind.Function,
       name: fn,
       docs: matchDocs(src.rule),
       parameters: [{ name: 'ev', type: 'EventView' }],
@@ -470,7 +469,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
       exported: true,
     }),
     {
-      kind: StructureKind.Function,
+      kind: morph().StructureKind.Function,
       name: 'detect',
       isExported: true,
       docs: ['The rules that match `event`, in build order. The rules share one view of the event, so each field is read and case-folded once.'],
