@@ -2,7 +2,9 @@ import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decode, defaultCacheDir, encode, readPack, RuleCache, sweep, writePack } from '../../src/collection/cache.js';
+import { decode, defaultCacheDir, encode, plainDataProblem, readPack, RuleCache, sweep, writePack } from '../../src/collection/cache.js';
+import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { loadTarget } from '../../src/targets/registry.js';
 import { loadCollection } from '../../src/collection/load.js';
 import { main } from '../../src/cli/main.js';
 import { placeholderValues } from '../../src/cli/placeholders.js';
@@ -34,13 +36,34 @@ describe('cache values', () => {
     expect(back.re.flags).toBe('giu');
   });
 
-  it('refuses a class instance, which structured clone would turn into a plain object', () => {
+  it('finds a class instance, which structured clone would turn into a plain object, and refuses a function', () => {
     class Position {
       line = 1;
     }
-    expect(() => encode({ at: new Position() })).toThrow(/instance of Position/);
-    expect(() => encode({ f: () => 1 })).toThrow(/function/);
+    expect(plainDataProblem({ at: [new Position()] })).toMatch(/instance of Position/);
+    expect(plainDataProblem({ m: new Map([[1, { re: /x/ }]]) })).toBeUndefined();
+    expect(() => encode({ f: () => 1 })).toThrow();
   });
+
+  it('what loading and compiling the SigmaHQ corpus produce is plain data, which the cache keeps exactly', async () => {
+    const { rules } = loadCollection([SIGMAHQ, RULES]);
+    const problems = rules.map((r) => plainDataProblem(r)).filter((p) => p !== undefined);
+    expect(problems).toEqual([]);
+    const c = capture();
+    expect(await main(['build', '--no-cache', '--target', 'all', '--json', RULES], c.io)).toBe(0);
+    expect(c.out.length).toBeGreaterThan(30);
+    // every compile result of a slice of the corpus, in each target's richest format
+    const inputs = rules.filter((r) => r.rule?.kind === 'detection' && r.ir).filter((_, i) => i % 10 === 0);
+    for (const name of ['kusto', 'eql', 'spl', 'ts']) {
+      const target = await loadTarget(name);
+      const platform = name === 'kusto' ? 'defender-xdr' : target.platforms[0]!; // defender-json is Defender's
+      const opts = { platform, format: target.formats.at(-1)!, mapping: loadPlatformMapping(name, platform, []) };
+      for (const r of inputs) {
+        const problem = plainDataProblem(target.compile({ path: r.path, rule: r.rule as never, ir: r.ir! }, opts));
+        if (problem) expect.fail(`${name}: ${r.path}: ${problem}`);
+      }
+    }
+  }, 120_000);
 
   it('a truncated, corrupt or foreign pack is a miss, never a wrong value', () => {
     const dir = tmp('pack');
