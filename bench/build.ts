@@ -11,7 +11,7 @@
  * Every run is printed, not only the best: wall seconds, and user+system CPU seconds of the child
  * (less sensitive to other processes on a shared machine) when /usr/bin/time is there.
  *
- *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts]
+ *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -92,7 +92,8 @@ function main(): void {
     // Cold: an empty cache and an empty --out every run.
     const cold = new Map<string, Run[]>();
     const baseCold = new Map<string, Run[]>();
-    for (const t of targets) {
+    const warmOnly = process.argv.includes('--warm-only');
+    for (const t of warmOnly ? [] : targets) {
       if (base) {
         baseCold.set(t, times(() => rulec(base, ['build', '--target', t, '--out', fresh('out'), rules])));
         line(`baseline cold ${t}`, baseCold.get(t)!);
@@ -102,16 +103,28 @@ function main(): void {
       const nocache = times(() => rulec(bin, ['build', '--target', t, '--no-cache', '--out', fresh('out'), rules]));
       line(`--no-cache ${t}`, nocache);
       if (base) {
-        const ratio = median(baseCold.get(t)!.map((r) => r.wall)) / median(cold.get(t)!.map((r) => r.wall));
-        const ratioNo = median(baseCold.get(t)!.map((r) => r.wall)) / median(nocache.map((r) => r.wall));
-        console.log(`${`  speed-up over baseline ${t}`.padEnd(40)} ${ratio.toFixed(2)}x cold, ${ratioNo.toFixed(2)}x --no-cache (medians)`);
+        const ratio = (of: (r: Run) => number | undefined, runs: Run[]): string => {
+          const base = baseCold.get(t)!.map(of);
+          const ours = runs.map(of);
+          if ([...base, ...ours].some((x) => x === undefined)) return '-';
+          return `${(median(base as number[]) / median(ours as number[])).toFixed(2)}x`;
+        };
+        const wall = (r: Run): number => r.wall;
+        const cpu = (r: Run): number | undefined => r.cpu;
+        console.log(
+          `${`  speed-up over baseline ${t}`.padEnd(40)} wall ${ratio(wall, cold.get(t)!)} cold, ${ratio(wall, nocache)} --no-cache; CPU ${ratio(cpu, cold.get(t)!)} cold, ${ratio(cpu, nocache)} --no-cache (medians)`,
+        );
       }
     }
     const all = targets.join(',');
-    const coldAll = times(() => rulec(bin, ['build', '--target', all, '--cache', fresh('cache'), '--out', fresh('out'), rules]));
-    line(`cold ${all}`, coldAll);
-    const slowest = Math.max(...targets.map((t) => median(cold.get(t)!.map((r) => r.wall))));
-    console.log(`${'  all targets / slowest one target'.padEnd(40)} ${(median(coldAll.map((r) => r.wall)) / slowest).toFixed(2)}x (medians)`);
+    if (!warmOnly) {
+      const coldAll = times(() => rulec(bin, ['build', '--target', all, '--cache', fresh('cache'), '--out', fresh('out'), rules]));
+      line(`cold ${all}`, coldAll);
+      const slowest = Math.max(...targets.map((t) => median(cold.get(t)!.map((r) => r.wall))));
+      const slowestCpu = Math.max(...targets.map((t) => median(cold.get(t)!.map((r) => r.cpu ?? NaN))));
+      const allCpu = median(coldAll.map((r) => r.cpu ?? NaN));
+      console.log(`${'  all targets / slowest one target'.padEnd(40)} wall ${(median(coldAll.map((r) => r.wall)) / slowest).toFixed(2)}x, CPU ${(allCpu / slowestCpu).toFixed(2)}x (medians)`);
+    }
 
     // Warm: one cache and one --out, built once before measuring.
     const cache = fresh('cache');

@@ -162,13 +162,16 @@ let fingerprintMemo: string | undefined;
 
 /**
  * What every cached value depends on besides its own inputs: rulec's code (the compiled modules
- * beside this one), its data (backends/, schema/), its version and the V8 serialization format.
+ * beside this one, and src/), its data (backends/, schema/), its version and the V8 serialization
+ * format.
  */
 export function codeFingerprint(): string {
-  if (fingerprintMemo) return fingerprintMemo;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const code = dirname(here); // dist/ (or src/ under the tests)
-  const root = dirname(code);
+  const code = dirname(dirname(fileURLToPath(import.meta.url))); // dist/ (or src/ under the tests)
+  return (fingerprintMemo ??= fingerprintOf(code, dirname(code)));
+}
+
+/** The fingerprint of the rulec whose compiled modules are in `code` and whose checkout is `root`. */
+export function fingerprintOf(code: string, root: string): string {
   const h = createHash('sha256');
   h.update(`v8 ${process.versions.v8}\n`);
   const add = (dir: string, rel: string, only?: RegExp): void => {
@@ -186,6 +189,9 @@ export function codeFingerprint(): string {
     }
   };
   add(code, 'code', /\.(js|ts)$/);
+  // The ts target inlines rulec's runtime from its TypeScript source (src/runtime, ...), read at
+  // run time beside dist/: that source is code too.
+  if (join(root, 'src') !== code) add(join(root, 'src'), 'src', /\.ts$/);
   add(join(root, 'backends'), 'backends');
   add(join(root, 'schema'), 'schema');
   try {
@@ -193,8 +199,7 @@ export function codeFingerprint(): string {
   } catch {
     // a copied dist/ without package.json: the code's own hash still says which rulec this is
   }
-  fingerprintMemo = h.digest('hex').slice(0, 32);
-  return fingerprintMemo;
+  return h.digest('hex').slice(0, 32);
 }
 
 /** The stat of a source file that says it is unchanged since it was read. */
@@ -236,7 +241,7 @@ export class RuleCache {
     this.dir = join(this.root, codeFingerprint());
   }
 
-  path(kind: 'load' | 'out', key: string): string {
+  path(kind: 'load' | 'out' | 'mapping', key: string): string {
     const p = join(this.dir, `${kind}-${key.slice(0, 40)}.bin`);
     this.used.push(p);
     return p;

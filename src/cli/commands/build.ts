@@ -7,7 +7,7 @@ import { basename, extname, join, relative } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
-import { decode, encode, hash, type PackEntry, type RuleCache } from '../../collection/cache.js';
+import { decode, encode, hash, plainDataProblem, type PackEntry, type RuleCache } from '../../collection/cache.js';
 import { loadCollection, sourceKey, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
@@ -67,6 +67,7 @@ interface TargetBuild {
 
 export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
   const names = targetList(opts.target);
+  const cache = ruleCache(opts);
   const several = names.length > 1;
   if (several && opts.mapping?.length) throw new UsageError('--mapping extends one platform mapping: give it with a single --target');
   const builds: TargetBuild[] = [];
@@ -87,9 +88,10 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     // mapping (half a second for kusto). --mapping files are read now, so that a broken one is a
     // usage error before any rule is loaded.
     let mapping: { value: unknown } | undefined;
-    Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: loadPlatformMapping(target.name, platform, opts.mapping ?? []) }).value });
-    if (opts.mapping?.length) void topts.mapping;
     const mappingFiles = (opts.mapping ?? []).map((f) => hash(f, readFileSync(f)));
+    const read = (): unknown => readMapping(cache, target.name, platform, opts.mapping ?? [], hash(target.name, platform, ...mappingFiles));
+    Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: read() }).value });
+    if (opts.mapping?.length) void topts.mapping;
     const optionsKey = hash(target.name, platform, format, JSON.stringify([topts.index ?? null, topts.enable ?? null]), ...mappingFiles);
     builds.push({ target, platform, format, topts, optionsKey, ...(opts.out ? { out: several ? join(opts.out, target.name, platform) : opts.out } : {}) });
   }
@@ -99,7 +101,6 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   if (opts.out) missingDirs(opts.out);
   const roots = paths.length ? paths : ['rules/'];
   const placeholders = placeholderValues(opts);
-  const cache = ruleCache(opts);
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
   const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}) });
@@ -256,6 +257,28 @@ async function buildTarget(
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * A platform mapping (with --mapping files merged in) through the cache: parsed YAML is plain
+ * data, read back in milliseconds where parsing it again takes up to half a second (kusto's). The
+ * key holds the --mapping files' content; the platform's own file is in the code fingerprint.
+ */
+function readMapping(cache: RuleCache | undefined, target: string, platform: string, files: string[], key: string): unknown {
+  const load = (): unknown => loadPlatformMapping(target, platform, files);
+  if (!cache) return load();
+  const pack = cache.path('mapping', key);
+  const hit = cache.read<0>(pack)?.[0];
+  if (hit?.key === key) {
+    try {
+      return decode(hit.blob);
+    } catch {
+      // a corrupt value: read the files
+    }
+  }
+  const value = load();
+  if (plainDataProblem(value) === undefined) cache.write(pack, [{ key, meta: 0, blob: encode(value) }]);
+  return value;
 }
 
 /**
