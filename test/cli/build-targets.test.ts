@@ -74,3 +74,11 @@ describe('rulec build --out: a rebuild that changes nothing', () => {
     expect(files.map((f) => statSync(join(out, f)).ino)).toEqual(inodes);
   });
 });
+
+describe('rulec build --mapping', () => {
+  it('a missing --mapping file is a usage error naming it, before any rule is loaded', async () => {
+    const c = capture();
+    expect(await main(['build', '--target', 'kusto', '-m', '/nonexistent/extra.yml', join(RULES, 'seed')], c.io)).toBe(2);
+    expect(c.err.join('\n')).toMatch(/cannot read mapping file \/nonexistent\/extra.yml: ENOENT/);
+  });
+});

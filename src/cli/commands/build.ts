@@ -85,13 +85,13 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     }
     const topts = { platform, format, ...artifactOptions(target, opts) } as TargetOptions;
     // Read on first use: a build whose results all come from the cache never parses the platform's
-    // mapping (half a second for kusto). --mapping files are read now, so that a broken one is a
-    // usage error before any rule is loaded.
+    // mapping (half a second for kusto). --mapping files are read now, so that a missing or broken
+    // one is a usage error before any rule is loaded.
     let mapping: { value: unknown } | undefined;
+    if (opts.mapping?.length) mapping = { value: loadPlatformMapping(target.name, platform, opts.mapping) };
     const mappingFiles = (opts.mapping ?? []).map((f) => hash(f, readFileSync(f)));
     const read = (): unknown => readMapping(cache, target.name, platform, opts.mapping ?? [], hash(target.name, platform, ...mappingFiles));
     Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: read() }).value });
-    if (opts.mapping?.length) void topts.mapping;
     const optionsKey = hash(target.name, platform, format, JSON.stringify([topts.index ?? null, topts.enable ?? null]), ...mappingFiles);
     builds.push({ target, platform, format, topts, optionsKey, ...(opts.out ? { out: several ? join(opts.out, target.name, platform) : opts.out } : {}) });
   }
