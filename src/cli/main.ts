@@ -18,6 +18,7 @@ import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
 import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
+import { cacheOptions, type CacheOptions } from './cache.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
@@ -83,7 +84,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .command('ir')
     .description('print the match IR of each rule (one JSON object a line)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
-    .action((paths: string[], opts: PlaceholderOptions) => {
+    .action((paths: string[], opts: PlaceholderOptions & CacheOptions) => {
       status = runIr(paths, io, opts);
     });
 
@@ -158,8 +159,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       status = await runImport(paths, opts, io);
     });
 
-  // Every command that loads rules takes the deployment's placeholder values.
-  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain', 'catalog'].includes(c.name())) placeholderOptions(c);
+  // Every command that loads rules takes the deployment's placeholder values and the rule cache.
+  for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain', 'catalog'].includes(c.name())) cacheOptions(placeholderOptions(c));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

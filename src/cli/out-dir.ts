@@ -108,7 +108,9 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
     } catch {
       now = undefined; // not there yet
     }
-    if (now !== undefined && sha256(now) !== sha256(f.content)) {
+    const sha = sha256(f.content);
+    const same = now !== undefined && now.equals(Buffer.from(f.content));
+    if (now !== undefined && !same) {
       const n = normalize(f.path);
       const why = others.has(n)
         ? 'another build (target, platform or format) wrote it; give each build its own --out'
@@ -122,8 +124,9 @@ export function writeOutDir(out: string, key: Omit<ManifestBuild, 'files'>, file
         continue;
       }
     }
-    writeFileAtomic(abs, f.content);
-    entries.push({ path: f.path, sha256: sha256(f.content) });
+    // A file that already holds these bytes is left alone: a rebuild that changes nothing writes nothing.
+    if (!same) writeFileAtomic(abs, f.content);
+    entries.push({ path: f.path, sha256: sha });
     result.written++;
   }
 

@@ -24,13 +24,22 @@ export function filterApplies(filter: FilterRule, rule: DetectionRule): boolean 
 
 /** The IR of each detection rule with the filters that apply to it AND-ed in (same order as `rules`). */
 export function effectiveIr(rules: readonly LoadedRule[]): Map<LoadedRule, Node> {
-  const filters = rules.filter((r) => r.rule?.kind === 'filter' && r.ir) as (LoadedRule & { ir: Node })[];
   const out = new Map<LoadedRule, Node>();
+  for (const [r, filters] of applyingFilters(rules)) {
+    const extra = filters.map((f) => f.ir!);
+    out.set(r, extra.length ? B.and([r.ir!, ...extra]) : r.ir!);
+  }
+  return out;
+}
+
+/** Each detection rule that has an IR, with the filters that apply to it (same order as `rules`). */
+export function applyingFilters(rules: readonly LoadedRule[]): Map<LoadedRule, LoadedRule[]> {
+  const filters = rules.filter((r) => r.rule?.kind === 'filter' && r.ir);
+  const out = new Map<LoadedRule, LoadedRule[]>();
   for (const r of rules) {
     if (r.rule?.kind !== 'detection' || !r.ir) continue;
     const rule = r.rule;
-    const extra = filters.filter((f) => filterApplies(f.rule as FilterRule, rule)).map((f) => f.ir);
-    out.set(r, extra.length ? B.and([r.ir, ...extra]) : r.ir);
+    out.set(r, filters.filter((f) => filterApplies(f.rule as FilterRule, rule)));
   }
   return out;
 }

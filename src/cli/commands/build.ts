@@ -3,12 +3,14 @@
  * rule with the chosen target, optionally validates the queries, and prints them or writes one file
  * per rule (atomically) under --out.
  */
-import { join } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
-import { effectiveIr } from '../../collection/filters.js';
-import { loadCollection, ruleIndex, type LoadedRule } from '../../collection/load.js';
+import { applyingFilters, effectiveIr } from '../../collection/filters.js';
+import { decode, encode, hash, plainDataProblem, type PackEntry, type RuleCache } from '../../collection/cache.js';
+import { loadCollection, ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
-import { loadTarget } from '../../targets/registry.js';
+import { loadTarget, targetNames } from '../../targets/registry.js';
 import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKind, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs } from '../../util/atomic.js';
 import { reportOutDir, ruleStems, writeOutDir } from '../out-dir.js';
@@ -17,8 +19,9 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 
-export interface BuildOptions extends PlaceholderOptions {
+export interface BuildOptions extends PlaceholderOptions, CacheOptions {
   target: string;
   platform?: string;
   format?: string;
@@ -52,19 +55,49 @@ interface Entry {
   file?: string;
 }
 
+/** One target's build settings, checked before any rule is loaded. */
+interface TargetBuild {
+  target: Target;
+  platform: string;
+  format: string;
+  topts: TargetOptions;
+  /** Where its files go: --out itself for one target, --out/<target>/<platform> for several. */
+  out?: string;
+  /** What its compile results depend on besides each rule (the output cache's key). */
+  optionsKey: string;
+}
+
 export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
-  const target = await loadTarget(opts.target);
-  const platform = opts.platform ?? target.platforms[0]!;
-  if (!target.platforms.includes(platform)) {
-    throw new UsageError(`unknown platform '${platform}' for target ${target.name}; valid platforms: ${target.platforms.join(', ')}`);
-  }
-  const format = opts.format ?? 'query';
-  if (!target.formats.includes(format)) {
-    throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}`);
+  const names = targetList(opts.target);
+  const cache = ruleCache(opts);
+  const several = names.length > 1;
+  if (several && opts.mapping?.length) throw new UsageError('--mapping extends one platform mapping: give it with a single --target');
+  const builds: TargetBuild[] = [];
+  for (const name of names) {
+    const target = await loadTarget(name);
+    const platform = perTarget(opts.platform, 'platform', name, names) ?? target.platforms[0]!;
+    if (!target.platforms.includes(platform)) {
+      const pairs = several ? ` (several targets: give target=platform pairs, as in --platform ${target.name}=${target.platforms[0]})` : '';
+      throw new UsageError(`unknown platform '${platform}' for target ${target.name}; valid platforms: ${target.platforms.join(', ')}${pairs}`);
+    }
+    const format = perTarget(opts.format, 'format', name, names) ?? 'query';
+    if (!target.formats.includes(format)) {
+      const pairs = several ? ` (several targets: give target=format pairs, as in --format ${target.name}=${target.formats.at(-1)})` : '';
+      throw new UsageError(`unknown format '${format}' for target ${target.name}; valid formats: ${target.formats.join(', ')}${pairs}`);
+    }
+    const topts = { platform, format, ...artifactOptions(target, opts) } as TargetOptions;
+    // Read on first use: a build whose results all come from the cache never parses the platform's
+    // mapping (half a second for kusto). --mapping files are read now, so that a missing or broken
+    // one is a usage error before any rule is loaded.
+    let mapping: { value: unknown } | undefined;
+    if (opts.mapping?.length) mapping = { value: loadPlatformMapping(target.name, platform, opts.mapping) };
+    const mappingFiles = (opts.mapping ?? []).map((f) => hash(f, readFileSync(f)));
+    const read = (): unknown => readMapping(cache, target.name, platform, opts.mapping ?? [], hash(target.name, platform, ...mappingFiles));
+    Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: read() }).value });
+    const optionsKey = hash(target.name, platform, format, JSON.stringify([topts.index ?? null, topts.enable ?? null]), ...mappingFiles);
+    builds.push({ target, platform, format, topts, optionsKey, ...(opts.out ? { out: several ? join(opts.out, target.name, platform) : opts.out } : {}) });
   }
   const failOn = failingKinds(opts);
-  const mapping = loadPlatformMapping(target.name, platform, opts.mapping ?? []);
-  const topts: TargetOptions = { platform, format, mapping, ...artifactOptions(target, opts) };
 
   // An --out through a file is reported before any work is done (and nothing is created yet).
   if (opts.out) missingDirs(opts.out);
@@ -72,11 +105,65 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const placeholders = placeholderValues(opts);
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders });
+  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
 
+  let status = EXIT_OK;
+  for (const b of builds) {
+    if (several && !opts.out && !opts.json) io.out(header(b));
+    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache));
+  }
+  cache?.close();
+  return status;
+}
+
+/** `--target kusto,eql` or `all` (every target but the neutral ir), in the order given, each once. */
+function targetList(value: string): string[] {
+  const all = targetNames().filter((t) => t !== 'ir');
+  const names = value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const out: string[] = [];
+  for (const n of names.flatMap((x) => (x === 'all' ? all : [x]))) if (!out.includes(n)) out.push(n);
+  if (out.length === 0) throw new UsageError(`--target: no target given; valid targets: ${targetNames().join(', ')}, all`);
+  return out;
+}
+
+/**
+ * A per-target option: one value for every target (`--format query`), or `target=value` pairs
+ * (`--platform kusto=defender-xdr,spl=cim`) where an unnamed target takes its default.
+ */
+function perTarget(value: string | undefined, option: string, name: string, names: string[]): string | undefined {
+  if (value === undefined || !value.includes('=')) return value;
+  let found: string | undefined;
+  for (const pair of value.split(',')) {
+    const [t, v] = pair.split('=').map((x) => x.trim());
+    if (!t || !v || pair.split('=').length !== 2) throw new UsageError(`--${option}: '${pair}' is not target=${option} (as in kusto=${option === 'platform' ? 'defender-xdr' : 'sentinel-yaml'})`);
+    if (!names.includes(t)) throw new UsageError(`--${option}: '${t}' is not a target of this build; the targets are: ${names.join(', ')}`);
+    if (t === name) found = v;
+  }
+  return found;
+}
+
+/** The line above each target's queries on stdout when several are built. */
+function header(b: TargetBuild): string {
+  const text = `==== ${b.target.name}/${b.platform} (${b.format}) ====`;
+  return b.target.lineComment ? b.target.lineComment(text) : text;
+}
+
+/** Compiles the loaded rules for one target and writes or prints them; returns the exit status. */
+async function buildTarget(
+  b: TargetBuild,
+  rules: LoadedRule[],
+  roots: string[],
+  failOn: Set<RefusalKind>,
+  opts: BuildOptions,
+  io: Output,
+  since: number,
+  cache: RuleCache | undefined,
+): Promise<number> {
+  const { target, platform, format, topts } = b;
+  const compiled = compiledCache(cache, b.optionsKey, rules);
   const irs = effectiveIr(rules);
   const entries: Entry[] = [];
   const compiling = progress(`compiling for ${target.name}/${platform}`, undefined, { since });
@@ -103,11 +190,12 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
       continue;
     }
     const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
-    entries.push({ loaded, input, result: target.compile(input, topts) });
+    entries.push({ loaded, input, result: compiled.get(loaded, () => target.compile(input, topts)) });
   }
   const correlations = new Correlations(target, topts, rules, entries);
   for (const e of entries) correlations.compile(e);
   compiling.done();
+  compiled.save();
 
   if (opts.validate && target.validate) {
     const okEntries = entries.filter((e) => e.result.ok && e.input);
@@ -165,10 +253,10 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
 
   const bundled = target.bundle?.(format, bundleInputs, topts, bundleCorrelations);
   let refusedFiles = 0;
-  if (opts.out) {
+  if (b.out) {
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
-    const written = writeOutDir(opts.out, { target: target.name, platform, format }, files);
-    reportOutDir(io, opts.out, written);
+    const written = writeOutDir(b.out, { target: target.name, platform, format }, files);
+    reportOutDir(io, b.out, written);
     refusedFiles = written.refused.length;
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
@@ -176,7 +264,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   }
   for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${opts.out ? ` -> ${opts.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
@@ -266,6 +354,74 @@ class Correlations {
     if (!this.target.compileCorrelation) return { ok: false, kind: 'unsupported', error: `correlation rules are not compiled to ${this.target.name}` };
     return this.target.compileCorrelation(input, this.topts);
   }
+}
+
+/**
+ * A platform mapping (with --mapping files merged in) through the cache: parsed YAML is plain
+ * data, read back in milliseconds where parsing it again takes up to half a second (kusto's). The
+ * key holds the --mapping files' content; the platform's own file is in the code fingerprint.
+ */
+function readMapping(cache: RuleCache | undefined, target: string, platform: string, files: string[], key: string): unknown {
+  const load = (): unknown => loadPlatformMapping(target, platform, files);
+  if (!cache) return load();
+  const pack = cache.path('mapping', key);
+  const hit = cache.read<0>(pack)?.[0];
+  if (hit?.key === key) {
+    try {
+      return decode(hit.blob);
+    } catch {
+      // a corrupt value: read the files
+    }
+  }
+  const value = load();
+  if (plainDataProblem(value) === undefined) cache.write(pack, [{ key, meta: 0, blob: encode(value) }]);
+  return value;
+}
+
+/**
+ * Compile results through the output cache: a rule's result is keyed by what it was compiled from
+ * (its file's path and content, placeholder values, document, and the filters AND-ed into it) and
+ * the target's settings. A rule loaded without a cache key is compiled every time.
+ */
+function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
+  type Result = CompileResult;
+  const pack = cache?.path('out', optionsKey);
+  const previous = new Map(pack ? (cache!.read<0>(pack) ?? []).map((e) => [e.key, e]) : []);
+  const next: PackEntry<0>[] = [];
+  let missed = false;
+  const filters = cache ? applyingFilters(rules) : new Map<LoadedRule, LoadedRule[]>();
+  const keyOf = (r: LoadedRule): string | undefined => {
+    const own = sourceKey(r);
+    const applied = (filters.get(r) ?? []).map(sourceKey);
+    return own === undefined || applied.includes(undefined) ? undefined : hash(own, ...(applied as string[]));
+  };
+  return {
+    get(r: LoadedRule, compile: () => Result): Result {
+      const key = pack ? keyOf(r) : undefined;
+      if (key === undefined) return compile();
+      const hit = previous.get(key);
+      if (hit) {
+        try {
+          const result = decode<Result>(hit.blob);
+          next.push(hit);
+          return result;
+        } catch {
+          // a corrupt value: compile afresh
+        }
+      }
+      const result = compile();
+      missed = true;
+      try {
+        next.push({ key, meta: 0, blob: encode(result) });
+      } catch {
+        // not kept exactly by the cache: not kept
+      }
+      return result;
+    },
+    save(): void {
+      if (pack && (missed || next.length !== previous.size)) cache!.write(pack, next);
+    },
+  };
 }
 
 /**

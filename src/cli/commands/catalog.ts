@@ -8,6 +8,7 @@ import { buildCatalog, CATALOG_BODY_TARGETS, type Catalog, type CatalogInput } f
 import { renderSite } from '../../catalog/render.js';
 import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { corpusIndex } from '../../explain/index.js';
 import { missingDirs } from '../../util/atomic.js';
@@ -17,7 +18,7 @@ import type { Output } from '../output.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { progress } from '../progress.js';
 
-export interface CatalogCliOptions extends PlaceholderOptions {
+export interface CatalogCliOptions extends PlaceholderOptions, CacheOptions {
   out: string;
   title?: string;
   /** Repeated or comma-separated; default every target of CATALOG_BODY_TARGETS. */
@@ -43,7 +44,9 @@ export async function runCatalog(paths: string[], opts: CatalogCliOptions, io: O
   const roots = paths.length ? paths : ['rules/'];
   const since = Date.now();
   const loading = progress('loading rules', undefined, { since });
-  const { rules, pathErrors } = loadCollection(roots, (d, t) => loading.update(d, t), { placeholders: placeholderValues(opts) });
+  const cache = ruleCache(opts);
+  const { rules, pathErrors } = loadCollection(roots, (d, t) => loading.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  cache?.close();
   loading.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);

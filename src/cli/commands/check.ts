@@ -2,12 +2,13 @@ import { error, formatDiagnostic, warning, type Diagnostic } from '../../diag/di
 import type { LoadedRule } from '../../collection/load.js';
 import { fieldPositions, loadCatalog, unknownNames, type PlatformEntry } from '../catalog.js';
 import { loadCollection } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
 import { placeholderValues, type PlaceholderOptions } from '../placeholders.js';
 
-export interface CheckOptions extends PlaceholderOptions {
+export interface CheckOptions extends PlaceholderOptions, CacheOptions {
   json?: boolean;
   /** Print warnings too (human output). */
   warnings?: boolean;
@@ -22,7 +23,9 @@ export async function runCheck(paths: string[], opts: CheckOptions, io: Output):
   const placeholders = placeholderValues(opts);
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t), { placeholders });
+  const cache = ruleCache(opts);
+  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}) });
+  cache?.close();
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${paths.join(', ') || 'rules/'}`);

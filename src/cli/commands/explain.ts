@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { effectiveIr } from '../../collection/filters.js';
 import { loadCollection } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { corpusIndex, explainRule } from '../../explain/index.js';
 import { renderExplanation } from '../../explain/render.js';
@@ -13,7 +14,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
-export interface ExplainCliOptions extends PlaceholderOptions {
+export interface ExplainCliOptions extends PlaceholderOptions, CacheOptions {
   target?: string;
   platform?: string;
   json?: boolean;
@@ -26,12 +27,14 @@ export async function runExplain(path: string, opts: ExplainCliOptions, io: Outp
     throw new UsageError(`unknown platform '${opts.platform}' for target ${target.name}; valid platforms: ${target.platforms.join(', ')}`);
   }
   const placeholders = placeholderValues(opts);
-  const own = loadCollection([path], undefined, { placeholders });
+  const cache = ruleCache(opts);
+  const own = loadCollection([path], undefined, { placeholders, ...(cache ? { cache } : {}) });
   if (own.pathErrors.length) throw new UsageError(own.pathErrors.join('\n'));
   const docs = own.rules;
   if (docs.length === 0) throw new UsageError(`${path}: not a rule file (*.yml, *.yaml)`);
   const corpusRoots = opts.corpus?.length ? opts.corpus : [dirname(path)];
-  const corpus = loadCollection(corpusRoots, undefined, { placeholders });
+  const corpus = loadCollection(corpusRoots, undefined, { placeholders, ...(cache ? { cache } : {}) });
+  cache?.close();
   if (corpus.pathErrors.length) throw new UsageError(corpus.pathErrors.join('\n'));
   const irs = effectiveIr(corpus.rules);
   const index = corpusIndex([...irs.values()]);

@@ -1,12 +1,15 @@
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { loadCollection } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
 /** Dump the match IR of each rule, one JSON object a line: the input of every backend. */
-export function runIr(paths: string[], io: Output, opts: PlaceholderOptions = {}): number {
-  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], undefined, { placeholders: placeholderValues(opts) });
+export function runIr(paths: string[], io: Output, opts: PlaceholderOptions & CacheOptions = {}): number {
+  const cache = ruleCache(opts);
+  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], undefined, { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  cache?.close();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = 0;
   for (const r of rules) {

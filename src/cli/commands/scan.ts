@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { loadCollection, type LoadedRule } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { scanner, startWorkers, type RuleInfo, type ScanItem, type ScanSetup } from '../../eval/parallel.js';
 import { DEFAULT_LIMITS, type ReadLimits } from '../../eval/reader.js';
@@ -23,7 +24,7 @@ import { durationSeconds } from '../../parse/rule.js';
 import { correlationFields, ScanCorrelations } from '../scan-correlations.js';
 import { ruleKey } from '../../correlate/index.js';
 
-export interface ScanOptions extends PlaceholderOptions {
+export interface ScanOptions extends PlaceholderOptions, CacheOptions {
   rules?: string[];
   json?: boolean;
   includeEvent?: boolean;
@@ -100,7 +101,9 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   // Each stage's progress shows at once when the command has already run for a second.
   const since = Date.now();
   const bar = progressBar('loading rules', undefined, { since });
-  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts) });
+  const cache = ruleCache(opts);
+  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  cache?.close();
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   let failed = false;

@@ -8,6 +8,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadCollection, type LoadedRule, type LoadOptions } from '../../collection/load.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
 import { progress } from '../progress.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { Engine, type CompiledRule } from '../../eval/engine.js';
@@ -24,7 +25,7 @@ import type { Output } from '../output.js';
 import { isFile } from '../../util/files.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 
-export interface TestOptions extends PlaceholderOptions {
+export interface TestOptions extends PlaceholderOptions, CacheOptions {
   manifest?: string[];
   junit?: string;
   json?: boolean;
@@ -44,9 +45,11 @@ export async function runTest(paths: string[], opts: TestOptions, io: Output): P
   const manifests = opts.manifest ?? [];
   const rulePaths = paths.length > 0 ? paths : manifests.length > 0 ? [] : ['rules/'];
   const cases: TestCase[] = [];
-  const load: LoadOptions = { placeholders: placeholderValues(opts) };
+  const cache = ruleCache(opts);
+  const load: LoadOptions = { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) };
   if (rulePaths.length > 0) cases.push(...inlineTests(rulePaths, load));
   for (const m of manifests) cases.push(...(await manifestTests(m, load)));
+  cache?.close();
   if (cases.length === 0) throw new UsageError(`no tests found: the rules in ${rulePaths.join(', ')} have no inline tests; give --manifest FILE to run a regression manifest`);
 
   for (const c of cases) {

@@ -5,7 +5,6 @@
  * see runtime-source.ts), with literals case-folded and regexes built at generation time and hoisted
  * to module constants. Sibling leaves that test one field the same way become one constant list.
  */
-import { printStructure, StructureKind } from 'ts-morph';
 import type { FunctionDeclarationStructure, InterfaceDeclarationStructure, StatementStructures } from 'ts-morph';
 import type { GlobToken, Leaf, Node, StrOp } from '../../ir/types.js';
 import type { CorrelationSpec } from '../../correlate/engine.js';
@@ -14,7 +13,7 @@ import { fold } from '../../runtime/fold.js';
 import { globRegex } from '../../runtime/glob.js';
 import { parseIp } from '../../runtime/ip.js';
 import { isOneTerm } from '../../runtime/term.js';
-import { RuntimeSource } from './runtime-source.js';
+import { morph, RuntimeSource } from './runtime-source.js';
 import { commentText, constantName, Names, regexLiteral, stringLiteral, wrap } from './syntax.js';
 
 /** Where the module reads a Sigma field (the platform mapping's `fields`); identity by default. */
@@ -314,8 +313,8 @@ function leafRegex(l: Leaf): RegExp {
 // ---------------------------------------------------------------------------------------------
 // Modules
 
-const RULE_INFO: InterfaceDeclarationStructure = {
-  kind: StructureKind.Interface,
+const RULE_INFO = (): InterfaceDeclarationStructure => ({
+  kind: morph().StructureKind.Interface,
   name: 'RuleInfo',
   isExported: true,
   docs: ['What a rule is: its Sigma metadata.'],
@@ -331,7 +330,7 @@ const RULE_INFO: InterfaceDeclarationStructure = {
       docs: ['The events the rule is written for: `match` does not check it, route events by it.'],
     },
   ],
-};
+});
 
 function ruleInfo(rule: DetectionRule): string {
   const ls = rule.logsource;
@@ -373,12 +372,12 @@ function print(statements: (string | StatementStructures)[]): string {
   const hide = (text: string): string => `__rulec_text_${texts.push(text) - 1}__`;
   const hidden = statements.map((s) => {
     if (typeof s === 'string') return hide(s);
-    if (s.kind === StructureKind.Function && Array.isArray(s.statements)) {
+    if (s.kind === morph().StructureKind.Function && Array.isArray(s.statements)) {
       return { ...s, statements: s.statements.map((b) => (typeof b === 'string' ? hide(b) : b)) };
     }
     return s;
   });
-  const printed = printStructure({ kind: StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
+  const printed = morph().printStructure({ kind: morph().StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
   return printed.replace(/^( *)__rulec_text_(\d+)__/gm, (_, indent: string, i: string) => indent + texts[Number(i)]!.replace(/\n(?=.)/g, `\n${indent}`));
 }
 
@@ -402,7 +401,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   const code = new RuleCode(newNames(), fields, runtime);
   const body = returnStatement(code.expr(src.ir));
   const match: FunctionDeclarationStructure = {
-    kind: StructureKind.Function,
+    kind: morph().StructureKind.Function,
     name: 'match',
     isExported: true,
     docs: matchDocs(src.rule),
@@ -412,7 +411,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   };
   const text = print([
     HEADER,
-    RULE_INFO,
+    RULE_INFO(),
     constStatement('rule', ruleInfo(src.rule), { doc: ruleDoc(src.rule), type: 'RuleInfo', exported: true }),
     ...constantsSection(code.constants),
     match,
@@ -465,9 +464,9 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
   const names = newNames();
   const statements: (string | StatementStructures)[] = [
     `${HEADER}\n// ${srcs.length} rule${srcs.length === 1 ? '' : 's'}.`,
-    RULE_INFO,
+    RULE_INFO(),
     {
-      kind: StructureKind.Interface,
+      kind: morph().StructureKind.Interface,
       name: 'BundledRule',
       isExported: true,
       extends: ['RuleInfo'],
@@ -481,7 +480,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
     const code = new RuleCode(names, fields, runtime, `R${i + 1}_`);
     const body = returnStatement(code.expr(src.ir));
     statements.push(`// ${i + 1}. ${commentText(src.rule.title)}`, ...code.constants, {
-      kind: StructureKind.Function,
+      kind: morph().StructureKind.Function,
       name: fn,
       docs: matchDocs(src.rule),
       parameters: [{ name: 'ev', type: 'EventView' }],
@@ -500,7 +499,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
       exported: true,
     }),
     {
-      kind: StructureKind.Function,
+      kind: morph().StructureKind.Function,
       name: 'detect',
       isExported: true,
       docs: ['The rules that match `event`, in build order. The rules share one view of the event, so each field is read and case-folded once.'],
@@ -539,7 +538,7 @@ function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): 
   const out: (string | StatementStructures)[] = [
     '// Correlation rules (docs/semantics.md section 8), run by the streaming engine inlined below.',
     {
-      kind: StructureKind.Interface,
+      kind: morph().StructureKind.Interface,
       name: 'CorrelationInfo',
       isExported: true,
       docs: ["What a correlation rule is; `key` is the `rule` of its hits."],
@@ -566,7 +565,7 @@ function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): 
   if (main) out.push(constStatement('correlation', info(main), { type: 'CorrelationInfo', exported: true, doc: "This module's correlation (the others are the ones it refers to)." }));
   out.push(
     {
-      kind: StructureKind.Interface,
+      kind: morph().StructureKind.Interface,
       name: 'CreateEngineOptions',
       isExported: true,
       properties: [
@@ -575,7 +574,7 @@ function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): 
       ],
     },
     {
-      kind: StructureKind.Function,
+      kind: morph().StructureKind.Function,
       name: 'createCorrelationEngine',
       isExported: true,
       docs: [

@@ -7,7 +7,18 @@
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Node, Project, type Statement } from 'ts-morph';
+import { createRequire } from 'node:module';
+import type * as TsMorph from 'ts-morph';
+import type { Node, Statement } from 'ts-morph';
+
+let tsMorph: typeof TsMorph | undefined;
+/**
+ * ts-morph, loaded on first use: it takes about a second to load, which a build whose results all
+ * come from the rule cache (or that never reaches this target's generator) need not pay.
+ */
+export function morph(): typeof TsMorph {
+  return (tsMorph ??= createRequire(import.meta.url)('ts-morph') as typeof TsMorph);
+}
 
 /** The package root, from src/targets/ts/ and dist/targets/ts/ alike. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,7 +57,7 @@ export class RuntimeSource {
       throw new Error(`the ts target inlines rulec's runtime from its TypeScript source, which is missing under ${ROOT}src/runtime`);
     }
     // No lib beyond ES2022: the generated code must not lean on Node or DOM globals.
-    const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { strict: true, lib: ['lib.es2022.d.ts'], types: [] } });
+    const project = new (morph().Project)({ skipAddingFilesFromTsConfig: true, compilerOptions: { strict: true, lib: ['lib.es2022.d.ts'], types: [] } });
     const sources = files.map((f) => project.addSourceFileAtPath(ROOT + f));
     const ownerOf = new Map<Statement, Declaration>();
     sources.forEach((sf, i) => {
@@ -65,7 +76,7 @@ export class RuntimeSource {
     });
     const ourFiles = new Set(sources.map((s) => s.getFilePath()));
     for (const [st, decl] of ownerOf) {
-      for (const id of st.getDescendants().filter(Node.isIdentifier)) {
+      for (const id of st.getDescendants().filter(morph().Node.isIdentifier)) {
         let sym = id.getSymbol();
         if (sym?.isAlias()) sym = sym.getAliasedSymbol();
         for (const d of sym?.getDeclarations() ?? []) {
@@ -124,13 +135,13 @@ export class RuntimeSource {
 }
 
 function declaredNames(st: Statement): string[] {
-  if (Node.isVariableStatement(st)) return st.getDeclarations().map((d) => d.getName());
+  if (morph().Node.isVariableStatement(st)) return st.getDeclarations().map((d) => d.getName());
   if (
-    Node.isFunctionDeclaration(st) ||
-    Node.isClassDeclaration(st) ||
-    Node.isInterfaceDeclaration(st) ||
-    Node.isTypeAliasDeclaration(st) ||
-    Node.isEnumDeclaration(st)
+    morph().Node.isFunctionDeclaration(st) ||
+    morph().Node.isClassDeclaration(st) ||
+    morph().Node.isInterfaceDeclaration(st) ||
+    morph().Node.isTypeAliasDeclaration(st) ||
+    morph().Node.isEnumDeclaration(st)
   ) {
     const n = st.getName();
     return n ? [n] : [];
@@ -140,7 +151,7 @@ function declaredNames(st: Statement): string[] {
 
 function topLevel(n: Node): Statement {
   let cur: Node = n;
-  for (let p = cur.getParent(); p && !Node.isSourceFile(p); p = cur.getParent()) cur = p;
+  for (let p = cur.getParent(); p && !morph().Node.isSourceFile(p); p = cur.getParent()) cur = p;
   return cur as Statement;
 }
 
@@ -148,7 +159,7 @@ function topLevel(n: Node): Statement {
 function withoutExport(st: Statement): string {
   const start = st.getStart(true);
   const text = st.getText(true);
-  const kw = Node.isModifierable(st) ? st.getModifiers().find((m) => m.getText() === 'export') : undefined;
+  const kw = morph().Node.isModifierable(st) ? st.getModifiers().find((m) => m.getText() === 'export') : undefined;
   if (!kw) return text;
   const from = kw.getStart() - start;
   return text.slice(0, from) + text.slice(from + 'export'.length).replace(/^\s+/, '');

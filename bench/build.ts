@@ -1,0 +1,166 @@
+/**
+ * `npm run bench:build` (and the second half of `npm run bench`): corpus builds as a user runs
+ * them, each a fresh `node bin/rulec.js build` process, on a copy of ../shared/sigmahq/rules:
+ *
+ * - cold, one target at a time (an empty rule cache) and all four targets in one run;
+ * - the same builds by a baseline rulec in the same run, when RULEC_BASELINE=<commit> (built from
+ *   `git archive` in a temporary folder) or RULEC_BASELINE_DIR=<a built checkout> is set;
+ * - warm: all four targets again with nothing changed, and with one rule file changed;
+ * - rules loaded per second in this process, without a cache and from a warm one.
+ *
+ * Every run is printed, not only the best: wall seconds, and user+system CPU seconds of the child
+ * (less sensitive to other processes on a shared machine) when /usr/bin/time is there.
+ *
+ *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RuleCache } from '../dist/collection/cache.js';
+import { loadCollection } from '../dist/collection/load.js';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const SHARED = new URL('../../shared/sigmahq/rules', import.meta.url).pathname;
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+interface Run {
+  wall: number;
+  cpu?: number;
+}
+
+/** One `rulec` process; fails the bench when it fails (a build that did not finish measures nothing). */
+function rulec(bin: string, args: string[]): Run {
+  const cmd = TIME ? TIME : process.execPath;
+  const argv = TIME ? ['-f', 'RULEC_BENCH_CPU %U %S', process.execPath, bin, ...args] : [bin, ...args];
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`rulec ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-2000)}`);
+  const m = /RULEC_BENCH_CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return m ? { wall, cpu: Number(m[1]) + Number(m[2]) } : { wall };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const fmt = (runs: Run[]): string => {
+  const walls = runs.map((r) => r.wall.toFixed(2)).join(' ');
+  const cpus = runs.every((r) => r.cpu !== undefined) ? `; CPU ${runs.map((r) => r.cpu!.toFixed(2)).join(' ')}` : '';
+  return `wall ${walls}${cpus} s (median ${median(runs.map((r) => r.wall)).toFixed(2)} s)`;
+};
+
+function line(label: string, runs: Run[]): void {
+  console.log(`${label.padEnd(40)} ${fmt(runs)}`);
+}
+
+/** A baseline rulec built from a commit (git archive, this checkout's node_modules) or given built. */
+function baseline(tmp: string): string | undefined {
+  const dir = process.env.RULEC_BASELINE_DIR;
+  if (dir) return join(dir, 'bin/rulec.js');
+  const commit = process.env.RULEC_BASELINE;
+  if (!commit) return undefined;
+  const out = join(tmp, 'baseline');
+  execFileSync('sh', ['-c', `mkdir -p "${out}" && git -C "${ROOT}" archive "${commit}" | tar -x -C "${out}"`]);
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(out, 'tsconfig.json')], { stdio: 'inherit' });
+  return join(out, 'bin/rulec.js');
+}
+
+function main(): void {
+  const runs = Number(arg('runs') ?? 3);
+  const targets = (arg('targets') ?? 'kusto,eql,spl,ts').split(',');
+  const [one] = loadavg();
+  console.log(`machine                                  load average ${one!.toFixed(2)} on ${availableParallelism()} cores`);
+  const tmp = mkdtempSync(join(tmpdir(), 'rulec-bench-build-'));
+  try {
+    const rules = join(tmp, 'rules');
+    cpSync(SHARED, rules, { recursive: true });
+    const bin = join(ROOT, 'bin/rulec.js');
+    const base = baseline(tmp);
+    let n = 0;
+    const fresh = (what: string): string => join(tmp, `${what}-${n++}`);
+    const times = (f: () => Run): Run[] => Array.from({ length: runs }, f);
+
+    // Cold: an empty cache and an empty --out every run.
+    const cold = new Map<string, Run[]>();
+    const baseCold = new Map<string, Run[]>();
+    const warmOnly = process.argv.includes('--warm-only');
+    for (const t of warmOnly ? [] : targets) {
+      if (base) {
+        baseCold.set(t, times(() => rulec(base, ['build', '--target', t, '--out', fresh('out'), rules])));
+        line(`baseline cold ${t}`, baseCold.get(t)!);
+      }
+      cold.set(t, times(() => rulec(bin, ['build', '--target', t, '--cache', fresh('cache'), '--out', fresh('out'), rules])));
+      line(`cold ${t}`, cold.get(t)!);
+      const nocache = times(() => rulec(bin, ['build', '--target', t, '--no-cache', '--out', fresh('out'), rules]));
+      line(`--no-cache ${t}`, nocache);
+      if (base) {
+        const ratio = (of: (r: Run) => number | undefined, runs: Run[]): string => {
+          const base = baseCold.get(t)!.map(of);
+          const ours = runs.map(of);
+          if ([...base, ...ours].some((x) => x === undefined)) return '-';
+          return `${(median(base as number[]) / median(ours as number[])).toFixed(2)}x`;
+        };
+        const wall = (r: Run): number => r.wall;
+        const cpu = (r: Run): number | undefined => r.cpu;
+        console.log(
+          `${`  speed-up over baseline ${t}`.padEnd(40)} wall ${ratio(wall, cold.get(t)!)} cold, ${ratio(wall, nocache)} --no-cache; CPU ${ratio(cpu, cold.get(t)!)} cold, ${ratio(cpu, nocache)} --no-cache (medians)`,
+        );
+      }
+    }
+    const all = targets.join(',');
+    if (!warmOnly) {
+      const coldAll = times(() => rulec(bin, ['build', '--target', all, '--cache', fresh('cache'), '--out', fresh('out'), rules]));
+      line(`cold ${all}`, coldAll);
+      const slowest = Math.max(...targets.map((t) => median(cold.get(t)!.map((r) => r.wall))));
+      const slowestCpu = Math.max(...targets.map((t) => median(cold.get(t)!.map((r) => r.cpu ?? NaN))));
+      const allCpu = median(coldAll.map((r) => r.cpu ?? NaN));
+      console.log(`${'  all targets / slowest one target'.padEnd(40)} wall ${(median(coldAll.map((r) => r.wall)) / slowest).toFixed(2)}x, CPU ${(allCpu / slowestCpu).toFixed(2)}x (medians)`);
+    }
+
+    // Warm: one cache and one --out, built once before measuring.
+    const cache = fresh('cache');
+    const out = fresh('out');
+    rulec(bin, ['build', '--target', all, '--cache', cache, '--out', out, rules]);
+    line(`warm ${all}, nothing changed`, times(() => rulec(bin, ['build', '--target', all, '--cache', cache, '--out', out, rules])));
+    const changed = join(rules, 'windows/process_creation/proc_creation_win_renamed_whoami.yml');
+    let edit = 0;
+    line(
+      `warm ${all}, one file changed`,
+      times(() => {
+        appendFileSync(changed, `# bench edit ${edit++}\n`);
+        return rulec(bin, ['build', '--target', all, '--cache', cache, '--out', out, rules]);
+      }),
+    );
+    for (const t of targets) {
+      const c = fresh('cache');
+      const o = fresh('out');
+      rulec(bin, ['build', '--target', t, '--cache', c, '--out', o, rules]);
+      line(`warm ${t}, nothing changed`, times(() => rulec(bin, ['build', '--target', t, '--cache', c, '--out', o, rules])));
+    }
+
+    // Rules loaded per second, in this process (no start-up): parsed and lowered, and from the cache.
+    const rate = (f: () => number): string => {
+      const t = process.hrtime.bigint();
+      const count = f();
+      const s = Number(process.hrtime.bigint() - t) / 1e9;
+      return `${Math.round(count / s).toLocaleString('en')} rules/s (${count.toLocaleString('en')} in ${s.toFixed(2)} s)`;
+    };
+    console.log(`${'rules loaded, no cache'.padEnd(40)} ${rate(() => loadCollection([rules]).rules.length)}`);
+    const loadCache = fresh('cache');
+    loadCollection([rules], undefined, { cache: new RuleCache(loadCache) });
+    console.log(`${'rules loaded, warm cache'.padEnd(40)} ${rate(() => loadCollection([rules], undefined, { cache: new RuleCache(loadCache) }).rules.length)}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main();

@@ -1,0 +1,23 @@
+/**
+ * `--cache DIR` and `--no-cache`, shared by every command that loads rules (check, build, scan,
+ * test, explain, ir): where the rule cache lives (collection/cache.ts).
+ */
+import type { Command } from 'commander';
+import { defaultCacheDir, RuleCache } from '../collection/cache.js';
+
+export interface CacheOptions {
+  /** `--cache DIR` (a string), `--no-cache` (false); commander's default is true. */
+  cache?: string | boolean;
+}
+
+export function cacheOptions(cmd: Command): Command {
+  return cmd
+    .option('--cache <dir>', `keep parsed rules and compiled queries in this folder (default: ${defaultCacheDir().replace(/^\/home\/[^/]+|^\/root/, '~')}); a cached result is never different from a fresh one`)
+    .option('--no-cache', 'read and compile every rule afresh, and write no cache');
+}
+
+/** The cache a command uses, or undefined for --no-cache (and for library callers that pass no option). */
+export function ruleCache(opts: CacheOptions): RuleCache | undefined {
+  if (opts.cache === false || opts.cache === undefined) return undefined;
+  return new RuleCache(typeof opts.cache === 'string' ? opts.cache : defaultCacheDir());
+}

@@ -1,0 +1,312 @@
+/**
+ * The on-disk rule cache (`--cache DIR`, `--no-cache`; docs/cli.md#the-rule-cache). Two kinds of
+ * pack file, each one file read and written whole:
+ *
+ * - `load-<roots>.bin`: what loading produced for each file found below a set of roots (the
+ *   LoadedRule documents: model, IR, diagnostics), with the file's content hash and stat. A file
+ *   whose size, mtime, ctime and inode are unchanged is not read again; a changed one is read,
+ *   hashed and, when its content is new, parsed and lowered.
+ * - `out-<options>.bin`: the compile results of one target, platform, format and option set, keyed
+ *   by the rule's file content, path, document and the filters that apply to it.
+ *
+ * Both live in a folder per code fingerprint (a hash of rulec's own code, backends data and schema,
+ * and the V8 version), so that no entry outlives the code that made it: the cache can make a run
+ * faster but never change what it prints. Values are V8 structured-clone data (node:v8), which keeps
+ * Maps, undefined, -0, NaN, bigints, RegExps and shared references as they were.
+ *
+ * Safe under concurrent runs: packs are written to a temporary file and renamed (util/atomic.ts), so
+ * a reader sees an old pack or a new one; a pack that is truncated or corrupt (checksums, lengths)
+ * is a miss. The last writer wins, which costs at most a later miss.
+ *
+ * Self-cleaning: a pack not used for 14 days is removed, and so is a fingerprint folder (an older
+ * rulec) not used for 14 days; the sweep runs at most once a day per cache folder.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
+import * as zlib from 'node:zlib';
+import { ensureDir, writeFileAtomic } from '../util/atomic.js';
+
+/** Entries not used for this long are removed. */
+export const MAX_AGE_DAYS = 14;
+const DAY_MS = 86_400_000;
+/**
+ * A file whose mtime is this close to the moment it was last read may have changed again within
+ * the file system's timestamp resolution without its stat showing it (git's "racy clean"): it is
+ * read again until a later run sees it older than this.
+ */
+const RACY_MS = 2000;
+const MAGIC = Buffer.from('RULECPK1');
+/** magic, header length, header checksum, body checksum */
+const PREFIX = MAGIC.length + 12;
+
+/** The platform's cache folder: `$XDG_CACHE_HOME/rulec`, else `~/.cache/rulec`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'rulec');
+}
+
+export const hash = (...parts: (string | Uint8Array)[]): string => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(typeof p === 'string' ? `${p.length}:${p}` : p);
+  return h.digest('hex');
+};
+
+const crc = (b: Uint8Array): number => (zlib.crc32 ? zlib.crc32(b) : createHash('sha1').update(b).digest().readUInt32BE(0));
+
+export interface PackEntry<M> {
+  key: string;
+  meta: M;
+  /** The value, serialized; deserialized only when asked for. */
+  blob: Buffer;
+}
+
+/** A pack file's entries, or undefined for a missing, truncated or corrupt one (a miss). */
+export function readPack<M>(path: string): PackEntry<M>[] | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (buf.length < PREFIX || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    const headerLen = buf.readUInt32LE(MAGIC.length);
+    if (PREFIX + headerLen > buf.length) return undefined;
+    const header = buf.subarray(PREFIX, PREFIX + headerLen);
+    const body = buf.subarray(PREFIX + headerLen);
+    if (crc(header) !== buf.readUInt32LE(MAGIC.length + 4) || crc(body) !== buf.readUInt32LE(MAGIC.length + 8)) return undefined;
+    const entries = JSON.parse(header.toString('utf8')) as { key: string; meta: M; at: number; len: number }[];
+    if (!Array.isArray(entries)) return undefined;
+    const out: PackEntry<M>[] = [];
+    for (const e of entries) {
+      if (typeof e.key !== 'string' || !Number.isInteger(e.at) || !Number.isInteger(e.len) || e.at < 0 || e.at + e.len > body.length) return undefined;
+      out.push({ key: e.key, meta: e.meta, blob: body.subarray(e.at, e.at + e.len) });
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writePack<M>(path: string, entries: readonly PackEntry<M>[]): void {
+  let at = 0;
+  const index = entries.map((e) => {
+    const r = { key: e.key, meta: e.meta, at, len: e.blob.length };
+    at += e.blob.length;
+    return r;
+  });
+  const header = Buffer.from(JSON.stringify(index), 'utf8');
+  const body = Buffer.concat(entries.map((e) => e.blob), at);
+  const prefix = Buffer.alloc(PREFIX);
+  MAGIC.copy(prefix, 0);
+  prefix.writeUInt32LE(header.length, MAGIC.length);
+  prefix.writeUInt32LE(crc(header), MAGIC.length + 4);
+  prefix.writeUInt32LE(crc(body), MAGIC.length + 8);
+  writeFileAtomic(path, Buffer.concat([prefix, header, body]));
+}
+
+/**
+ * A value as the cache stores it; throws on a function or symbol. A class instance would come back
+ * a plain object: the model, IR and compile results are plain data by design (ir/types.ts), which
+ * the cache tests check with `plainDataProblem` over the SigmaHQ corpus instead of every run paying
+ * for a walk of every value (a tenth of a second over the corpus).
+ */
+export function encode(value: unknown): Buffer {
+  return serialize(value);
+}
+
+export function decode<T>(blob: Buffer): T {
+  return deserialize(blob) as T;
+}
+
+/** What structured clone would not give back as it was (a class instance, a function), or undefined. */
+export function plainDataProblem(v: unknown): string | undefined {
+  try {
+    checkPlain(v, new Set());
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function checkPlain(v: unknown, seen: Set<object>): void {
+  if (typeof v === 'function' || typeof v === 'symbol') throw new Error(`cannot cache a ${typeof v}`);
+  if (typeof v !== 'object' || v === null || seen.has(v)) return;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (const x of v) checkPlain(x, seen);
+    return;
+  }
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      checkPlain(k, seen);
+      checkPlain(x, seen);
+    }
+    return;
+  }
+  if (v instanceof Set) {
+    for (const x of v) checkPlain(x, seen);
+    return;
+  }
+  if (v instanceof RegExp || v instanceof Date) return;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) throw new Error(`cannot cache an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'a class'}`);
+  for (const x of Object.values(v)) checkPlain(x, seen);
+}
+
+let fingerprintMemo: string | undefined;
+
+/**
+ * What every cached value depends on besides its own inputs: rulec's code (the compiled modules
+ * beside this one, and src/), its data (backends/, schema/), its version and the V8 serialization
+ * format.
+ */
+export function codeFingerprint(): string {
+  const code = dirname(dirname(fileURLToPath(import.meta.url))); // dist/ (or src/ under the tests)
+  return (fingerprintMemo ??= fingerprintOf(code, dirname(code)));
+}
+
+/** The fingerprint of the rulec whose compiled modules are in `code` and whose checkout is `root`. */
+export function fingerprintOf(code: string, root: string): string {
+  const h = createHash('sha256');
+  h.update(`v8 ${process.versions.v8}\n`);
+  const add = (dir: string, rel: string, only?: RegExp): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      const st = statSync(p);
+      if (st.isDirectory()) add(p, `${rel}/${n}`, only);
+      else if (!only || only.test(n)) h.update(`${rel}/${n} ${st.size}\n`).update(readFileSync(p));
+    }
+  };
+  add(code, 'code', /\.(js|ts)$/);
+  // The ts target inlines rulec's runtime from its TypeScript source (src/runtime, ...), read at
+  // run time beside dist/: that source is code too.
+  if (join(root, 'src') !== code) add(join(root, 'src'), 'src', /\.ts$/);
+  add(join(root, 'backends'), 'backends');
+  add(join(root, 'schema'), 'schema');
+  try {
+    h.update(readFileSync(join(root, 'package.json')));
+  } catch {
+    // a copied dist/ without package.json: the code's own hash still says which rulec this is
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+/** The stat of a source file that says it is unchanged since it was read. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** When it was read (ms since the epoch). */
+  read: number;
+  /** sha256 of its bytes */
+  sha: string;
+}
+
+export function stampOf(st: Stats, read: number, sha: string): FileStamp {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, read, sha };
+}
+
+export function unchanged(st: Stats, s: FileStamp | undefined): boolean {
+  return (
+    s !== undefined &&
+    s.size === st.size &&
+    s.mtimeMs === st.mtimeMs &&
+    s.ctimeMs === st.ctimeMs &&
+    s.ino === st.ino &&
+    st.mtimeMs < s.read - RACY_MS &&
+    st.ctimeMs < s.read - RACY_MS
+  );
+}
+
+/** One cache folder, for one rulec (its code fingerprint). */
+export class RuleCache {
+  readonly root: string;
+  readonly dir: string;
+  private readonly used: string[] = [];
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.dir = join(this.root, codeFingerprint());
+  }
+
+  path(kind: 'load' | 'out' | 'mapping', key: string): string {
+    const p = join(this.dir, `${kind}-${key.slice(0, 40)}.bin`);
+    this.used.push(p);
+    return p;
+  }
+
+  read<M>(path: string): PackEntry<M>[] | undefined {
+    return readPack<M>(path);
+  }
+
+  /** Writes a pack; a cache that cannot be written is no cache (the run goes on, uncached). */
+  write<M>(path: string, entries: readonly PackEntry<M>[]): void {
+    try {
+      ensureDir(this.dir);
+      writePack(path, entries);
+    } catch {
+      // read-only or full disk: the next run misses again
+    }
+  }
+
+  /**
+   * Marks what this run used (the mtime is a pack's last use) and, once a day, removes packs and
+   * fingerprint folders not used for MAX_AGE_DAYS.
+   */
+  close(now = Date.now()): void {
+    const t = new Date(now);
+    for (const p of new Set(this.used)) {
+      try {
+        utimesSync(p, t, t);
+      } catch {
+        // not written (nothing to cache, or no space): nothing to mark
+      }
+    }
+    try {
+      const stamp = join(this.root, '.swept');
+      let last = 0;
+      try {
+        last = statSync(stamp).mtimeMs;
+      } catch {
+        // never swept
+      }
+      if (now - last < DAY_MS) return;
+      ensureDir(this.root);
+      writeFileSync(stamp, '');
+      sweep(this.root, now - MAX_AGE_DAYS * DAY_MS, this.dir);
+    } catch {
+      // a cache folder we cannot clean is still usable
+    }
+  }
+}
+
+/** Removes packs older than `before` and fingerprint folders left empty (never `keep`'s packs in use). */
+export function sweep(root: string, before: number, keep?: string): void {
+  for (const d of readdirSync(root, { withFileTypes: true })) {
+    if (!d.isDirectory() || !/^[0-9a-f]{32}$/.test(d.name)) continue;
+    const dir = join(root, d.name);
+    let left = 0;
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      try {
+        if (statSync(p).mtimeMs < before) rmSync(p, { force: true });
+        else left++;
+      } catch {
+        // removed by a concurrent sweep
+      }
+    }
+    if (left === 0 && dir !== keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
