@@ -8,7 +8,7 @@ import type { Node } from '../ir/types.js';
 import type { DetectionRule } from '../model/types.js';
 import { loadTarget, targetNames } from '../targets/registry.js';
 import { TargetFailure, type CompileInput, type Target } from '../targets/types.js';
-import { eventCoverage, shippedMapping, type CoverageRow } from './coverage.js';
+import { ruleCoverage, shippedMapping, type CoverageRow } from './coverage.js';
 import { indicatorsOf, predicatesOf, type Indicator } from './indicators.js';
 
 export { corpusIndex } from './indicators.js';
@@ -146,7 +146,7 @@ export async function explainRule(path: string, rule: DetectionRule, ir: Node, o
     logsource: rule.logsource,
     attack: rows,
     references: rule.references ?? [],
-    eventCoverage: await eventCoverage(rule.logsource),
+    eventCoverage: await ruleCoverage(rule, ir),
     body: { target: target.name, platform, ...body },
     indicators: indicatorsOf(ir, opts.corpus, opts.inCorpus),
     output: { fields, alerts },
