@@ -13,6 +13,11 @@ import { indicatorsOf, predicatesOf, type Indicator } from './indicators.js';
 
 export { corpusIndex } from './indicators.js';
 export type { CoverageRow } from './coverage.js';
+
+/** How a page names a native rule's fields (`native:`), in its header and above its indicators. */
+export function nativeText(n: NonNullable<Explanation['native']>): string {
+  return `native columns of ${n.target} table ${n.table} (platform ${n.platform})`;
+}
 export type { Indicator } from './indicators.js';
 
 export interface AttackRow {
@@ -61,6 +66,8 @@ export interface Explanation {
   status?: string;
   level?: string;
   logsource: DetectionRule['logsource'];
+  /** Set for a rule whose fields are the columns of one table (`native:`): the indicators name columns. */
+  native?: { target: string; platform: string; table: string };
   attack: AttackRow[];
   references: string[];
   eventCoverage: CoverageRow[];
@@ -144,6 +151,7 @@ export async function explainRule(path: string, rule: DetectionRule, ir: Node, o
     ...(rule.status ? { status: rule.status } : {}),
     ...(rule.level ? { level: rule.level } : {}),
     logsource: rule.logsource,
+    ...(rule.native ? { native: { target: rule.native.target, platform: rule.native.platform, table: rule.native.table } } : {}),
     attack: rows,
     references: rule.references ?? [],
     eventCoverage: await ruleCoverage(rule, ir),

@@ -257,6 +257,15 @@ describe('rulec catalog of a native rule (native:)', () => {
     expect(readJson(out).rules[0]!.eventCoverage.map((r) => r.readBy)).toEqual([['eval', 'kusto/sentinel', 'kusto/defender-xdr']]);
   });
 
+  it('says its fields are the columns of its table, and heads the indicators Column', () => {
+    const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
+    expect(html).toContain('<div><dt>fields</dt><dd>native columns of kusto table DeviceFileEvents (platform sentinel)</dd></div>');
+    const indicators = html.slice(html.indexOf('<h2 id="h-indicators">'), html.indexOf('</section>', html.indexOf('<h2 id="h-indicators">')));
+    expect(indicators).toContain('Each row is a column,');
+    expect(indicators).toContain('<thead><tr><th scope="col">Column</th>');
+    expect(readJson(out).rules[0]!.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
+  });
+
   it('shows the EQL and SPL refusals with their reason; kusto and ts compile it', () => {
     const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
     const bodies = readJson(out).rules[0]!.bodies;

@@ -247,10 +247,22 @@ describe('rulec explain', () => {
     const x = JSON.parse(c.out[0]!) as Explanation;
     expect(x.eventCoverage).toEqual([{ platform: 'Defender XDR', provider: 'Defender-DeviceFileEvents', event: 'FileCreated', title: 'File created', readBy: ['eval', 'kusto/sentinel', 'kusto/defender-xdr'] }]);
     expect(JSON.stringify(x.eventCoverage)).not.toMatch(/Sysmon|eql|spl/);
+    expect(x.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
     expect(x.indicators.map((i) => i.field)).toEqual(['ActionType', 'InitiatingProcessFileName', 'FileName', 'AdditionalFields.FileType']);
     expect(x.output.fields).toEqual([{ field: 'AdditionalFields.FileType', targets: [expect.objectContaining({ target: 'kusto/sentinel', column: 'AdditionalFields_FileType' })] }]);
     // Defender XDR has the table, but its AdditionalFields is not a dynamic column there: not compiled, and why.
     expect(x.output.alerts.find((a) => a.target === 'kusto/defender-xdr')?.error).toContain("field 'AdditionalFields.FileType' is not a column of DeviceFileEvents");
+  });
+  it('the text of a native rule names its table and heads its indicators Column; a Sigma rule\'s says Field', async () => {
+    const c = capture();
+    expect(await main(['explain', NATIVE], c.io)).toBe(0);
+    const text = c.out.join('\n');
+    expect(text).toContain('\nfields: native columns of kusto table DeviceFileEvents (platform sentinel)\n');
+    expect(text).toMatch(/\nIndicators\n {2}Column {2,}Kind/);
+    const s = capture();
+    expect(await main(['explain', SEED], s.io)).toBe(0);
+    expect(s.out.join('\n')).toMatch(/\nIndicators\n {2}Field {2,}Kind/);
+    expect(s.out.join('\n')).not.toContain('native columns');
   });
   it('an unknown platform or target is a usage error naming the valid ones', async () => {
     const c = capture();
