@@ -200,7 +200,8 @@ export function fieldsOf(n: Node, out: Set<string> = new Set()): Set<string> {
  * The values `field` must equal (`str` or `num` eq, not negated) in every event the node matches,
  * or undefined when the node admits other values. An `or` constrains only when each branch does;
  * `const false` admits none. Read as a summary (which EventIDs or ActionTypes a rule selects), so a
- * case-insensitive eq gives its value as written.
+ * case-insensitive eq gives its value as written, and an eq of '' (which also matches an absent
+ * field) gives ''.
  */
 export function selectedValues(n: Node, field: string): string[] | undefined {
   switch (n.kind) {
