@@ -142,8 +142,9 @@ export async function eventCoverage(ls: LogSource): Promise<CoverageRow[]> {
 /**
  * A native rule names the columns of one table: no Sigma mapping reads it (EQL and SPL refuse it),
  * so its coverage is that table on each platform of its target that has it, with the EventIDs or
- * ActionTypes its conditions select. The evaluator matches the columns by name in any event
- * without a Windows channel, which is how an export of the table reaches it.
+ * ActionTypes its conditions select. The evaluator matches the columns by name: an export of the
+ * table, whose rows have no channel to route by, reaches it with the rule's log source
+ * (`rulec scan --logsource`).
  */
 async function nativeCoverage(native: NativeColumns, ir: Node): Promise<CoverageRow[]> {
   const rows = new Rows();
