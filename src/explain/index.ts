@@ -117,9 +117,17 @@ export function compileBody(target: Target, platform: string, input: CompileInpu
   };
 }
 
+/**
+ * The platform a rule's body is shown on by default: a native rule's own on its target (where its
+ * table is sure to be), else the target's first.
+ */
+export function defaultPlatform(target: Target, rule: DetectionRule): string {
+  return rule.native?.target === target.name ? rule.native.platform : target.platforms[0]!;
+}
+
 export async function explainRule(path: string, rule: DetectionRule, ir: Node, opts: ExplainOptions): Promise<Explanation> {
   const target = await loadTarget(opts.target);
-  const platform = opts.platform ?? target.platforms[0]!;
+  const platform = opts.platform ?? defaultPlatform(target, rule);
   const input: CompileInput = { path, rule, ir };
   const body = compileBody(target, platform, input);
 

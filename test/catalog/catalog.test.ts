@@ -266,6 +266,19 @@ describe('rulec catalog of a native rule (native:)', () => {
     expect(readJson(out).rules[0]!.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
   });
 
+  it('shows the kusto body on the rule\'s own platform: a rule imported from defender-xdr on defender-xdr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-catalog-native-xdr-'));
+    writeFileSync(
+      join(dir, 'r.yml'),
+      'title: T\nid: 11111111-2222-3333-4444-555555555557\nlogsource: {product: windows, category: file_event}\nnative: {target: kusto, platform: defender-xdr, table: DeviceFileEvents}\ndetection:\n  a: {ActionType: FileCreated}\n  condition: a\n',
+    );
+    const site = join(dir, 'site');
+    expect((await catalog([join(dir, 'r.yml'), '--out', site])).status).toBe(0);
+    const bodies = readJson(site).rules[0]!.bodies;
+    expect(bodies[0]).toMatchObject({ target: 'kusto', platform: 'defender-xdr', ok: true });
+    expect(bodies.slice(1).map((b) => b.platform)).toEqual(['ecs', 'sysmon', 'node']);
+  }, 60_000);
+
   it('shows the EQL and SPL refusals with their reason; kusto and ts compile it', () => {
     const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
     const bodies = readJson(out).rules[0]!.bodies;

@@ -144,6 +144,12 @@ describe('explain: a native rule (native:)', () => {
     const x = await explainText(nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  b: {FileName|endswith: .exe}\n  condition: a or b'));
     expect(x.eventCoverage.map((r) => [r.event, r.title])).toEqual([['', '']]);
   });
+  it('its body is shown on its own platform by default; --platform still picks another', async () => {
+    const text = nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  condition: a').replace('platform: sentinel', 'platform: defender-xdr');
+    const x = await explainText(text);
+    expect(x.body).toMatchObject({ ok: true, target: 'kusto', platform: 'defender-xdr' });
+    expect((await explainText(text, { platform: 'sentinel' })).body).toMatchObject({ ok: true, platform: 'sentinel' });
+  });
   it('EQL and SPL bodies are their refusals, pointing at --fields sigma', async () => {
     for (const target of ['eql', 'spl']) {
       const x = await explainText(nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  condition: a'), { target });
