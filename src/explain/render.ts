@@ -17,7 +17,7 @@ function block(text: string, indent = '  '): string[] {
 }
 
 /** What each stage of a query comes from, in words (the catalog pages say it too). */
-export const ORIGIN: Record<string, string> = { logsource: 'log source', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
+export const ORIGIN: Record<string, string> = { logsource: 'log source', native: 'native: table', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
 
 export function renderExplanation(x: Explanation, opts: { colour: boolean }): string {
   const h = (s: string): string => (opts.colour ? `\x1b[1m${s}\x1b[0m` : s);

@@ -253,6 +253,8 @@ describe('rulec explain', () => {
     const x = JSON.parse(c.out[0]!) as Explanation;
     expect(x.eventCoverage).toEqual([{ platform: 'Defender XDR', provider: 'Defender-DeviceFileEvents', event: 'FileCreated', title: 'File created', readBy: ['eval', 'kusto/sentinel', 'kusto/defender-xdr'] }]);
     expect(JSON.stringify(x.eventCoverage)).not.toMatch(/Sysmon|eql|spl/);
+    // The query starts from the rule's own table, not from a log source's.
+    expect(x.body.ok && x.body.stages.map((s) => [s.kind, s.origin, s.text])[0]).toEqual(['source', 'native', 'DeviceFileEvents']);
     expect(x.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
     expect(x.indicators.map((i) => i.field)).toEqual(['ActionType', 'InitiatingProcessFileName', 'FileName', 'AdditionalFields.FileType']);
     expect(x.output.fields).toEqual([{ field: 'AdditionalFields.FileType', targets: [expect.objectContaining({ target: 'kusto/sentinel', column: 'AdditionalFields_FileType' })] }]);
@@ -265,6 +267,7 @@ describe('rulec explain', () => {
     const text = c.out.join('\n');
     expect(text).toContain('\nfields: native columns of kusto table DeviceFileEvents (platform sentinel)\n');
     expect(text).toMatch(/\nIndicators\n {2}Column {2,}Kind/);
+    expect(text).toContain('\n  Stage 1: source (native: table)\n    DeviceFileEvents\n');
     const s = capture();
     expect(await main(['explain', SEED], s.io)).toBe(0);
     expect(s.out.join('\n')).toMatch(/\nIndicators\n {2}Field {2,}Kind/);
