@@ -4,7 +4,7 @@
  * collection. `catalog.json` is this object; the HTML site (render.ts) is drawn from it.
  */
 import { allTactics, allTechniques, technique as techniqueById } from '../attack/index.js';
-import { compileBody, corpusIndex, explainRule, type Explanation, type RuleBody, type Stage } from '../explain/index.js';
+import { compileBody, corpusIndex, defaultPlatform, explainRule, type Explanation, type RuleBody, type Stage } from '../explain/index.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule } from '../model/types.js';
 import { loadTarget } from '../targets/registry.js';
@@ -39,7 +39,7 @@ export type CatalogBody = { target: string; platform: string } & ({ ok: true; qu
 
 export type CatalogRule = Omit<Explanation, 'body'> & {
   page: string;
-  /** The rule on each target's default platform, in the catalog's target order. */
+  /** The rule on each target's default platform (a native rule's own on its target), in the catalog's target order. */
   bodies: CatalogBody[];
   /** The parameters and stages of the first target's query (null where it refuses the rule). */
   stages: { target: string; platform: string; parameters: string[]; stages: Stage[] } | null;
@@ -132,23 +132,20 @@ export function attackMatrix(rules: readonly Pick<CatalogRule, 'placements' | 'a
 
 export async function buildCatalog(inputs: readonly CatalogInput[], opts: CatalogOptions): Promise<Omit<Catalog, 'skipped'>> {
   if (opts.targets.length === 0) throw new Error('buildCatalog: no target');
-  const targets: { target: Target; platform: string }[] = [];
-  for (const name of opts.targets) {
-    const target = await loadTarget(name);
-    targets.push({ target, platform: target.platforms[0]! });
-  }
+  const targets: Target[] = [];
+  for (const name of opts.targets) targets.push(await loadTarget(name));
   // Counted once for the whole collection: each page reads its indicators' counts from it.
   const corpus = opts.corpus ?? corpusIndex(inputs.map((i) => i.ir));
   const rules: CatalogRule[] = [];
   for (const [n, input] of inputs.entries()) {
     opts.onProgress?.(n, inputs.length);
-    const x = await explainRule(input.path, input.rule, input.ir, { target: targets[0]!.target.name, platform: targets[0]!.platform, corpus, inCorpus: true });
+    const x = await explainRule(input.path, input.rule, input.ir, { target: targets[0]!.name, corpus, inCorpus: true });
     const { body, ...rest } = x;
     const compileInput = { path: input.path, rule: input.rule, ir: input.ir };
     // The first target's body is the explanation's own; the others are compiled the same way.
-    const bodies = [body, ...targets.slice(1).map(({ target, platform }) => ({ target: target.name, platform, ...compileBody(target, platform, compileInput) }))].map(bodyOf);
+    const bodies = [body, ...targets.slice(1).map((target) => ({ target: target.name, platform: defaultPlatform(target, input.rule), ...compileBody(target, defaultPlatform(target, input.rule), compileInput) }))].map(bodyOf);
     rules.push({ ...rest, page: input.page, bodies, stages: stagesOf(body, bodies[0]!), placements: placementsOf(x) });
   }
   opts.onProgress?.(inputs.length, inputs.length);
-  return { title: opts.title, targets: targets.map((t) => t.target.name), rules, matrix: attackMatrix(rules) };
+  return { title: opts.title, targets: targets.map((t) => t.name), rules, matrix: attackMatrix(rules) };
 }

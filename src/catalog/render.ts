@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { backendFile } from '../config/mapping.js';
 import { ORIGIN } from '../explain/render.js';
+import { nativeText } from '../explain/index.js';
 import type { Catalog, CatalogRule, MatrixColumn } from './index.js';
 
 type HandlebarsT = typeof import('handlebars');
@@ -76,6 +77,7 @@ function rulePage(c: Catalog, r: CatalogRule): string {
       ...(r.status ? [{ name: 'status', value: r.status }] : []),
       ...(r.level ? [{ name: 'level', value: r.level }] : []),
       { name: 'log source', value: logsourceText(r.logsource) },
+      ...(r.native ? [{ name: 'fields', value: nativeText(r.native) }] : []),
       { name: 'file', value: r.path },
     ],
     warnings: r.warnings,
@@ -113,6 +115,8 @@ function rulePage(c: Catalog, r: CatalogRule): string {
       parameters: r.stages?.parameters ?? [],
       list: (r.stages?.stages ?? []).map((s, i) => ({ n: i + 1, kind: s.kind, origin: ORIGIN[s.origin] ?? s.origin, text: s.text, predicates: s.predicates })),
     },
+    indicatorField: r.native ? 'Column' : 'Field',
+    indicatorNoun: r.native ? 'column' : 'field',
     indicators: r.indicators.flatMap((g) => {
       const kind = `${g.negated ? 'not ' : ''}${g.kind}${g.caseSensitive ? ' (case-sensitive)' : ''}`;
       const values = g.values.length ? g.values : [{ value: '', corpus: NaN }];

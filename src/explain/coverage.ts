@@ -6,7 +6,8 @@
 import { backendFile, loadPlatformMapping, readYamlFile } from '../config/mapping.js';
 import { UsageError } from '../diag/diagnostic.js';
 import { defaultRoutingData } from '../eval/route.js';
-import type { LogSource } from '../model/types.js';
+import type { Node } from '../ir/types.js';
+import type { DetectionRule, LogSource, NativeColumns } from '../model/types.js';
 import { loadTarget, targetNames } from '../targets/registry.js';
 import { TargetFailure, type EventSource } from '../targets/types.js';
 
@@ -124,6 +125,11 @@ export function shippedMapping(target: string, platform: string): unknown {
 
 const coverageCache = new Map<string, CoverageRow[]>();
 
+/** A rule's event coverage: its log source's, or for a native rule (`native:`) its own table's. */
+export async function ruleCoverage(rule: DetectionRule, ir: Node): Promise<CoverageRow[]> {
+  return rule.native ? nativeCoverage(rule.native, ir) : eventCoverage(rule.logsource);
+}
+
 /** Every row of a log source's event coverage: Windows event logs first, then Defender, ASIM, and the rest. */
 export async function eventCoverage(ls: LogSource): Promise<CoverageRow[]> {
   const key = JSON.stringify([ls.product, ls.category, ls.service]);
@@ -131,6 +137,34 @@ export async function eventCoverage(ls: LogSource): Promise<CoverageRow[]> {
   if (!rows) coverageCache.set(key, (rows = await computeCoverage(ls)));
   // Callers get their own rows (the cache stays as computed).
   return rows.map((r) => ({ ...r, readBy: [...r.readBy] }));
+}
+
+/**
+ * A native rule names the columns of one table: no Sigma mapping reads it (EQL and SPL refuse it),
+ * so its coverage is that table on each platform of its target that has it, with the EventIDs or
+ * ActionTypes its conditions select. The evaluator matches the columns by name: an export of the
+ * table, whose rows have no channel to route by, reaches it with the rule's log source
+ * (`rulec scan --logsource`).
+ */
+async function nativeCoverage(native: NativeColumns, ir: Node): Promise<CoverageRow[]> {
+  const rows = new Rows();
+  const target = await loadTarget(native.target);
+  for (const platform of target.platforms) {
+    if (!target.nativeEventSource) break;
+    let source: EventSource;
+    try {
+      source = target.nativeEventSource(native, ir, { platform, mapping: shippedMapping(native.target, platform) });
+    } catch (e) {
+      // The platform has no such table: it does not read the rule.
+      if (e instanceof TargetFailure) continue;
+      throw e;
+    }
+    // One fallback platform name, so that a table the titles do not know is one row on every platform.
+    const fallback = `${native.target} ${native.platform}`;
+    if (rows.rows.length === 0) rows.add(source, 'eval', fallback);
+    rows.add(source, `${native.target}/${platform}`, fallback);
+  }
+  return rows.rows;
 }
 
 async function computeCoverage(ls: LogSource): Promise<CoverageRow[]> {

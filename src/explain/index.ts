@@ -8,11 +8,16 @@ import type { Node } from '../ir/types.js';
 import type { DetectionRule } from '../model/types.js';
 import { loadTarget, targetNames } from '../targets/registry.js';
 import { TargetFailure, type CompileInput, type Target } from '../targets/types.js';
-import { eventCoverage, shippedMapping, type CoverageRow } from './coverage.js';
+import { ruleCoverage, shippedMapping, type CoverageRow } from './coverage.js';
 import { indicatorsOf, predicatesOf, type Indicator } from './indicators.js';
 
 export { corpusIndex } from './indicators.js';
 export type { CoverageRow } from './coverage.js';
+
+/** How a page names a native rule's fields (`native:`), in its header and above its indicators. */
+export function nativeText(n: NonNullable<Explanation['native']>): string {
+  return `native columns of ${n.target} table ${n.table} (platform ${n.platform})`;
+}
 export type { Indicator } from './indicators.js';
 
 export interface AttackRow {
@@ -61,6 +66,8 @@ export interface Explanation {
   status?: string;
   level?: string;
   logsource: DetectionRule['logsource'];
+  /** Set for a rule whose fields are the columns of one table (`native:`): the indicators name columns. */
+  native?: { target: string; platform: string; table: string };
   attack: AttackRow[];
   references: string[];
   eventCoverage: CoverageRow[];
@@ -110,9 +117,17 @@ export function compileBody(target: Target, platform: string, input: CompileInpu
   };
 }
 
+/**
+ * The platform a rule's body is shown on by default: a native rule's own on its target (where its
+ * table is sure to be), else the target's first.
+ */
+export function defaultPlatform(target: Target, rule: DetectionRule): string {
+  return rule.native?.target === target.name ? rule.native.platform : target.platforms[0]!;
+}
+
 export async function explainRule(path: string, rule: DetectionRule, ir: Node, opts: ExplainOptions): Promise<Explanation> {
   const target = await loadTarget(opts.target);
-  const platform = opts.platform ?? target.platforms[0]!;
+  const platform = opts.platform ?? defaultPlatform(target, rule);
   const input: CompileInput = { path, rule, ir };
   const body = compileBody(target, platform, input);
 
@@ -144,9 +159,10 @@ export async function explainRule(path: string, rule: DetectionRule, ir: Node, o
     ...(rule.status ? { status: rule.status } : {}),
     ...(rule.level ? { level: rule.level } : {}),
     logsource: rule.logsource,
+    ...(rule.native ? { native: { target: rule.native.target, platform: rule.native.platform, table: rule.native.table } } : {}),
     attack: rows,
     references: rule.references ?? [],
-    eventCoverage: await eventCoverage(rule.logsource),
+    eventCoverage: await ruleCoverage(rule, ir),
     body: { target: target.name, platform, ...body },
     indicators: indicatorsOf(ir, opts.corpus, opts.inCorpus),
     output: { fields, alerts },

@@ -2,7 +2,7 @@
  * The text of an explanation: the seed page's sections in its order, each table with aligned
  * columns. Bold headings only when asked (the CLI asks when stdout is a terminal).
  */
-import type { Explanation } from './index.js';
+import { nativeText, type Explanation } from './index.js';
 
 function table(header: string[], rows: string[][], indent = '  '): string[] {
   if (rows.length === 0) return [];
@@ -17,7 +17,7 @@ function block(text: string, indent = '  '): string[] {
 }
 
 /** What each stage of a query comes from, in words (the catalog pages say it too). */
-export const ORIGIN: Record<string, string> = { logsource: 'log source', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
+export const ORIGIN: Record<string, string> = { logsource: 'log source', native: 'native: table', 'logsource+detection': 'log source and detection', schedule: 'schedule.lookback', detection: 'detection', output: 'output fields', query: 'the whole query' };
 
 export function renderExplanation(x: Explanation, opts: { colour: boolean }): string {
   const h = (s: string): string => (opts.colour ? `\x1b[1m${s}\x1b[0m` : s);
@@ -29,6 +29,7 @@ export function renderExplanation(x: Explanation, opts: { colour: boolean }): st
   out.push(h(x.title));
   const ls = [x.logsource.product, x.logsource.category, x.logsource.service].filter(Boolean).join('/');
   out.push([x.id && `id ${x.id}`, x.status && `status ${x.status}`, x.level && `level ${x.level}`, ls && `log source ${ls}`].filter(Boolean).join(' · '));
+  if (x.native) out.push(`fields: ${nativeText(x.native)}`);
   out.push(x.path);
   if (x.description) out.push('', ...block(x.description, ''));
   for (const w of x.warnings) out.push(`warning: ${w}`);
@@ -67,7 +68,7 @@ export function renderExplanation(x: Explanation, opts: { colour: boolean }): st
     const values = g.values.length ? g.values : [{ value: '', corpus: NaN }];
     return values.map((v, i) => [i === 0 ? g.field : '', i === 0 ? kind : '', v.value, Number.isNaN(v.corpus) ? '' : String(v.corpus)]);
   });
-  section('Indicators', table(['Field', 'Kind', 'Value', 'Corpus'], ind), 'none');
+  section('Indicators', table([x.native ? 'Column' : 'Field', 'Kind', 'Value', 'Corpus'], ind), 'none');
 
   const fields = x.output.fields.flatMap((f) =>
     (f.targets.length ? f.targets : [{ target: '-', column: '-', from: '-', uses: [] }]).map((t, i) => [i === 0 ? f.field : '', t.target, t.column, t.from, t.uses.join(', ') || '-']),

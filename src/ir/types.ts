@@ -195,3 +195,40 @@ export function fieldsOf(n: Node, out: Set<string> = new Set()): Set<string> {
   }
   return out;
 }
+
+/**
+ * The values `field` must equal (`str` or `num` eq, not negated) in every event the node matches,
+ * or undefined when the node admits other values. An `or` constrains only when each branch does;
+ * `const false` admits none. Read as a summary (which EventIDs or ActionTypes a rule selects), so a
+ * case-insensitive eq gives its value as written, and an eq of '' (which also matches an absent
+ * field) gives ''.
+ */
+export function selectedValues(n: Node, field: string): string[] | undefined {
+  switch (n.kind) {
+    case 'and': {
+      let out: string[] | undefined;
+      for (const c of n.children) {
+        const v = selectedValues(c, field);
+        if (v) out = out ? out.filter((x) => v.includes(x)) : v;
+      }
+      return out;
+    }
+    case 'or': {
+      const out: string[] = [];
+      for (const c of n.children) {
+        const v = selectedValues(c, field);
+        if (!v) return undefined;
+        for (const x of v) if (!out.includes(x)) out.push(x);
+      }
+      return out;
+    }
+    case 'const':
+      return n.value ? undefined : [];
+    case 'str':
+      return n.field === field && n.op === 'eq' ? [n.value] : undefined;
+    case 'num':
+      return n.field === field && n.op === 'eq' && !n.part ? [n.exact ?? String(n.value)] : undefined;
+    default:
+      return undefined;
+  }
+}

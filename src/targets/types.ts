@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
-import type { CorrelationRule, DetectionRule, LogSource } from '../model/types.js';
+import type { CorrelationRule, DetectionRule, LogSource, NativeColumns } from '../model/types.js';
 
 export interface CompileInput {
   /** Path of the rule file, for messages. */
@@ -156,6 +156,12 @@ export interface Target {
   ): BundleFile[] | undefined;
   /** The event sources of a log source on a platform; throws a TargetFailure when the platform has none. */
   eventSources?(ls: LogSource, opts: Pick<TargetOptions, 'platform' | 'mapping'>): EventSource[];
+  /**
+   * The event source of a rule whose fields are this target's native columns (`native:`): its table
+   * on the platform, with the EventIDs and action types the rule's own conditions select; throws a
+   * TargetFailure when the platform has no such table.
+   */
+  nativeEventSource?(native: NativeColumns, ir: Node, opts: Pick<TargetOptions, 'platform' | 'mapping'>): EventSource;
   /** What the platform's alerts make of the rule's output fields (targets whose content uses them). */
   alertFields?(input: CompileInput, opts: Pick<TargetOptions, 'platform' | 'mapping'>): AlertFields;
   /**

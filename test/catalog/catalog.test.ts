@@ -238,3 +238,54 @@ detection:
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<option value="kusto:refused">refused by kusto</option>');
   });
 });
+
+describe('rulec catalog of a native rule (native:)', () => {
+  // The seed imported with --fields native; a copy outside rules/ so the counts of rules/ stay.
+  const NATIVE = new URL('../fixtures/native/custom_script_extension_executable_drop.yml', import.meta.url).pathname;
+  let out: string;
+  beforeAll(async () => {
+    out = join(mkdtempSync(join(tmpdir(), 'rulec-catalog-native-')), 'site');
+    expect((await catalog([NATIVE, '--out', out])).status).toBe(0);
+  }, 60_000);
+
+  it('covers the rule\'s table on the Kusto platforms that have it, and no Sysmon, EQL or SPL source', () => {
+    const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
+    const coverage = html.slice(html.indexOf('<h2 id="h-coverage">'), html.indexOf('</section>', html.indexOf('<h2 id="h-coverage">')));
+    expect(coverage.match(/<tr><td>/g)).toHaveLength(1);
+    expect(coverage).toContain('<tr><td>Defender XDR</td><td>Defender-DeviceFileEvents</td><td>FileCreated</td><td>File created</td><td>eval, kusto/sentinel, kusto/defender-xdr</td></tr>');
+    expect(coverage).not.toMatch(/Sysmon|eql|spl/);
+    expect(readJson(out).rules[0]!.eventCoverage.map((r) => r.readBy)).toEqual([['eval', 'kusto/sentinel', 'kusto/defender-xdr']]);
+  });
+
+  it('says its fields are the columns of its table, and heads the indicators Column', () => {
+    const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
+    expect(html).toContain('<div><dt>fields</dt><dd>native columns of kusto table DeviceFileEvents (platform sentinel)</dd></div>');
+    const indicators = html.slice(html.indexOf('<h2 id="h-indicators">'), html.indexOf('</section>', html.indexOf('<h2 id="h-indicators">')));
+    expect(indicators).toContain('Each row is a column,');
+    expect(indicators).toContain('<thead><tr><th scope="col">Column</th>');
+    expect(readJson(out).rules[0]!.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
+  });
+
+  it('shows the kusto body on the rule\'s own platform: a rule imported from defender-xdr on defender-xdr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-catalog-native-xdr-'));
+    writeFileSync(
+      join(dir, 'r.yml'),
+      'title: T\nid: 11111111-2222-3333-4444-555555555557\nlogsource: {product: windows, category: file_event}\nnative: {target: kusto, platform: defender-xdr, table: DeviceFileEvents}\ndetection:\n  a: {ActionType: FileCreated}\n  condition: a\n',
+    );
+    const site = join(dir, 'site');
+    expect((await catalog([join(dir, 'r.yml'), '--out', site])).status).toBe(0);
+    const bodies = readJson(site).rules[0]!.bodies;
+    expect(bodies[0]).toMatchObject({ target: 'kusto', platform: 'defender-xdr', ok: true });
+    expect(bodies.slice(1).map((b) => b.platform)).toEqual(['ecs', 'sysmon', 'node']);
+  }, 60_000);
+
+  it('shows the EQL and SPL refusals with their reason; kusto and ts compile it', () => {
+    const html = readFileSync(join(out, 'rules/custom_script_extension_executable_drop.html'), 'utf8');
+    const bodies = readJson(out).rules[0]!.bodies;
+    expect(bodies.map((b) => [b.target, b.ok])).toEqual([['kusto', true], ['eql', false], ['spl', false], ['ts', true]]);
+    for (const t of ['eql', 'spl']) {
+      expect(html).toContain(`<strong>${t} refuses this rule (unsupported):</strong>`);
+      expect(html).toContain(`which the ${t} target cannot map; import the query with --fields sigma to build it for ${t}`);
+    }
+  });
+});

@@ -16,6 +16,8 @@ import { capture } from '../helpers/cli.js';
 import { RULES_DIR } from '../harness/equivalence.js';
 
 const SEED = `${RULES_DIR}/seed/custom_script_extension_executable_drop.yml`;
+/** The seed imported with --fields native (a copy of golden/import/native/, outside rules/). */
+const NATIVE = new URL('../fixtures/native/custom_script_extension_executable_drop.yml', import.meta.url).pathname;
 
 async function explainText(text: string, opts: { target?: string; platform?: string; corpus?: string[] } = {}): Promise<Explanation> {
   const [loaded] = loadText('rule.yml', text);
@@ -121,6 +123,42 @@ describe('explain: event coverage', () => {
   });
 });
 
+describe('explain: a native rule (native:)', () => {
+  const nativeRule = (table: string, detection: string, logsource = '{product: windows, category: file_event}'): string =>
+    `title: T\nid: 11111111-2222-3333-4444-555555555556\nlogsource: ${logsource}\nnative: {target: kusto, platform: sentinel, table: ${table}}\ndetection:\n${detection}\n`;
+
+  it('covers its table on the platforms that have it, with the ActionType its conditions select, and no Sigma source', async () => {
+    const x = await explainText(nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  b: {FileName|endswith: .exe}\n  condition: a and b'));
+    expect(x.eventCoverage).toEqual([{ platform: 'Defender XDR', provider: 'Defender-DeviceFileEvents', event: 'FileCreated', title: 'File created', readBy: ['eval', 'kusto/sentinel', 'kusto/defender-xdr'] }]);
+  });
+  it('a table of one platform is read there only; EventIDs of every branch of an or are listed, one the rule excludes is not', async () => {
+    const x = await explainText(
+      nativeRule('SecurityEvent', '  a: {EventID: 4688}\n  b: {EventID: 4689}\n  c: {EventID: 4624}\n  d: {CommandLine|contains: whoami}\n  condition: (a or b) and d and not c', '{product: windows, service: security}'),
+    );
+    expect(x.eventCoverage.map((r) => [r.provider, r.event, r.readBy])).toEqual([
+      ['Security-Auditing', 'Event ID 4688', ['eval', 'kusto/sentinel']],
+      ['Security-Auditing', 'Event ID 4689', ['eval', 'kusto/sentinel']],
+    ]);
+  });
+  it('an event column the conditions do not pin (an or with an unconstrained branch) gives the whole table', async () => {
+    const x = await explainText(nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  b: {FileName|endswith: .exe}\n  condition: a or b'));
+    expect(x.eventCoverage.map((r) => [r.event, r.title])).toEqual([['', '']]);
+  });
+  it('its body is shown on its own platform by default; --platform still picks another', async () => {
+    const text = nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  condition: a').replace('platform: sentinel', 'platform: defender-xdr');
+    const x = await explainText(text);
+    expect(x.body).toMatchObject({ ok: true, target: 'kusto', platform: 'defender-xdr' });
+    expect((await explainText(text, { platform: 'sentinel' })).body).toMatchObject({ ok: true, platform: 'sentinel' });
+  });
+  it('EQL and SPL bodies are their refusals, pointing at --fields sigma', async () => {
+    for (const target of ['eql', 'spl']) {
+      const x = await explainText(nativeRule('DeviceFileEvents', '  a: {ActionType: FileCreated}\n  condition: a'), { target });
+      expect(x.body).toMatchObject({ ok: false, kind: 'unsupported', target });
+      expect(!x.body.ok && x.body.error).toContain('--fields sigma');
+    }
+  });
+});
+
 describe('explain: indicators', () => {
   it('kinds, negation and case; corpus counts other rules with the same field, kind and value (case-insensitively folded)', async () => {
     const x = await explainText(
@@ -208,6 +246,32 @@ describe('rulec explain', () => {
     const x = JSON.parse(c.out[0]!) as Explanation;
     expect(x.body).toMatchObject({ ok: true, target: 'kusto', platform: 'defender-xdr' });
     expect(x.body.ok && x.body.query).toContain('| where Timestamp > ago(1h)');
+  });
+  it('--json of a native rule (the imported seed): its table, the columns as indicators, the output field read by Sentinel', async () => {
+    const c = capture();
+    expect(await main(['explain', '--json', NATIVE], c.io)).toBe(0);
+    const x = JSON.parse(c.out[0]!) as Explanation;
+    expect(x.eventCoverage).toEqual([{ platform: 'Defender XDR', provider: 'Defender-DeviceFileEvents', event: 'FileCreated', title: 'File created', readBy: ['eval', 'kusto/sentinel', 'kusto/defender-xdr'] }]);
+    expect(JSON.stringify(x.eventCoverage)).not.toMatch(/Sysmon|eql|spl/);
+    // The query starts from the rule's own table, not from a log source's.
+    expect(x.body.ok && x.body.stages.map((s) => [s.kind, s.origin, s.text])[0]).toEqual(['source', 'native', 'DeviceFileEvents']);
+    expect(x.native).toEqual({ target: 'kusto', platform: 'sentinel', table: 'DeviceFileEvents' });
+    expect(x.indicators.map((i) => i.field)).toEqual(['ActionType', 'InitiatingProcessFileName', 'FileName', 'AdditionalFields.FileType']);
+    expect(x.output.fields).toEqual([{ field: 'AdditionalFields.FileType', targets: [expect.objectContaining({ target: 'kusto/sentinel', column: 'AdditionalFields_FileType' })] }]);
+    // Defender XDR has the table, but its AdditionalFields is not a dynamic column there: not compiled, and why.
+    expect(x.output.alerts.find((a) => a.target === 'kusto/defender-xdr')?.error).toContain("field 'AdditionalFields.FileType' is not a column of DeviceFileEvents");
+  });
+  it('the text of a native rule names its table and heads its indicators Column; a Sigma rule\'s says Field', async () => {
+    const c = capture();
+    expect(await main(['explain', NATIVE], c.io)).toBe(0);
+    const text = c.out.join('\n');
+    expect(text).toContain('\nfields: native columns of kusto table DeviceFileEvents (platform sentinel)\n');
+    expect(text).toMatch(/\nIndicators\n {2}Column {2,}Kind/);
+    expect(text).toContain('\n  Stage 1: source (native: table)\n    DeviceFileEvents\n');
+    const s = capture();
+    expect(await main(['explain', SEED], s.io)).toBe(0);
+    expect(s.out.join('\n')).toMatch(/\nIndicators\n {2}Field {2,}Kind/);
+    expect(s.out.join('\n')).not.toContain('native columns');
   });
   it('an unknown platform or target is a usage error naming the valid ones', async () => {
     const c = capture();

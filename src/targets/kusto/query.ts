@@ -22,8 +22,8 @@ export interface QueryOptions {
 export interface QueryStage {
   kind: 'source' | 'where' | 'extend' | 'mv-apply';
   text: string;
-  /** What the stage comes from: the log source's table and row conditions, the schedule's lookback, the detection, or the rule's `output:` fields. */
-  origin: 'logsource' | 'schedule' | 'detection' | 'output';
+  /** What the stage comes from: the log source's table and row conditions, a native rule's table (`native:`), the schedule's lookback, the detection, or the rule's `output:` fields. */
+  origin: 'logsource' | 'native' | 'schedule' | 'detection' | 'output';
   /** The IR operand a detection `where` prints. */
   ir?: Node;
 }
@@ -62,7 +62,7 @@ export function buildQuery(rule: DetectionRule, ir: Node, view: View, opts: Quer
     if (opts.comments && l.comment) parameters.push(`// ${l.comment}`);
     parameters.push(`let ${l.name} = dynamic([${l.values.map(stringLiteral).join(', ')}]);`);
   }
-  const stages: QueryStage[] = [{ kind: 'source', text: identifier(view.table), origin: 'logsource' }];
+  const stages: QueryStage[] = [{ kind: 'source', text: identifier(view.table), origin: view.native ? 'native' : 'logsource' }];
   const lookback = scheduleFor(rule, 'kusto', opts.platform).lookback;
   if (lookback) stages.push({ kind: 'where', text: `| where ${identifier(view.timeColumn)} > ago(${timespanLiteral(lookback)})`, origin: 'schedule' });
   const rowConditions = [...view.where.map(rowCondition), ...(view.filter ? [view.filter] : [])];

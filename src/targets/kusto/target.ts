@@ -5,6 +5,7 @@
  * (artifacts.ts). Validation with Kusto.Language is opt-in and loaded lazily (validate.ts).
  */
 import { UsageError } from '../../diag/diagnostic.js';
+import { selectedValues } from '../../ir/types.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
 import { alertMapping, DEFENDER_CORRELATION, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
@@ -133,6 +134,12 @@ export const kustoTarget: Target = {
         actions: [...values('ActionType'), ...values('EventType')],
       };
     });
+  },
+  nativeEventSource(native, ir, opts): EventSource {
+    const view = nativeView(kustoMapping(opts.mapping, opts.platform), native.table, native.platform);
+    // The same event columns eventSources reads from a log source's `where`.
+    const values = (column: string): string[] => (view.columns.has(column) ? (selectedValues(ir, column) ?? []) : []);
+    return { store: view.table, eventIds: values('EventID').filter((x) => /^\d+$/.test(x)).map(Number), actions: [...values('ActionType'), ...values('EventType')] };
   },
   lineComment: (text) => `// ${text}`,
   eventFields(opts, logsource) {
