@@ -93,3 +93,11 @@ describe('EQL renderings (section 3 of target-semantics.md)', () => {
     expect(query("  sel: {DestinationIp|cidr: '10.0.0.0/8'}\n  condition: sel", raw, net)).toMatch(/DestinationIp regex "10\\\\\.\(/);
   });
 });
+
+describe('field paths with an array index', () => {
+  it('a field with an [N] step is refused on raw (identity) documents: Elasticsearch flattens arrays of objects, the evaluator reads element N', () => {
+    expect(query("  sel: {'TargetResources[0].displayName|contains': 'admin'}\n  condition: sel", raw)).toMatch(/^ERROR field 'TargetResources\[0\]\.displayName' reads one element of an array/);
+    // A bracket that is no index step stays a name.
+    expect(query("  sel: {'a[x].b': 'v'}\n  condition: sel", raw)).not.toMatch(/^ERROR/);
+  });
+});

@@ -42,10 +42,10 @@ describe('the Sentinel corpus', { timeout: 300_000 }, () => {
     expect(unnamed).toEqual([]);
   });
 
-  it('imports at least the 24 of the 43 single-table rules it imports today (56%)', () => {
+  it('imports at least the 26 of the 43 single-table rules it imports today (60%: the bar of issue 13)', () => {
     const single = [...results].filter(([f]) => classes.get(f) === 'single');
     expect(single.length).toBe(43);
-    expect(single.filter(([, r]) => r.ok).length).toBeGreaterThanOrEqual(24);
+    expect(single.filter(([, r]) => r.ok).length).toBeGreaterThanOrEqual(26);
   });
 
   it('every import builds back to KQL on its platform (a placeholder list waits for its values)', () => {

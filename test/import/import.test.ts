@@ -140,6 +140,7 @@ describe('lifting operators', () => {
     ['tolower(ProcessCommandLine) == "abc"', { ProcessCommandLine: 'abc' }],
     ['tostring(AdditionalFields.a.b) == "x"', { 'AdditionalFields.a.b|cased': 'x' }],
     ['tostring(parse_json(AdditionalFields)["a"]) =~ "x"', { 'AdditionalFields.a': 'x' }],
+    ['tostring(AdditionalFields[1].a[0]) == "x"', { 'AdditionalFields[1].a[0]|cased': 'x' }],
   ];
   for (const [pred, sel] of cases) {
     it(pred, () => {
@@ -193,6 +194,8 @@ describe('refusals name the construct and its line:col in the query', () => {
     ['SigninLogs | where ResultType == 500121', 'ResultType == 500121', '1:20', /compared with a number: KQL converts one side/],
     ['DeviceProcessEvents | where FileName matches regex @"a\\sb"', 'FileName matches regex', '1:29', /RE2 syntax the model reads differently \(\\s\)/],
     ['DeviceProcessEvents | where FileName matches regex "a(?i)b"', 'FileName matches regex', '1:29', /inline flag/],
+    ['DeviceProcessEvents | where tostring(AdditionalFields[-1].a) == "x"', 'AdditionalFields[- 1]', '1:38', /index counted from the end/],
+    ['DeviceProcessEvents | where tostring(AdditionalFields[FileName]) == "x"', 'AdditionalFields[FileName]', '1:38', /computed key or index/],
   ];
   for (const [q, construct, at, why] of cases) {
     it(construct, () => {

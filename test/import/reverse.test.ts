@@ -105,7 +105,7 @@ describe('sigmaFieldOf: column -> Sigma field', () => {
           const place = { logsource: entry.match[0]!, view };
           for (const [field, a] of view.fields) {
             if (a.kind !== 'column' && a.kind !== 'json') continue;
-            const r = sigmaFieldOf(m, place, a.column, a.kind === 'json' ? a.path : []);
+            const r = sigmaFieldOf(m, place, a.column, a.kind === 'json' ? a.path.map(String) : []);
             expect(r.exact, `${view.name}.${field}`).toBe(true);
             if (!r.exact) continue;
             // Another field of the same reading may win (EventLog and Channel both read Channel).

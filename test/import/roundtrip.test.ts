@@ -31,6 +31,16 @@ describe('round trip: original KQL = rulec-built KQL = evaluator on generated ev
     expectAgreement(imported('seed', readFileSync(SEED, 'utf8')));
   }, 120_000);
 
+  it('array indexes into a dynamic column (AuditLogs TargetResources[0], nested indexes), in native mode', () => {
+    const kql = [
+      'AuditLogs',
+      '| where OperationName in ("Add member to role", "Add user")',
+      '| extend Role = tostring(TargetResources[0].displayName)',
+      '| where Role contains "admin" or tostring(TargetResources[1].modifiedProperties[0].newValue) has "Global"',
+    ].join('\n');
+    expectAgreement(imported('indexes', kql));
+  }, 120_000);
+
   it('the operators the importer lifts, in native mode', () => {
     const kql = [
       'let names = dynamic(["powershell.exe", "pwsh.exe"]);',

@@ -13,6 +13,7 @@
 import fc from 'fast-check';
 import { loadText } from '../../src/collection/load.js';
 import { compileNode, EventView } from '../../src/eval/index.js';
+import { fieldPath } from '../../src/eval/event.js';
 import type { Node } from '../../src/ir/types.js';
 import { parsePlaceholderPairs } from '../../src/parse/placeholders.js';
 import type { DetectionRule } from '../../src/model/types.js';
@@ -160,24 +161,25 @@ function valueOf(lits: { texts: Set<string>; numbers: Set<number> }): fc.Arbitra
 /**
  * Events for a rule: each field it reads set or left out; a dotted field (`AdditionalFields.FileType`,
  * `InitiatedBy.user.userPrincipalName`: JSON sub-fields) as nested objects, sometimes with the
- * property missing or the parent a text.
+ * property missing or the parent a text; an index step (`TargetResources[0].displayName`) as an
+ * array, sometimes too short, longer, or an object in its place.
  */
 export function eventsFor(ir: Node): fc.Arbitrary<Record<string, unknown>> {
   const byField = literalsByField(ir);
-  return objectOf([...byField].map(([field, lits]) => [field.split('.'), valueOf(lits)]));
+  return objectOf([...byField].map(([field, lits]) => [fieldPath(field), valueOf(lits)]));
 }
 
+type Member = [(string | number)[], fc.Arbitrary<unknown>];
+
 /** A record of the fields given by their paths; nested paths grouped under their first name. */
-function objectOf(fields: [string[], fc.Arbitrary<unknown>][]): fc.Arbitrary<Record<string, unknown>> {
-  const groups = new Map<string, [string[], fc.Arbitrary<unknown>][]>();
-  for (const [path, a] of fields) groups.set(path[0]!, [...(groups.get(path[0]!) ?? []), [path.slice(1), a]]);
-  const entries = [...groups].map(([name, members]): [string, fc.Arbitrary<unknown>] => {
-    const own = members.find(([p]) => p.length === 0);
-    // A field that is itself read wins over paths below it.
-    if (own) return [name, own[1]];
-    const obj = objectOf(members);
-    return [name, fc.oneof(obj, obj, obj, fc.constant({ other: 'x' }), fc.constant('text'))];
-  });
+function objectOf(fields: Member[]): fc.Arbitrary<Record<string, unknown>> {
+  const groups = new Map<string, Member[]>();
+  for (const [path, a] of fields) {
+    const key = path[0]!;
+    if (typeof key === 'number') throw new Error(`an index where a property name is expected: [${key}]`);
+    groups.set(key, [...(groups.get(key) ?? []), [path.slice(1), a]]);
+  }
+  const entries = [...groups].map(([name, members]): [string, fc.Arbitrary<unknown>] => [name, valueBelow(members)]);
   // Each field is left out one time in five: often enough for the missing-field cases, rarely
   // enough that rules ANDing several fields still match.
   const record = Object.fromEntries(entries.map(([k, a]) => [k, fc.option(a, { nil: undefined, freq: 5 })]));
@@ -185,6 +187,24 @@ function objectOf(fields: [string[], fc.Arbitrary<unknown>][]): fc.Arbitrary<Rec
     for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k];
     return ev;
   });
+}
+
+/** The value of a name whose own value or paths below it are read. */
+function valueBelow(members: Member[]): fc.Arbitrary<unknown> {
+  const own = members.find(([p]) => p.length === 0);
+  // A field that is itself read wins over paths below it.
+  if (own) return own[1];
+  if (members.every(([p]) => typeof p[0] === 'number')) {
+    const last = Math.max(...members.map(([p]) => p[0] as number));
+    const elements = Array.from({ length: last + 1 }, (_, i) => {
+      const at = members.filter(([p]) => p[0] === i).map(([p, a]): Member => [p.slice(1), a]);
+      return at.length ? valueBelow(at) : fc.constant({ other: 'x' });
+    });
+    const arr = fc.tuple(...elements);
+    return fc.oneof(arr, arr, arr, arr.map((a) => a.slice(0, last)), arr.map((a) => [...a, { other: 'y' }]), fc.constant({ other: 'x' }), fc.constant('text'));
+  }
+  const obj = objectOf(members);
+  return fc.oneof(obj, obj, obj, fc.constant({ other: 'x' }), fc.constant('text'));
 }
 
 /** Runs the round trip over `runs` generated events (at least 1,000 per rule for the issue). */

@@ -97,7 +97,9 @@ export function rowFor(event: Record<string, unknown>, view: View, ls: LogSource
   const row: Row = {};
   for (const [c, t] of view.columns) row[c] = t === 'string' || t === 'guid' ? '' : t === 'dynamic' ? { dyn: null } : null;
   const bags = new Map<string, Record<string, unknown>>();
-  const setPath = (column: string, path: string[], v: unknown): void => {
+  const setPath = (column: string, path: (string | number)[], v: unknown): void => {
+    // fieldsOfEvent names paths through objects only, so no index step reaches here.
+    if (path.some((p) => typeof p === 'number')) throw new Error(`${column}: an index path is stored with its column, not set below it`);
     let o = bags.get(column);
     if (!o) bags.set(column, (o = {}));
     for (const p of path.slice(0, -1)) {

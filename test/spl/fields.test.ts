@@ -63,6 +63,11 @@ describe('field names on every SPL platform', () => {
     }
   });
 
+  it('a field with an array index step ([N]) is unsupported unless a mapping names it: Splunk names all elements alike', () => {
+    const q = compile('sysmon', 'product: azure\n  service: auditlogs', `sel: {'TargetResources[0].displayName|contains': 'admin'}\ncondition: sel`);
+    expect(q.r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("field 'TargetResources[0].displayName' reads one element of an array ([N])") });
+  });
+
   it('on a log source without its own entry too (zeek http), quoted names included', () => {
     const q = compile('sysmon', 'product: zeek\n  service: http', `sel: {c-useragent|re: 'WebDAV', c-uri|endswith: '.exe'}\ncondition: sel`);
     expect(q.r).toMatchObject({ ok: true, query: 'c_uri="*.exe"\n| where isnotnull(mvfind(c_useragent, "WebDAV"))' });

@@ -272,6 +272,20 @@ describe('field paths', () => {
     expect(m("a.b.c: 'x'", { a: { b: { c: 'x' } } })).toBe(true);
     expect(m("a.b: 'x'", { a: [{ b: 'x' }] })).toBe(false);
   });
+
+  it('an index step [N] reads element N of an array, as KQL does (nothing on an object or outside the array)', () => {
+    expect(m("a[0].b: 'x'", { a: [{ b: 'x' }, { b: 'y' }] })).toBe(true);
+    expect(m("a[1].b: 'x'", { a: [{ b: 'x' }, { b: 'y' }] })).toBe(false);
+    expect(m("a[1].b: 'y'", { a: [{ b: 'x' }, { b: 'y' }] })).toBe(true);
+    expect(m("a[2].b: 'x'", { a: [{ b: 'x' }] })).toBe(false);
+    expect(m("a[0].b: 'x'", { a: { '0': { b: 'x' } } })).toBe(false);
+    expect(m("c.a[0][1]: 'x'", { c: { a: [['w', 'x']] } })).toBe(true);
+    expect(m("a[0]: 'x'", { a: ['x'] })).toBe(true);
+    // A key of that very name still comes first.
+    expect(m("a[0].b: 'x'", { 'a[0].b': 'x', a: [{ b: 'y' }] })).toBe(true);
+    // An empty element is empty, as a missing one is.
+    expect(m("a[3].b: null", { a: [] })).toBe(true);
+  });
 });
 
 describe('parameters', () => {

@@ -109,21 +109,46 @@ class EventView {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/**
+ * The steps of a field path: `a.b[0].c` is `a`, `b`, element 0, `c`. An index (`[N]`, N from 0)
+ * steps into an array only, as KQL's `a.b[0]` does (null on an object); a part with brackets of
+ * any other form is a key as written.
+ */
+function fieldPath(field: string): Array<string | number> {
+  const steps: Array<string | number> = [];
+  for (const part of field.split('.')) {
+    const m = /^([^[\]]+)((?:\[\d+\])+)$/.exec(part);
+    if (!m) {
+      steps.push(part);
+      continue;
+    }
+    steps.push(m[1]!);
+    for (const ix of m[2]!.slice(1, -1).split('][')) steps.push(Number(ix));
+  }
+  return steps;
+}
+
 function resolveField(ev: JsonObject | FieldMap, field: string): unknown {
   const map = ev instanceof Map;
   if (map ? ev.has(field) : hasOwn.call(ev, field)) return map ? ev.get(field) : (ev as JsonObject)[field];
-  if (!field.includes('.')) return undefined;
-  const parts = field.split('.');
+  if (!field.includes('.') && !field.includes('[')) return undefined;
+  const parts = fieldPath(field);
+  if (parts.length === 1) return undefined;
   let cur: unknown = ev;
   let i = 0;
   if (map) {
     // The first part names a field of the map; the rest go down through its objects.
-    if (!ev.has(parts[0]!)) return undefined;
-    cur = ev.get(parts[0]!);
+    if (!ev.has(parts[0] as string)) return undefined;
+    cur = ev.get(parts[0] as string);
     i = 1;
   }
   for (; i < parts.length; i++) {
     const part = parts[i]!;
+    if (typeof part === 'number') {
+      if (!Array.isArray(cur) || part >= cur.length) return undefined;
+      cur = cur[part];
+      continue;
+    }
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !hasOwn.call(cur, part)) return undefined;
     cur = (cur as JsonObject)[part];
   }

@@ -471,17 +471,27 @@ class Lifter {
       case 'ElementExpression': {
         const [base, index] = nodesOf(n);
         const idx = nodesOf(index!)[0];
-        if (idx?.kind !== 'StringLiteralExpression') refuse(textOf(n, 50), 'an array index or computed key', n);
+        if (idx?.kind === 'IntLiteralExpression' || idx?.kind === 'LongLiteralExpression') {
+          // An element by its index is the field's `[N]` step, which the evaluator and the Kusto
+          // target read as KQL does (null outside the array or on an object); an index from the end
+          // (negative) has no such step.
+          const text = idx.children[0]!.valueText ?? '';
+          if (!/^\d+$/.test(text)) refuse(textOf(n, 50), `the array index ${text} is not a plain decimal number`, n);
+          return this.path(this.field(base!), Number(text), n);
+        }
+        if (idx?.kind === 'UnaryMinusExpression') refuse(textOf(n, 50), 'an array index counted from the end (negative), which no field path has', n);
+        if (idx?.kind !== 'StringLiteralExpression') refuse(textOf(n, 50), 'a computed key or index', n);
         return this.path(this.field(base!), idx!.children[0]!.valueText!, n);
       }
     }
     return refuse(textOf(n, 50), 'an expression where a column is expected', n);
   }
 
-  private path(base: Field, member: string, at: SyntaxNode): Field {
+  private path(base: Field, member: string | number, at: SyntaxNode): Field {
     if (base.type !== 'dynamic' && base.type !== 'path') {
       refuse(textOf(at, 50), `${base.name} is ${base.type} on ${this.table} on platform ${this.opts.platform}: a path into JSON text is read by no evaluator (it reads nested objects)`, at);
     }
+    if (typeof member === 'number') return { name: `${base.name}[${member}]`, type: 'path' };
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(member)) refuse(textOf(at, 50), `the JSON property name '${member}' is not a plain name a dotted field can hold`, at);
     return { name: `${base.name}.${member}`, type: 'path' };
   }

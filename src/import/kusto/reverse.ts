@@ -298,7 +298,7 @@ function sameTree(a: SyntaxNode | undefined, b: SyntaxNode | undefined): boolean
   return a.children.length === b.children.length && a.children.every((c, i) => sameTree(c, b.children[i]));
 }
 
-function samePath(a: readonly string[], b: readonly string[]): boolean {
+function samePath(a: readonly (string | number)[], b: readonly (string | number)[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 

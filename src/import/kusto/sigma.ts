@@ -4,6 +4,7 @@
  * predicate whose column holds no Sigma field exactly, or whose operator has no exact Sigma test on
  * that field, refuses the rule (kind `mapping`), naming the column and the reason.
  */
+import { fieldPath } from '../../eval/event.js';
 import type { LogSource } from '../../model/types.js';
 import type { KustoMapping } from '../../targets/kusto/mapping.js';
 import { ImportRefusal, type Cond, type Leaf, type LiftedQuery, type LiftValue } from './lift.js';
@@ -43,9 +44,15 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
   const consumed = new Set(ls.consumedFilters.map((f) => `${f.column}\0${f.values.map(String).sort().join('\0')}`));
   const paramValues = new Map(lifted.parameters.map((p) => [p.name, p.values]));
 
+  /** A field's column and the path below it; Sigma's dotted names go through objects only, never an array index. */
+  const columnPath = (name: string, offset: number): [string, string[]] => {
+    const [column, ...path] = fieldPath(name);
+    if (path.some((s) => typeof s === 'number')) throw new ImportRefusal('mapping', name, `--fields sigma: ${name} goes through an array index, which no Sigma field reads (Sigma's dotted names go through objects only)`, offset);
+    return [column as string, path as string[]];
+  };
   /** The Sigma field of a column (or a dotted path), where the mapping reads that field from it as it is. */
   const fieldOf = (name: string, offset: number): string => {
-    const [column, ...path] = name.split('.');
+    const [column, path] = columnPath(name, offset);
     const f = sigmaFieldOf(m, at, column!, path);
     if (!f.exact) throw new ImportRefusal('mapping', name, `--fields sigma: no exact Sigma field for column ${name}: ${f.why}`, offset);
     if (f.transform) throw new ImportRefusal('mapping', name, `--fields sigma: column ${name} holds ${f.transform === 'basename' ? 'the file name' : 'coded values'} of ${f.field}, which a field comparison cannot use`, offset);
@@ -58,7 +65,7 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
       const other = v?.kind === 'string' ? v.value : '';
       return { ...l, field: fieldOf(l.field, l.offset), values: [{ kind: 'string', value: fieldOf(other, l.offset) }] };
     }
-    const [column, ...path] = l.field.split('.');
+    const [column, path] = columnPath(l.field, l.offset);
     const texts = l.values.flatMap((v) => (v.kind === 'param' ? (paramValues.get(v.name) ?? []) : [v]));
     const plain = texts.flatMap((v) => (v.kind === 'string' || v.kind === 'number' ? [v.value] : []));
     // The log source's own row condition (ActionType == "FileCreated"): the log source says it.
@@ -105,8 +112,12 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
   const output: string[] = [];
   const leftOut: string[] = [];
   for (const o of outputColumns) {
-    const [column, ...path] = o.split('.');
-    const f = sigmaFieldOf(m, at, column!, path);
+    const [column, ...path] = fieldPath(o);
+    if (path.some((s) => typeof s === 'number')) {
+      leftOut.push(o);
+      continue;
+    }
+    const f = sigmaFieldOf(m, at, column as string, path as string[]);
     if (f.exact && !f.transform) output.push(f.field);
     else leftOut.push(o);
   }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { backendFile, deepMerge, listPlatforms, loadPlatformMapping } from '../../config/mapping.js';
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
+import { fieldPath } from '../../eval/event.js';
 import { fold } from '../../runtime/fold.js';
 import { TargetFailure, type CatalogEntry } from '../types.js';
 
@@ -355,6 +356,11 @@ export class Platform {
       }
     }
     spec ??= this.fields.get(sigma);
+    if (!spec && fieldPath(sigma).some((s) => typeof s === 'number')) {
+      // The evaluator reads `a[0].b` as element 0 of array a; Elasticsearch flattens arrays of
+      // objects, so no field name selects element 0 alone.
+      throw new TargetFailure('unsupported', `field '${sigma}' reads one element of an array ([N]), which no Elasticsearch field name selects (arrays of objects are flattened); map the field with --mapping`);
+    }
     if (!spec && this.identity) spec = { field: sigma };
     let fallback = false;
     if (!spec && this.fallbackPrefix !== undefined && /^\w+$/.test(sigma)) {

@@ -10,6 +10,7 @@ import { isAbsolute } from 'node:path';
 import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
 import { closest, UsageError } from '../../diag/diagnostic.js';
 import type { LogSource } from '../../model/types.js';
+import { fieldPath } from '../../eval/event.js';
 import { fold } from '../../runtime/fold.js';
 import { textsOf } from '../../runtime/values.js';
 import { TargetFailure } from '../types.js';
@@ -37,7 +38,7 @@ export type TableSchema = ReadonlyMap<string, ColumnType>;
 export type FieldAccess =
   | { kind: 'column'; column: string; type: ColumnType; basename?: string }
   | { kind: 'basename'; basename: string }
-  | { kind: 'json'; column: string; columnType: ColumnType; path: string[] }
+  | { kind: 'json'; column: string; columnType: ColumnType; path: Array<string | number> }
   | { kind: 'domain'; column?: string; values: ReadonlyMap<string, readonly string[]> }
   | { kind: 'join'; columns: readonly [string, string]; separator: string; rewrite: readonly { from: string; to: string }[] };
 
@@ -488,9 +489,8 @@ export function fieldAccess(view: View, field: string, ls: LogSource, platform: 
   const why = view.refused.get(field);
   if (why) throw new TargetFailure('unsupported', `field '${field}' cannot be read exactly from ${view.table} (${logSourceName(ls)} on ${platform}): ${why}`);
   for (const p of view.prefixes) {
-    if (field.startsWith(p.prefix) && field.length > p.prefix.length) {
-      return { kind: 'json', column: p.column, columnType: p.columnType, path: [...p.path, ...field.slice(p.prefix.length).split('.')] };
-    }
+    const below = pathBelow(p.prefix, field);
+    if (below) return { kind: 'json', column: p.column, columnType: p.columnType, path: [...p.path, ...below] };
   }
   if (view.identity) {
     const t = view.columns.get(field);
@@ -516,6 +516,21 @@ export function fieldAccess(view: View, field: string, ls: LogSource, platform: 
     'mapping',
     `field '${field}' is not mapped for log source ${logSourceName(ls)} on platform ${platform} (table ${view.table}); mapped fields: ${names.join(', ') || '(none)'}${view.identity ? `, or any column of ${view.table}` : ''}${view.suffixed ? `, or any field whose custom-log column (a.b -> a_b_s) ${view.table} has` : ''} (add it with --mapping)`,
   );
+}
+
+/**
+ * The steps of `field` below a prefix (`AdditionalFields.`), read as the evaluator reads a path
+ * (`fieldPath`): `AdditionalFields.a.b` and `TargetResources[0].name` (an index right after the
+ * prefix's name) both go below it.
+ */
+function pathBelow(prefix: string, field: string): Array<string | number> | undefined {
+  if (!prefix.endsWith('.')) return field.startsWith(prefix) && field.length > prefix.length ? fieldPath(field.slice(prefix.length)) : undefined;
+  const head = prefix.slice(0, -1);
+  if (!(field.startsWith(prefix) && field.length > prefix.length) && !field.startsWith(`${head}[`)) return undefined;
+  const headSteps = fieldPath(head);
+  const steps = fieldPath(field);
+  if (steps.length <= headSteps.length || headSteps.some((s, i) => steps[i] !== s)) return undefined;
+  return steps.slice(headSteps.length);
 }
 
 function closestNote(word: string, choices: string[]): string {

@@ -130,7 +130,7 @@ class QueryScope implements Scope {
     let name = columnNameFor(field);
     while (this.isTaken(name)) name = `${name}_`;
     this.taken.add(name);
-    const expr = a.kind === 'join' ? joinExpr(a) : `tostring(${a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`}${a.path.map(memberAccess).join('')})`;
+    const expr = a.kind === 'join' ? joinExpr(a) : `tostring(${a.columnType === 'dynamic' ? identifier(a.column) : `parse_json(${identifier(a.column)})`}${a.path.map((s) => (typeof s === 'number' ? `[${s}]` : memberAccess(s))).join('')})`;
     this.extended.set(field, { name, expr });
     this.pending.push(`${identifier(name)} = ${expr}`);
     return name;

@@ -6,6 +6,7 @@
  */
 import { UsageError } from '../../diag/diagnostic.js';
 import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
+import { fieldPath } from '../../eval/event.js';
 import type { LogSource } from '../../model/types.js';
 import { TargetFailure } from '../types.js';
 
@@ -272,6 +273,14 @@ export function resolveLogSource(pm: PlatformMapping, ls: LogSource): SourceEntr
 export function splunkField(pm: PlatformMapping, e: SourceEntry, sigma: string): string {
   const where = e.datamodel ? `data model ${e.datamodel.model}.${e.datamodel.dataset}` : `log source ${describe(e.match)}`;
   const mapped = e.fields[sigma];
+  if (mapped === undefined && fieldPath(sigma).some((s) => typeof s === 'number')) {
+    // The evaluator reads `a[0].b` as element 0 of array a; Splunk's JSON extraction names every
+    // element alike (`a{}.b`), so no Splunk name selects element 0 alone.
+    throw new TargetFailure(
+      'unsupported',
+      `field '${sigma}' reads one element of an array ([N]), which no Splunk field name selects (JSON extraction names all elements alike, a{}.b); name the field with logsources.${e.key}.fields in a --mapping file`,
+    );
+  }
   const name = mapped ?? (e.unknownFields === 'clean' ? cleanKey(sigma) : e.unknownFields === 'as-is' ? sigma : undefined);
   if (name === undefined) {
     throw new TargetFailure(
