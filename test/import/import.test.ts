@@ -181,7 +181,7 @@ describe('lifting operators', () => {
 describe('refusals name the construct and its line:col in the query', () => {
   const cases: [string, string, string, RegExp?][] = [
     ['DeviceProcessEvents\n| join (DeviceFileEvents) on DeviceId', 'join', '2:3'],
-    ['DeviceProcessEvents\n| where FileName =~ "a"\n| summarize count() by DeviceId\n| where count_ > 5', 'summarize', '3:3', /correlation rules are compiled by no target yet/],
+    ['DeviceProcessEvents\n| where FileName =~ "a"\n| summarize count() by DeviceId\n| where count_ > 5', 'summarize', '3:3', /a correlation rule counts in sliding windows/],
     ['union DeviceProcessEvents, DeviceFileEvents | where FileName =~ "a"', 'union', '1:1'],
     ['DeviceProcessEvents | parse ProcessCommandLine with * "x" y | where y == "a"', 'parse', '1:23'],
     ['DeviceProcessEvents | mv-expand AdditionalFields', 'mv-expand', '1:23'],
@@ -215,7 +215,7 @@ describe('refusals name the construct and its line:col in the query', () => {
 
   it('a Sentinel rule alerting on a count of results is refused at its triggerThreshold line', () => {
     const r = refused(importKusto('r.yaml', 'name: x\nseverity: Low\ntriggerOperator: gt\ntriggerThreshold: 5\nquery: |\n  DeviceProcessEvents | where FileName =~ "a"\n', { fields: 'native' }));
-    expect(r.error).toBe('r.yaml:4:1: triggerOperator gt triggerThreshold 5: an alert on a count of results is an aggregation; correlation rules are compiled by no target yet');
+    expect(r.error).toBe('r.yaml:4:1: triggerOperator gt triggerThreshold 5: an alert on a count of results over each run\'s query period (a fixed window); a correlation rule counts in sliding windows, which select other results');
   });
 
   it('a position inside a Sentinel YAML block is the file\'s line and column', () => {

@@ -119,7 +119,7 @@ function fromSentinelYaml(text: string, doc: ReturnType<typeof parseDocument>, l
   const op = String(js.triggerOperator ?? 'gt').toLowerCase();
   const threshold = Number(js.triggerThreshold ?? 0);
   if (!((op === 'gt' || op === 'greaterthan') && threshold === 0)) {
-    refusals.push({ construct: `triggerOperator ${String(js.triggerOperator)} triggerThreshold ${String(js.triggerThreshold)}`, why: 'an alert on a count of results is an aggregation; correlation rules are compiled by no target yet', line: lineOf('triggerThreshold') ?? lineOf('triggerOperator') });
+    refusals.push({ construct: `triggerOperator ${String(js.triggerOperator)} triggerThreshold ${String(js.triggerThreshold)}`, why: 'an alert on a count of results over each run\'s query period (a fixed window); a correlation rule counts in sliding windows, which select other results', line: lineOf('triggerThreshold') ?? lineOf('triggerOperator') });
   }
   const kind = String(js.kind ?? 'Scheduled');
   const nrt = kind.toLowerCase() === 'nrt';

@@ -170,11 +170,11 @@ const refuse = (construct: string, why: string, at: SyntaxNode | number, kind: R
 
 /** Operators that change which rows come out (or what they are) in ways no detection rule carries. */
 const REFUSED_OPERATORS: Record<string, string> = {
-  SummarizeOperator: 'aggregation; correlation rules are compiled by no target yet',
-  CountOperator: 'aggregation; correlation rules are compiled by no target yet',
-  DistinctOperator: 'aggregation; correlation rules are compiled by no target yet',
-  TopNestedOperator: 'aggregation; correlation rules are compiled by no target yet',
-  MakeSeriesOperator: 'a time series; correlation rules are compiled by no target yet',
+  SummarizeOperator: 'an aggregation over each run\'s query period (fixed windows); a correlation rule counts in sliding windows, which select other results',
+  CountOperator: 'an aggregation over each run\'s query period (fixed windows); a correlation rule counts in sliding windows, which select other results',
+  DistinctOperator: 'an aggregation over each run\'s query period (fixed windows); a correlation rule counts in sliding windows, which select other results',
+  TopNestedOperator: 'an aggregation over each run\'s query period (fixed windows); a correlation rule counts in sliding windows, which select other results',
+  MakeSeriesOperator: 'a time series over fixed bins; no rule of the model carries it',
   JoinOperator: 'a join of two tables; a detection rule reads one log source',
   LookupOperator: 'a lookup in another table; a detection rule reads one log source',
   UnionOperator: 'a union of tables; a detection rule reads one log source',
