@@ -169,7 +169,7 @@ export function eventsFor(ir: Node): fc.Arbitrary<Record<string, unknown>> {
   return objectOf([...byField].map(([field, lits]) => [fieldPath(field), valueOf(lits)]));
 }
 
-type Member = [(string | number)[], fc.Arbitrary<unknown>];
+type Member = [ReadonlyArray<string | number>, fc.Arbitrary<unknown>];
 
 /** A record of the fields given by their paths; nested paths grouped under their first name. */
 function objectOf(fields: Member[]): fc.Arbitrary<Record<string, unknown>> {

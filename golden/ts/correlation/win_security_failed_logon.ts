@@ -109,7 +109,19 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * steps into an array only, as KQL's `a.b[0]` does (null on an object); a part with brackets of
  * any other form is a key as written.
  */
-function fieldPath(field: string): Array<string | number> {
+function fieldPath(field: string): ReadonlyArray<string | number> {
+  // Field names come from rules (a bounded set) and resolveField runs per event: parse each once.
+  let steps = paths.get(field);
+  if (steps === undefined) {
+    steps = parsePath(field);
+    paths.set(field, steps);
+  }
+  return steps;
+}
+
+const paths = new Map<string, ReadonlyArray<string | number>>();
+
+function parsePath(field: string): Array<string | number> {
   const steps: Array<string | number> = [];
   for (const part of field.split('.')) {
     const m = /^([^[\]]+)((?:\[\d+\])+)$/.exec(part);

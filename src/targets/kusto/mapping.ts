@@ -523,7 +523,7 @@ export function fieldAccess(view: View, field: string, ls: LogSource, platform: 
  * (`fieldPath`): `AdditionalFields.a.b` and `TargetResources[0].name` (an index right after the
  * prefix's name) both go below it.
  */
-function pathBelow(prefix: string, field: string): Array<string | number> | undefined {
+function pathBelow(prefix: string, field: string): ReadonlyArray<string | number> | undefined {
   if (!prefix.endsWith('.')) return field.startsWith(prefix) && field.length > prefix.length ? fieldPath(field.slice(prefix.length)) : undefined;
   const head = prefix.slice(0, -1);
   if (!(field.startsWith(prefix) && field.length > prefix.length) && !field.startsWith(`${head}[`)) return undefined;
