@@ -4,8 +4,7 @@
  * the hits as table rows or JSON records. The engine itself is src/correlate.
  */
 import type { LoadedRule } from '../collection/load.js';
-import type { CorrelationRule } from '../model/types.js';
-import { CorrelationEngine, CorrelationHit, CorrelationInputError, correlationSetup, ruleKey, type CorrelationSetup, type Contribution } from '../correlate/index.js';
+import { CorrelationEngine, CorrelationHit, CorrelationInputError, correlationSetup, fieldsRead, ruleKey, specOf, type CorrelationSetup, type Contribution } from '../correlate/index.js';
 import type { JsonObject } from '../eval/event.js';
 import type { CorrelationFacts } from '../eval/parallel.js';
 import type { Output } from './output.js';
@@ -24,14 +23,9 @@ export interface ScanEvent {
 
 /** The fields correlations read of their rules' events: group-by fields, their aliases, aggregated fields. */
 export function correlationFields(rules: readonly LoadedRule[]): string[] {
+  // Read as the engine reads them (specOf), before the references are resolved: they name no field.
   const out = new Set<string>();
-  for (const r of rules) {
-    if (r.rule?.kind !== 'correlation') continue;
-    const c = (r.rule as CorrelationRule).correlation;
-    for (const g of c.groupBy) out.add(g);
-    for (const byRule of c.aliases.values()) for (const f of byRule.values()) out.add(f);
-    if (c.condition?.field !== undefined) out.add(c.condition.field);
-  }
+  for (const r of rules) if (r.rule?.kind === 'correlation') for (const f of fieldsRead(specOf(r.rule, '', []))) out.add(f);
   return [...out];
 }
 
@@ -90,9 +84,9 @@ export class ScanCorrelations {
    * The correlations of a collection; `runnable` says which detection rules the evaluator compiled,
    * `chosen` which rules the scan's level filter keeps (a correlation's referenced rules run whatever their level).
    */
-  static create(rules: readonly LoadedRule[], runnable: (r: LoadedRule) => boolean, chosen: (r: LoadedRule) => boolean, opts: ScanCorrelationOptions, io: Output): ScanCorrelations | undefined {
+  static create(rules: readonly LoadedRule[], fields: readonly string[], runnable: (r: LoadedRule) => boolean, chosen: (r: LoadedRule) => boolean, opts: ScanCorrelationOptions, io: Output): ScanCorrelations | undefined {
     if (!rules.some((r) => r.rule?.kind === 'correlation')) return undefined;
-    return new ScanCorrelations(correlationSetup(rules, runnable), opts, io, chosen, correlationFields(rules));
+    return new ScanCorrelations(correlationSetup(rules, runnable), opts, io, chosen, fields);
   }
 
   /** Whether a detection of this rule is reported on its own (docs/semantics.md 8.8). */

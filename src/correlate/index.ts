@@ -11,7 +11,7 @@ import type { CorrelationRule } from '../model/types.js';
 import { CorrelationEngine, CorrelationInputError, readEventTime, type CorrelationHit, type CorrelationSpec } from './engine.js';
 import { specOf, timeFields } from './spec.js';
 
-export { specOf, timeFields, type ResolvedRef, type TimeFields } from './spec.js';
+export { fieldsRead, specOf, timeFields, type ResolvedRef, type TimeFields } from './spec.js';
 export { CorrelationEngine, CorrelationHit, CorrelationInputError, type Contribution, type CorrelationEngineOptions, type CorrelationMatch, type CorrelationSpec } from './engine.js';
 
 /** The name matches and hits carry for a rule: its id, else its name, else where it is. */

@@ -37,6 +37,14 @@ export function specOf(rule: CorrelationRule, key: string, refs: readonly Resolv
   return spec;
 }
 
+/** The event fields a correlation reads: its group-by names, the fields aliases give them, the aggregated field. */
+export function fieldsRead(spec: CorrelationSpec): string[] {
+  const out = new Set(spec.groupBy);
+  for (const byRef of Object.values(spec.aliases)) for (const f of Object.values(byRef)) out.add(f);
+  if (spec.field !== undefined) out.add(spec.field);
+  return [...out];
+}
+
 /** The time fields of backends/eval/time-fields.yml, by event shape. */
 export interface TimeFields {
   windows: string[];

@@ -146,7 +146,7 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const levelChosen = (level: string | undefined): boolean => minRank === undefined || levelRank(level) <= minRank;
   const byKey = new Map(rules.map((r) => [ruleKey(r), r]));
   const runnable = new Set(compiled.compiled.map((r) => byKey.get(r.key)));
-  const corr = ScanCorrelations.create(rules, (r) => runnable.has(r), (r) => levelChosen(r.rule?.level), { json: opts.json, includeEvent: opts.includeEvent, reorder, allMatches: opts.allMatches }, io);
+  const corr = ScanCorrelations.create(rules, fields, (r) => runnable.has(r), (r) => levelChosen(r.rule?.level), { json: opts.json, includeEvent: opts.includeEvent, reorder, allMatches: opts.allMatches }, io);
   for (const p of corr?.setup.problems ?? []) {
     io.err(`${p.rule.path}:${p.rule.rule!.at.line}:${p.rule.rule!.at.column}: error: ${p.message}`);
     failed = true;
