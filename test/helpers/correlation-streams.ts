@@ -127,6 +127,18 @@ const processEvent: fc.Arbitrary<Generated> = fc.record({
 });
 const generated = fc.oneof({ arbitrary: security, weight: 3 }, { arbitrary: processEvent, weight: 1 });
 export const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
+/** Longer streams, for properties of state carried from event to event (EQL's pending sequences). */
+export const longStream = fc.array(generated, { minLength: 8, maxLength: 40, size: 'max' });
+/** Long streams of logons of two users, fewer equal timestamps: chains of three rules in one group are frequent. */
+export const denseStream = fc.array(
+  fc.record({
+    gap: fc.constantFrom(0, 1, 1, 2, 2, 3, 4, 5, 6),
+    sub: fc.constantFrom(0, 0, 0.25),
+    EventID: fc.constantFrom(4625, 4624, 4634),
+    fields: fc.record({ TargetUserName: fc.constantFrom('alice', 'alice', 'bob', '') }),
+  }),
+  { minLength: 8, maxLength: 40, size: 'max' },
+);
 
 /** Events in time order: `time` in whole ms, `sub` the ticks below it. */
 export type Stream = { time: number; sub: number; event: Record<string, unknown> }[];
