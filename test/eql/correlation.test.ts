@@ -22,6 +22,9 @@ import { checkEql } from '../../src/targets/eql/parser.js';
 import { eqlTarget } from '../../src/targets/eql/target.js';
 import type { LogSource } from '../../src/model/types.js';
 import { BY_USER, contractHits, corr, correlation, events, denseStream, isProcessEvent, longStream, TEMPORAL_ORDERED, type Generated, type LoadedCorrelation, type Stream } from '../helpers/correlation-streams.js';
+import { RULES_DIR } from '../harness/equivalence.js';
+import { correlationInputs } from '../../src/targets/eql/golden.js';
+import { baseInputs } from '../../src/targets/types.js';
 import { eqlPlatform } from './helpers.js';
 import { buildDocument, runSequence, type CompletedSequence } from './interpret.js';
 
@@ -145,8 +148,13 @@ function property(yamls: string[], streams: fc.Arbitrary<Generated[]> = longStre
 
 describe('eql temporal_ordered as a sequence (opt-in): the documented guarantee on generated streams', { timeout: TIMEOUT }, () => {
   it('two rules (one table, an aliased group-by; two log sources): completions are the hits where no two events of a group share a millisecond', () => {
-    const twoRules = [...TEMPORAL_ORDERED.oneTable, ...TEMPORAL_ORDERED.twoTables].filter((y) => compiled(y).spec.refs.length === 2);
-    expect(twoRules.length).toBe(4);
+    const twoRules = [
+      ...[...TEMPORAL_ORDERED.oneTable, ...TEMPORAL_ORDERED.twoTables].filter((y) => compiled(y).spec.refs.length === 2),
+      // Without group-by (one group), and by an ip field, joined on its keyword twin (the original text).
+      corr('temporal_ordered', ['failed', 'success'], ''),
+      corr('temporal_ordered', ['failed', 'success'], '  group-by: [IpAddress]\n'),
+    ];
+    expect(twoRules.length).toBe(6);
     const stats = property(twoRules);
     // The equality is exercised, and events of one millisecond do make completions and hits part.
     expect(stats.cleanGroupsWithHits).toBeGreaterThan(RUNS / 20);
@@ -243,5 +251,28 @@ describe('eql sequences differ from the correlation where the note says (pinned)
     const t = [at(0, 4625), at(1, 4624), at(1, 4625), at(2, 4624)];
     expect(hitTimes(yaml, t)).toEqual([1]);
     expect(ends(yaml, t)).toEqual([1, 2]);
+  });
+});
+
+describe('the inline tests of the correlations in rules/, through their opted-in sequences', () => {
+  it('each temporal_ordered correlation that compiles completes at exactly the hits its tests expect', () => {
+    let tested = 0;
+    for (const { input } of correlationInputs(RULES_DIR)) {
+      const r = eqlTarget.compileCorrelation!(input, optedIn.opts);
+      if (!r.ok) continue;
+      const bases = baseInputs(input);
+      const ls = bases[0]!.rule.logsource;
+      // One log source: each test event is a document of it (the tests name no log source per event).
+      expect(bases.every((b) => JSON.stringify(b.rule.logsource) === JSON.stringify(ls)), input.path).toBe(true);
+      const { sequence } = checkEql(r.query);
+      const platform = rulePlatform('ecs', optedIn.opts.mapping, ls);
+      for (const t of input.rule.tests) {
+        const docs = t.events.map((e, i) => ({ doc: buildDocument(e, ls, platform).doc, time: Date.parse(String(e['@timestamp'])), tiebreaker: i }));
+        const got = runSequence(sequence!, docs, () => platform).map((q) => ({ group: Object.fromEntries(input.rule.correlation.groupBy.map((g, i) => [g, q.key[i]])), end: q.end }));
+        expect(got, `${input.path}: ${t.name}`).toEqual(t.hits.map((h) => ({ group: h.group, end: h.endMs })));
+        tested++;
+      }
+    }
+    expect(tested).toBeGreaterThanOrEqual(2);
   });
 });

@@ -64,7 +64,8 @@ function compileAll(dir: string, platform: string, formatsOf: (rel: string) => s
   return out;
 }
 
-function compileCorrelations(rulesDir: string): GoldenFile[] {
+/** The correlations of a folder with their references resolved, as `rulec build` resolves them. */
+export function correlationInputs(rulesDir: string): { loaded: LoadedRule; input: CorrelationInput }[] {
   const { rules } = loadCollection([rulesDir]);
   const irs = effectiveIr(rules);
   const index = ruleIndex(rules);
@@ -73,12 +74,15 @@ function compileCorrelations(rulesDir: string): GoldenFile[] {
     const rule = l.rule as CorrelationRule;
     return { path: l.path, rule, refs: rule.correlation.rules.map((ref) => ({ ref, input: inputOf(index.resolve(ref)!) })) };
   };
+  return rules.filter((l) => l.rule?.kind === 'correlation').map((loaded) => ({ loaded, input: inputOf(loaded) as CorrelationInput }));
+}
+
+function compileCorrelations(rulesDir: string): GoldenFile[] {
   const { dir, platform, variants } = GOLDEN_CORRELATIONS;
   const out: GoldenFile[] = [];
-  for (const loaded of rules) {
+  for (const { loaded, input } of correlationInputs(rulesDir)) {
     const rel = relative(rulesDir, loaded.path);
-    if (loaded.rule?.kind !== 'correlation' || !rel.startsWith(`${dir}/`)) continue;
-    const input = inputOf(loaded) as CorrelationInput;
+    if (!rel.startsWith(`${dir}/`)) continue;
     const logsources = baseInputs(input).map((b) => b.rule.logsource);
     const stem = rel.replace(/\.ya?ml$/, '') + (loaded.index > 0 ? `.${loaded.index}` : '');
     for (const [name, extra] of Object.entries(variants)) {
