@@ -189,6 +189,11 @@ describe('eql correlations: what compiles, what is refused and why', () => {
     });
   });
 
+  it('the option is a boolean: anything else is a usage error naming what it does', () => {
+    const wrong = eqlPlatform('ecs', { temporal_ordered_as_sequence: 'yes' });
+    expect(() => compile(TEMPORAL_ORDERED.oneTable[0]!, wrong)).toThrow(/temporal_ordered_as_sequence must be true \(compile temporal_ordered correlations to an approximate EQL sequence\) or false/);
+  });
+
   it('opted in: one sequence, the group-by fields as join keys, their emptiness excluded, the note reported', () => {
     const r = compile(TEMPORAL_ORDERED.oneTable[0]!);
     if (!r.ok) throw new Error(r.error);
