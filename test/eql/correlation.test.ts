@@ -211,7 +211,7 @@ describe('eql correlations: what compiles, what is refused and why', () => {
     expect(aliased.query).toMatch(/^sequence with maxspan=5s\n {2}\[any where .*\] by source\.domain\n {2}\[process where .*\] by winlog\.computer_name$/);
   });
 
-  it('refused when a sequence cannot be what the rule says: chains, one rule, another condition, a group-by not stored as its text', () => {
+  it('refused when a sequence cannot be what the rule says: chains, another condition, a group-by not stored as its text', () => {
     const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
     expect(compile(`${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`)).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("temporal_ordered over the correlation 'burst' is not compiled to EQL") });
     expect(compile(corr('temporal_ordered', ['failed', 'success'], `${BY_USER}  condition: {lt: 2}\n`))).toMatchObject({ ok: false, error: expect.stringContaining('also holds where they do not (the value 0)') });

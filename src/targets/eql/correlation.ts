@@ -44,7 +44,6 @@ function compare(value: number, op: CompareOp, lit: number): boolean {
   return op === 'gt' ? value > lit : op === 'gte' ? value >= lit : op === 'lt' ? value < lit : op === 'lte' ? value <= lit : op === 'eq' ? value === lit : value !== lit;
 }
 
-
 export function compileEqlCorrelation(input: CorrelationInput, opts: TargetOptions): CompileResult {
   return guard(() => {
     const rule = input.rule;
@@ -58,8 +57,8 @@ export function compileEqlCorrelation(input: CorrelationInput, opts: TargetOptio
     }
     const platforms = bases.map((b) => rulePlatform(opts.platform, opts.mapping, b.rule.logsource));
     if (!platforms.every((p) => p.temporalOrderedAsSequence)) throw new TargetFailure('unsupported', `temporal_ordered correlations are not compiled to EQL exactly: ${SEQUENCE_DIFFERS}; ${OPT_IN}`);
+    // At least two: the loader refuses a temporal_ordered correlation of one rule, and a sequence has two queries or more.
     const n = c.rules.length;
-    if (n < 2) throw new TargetFailure('unsupported', 'temporal_ordered over one rule is not compiled to EQL: a sequence has at least two queries');
     // The value is n or 0: a condition is the default one exactly when it holds at n and not at 0.
     const ops = c.condition?.ops ?? [];
     const holds = (v: number): boolean => ops.every((o) => compare(v, o.op, o.value));
