@@ -6,7 +6,7 @@
 import type { DetectionRule, ScheduleScope, ScheduleTimes } from '../model/types.js';
 import { TargetFailure } from './types.js';
 
-export function scheduleFor(rule: DetectionRule, target: string, product?: string): ScheduleTimes {
+export function scheduleFor(rule: Pick<DetectionRule, 'schedule'>, target: string, product?: string): ScheduleTimes {
   const s = rule.schedule;
   if (!s) return {};
   const out: ScheduleTimes = {};

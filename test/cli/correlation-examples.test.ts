@@ -29,10 +29,15 @@ function collection(file: string): string {
   return dir;
 }
 
+/** EQL's opt-in approximation of temporal_ordered (docs/targets/eql.md, "Correlation rules"). */
+const EQL_SEQUENCES = join(mkdtempSync(join(tmpdir(), 'rulec-eql-')), 'sequences.yml');
+writeFileSync(EQL_SEQUENCES, 'temporal_ordered_as_sequence: true\n');
+
 const TARGETS = [
   ['kusto', '--platform', 'sentinel', '--validate'],
   ['kusto', '--platform', 'defender-xdr'],
   ['eql'],
+  ['eql', '--mapping', EQL_SEQUENCES, '--validate'],
   ['spl'],
   ['ts'],
 ];
@@ -61,7 +66,16 @@ describe('the Sigma specification correlation examples on every target', () => {
           // Exact on Sentinel, and analyzed by Kusto.Language (--validate).
           expect(row, `${file} on kusto/sentinel`).toMatchObject({ ok: true });
           expect(row.query).toMatch(/\| project .*WindowStart = _time - \d+[smhd], WindowEnd = _time, Value = _value\n$/);
+        } else if (target === 'eql' && file === 'temporal_ordered.yml') {
+          if (args.includes('--mapping')) {
+            // Opted in: a sequence, validated by rulec's EQL parser (--validate), with the approximation reported.
+            expect(row, `${file} on eql, opted in`).toMatchObject({ ok: true, notes: [expect.stringMatching(/^temporal_ordered approximated by an EQL sequence/)] });
+            expect(row.query).toMatch(/^sequence by \S+, \S+ with maxspan=5m\n(  \[process where .*\]\n){2}  \[process where .*\]$/);
+          } else {
+            expect(row).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^temporal_ordered correlations are not compiled to EQL exactly: .*temporal_ordered_as_sequence: true/) });
+          }
         } else if (target === 'eql') {
+          // The counting types and temporal, whatever the options.
           expect(row).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^\w+ correlations are not compiled to EQL: EQL/) });
         } else if (target === 'kusto') {
           // Defender XDR's DeviceProcessEvents has no column for the examples' group-by fields.

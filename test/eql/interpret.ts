@@ -14,7 +14,7 @@ import { BlockList, isIP } from 'node:net';
 import type { LogSource } from '../../src/model/types.js';
 import { fold } from '../../src/runtime/fold.js';
 import type { FieldType, Platform } from '../../src/targets/eql/mapping.js';
-import type { Call, Cond, EqlQuery, Literal, Operand } from '../../src/targets/eql/parser.js';
+import type { Call, Cond, EqlQuery, EqlSequence, JoinKey, Literal, Operand } from '../../src/targets/eql/parser.js';
 import { parseLucene, type LNode } from '../../src/targets/eql/lucene.js';
 import { boundedTest } from '../helpers/bounded-regex.js';
 
@@ -362,4 +362,83 @@ function evalCmp(c: Extract<Cond, { k: 'cmp' }>, doc: Doc, types: Interpreter): 
       });
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sequences (Elasticsearch's documented matching: "How sequence queries handle matches")
+
+/** A stored document with its `@timestamp` (whole ms, as a `date` field keeps it) and tiebreaker. */
+export interface SequenceDoc {
+  doc: Doc;
+  /** `@timestamp` in ms since the epoch. */
+  time: number;
+  /** Orders documents of one timestamp (Elasticsearch: the tiebreaker field, else its implicit one). */
+  tiebreaker: number;
+}
+
+/** A completed sequence: its join key values, its documents (indexes into the input) in stage order. */
+export interface CompletedSequence {
+  key: (string | null)[];
+  docs: number[];
+  /** The last document's timestamp. */
+  end: number;
+}
+
+/**
+ * The sequences Elasticsearch returns for `seq` over `docs`, per its documentation: events are read
+ * in (timestamp, tiebreaker) order; each query of the sequence is a state of a state machine kept per
+ * join key; an event of query 1 starts a pending sequence in state 1, one of query i > 1 moves the
+ * pending sequence of state i - 1 (of its key) to state i, or completes it at the last query; each
+ * state holds one pending sequence per key, a newer one overwriting the older; a sequence whose
+ * events span more than maxspan (from the first event, inclusive) is dropped when the later event
+ * would join it. An event matching several queries moves sequences from the last query back to the
+ * first, so it never joins a sequence it started itself (Elasticsearch requires each event of a
+ * sequence to come strictly after the one before). A join key that is not optional (`?`) must have a
+ * value: an event without one joins no sequence. `types(i)` types the fields of query i's platform.
+ */
+export function runSequence(seq: EqlSequence, docs: readonly SequenceDoc[], types: (stage: number) => Interpreter): CompletedSequence[] {
+  const order = docs.map((_, i) => i).sort((a, b) => docs[a]!.time - docs[b]!.time || docs[a]!.tiebreaker - docs[b]!.tiebreaker);
+  const last = seq.stages.length - 1;
+  // states[i]: join key -> the pending sequence whose last event matched query i.
+  const states = seq.stages.map(() => new Map<string, { start: number; docs: number[]; key: (string | null)[] }>());
+  const out: CompletedSequence[] = [];
+  for (const d of order) {
+    const { doc, time } = docs[d]!;
+    for (let i = last; i >= 0; i--) {
+      const stage = seq.stages[i]!;
+      if (!evaluate(stage.query, doc, types(i))) continue;
+      const key = joinKey([...seq.by, ...stage.by], doc);
+      if (key === undefined) continue;
+      const k = JSON.stringify(key);
+      if (i === 0) {
+        states[0]!.set(k, { start: time, docs: [d], key });
+        continue;
+      }
+      const pending = states[i - 1]!.get(k);
+      if (!pending) continue;
+      states[i - 1]!.delete(k);
+      if (seq.maxspanMs !== undefined && time - pending.start > seq.maxspanMs) continue;
+      const moved = { ...pending, docs: [...pending.docs, d] };
+      if (i === last) out.push({ key, docs: moved.docs, end: time });
+      else states[i]!.set(k, moved);
+    }
+  }
+  return out;
+}
+
+/** The join key of a document; undefined when a required key has no value. */
+function joinKey(keys: readonly JoinKey[], doc: Doc): (string | null)[] | undefined {
+  const out: (string | null)[] = [];
+  for (const k of keys) {
+    const v = doc.get(k.name);
+    if (v === undefined || v.length === 0) {
+      if (!k.optional) return undefined;
+      out.push(null);
+      continue;
+    }
+    // Elasticsearch documents that EQL does not support multi-valued fields; the tests never store one as a key.
+    if (v.length > 1) throw new Error(`join key ${k.name} holds several values (${JSON.stringify(v)}): EQL's result is not defined`);
+    out.push(String(v[0]));
+  }
+  return out;
 }

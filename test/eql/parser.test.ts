@@ -102,3 +102,42 @@ describe('EQL parser: the wrong renderings of target-semantics.md section 3 are 
     expect(r.diagnostics[0]).toMatchObject({ line: 1, column: 23, code: 'eql-syntax' });
   });
 });
+
+describe('EQL parser: sequences (temporal_ordered, opt-in)', () => {
+  const seq = (q: string) => {
+    const r = checkEql(q);
+    expect(r.diagnostics.map((d) => d.message), q).toEqual([]);
+    return r.sequence!;
+  };
+
+  it('reads `sequence by` keys, maxspan in every unit, and per-query keys', () => {
+    const s = seq('sequence by user.name, ?host.name with maxspan=5s\n  [authentication where a == "1"]\n  [process where b == "2"]');
+    expect(s.by.map((k) => [k.name, k.optional])).toEqual([['user.name', false], ['host.name', true]]);
+    expect(s.maxspanMs).toBe(5000);
+    expect(s.stages.map((x) => x.query.category)).toEqual(['authentication', 'process']);
+    for (const [text, ms] of [['250ms', 250], ['2m', 120_000], ['1h', 3_600_000], ['2d', 172_800_000]] as const) {
+      expect(seq(`sequence with maxspan=${text} [any where true] [any where true]`).maxspanMs).toBe(ms);
+    }
+    const per = seq('sequence with maxspan=1m\n  [any where x == "1"] by a.b\n  [any where y == "2"] by `c-d`');
+    expect(per.by).toEqual([]);
+    expect(per.stages.map((x) => x.by.map((k) => k.name))).toEqual([['a.b'], ['c-d']]);
+  });
+
+  it('checks each query as an event query, and the keys', () => {
+    bad('sequence with maxspan=5s [any where f regex "a{2"] [any where true]', /repetition|escape it/);
+    bad('sequence by process.exe [any where true] [any where true]', /'process.exe' is not an ECS field/, (f) => f !== 'process.exe');
+    bad('sequence [any where true] by a [any where true]', /as many 'by' fields \(1 in the first, 0 here\)/);
+  });
+
+  it('refuses what is not a sequence rulec emits, with the line and column', () => {
+    bad('sequence [any where true]', /at least two \[queries\]/);
+    bad('sequence with maxspan=5 [any where true] [any where true]', /time value such as 30s/);
+    bad('sequence with maxspan=5w [any where true] [any where true]', /units: ms, s, m, h, d/);
+    bad('sequence with maxspan=0s [any where true] [any where true]', /greater than 0/);
+    bad('sequence [any where true] [any where true] until [any where true]', /'until' after the queries/);
+    bad('any where f == 5s', /malformed number/);
+    const r = checkEql('sequence with maxspan=5s\n  [any where true]\n  [any where a ==]');
+    expect(r.diagnostics[0]).toMatchObject({ line: 3, column: 18, code: 'eql-syntax' });
+    expect(() => parseEql('sequence [any where true] [any where true]')).toThrow(/not a sequence/);
+  });
+});

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { leftOut, ownName, placeTechniques, ruleAttack, tacticUrl, techniqueUrl, type Technique as AttackTechnique } from '../../attack/index.js';
 import { backendFile } from '../../config/mapping.js';
+import { timeValue } from './dialect.js';
 import { durationMinutes, scheduleFor } from '../schedule.js';
-import type { DetectionRule } from '../../model/types.js';
+import type { DetectionRule, RuleMeta } from '../../model/types.js';
 
 type HandlebarsT = typeof import('handlebars');
 
@@ -113,7 +114,12 @@ function derivedId(path: string, title: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function elasticRule(rule: DetectionRule, path: string, query: string, index: string[], enabled = false): { rule: ElasticRule; notes: string[] } {
+/**
+ * The Elastic rule of a detection rule, or of a correlation (`timespanSeconds`): each run of a
+ * correlation searches its interval plus the timespan, so that a sequence ending in the interval is
+ * found with its first event (an alert's id comes from its events, so the overlap alerts once).
+ */
+export function elasticRule(rule: RuleMeta & Pick<Partial<DetectionRule>, 'schedule'>, path: string, query: string, index: string[], enabled = false, timespanSeconds?: number): { rule: ElasticRule; notes: string[] } {
   const notes: string[] = [];
   const level = rule.level ?? 'low';
   const [severity, risk_score] = SEVERITY[level] ?? ['low', 21];
@@ -122,7 +128,8 @@ export function elasticRule(rule: DetectionRule, path: string, query: string, in
   const sched = scheduleFor(rule, 'eql');
   if (sched.frequency) durationMinutes(sched.frequency, 'schedule.frequency', 'Elastic');
   const interval = sched.frequency ?? '5m';
-  const lookback = sched.lookback ?? sched.frequency ?? '6m';
+  // A minute more than the span searched, as the default 5m interval searches 6m: events indexed late.
+  const lookback = timespanSeconds !== undefined ? timeValue(Math.ceil(durationMinutes(interval, 'schedule.frequency', 'Elastic') * 60) + timespanSeconds + 60) : (sched.lookback ?? sched.frequency ?? '6m');
   const out: ElasticRule = {
     rule_id: id,
     name: rule.title,

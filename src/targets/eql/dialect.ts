@@ -33,6 +33,12 @@ export function eqlField(name: string, optional = false): string {
 
 const fieldCache = new Map<string, string>();
 
+/** A whole number of seconds as an Elasticsearch time value, in the largest unit that divides it (`600` is `10m`). */
+export function timeValue(seconds: number): string {
+  for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]] as const) if (seconds % n === 0) return `${seconds / n}${unit}`;
+  return `${seconds}s`;
+}
+
 function quoteIdentifier(s: string): string {
   return '`' + s.replace(/`/g, '``') + '`';
 }

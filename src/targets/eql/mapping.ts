@@ -196,6 +196,11 @@ export class Platform {
    * Elasticsearch's ASCII folding does not match the KELVIN SIGN (U+212A) as rulec does (reported).
    */
   readonly foldKelvinSign: boolean;
+  /**
+   * Opt-in: compile temporal_ordered correlations to `sequence ... with maxspan`, whose completions
+   * are a reported approximation of the correlation's hits (correlation.ts).
+   */
+  readonly temporalOrderedAsSequence: boolean;
   private readonly types = new Map<string, FieldType>();
   private readonly fields: Map<string, FieldSpec>;
   private readonly byLogsource: { when: When; fields: Map<string, FieldSpec> }[];
@@ -211,6 +216,9 @@ export class Platform {
     this.asciiCaseFolding = data.ascii_case_folding === true;
     if (data.fold_kelvin_sign !== undefined && typeof data.fold_kelvin_sign !== 'boolean') throw new UsageError(`${at}: fold_kelvin_sign must be true (spell out [Kk\\u{212A}] in a regex) or false (keep wildcards; Elasticsearch does not match the KELVIN SIGN as k)`);
     this.foldKelvinSign = data.fold_kelvin_sign !== false;
+    const seq = data.temporal_ordered_as_sequence;
+    if (seq !== undefined && seq !== null && typeof seq !== 'boolean') throw new UsageError(`${at}: temporal_ordered_as_sequence must be true (compile temporal_ordered correlations to an approximate EQL sequence) or false`);
+    this.temporalOrderedAsSequence = seq === true;
     this.identity = data.identity === true;
     this.products = data.products === undefined || data.products === null ? undefined : readStrings(data.products, `${at}: products`);
     this.index = readStrings(data.index, `${at}: index`);

@@ -1,5 +1,6 @@
 /**
- * A parser of the EQL that rulec emits: one event query `<category> where <condition>` with `and`,
+ * A parser of the EQL that rulec emits: one event query `<category> where <condition>`, or a sequence
+ * of them (`sequence [by keys] [with maxspan=<time>] [query] [by keys] ...`), with `and`,
  * `or`, `not`, parentheses, comparisons (`== != < <= > >= :`), `like` / `regex` (with `~`), `in` /
  * `in~` and `not in`, list lookups, `?field` optional fields, and the functions startsWith,
  * endsWith, stringContains (with `~`) and cidrMatch. Written from Elastic's EQL syntax reference,
@@ -36,6 +37,23 @@ export interface EqlQuery {
   where: Cond;
 }
 
+/** A join key: a field, `?` when it may be missing from the index mapping. */
+export type JoinKey = Extract<Operand, { k: 'field' }>;
+
+/**
+ * `sequence [by K...] [with maxspan=D] [Q1] [by K...] [Q2] ...`: stage i joins on the shared keys
+ * then its own, compared by position; `maxspanMs` bounds the time from the first event to the last.
+ */
+export interface EqlSequence {
+  by: JoinKey[];
+  maxspanMs?: number;
+  stages: { query: EqlQuery; by: JoinKey[]; at: number }[];
+  at: number;
+}
+
+/** Elasticsearch time units (the `maxspan` value), in milliseconds. */
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
 export class EqlSyntaxError extends Error {
   constructor(
     message: string,
@@ -53,10 +71,11 @@ type Tok =
   | { t: 'qident'; v: string; at: number }
   | { t: 'str'; v: string; at: number }
   | { t: 'num'; v: number; at: number }
+  | { t: 'time'; v: number; unit: string; at: number }
   | { t: 'op'; v: string; at: number }
   | { t: 'eof'; at: number };
 
-const OPS = ['==', '!=', '<=', '>=', '<', '>', ':', '(', ')', ',', '.', '?', '~', '-'];
+const OPS = ['==', '!=', '<=', '>=', '<', '>', ':', '(', ')', ',', '.', '?', '~', '-', '=', '[', ']'];
 
 function lex(src: string): Tok[] {
   const out: Tok[] = [];
@@ -154,6 +173,16 @@ function lex(src: string): Tok[] {
       out.push({ t: 'str', v, at });
       continue;
     }
+    const prev = out[out.length - 1];
+    const prev2 = out[out.length - 2];
+    // A time value (`5m`) is a token only where one is expected: after `maxspan=`.
+    if (/[0-9]/.test(c) && prev?.t === 'op' && prev.v === '=' && prev2?.t === 'ident' && prev2.v === 'maxspan') {
+      const m = /^([0-9]+)([A-Za-z]+)/.exec(src.slice(i));
+      if (!m || TIME_UNITS[m[2]!] === undefined) fail(`expected a time value such as 30s or 15m after maxspan= (units: ${Object.keys(TIME_UNITS).join(', ')})`, at);
+      out.push({ t: 'time', v: Number(m![1]), unit: m![2]!, at });
+      i += m![0].length;
+      continue;
+    }
     if (/[0-9]/.test(c)) {
       const m = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?/.exec(src.slice(i))!;
       if (/[A-Za-z_]/.test(src[i + m[0].length] ?? '')) fail(`malformed number '${src.slice(i, i + m[0].length + 1)}'`, at);
@@ -182,7 +211,14 @@ export const FUNCTIONS: Record<string, { min: number; max: number; insensitive: 
   cidrMatch: { min: 2, max: Infinity, insensitive: false },
 };
 
+/** An event query; a sequence is a syntax error here (parseEqlStatement reads both). */
 export function parseEql(src: string): EqlQuery {
+  const q = parseEqlStatement(src);
+  if ('stages' in q) throw new EqlSyntaxError('expected an event query, not a sequence', q.at);
+  return q;
+}
+
+export function parseEqlStatement(src: string): EqlQuery | EqlSequence {
   const toks = lex(src);
   let p = 0;
   const peek = (o = 0): Tok => toks[Math.min(p + o, toks.length - 1)]!;
@@ -380,12 +416,56 @@ export function parseEql(src: string): EqlQuery {
     return { k: 'field', name: segs.join('.'), optional, at: start.at };
   }
 
-  const cat = category();
-  if (!isWord('where')) fail("expected 'where' after the event category");
-  p++;
-  const where = orExpr();
-  if (peek().t !== 'eof') fail('unexpected text after the condition');
-  return { category: cat, where };
+  function eventQuery(): EqlQuery {
+    const cat = category();
+    if (!isWord('where')) fail("expected 'where' after the event category");
+    p++;
+    return { category: cat, where: orExpr() };
+  }
+
+  function joinKeys(): JoinKey[] {
+    const keys: JoinKey[] = [];
+    if (!isWord('by')) return keys;
+    p++;
+    for (;;) {
+      keys.push(field() as JoinKey);
+      if (!isOp(',')) return keys;
+      p++;
+    }
+  }
+
+  function sequence(): EqlSequence {
+    const at = peek().at;
+    p++;
+    const by = joinKeys();
+    let maxspanMs: number | undefined;
+    if (isWord('with')) {
+      p++;
+      if (!isWord('maxspan')) fail("expected 'maxspan' after 'with'");
+      p++;
+      expectOp('=');
+      const t = peek();
+      if (t.t !== 'time') return fail('expected a time value such as 30s or 15m after maxspan=');
+      p++;
+      if (t.v <= 0) fail('maxspan must be greater than 0', t);
+      maxspanMs = t.v * TIME_UNITS[t.unit]!;
+    }
+    const stages: EqlSequence['stages'] = [];
+    while (isOp('[')) {
+      const s = peek().at;
+      p++;
+      const query = eventQuery();
+      expectOp(']');
+      stages.push({ query, by: joinKeys(), at: s });
+    }
+    if (stages.length < 2) fail('a sequence needs at least two [queries]');
+    if (isWord('until') || isWord('with')) fail(`'${(peek() as { v: string }).v}' after the queries of a sequence is not emitted by rulec`);
+    return { by, ...(maxspanMs !== undefined ? { maxspanMs } : {}), stages, at };
+  }
+
+  const out = isWord('sequence') ? sequence() : eventQuery();
+  if (peek().t !== 'eof') fail('stages' in out ? 'unexpected text after the sequence' : 'unexpected text after the condition');
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,14 +477,22 @@ export interface CheckOptions {
 }
 
 /** Parse and check one emitted query; the diagnostics carry 1-based columns into the query text. */
-export function checkEql(src: string, opts: CheckOptions = {}): { query?: EqlQuery; diagnostics: Diagnostic[] } {
+export function checkEql(src: string, opts: CheckOptions = {}): { query?: EqlQuery; sequence?: EqlSequence; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
-  const at = (offset: number) => ({ line: 1, column: offset + 1 });
-  let q: EqlQuery;
+  // A sequence spans lines: positions are counted from the last line break before the offset.
+  const at = (offset: number) => {
+    const before = src.slice(0, offset);
+    const nl = before.lastIndexOf('\n');
+    return { line: before.split('\n').length, column: offset - nl };
+  };
+  let parsed: EqlQuery | EqlSequence;
   try {
-    q = parseEql(src);
+    parsed = parseEqlStatement(src);
   } catch (e) {
-    if (e instanceof EqlSyntaxError) return { diagnostics: [error('eql-syntax', `EQL syntax: ${e.message} (column ${e.offset + 1})`, at(e.offset))] };
+    if (e instanceof EqlSyntaxError) {
+      const where = at(e.offset);
+      return { diagnostics: [error('eql-syntax', `EQL syntax: ${e.message} (${where.line > 1 ? `line ${where.line}, ` : ''}column ${where.column})`, where)] };
+    }
     throw e;
   }
   const fieldOk = (o: Operand): void => {
@@ -482,8 +570,19 @@ export function checkEql(src: string, opts: CheckOptions = {}): { query?: EqlQue
       }
     }
   };
-  walk(q.where);
-  return { query: q, diagnostics: diags };
+  if (!('stages' in parsed)) {
+    walk(parsed.where);
+    return { query: parsed, diagnostics: diags };
+  }
+  parsed.by.forEach(fieldOk);
+  const keys = parsed.stages[0]!.by.length;
+  for (const s of parsed.stages) {
+    walk(s.query.where);
+    s.by.forEach(fieldOk);
+    // Keys are compared by position: every stage must have as many.
+    if (s.by.length !== keys) diags.push(error('eql-sequence', `every query of a sequence joins on as many 'by' fields (${keys} in the first, ${s.by.length} here)`, at(s.at)));
+  }
+  return { sequence: parsed, diagnostics: diags };
 }
 
 function validCidr(s: string): boolean {
