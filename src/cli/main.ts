@@ -161,6 +161,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
 
   // Every command that loads rules takes the deployment's placeholder values and the rule cache.
   for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain', 'catalog'].includes(c.name())) cacheOptions(placeholderOptions(c));
+  // Import loads no rule, but parsing KQL is its cost: its results are cached too.
+  for (const c of program.commands) if (c.name() === 'import') cacheOptions(c);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -8,6 +8,8 @@
  *   hashed and, when its content is new, parsed and lowered.
  * - `out-<options>.bin`: the compile results of one target, platform, format and option set, keyed
  *   by the rule's file content, path, document and the filters that apply to it.
+ * - `import-<options>.bin`: `rulec import` results of one option set and list of inputs, keyed by
+ *   each input's path and content.
  *
  * Both live in a folder per code fingerprint (a hash of rulec's own code, backends data and schema,
  * and the V8 version), so that no entry outlives the code that made it: the cache can make a run
@@ -241,7 +243,7 @@ export class RuleCache {
     this.dir = join(this.root, codeFingerprint());
   }
 
-  path(kind: 'load' | 'out' | 'mapping', key: string): string {
+  path(kind: 'load' | 'out' | 'mapping' | 'import', key: string): string {
     const p = join(this.dir, `${kind}-${key.slice(0, 40)}.bin`);
     this.used.push(p);
     return p;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { decode, encode, readPack, writePack } from '../../src/collection/cache.js';
 import type { Output } from '../../src/cli/output.js';
 
 function capture(stdin?: string) {
@@ -73,6 +74,35 @@ describe('rulec import', { timeout: 60_000 }, () => {
     const build = capture();
     expect(await main(['build', '--target', 'kusto', '--validate', out], build.io)).toBe(0);
     expect(build.out.join('\n')).toContain('CommonSecurityLog\n| where DeviceVendor == "Contrast Security"');
+  });
+
+  it('--cache: a second run takes its results from the cache; an edited input is imported afresh', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'rulec-import-cache-'));
+    const src = mkdtempSync(join(tmpdir(), 'rulec-import-cached-'));
+    writeFileSync(join(src, 'whoami-run.kql'), GOOD);
+    writeFileSync(join(src, 'joined.kql'), BAD);
+    const first = capture();
+    expect(await main(['import', '--from', 'kusto', '--cache', cache, '--json', src], first.io)).toBe(1);
+    const [fp] = readdirSync(cache).filter((d) => /^[0-9a-f]{32}$/.test(d));
+    const packs = readdirSync(join(cache, fp!)).filter((f) => f.startsWith('import-'));
+    expect(packs).toHaveLength(1);
+    // A result changed in the pack is what the next run prints: it was read, not computed again.
+    const pack = join(cache, fp!, packs[0]!);
+    const entries = readPack<null>(pack)!;
+    expect(entries).toHaveLength(2);
+    const refused = decode<{ ok: boolean; error: string }>(entries[0]!.blob);
+    writePack(pack, [{ ...entries[0]!, blob: encode({ ...refused, error: 'from the cache' }) }, entries[1]!]);
+    const second = capture();
+    expect(await main(['import', '--from', 'kusto', '--cache', cache, '--json', src], second.io)).toBe(1);
+    expect(second.json[0]!.error).toBe('from the cache');
+    expect(second.json[1]).toEqual(first.json[1]);
+    writeFileSync(join(src, 'joined.kql'), BAD + '| where FileName == "x"\n');
+    const edited = capture();
+    expect(await main(['import', '--from', 'kusto', '--cache', cache, '--json', src], edited.io)).toBe(1);
+    expect(edited.json[0]!.error).toBe(first.json[0]!.error);
+    const off = capture();
+    expect(await main(['import', '--from', 'kusto', '--no-cache', '--json', src], off.io)).toBe(1);
+    expect(off.json).toEqual(edited.json);
   });
 
   it('usage errors exit 2', async () => {

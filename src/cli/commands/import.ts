@@ -1,5 +1,5 @@
 /**
- * `rulec import --from kusto [--fields native|sigma] [--platform P] [--out DIR] [--json] [paths...|-]`:
+ * `rulec import --from kusto [--fields native|sigma] [--platform P] [--out DIR] [--json] [--cache DIR | --no-cache] [paths...|-]`:
  * native KQL rules into the rule model (src/import/kusto, docs/import.md). One rule per input, on
  * stdout (YAML documents separated by `---`) or as files under --out named from the titles; a
  * refused input is reported with the construct and its place, and the others are still imported.
@@ -10,8 +10,10 @@ import { FIELD_MODES, IMPORT_PLATFORMS, importKusto, type FieldMode, type Import
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { writeOutDir } from '../out-dir.js';
+import { ruleCache, type CacheOptions } from '../cache.js';
+import { decode, encode, hash, type PackEntry } from '../../collection/cache.js';
 
-export interface ImportCliOptions {
+export interface ImportCliOptions extends CacheOptions {
   from?: string;
   fields?: string;
   platform?: string;
@@ -68,10 +70,32 @@ export async function runImport(paths: string[], opts: ImportCliOptions, io: Out
   const files = inputFiles(paths);
   if (files.length === 0) throw new UsageError(`no ${INPUT_EXTENSIONS.join(', ')} file under ${paths.join(', ')}`);
 
+  // Parsing KQL (Kusto.Language) is most of an import's time: a result is cached under the input's
+  // path and content (in a pack per option set and input list, in the code fingerprint's folder, so
+  // a cached result is never different from a fresh one), and a warm run loads no parser at all.
+  const cache = ruleCache(opts);
+  const pack = cache?.path('import', hash('import', fields, opts.platform ?? '', ...files));
+  const cached = new Map((pack ? (cache!.read<null>(pack) ?? []) : []).map((e) => [e.key, e.blob]));
+  const entries: PackEntry<null>[] = [];
+  let missed = false;
   const results: ImportResult[] = [];
   for (const f of files) {
     const text = f === '-' ? await readStdin(io) : readFileSync(f, 'utf8');
-    results.push(importKusto(f, text, { fields, ...(opts.platform ? { platform: opts.platform } : {}) }));
+    const key = hash(f, text);
+    let blob = cached.get(key);
+    let r: ImportResult;
+    if (blob) r = decode<ImportResult>(blob);
+    else {
+      r = importKusto(f, text, { fields, ...(opts.platform ? { platform: opts.platform } : {}) });
+      blob = encode(r);
+      missed = true;
+    }
+    entries.push({ key, meta: null, blob });
+    results.push(r);
+  }
+  if (cache && pack) {
+    if (missed || entries.length !== cached.size) cache.write(pack, entries);
+    cache.close();
   }
 
   // File names from titles; a second rule of the same title gets a number.

@@ -120,10 +120,19 @@ function nameOf(n: SyntaxNode): string {
 /** The query text of a node, tokens joined by single spaces, shortened: how a construct is named in messages. */
 function textOf(n: SyntaxNode, max = 60): string {
   const parts: string[] = [];
+  // The spacing rules shrink at most three characters (` ( `) to one, so this much of the joined
+  // text decides the first max+1 characters: a refused `union` or `let x = <table>` is named without
+  // reading (and converting) the rest of its tree.
+  const enough = 3 * max + 8;
+  let length = 0;
   const walk = (x: SyntaxNode): void => {
+    if (length >= enough) return;
     if (isToken(x)) {
-      if (x.text) parts.push(x.text);
-    } else x.children.forEach(walk);
+      if (x.text) {
+        parts.push(x.text);
+        length += x.text.length + 1;
+      }
+    } else for (const c of x.children) walk(c);
   };
   walk(n);
   const s = parts.join(' ').replace(/ ?([().,[\]]) ?/g, '$1').replace(/,/g, ', ');
