@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileKql, KqlError, type Row } from './interpreter.js';
+import { runKql } from './tabular.js';
 
 /**
  * The test interpreter on what the originals of the Sentinel corpus use beyond the filters rulec
@@ -94,6 +95,12 @@ describe('extend and project read their input row (Kusto.Language scoping)', () 
       '| where InitiatedBy == "a@b" and UserRoles == "10.0.0.1"',
     ].join('\n');
     expect(run(q, { InitiatedBy: { dyn: { user: { userPrincipalName: 'a@b', ipAddress: '10.0.0.1' } } } })).toBe(true);
+  });
+
+  it('so do the whole-query interpreter (tabular.ts) and its project', () => {
+    const t = new Map([['T', { columns: ['C'], rows: [{ C: 'old' }] }]]);
+    expect(runKql('T | extend C = "new", U = C', t, NOW).rows).toEqual([{ C: 'new', U: 'old' }]);
+    expect(runKql('T | project C = "new", U = C', t, NOW).rows).toEqual([{ C: 'new', U: 'old' }]);
   });
 
   it('a later extend reads the earlier one', () => {
