@@ -324,4 +324,14 @@ describe('sigma mode', () => {
     expect(items['Details|fieldref|contains']).toBe('Image');
     expect(items['TargetObject|re|i|s']).toBe('^.*\\\\Run\\\\Updater.$');
   });
+
+  it("a numeric row condition of the log source (SecurityEvent's EventID == 4688) is the log source, not a predicate", () => {
+    const doc = parseYaml(ok(imp('SecurityEvent\n| where EventID == 4688\n| where CommandLine contains "base64 --decode"', 'sigma')).rule) as Record<string, any>;
+    expect(doc.logsource).toEqual({ product: 'windows', category: 'process_creation' });
+    expect(doc.detection).toEqual({ selection_CommandLine: { 'CommandLine|contains': 'base64 --decode' }, condition: 'selection_CommandLine' });
+    // Another event of the table is a test of the Security log's EventID, kept.
+    const other = parseYaml(ok(imp('SecurityEvent\n| where EventID == 4624', 'sigma')).rule) as Record<string, any>;
+    expect(other.logsource).toEqual({ product: 'windows', service: 'security' });
+    expect(other.detection).toEqual({ selection_EventID: { EventID: 4624 }, condition: 'selection_EventID' });
+  });
 });

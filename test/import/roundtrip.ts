@@ -20,7 +20,9 @@ import type { DetectionRule } from '../../src/model/types.js';
 import type { CompileInput } from '../../src/targets/types.js';
 import type { Fixture } from '../harness/fixtures.js';
 import { UndecidedRegex } from '../helpers/bounded-regex.js';
+import { kustoMapping, logSourceName, viewsFor } from '../../src/targets/kusto/mapping.js';
 import { kustoBackend } from '../kusto/backend.js';
+import { compileKql } from '../kusto/interpreter.js';
 import { UnstorableEvent } from '../kusto/rows.js';
 
 export interface RoundTripCase {
@@ -67,26 +69,34 @@ export function inputOf(c: RoundTripCase): CompileInput {
   return { path: `${c.name}.yml`, rule: r.rule as DetectionRule, ir: r.ir };
 }
 
+/** The literals a rule compares a field with; `negated`: the texts of tests under an odd number of `not`s. */
+export interface Literals {
+  texts: Set<string>;
+  numbers: Set<number>;
+  negated: Set<string>;
+}
+
 /** Each field the rule reads, with the literals it compares it with (texts and numbers). */
-export function literalsByField(ir: Node): Map<string, { texts: Set<string>; numbers: Set<number> }> {
-  const out = new Map<string, { texts: Set<string>; numbers: Set<number> }>();
+export function literalsByField(ir: Node): Map<string, Literals> {
+  const out = new Map<string, Literals>();
   const of = (f: string) => {
     let e = out.get(f);
-    if (!e) out.set(f, (e = { texts: new Set(), numbers: new Set() }));
+    if (!e) out.set(f, (e = { texts: new Set(), numbers: new Set(), negated: new Set() }));
     return e;
   };
-  const walk = (n: Node): void => {
+  const walk = (n: Node, negated = false): void => {
     switch (n.kind) {
       case 'and':
       case 'or':
-        n.children.forEach(walk);
+        n.children.forEach((c) => walk(c, negated));
         return;
       case 'not':
-        walk(n.child);
+        walk(n.child, !negated);
         return;
       case 'str':
       case 'has':
         of(n.field).texts.add(n.value);
+        if (negated) of(n.field).negated.add(n.value);
         return;
       case 'glob':
         for (const t of n.pattern) if (typeof t === 'string') of(n.field).texts.add(t);
@@ -125,16 +135,19 @@ const flipCase = (s: string): string => [...s].map((c) => (c === c.toLowerCase()
  * or breaks a term boundary (`x`, `.`, a folder), cut by one character, two literals joined, or a
  * short random text; numbers: the literals, their neighbours, or small integers.
  */
-function valueOf(lits: { texts: Set<string>; numbers: Set<number> }): fc.Arbitrary<unknown> {
+function valueOf(lits: Literals): fc.Arbitrary<unknown> {
   const texts = [...lits.texts];
   const numbers = [...lits.numbers];
   const random = fc.string({ unit: fc.constantFrom('a', 'B', '1', '.', '\\', ' ', '-', 'é', 'ß', 'x'), maxLength: 6 });
-  const options: fc.Arbitrary<unknown>[] = [random];
+  const options: fc.WeightedArbitrary<unknown>[] = [];
+  const push = (weight: number, ...arbs: fc.Arbitrary<unknown>[]): void => void options.push(...arbs.map((arbitrary) => ({ arbitrary, weight })));
+  push(1, random);
   if (texts.length) {
     const lit = fc.constantFrom(...texts);
     const edge = fc.constantFrom('', 'x', 'X', '0', '.', ' ', '-', '\\', 'C:\\Windows\\', '_');
     // The literal itself is drawn most, so that rules ANDing several fields still match often.
-    options.push(
+    push(
+      1,
       lit,
       lit,
       lit,
@@ -144,16 +157,22 @@ function valueOf(lits: { texts: Set<string>; numbers: Set<number> }): fc.Arbitra
       lit.map((s) => s.slice(1)),
       lit.map((s) => s.slice(0, -1)),
       fc.tuple(lit, fc.constantFrom('', ' ', '.', 'x'), lit).map(([a, s, b]) => a + s + b),
-      // Every literal of the field, in any order (a rule that ANDs several tests of one field).
-      fc.tuple(fc.shuffledSubarray(texts, { minLength: texts.length }), fc.constantFrom(' ', '', '/')).map(([a, sep]) => a.join(sep)),
-      // All but one of them (the one a negated test of the same field names), or any few.
-      fc.tuple(fc.nat(texts.length - 1), fc.constantFrom(' ', '/')).map(([i, sep]) => texts.filter((_, j) => j !== i).join(sep)),
       fc.shuffledSubarray(texts, { minLength: 1 }).map((a) => a.join(' ')),
     );
+    // Every literal of the field, in any order (a rule that ANDs several tests of one field), all
+    // but one of them, and every literal but those of negated tests (`has_all` of five terms and a
+    // `!has` of a sixth): drawn more as the field has more literals, so that such rules still
+    // select events.
+    const join = (a: string[]): fc.Arbitrary<string> => fc.tuple(fc.shuffledSubarray(a, { minLength: a.length }), fc.constantFrom(' ', '', '/')).map(([x, sep]) => x.join(sep));
+    const weight = Math.min(texts.length, 4);
+    push(weight, join(texts));
+    push(1, fc.tuple(fc.nat(texts.length - 1), fc.constantFrom(' ', '/')).map(([i, sep]) => texts.filter((_, j) => j !== i).join(sep)));
+    const positive = texts.filter((t) => !lits.negated.has(t));
+    if (positive.length && positive.length < texts.length) push(weight, join(positive));
   }
   if (numbers.length) {
     const n = fc.constantFrom(...numbers);
-    options.push(n, n.map((x) => x + 1), n.map((x) => x - 1), fc.integer({ min: -2, max: 70_000 }), n.map(String));
+    push(1, n, n.map((x) => x + 1), n.map((x) => x - 1), fc.integer({ min: -2, max: 70_000 }), n.map(String));
   }
   return fc.oneof(...options);
 }
@@ -210,9 +229,21 @@ function valueBelow(members: Member[]): fc.Arbitrary<unknown> {
 /** Runs the round trip over `runs` generated events (at least 1,000 per rule for the issue). */
 export function roundTrip(c: RoundTripCase, runs = 1000, seed?: number): RoundTripReport {
   const input = inputOf(c);
-  const backend = kustoBackend(c.platform);
-  const compiled = backend.compile(input);
+  let backend = kustoBackend(c.platform);
+  let compiled = backend.compile(input);
   if (!compiled.ok) throw new Error(`${c.name}: the Kusto target refuses the imported rule: ${compiled.error}`);
+  // A rule imported with --fields sigma names a log source, whose first view may read another table
+  // than the original (windows/process_creation: DeviceProcessEvents before SecurityEvent): the rule
+  // is built on the view of the original's table (its source pinned, as --mapping does), so that
+  // both queries read the same stored row.
+  const table = compileKql(c.kql).table;
+  if (compileKql(compiled.query).table !== table) {
+    const view = viewsFor(kustoMapping(backend.mapping, c.platform), input.rule.logsource).find((v) => v.table === table);
+    if (!view?.source) throw new Error(`${c.name}: no view of ${logSourceName(input.rule.logsource)} on ${c.platform} reads ${table}, the table of the original query`);
+    backend = kustoBackend(c.platform, { source: view.source });
+    compiled = backend.compile(input);
+    if (!compiled.ok) throw new Error(`${c.name}: the Kusto target refuses the imported rule on ${table}: ${compiled.error}`);
+  }
   const built = compiled.query;
   const evaluate = compileNode(input.ir);
   const report: RoundTripReport = { built, events: 0, selected: 0, rejected: 0, skipped: 0 };

@@ -14,12 +14,22 @@
  * - `mv-apply` runs its `summarize ... countif()` subquery over one row per array element, and drops
  *   a record whose array is empty;
  * - `strcat` converts each argument to text (null gives ""), `iff` and `case` take a null predicate
- *   as false, `substring` counts UTF-16 units (.NET characters) from 0 and gives "" past the end.
+ *   as false, `substring` counts UTF-16 units (.NET characters) from 0 and gives "" past the end;
+ * - `let` functions with scalar parameters (defaults allowed) and a body of `let`s and one
+ *   expression, which sees the names declared before it but not the row's columns;
+ * - dynamic values: `parse_json` (and its aliases `todynamic`, `toobject`, `parsejson`) parses JSON
+ *   text and keeps other text as a dynamic string; a missing member, a member of a non-object and
+ *   an index outside an array are null; a negative index counts from the end;
+ * - every expression of one `extend` or `project` reads the operator's input row (Kusto.Language
+ *   reports a column set earlier in the same extend as an unknown name), a later operator the result;
+ * - a value the documentation leaves undefined (Unmodelled: `parse_urlquery` of text that is not
+ *   `key=value&...`) is not guessed: the column computed from it fails where it is read.
  *
  * The operators and functions rulec emits are implemented, and those of the native queries that
  * `rulec import --from kusto` accepts (test/kusto/native-ops.ts: negated startswith/endswith;
- * `between`, `ipv4_is_private`, the `project` family, a few conversions and arithmetic);
- * anything else throws, and the equivalence harness reports it.
+ * `between`, `ipv4_is_private`, the `project` family, a few conversions and arithmetic), and what
+ * the originals of the Sentinel corpus compute besides (`replace`, `replace_regex`,
+ * `parse_urlquery`); anything else throws, and the equivalence harness reports it.
  */
 import { parseIpv6, inNetwork } from '../../src/runtime/ip.js';
 import { parseKql, type SyntaxNode } from '../../src/targets/kusto/validate.js';
@@ -35,6 +45,14 @@ const isDt = (v: KValue): v is { dt: number } => typeof v === 'object' && v !== 
 const isTs = (v: KValue): v is { ts: number } => typeof v === 'object' && v !== null && 'ts' in v;
 
 export class KqlError extends Error {}
+
+/**
+ * A value whose KQL semantics are not documented for this input (e.g. `parse_urlquery` of text that
+ * is not `key=value&...`): the interpreter does not guess it. A column computed from one holds no
+ * value: reading it fails, but a row can still pass operators that never read it (a computed column
+ * never drops a row), so an output column cannot void the verdict.
+ */
+export class Unmodelled extends KqlError {}
 
 export function fail(msg: string): never {
   throw new KqlError(msg);
@@ -75,13 +93,11 @@ export function compileKql(text: string): CompiledQuery {
   const { root, diagnostics } = parseKql(text);
   if (diagnostics.length) fail(`syntax: ${diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   const statements = elements(root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement')));
-  const lets: [string, SyntaxNode][] = [];
+  const lets: SyntaxNode[] = [];
   let pipe: SyntaxNode | undefined;
   for (const st of statements) {
-    if (st.kind === 'LetStatement') {
-      const [name, expr] = nodesOf(st);
-      lets.push([nameOf(name!), expr!]);
-    } else if (st.kind === 'ExpressionStatement') pipe = nodesOf(st)[0];
+    if (st.kind === 'LetStatement') lets.push(st);
+    else if (st.kind === 'ExpressionStatement') pipe = nodesOf(st)[0];
     else fail(`unsupported statement ${st.kind}`);
   }
   if (!pipe) fail('no query statement');
@@ -99,7 +115,7 @@ export function compileKql(text: string): CompiledQuery {
     table,
     run(row: Row, now: number, opts?: { exhaustive?: boolean }): boolean {
       const env = new Env({ ...row }, now, {}, opts?.exhaustive === true);
-      for (const [n, e] of lets) env.vars.set(n, env.eval(e));
+      for (const st of lets) env.let(st);
       let pass = true;
       for (const op of ops) {
         switch (op.kind) {
@@ -111,13 +127,20 @@ export function compileKql(text: string): CompiledQuery {
             }
             break;
           }
-          case 'ExtendOperator':
-            for (const e of elements(nodesOf(op)[0])) {
-              if (e.kind !== 'SimpleNamedExpression') fail(`extend needs name = expression, found ${e.kind}`);
+          case 'ExtendOperator': {
+            // Every expression reads the input row: a column the same extend sets is not visible to
+            // the expressions after it (Kusto.Language: `extend X = 1, U = X + 1` is KS142, unknown
+            // name; `extend C = "x", U = C` gives U the input column C).
+            const computed = elements(nodesOf(op)[0]).map((e): [string, Computed] => {
+              // `extend C` names its column after the column it reads: C stays as it is.
+              if (e.kind === 'NameReference') return [nameOf(e), env.column(e)];
+              if (e.kind !== 'SimpleNamedExpression') fail(`extend of ${e.kind} (a generated column name) is not modelled`);
               const [name, expr] = nodesOf(e);
-              env.row[nameOf(name!)] = env.eval(expr!);
-            }
+              return [nameOf(name!), env.compute(expr!)];
+            });
+            for (const [name, c] of computed) env.setColumn(name, c);
             break;
+          }
           case 'ProjectOperator':
           case 'ProjectAwayOperator':
           case 'ProjectRenameOperator':
@@ -391,6 +414,37 @@ function kqlHas(lhs: string, rhs: string, ci: boolean): boolean {
   }
   return false;
 }
+/**
+ * `parse_urlquery(q)` (MS Learn): `{"Query Parameters": {"k1": "v1", ...}}` for a query of the
+ * documented form `key=value&...`. Whether values are percent-decoded (or `+` read as a space), and
+ * what a part without `=`, an empty key or a repeated key gives, is not documented: Unmodelled.
+ */
+function parseUrlQuery(q: string): KValue {
+  const params: Record<string, string> = {};
+  for (const part of q.split('&')) {
+    const i = part.indexOf('=');
+    const key = part.slice(0, i);
+    if (i <= 0 || /[%+]/.test(part) || Object.prototype.hasOwnProperty.call(params, key)) {
+      throw new Unmodelled(`parse_urlquery(${JSON.stringify(q)}): the documentation defines key=value parts joined by & (not ${JSON.stringify(part)}${i > 0 && !/[%+]/.test(part) ? ', a repeated key' : ''})`);
+    }
+    params[key] = part.slice(i + 1);
+  }
+  return { dyn: { 'Query Parameters': params } };
+}
+
+/**
+ * `replace_regex(source, regex, rewrite)` (MS Learn): every non-overlapping match of the RE2 regex
+ * replaced by the rewrite, where `\0` is the whole match and `\1`... `\9` the capture groups.
+ */
+function replaceRegex(source: string, regex: string, rewrite: string): string {
+  const re = re2ToJs(regex);
+  return source.replace(new RegExp(re.source, `${re.flags}g`), (...args: unknown[]) => {
+    // The replacer's arguments: the match, its groups (undefined when not taking part), then the offset.
+    const groups = args.slice(0, args.findIndex((x) => typeof x === 'number'));
+    return rewrite.replace(/\\(\d)/g, (_, d: string) => (groups[Number(d)] as string | undefined) ?? '');
+  });
+}
+
 const AGGREGATES = new Set(['count', 'countif', 'maxif', 'sumif', 'make_set', 'make_set_if', 'make_list_if']);
 
 const STRING_OPS: Record<string, (a: string, b: string) => boolean> = {
@@ -418,8 +472,28 @@ export interface RowContext {
   prev?: Row | null;
 }
 
+/** A computed column: its value, or why the interpreter has none (Unmodelled). */
+type Computed = { value: KValue } | { unknown: string };
+
+/**
+ * A function of a `let` (MS Learn, "User-defined functions"): `let f = (a:string, k:string = "x")
+ * { let y = ...; expr };`. Scalar parameters with optional defaults; the body sees its parameters
+ * and the names declared before the function, not the columns of the row it is called on
+ * (Kusto.Language: a column name in the body is KS142, unknown name).
+ */
+interface UserFunction {
+  params: { name: string; default?: SyntaxNode }[];
+  lets: SyntaxNode[];
+  body: SyntaxNode;
+  vars: ReadonlyMap<string, KValue>;
+  funcs: ReadonlyMap<string, UserFunction>;
+}
+
 export class Env {
   readonly vars = new Map<string, KValue>();
+  readonly funcs = new Map<string, UserFunction>();
+  /** Columns computed from an Unmodelled value, with the reason: reading one fails. */
+  readonly unknown = new Map<string, string>();
 
   constructor(
     readonly row: Row,
@@ -427,6 +501,76 @@ export class Env {
     readonly context: RowContext = {},
     readonly exhaustive = false,
   ) {}
+
+  /** An environment over another row that sees the same `let` names. */
+  private child(row: Row, context: RowContext = {}): Env {
+    const e = new Env(row, this.now, context, this.exhaustive);
+    for (const [k, x] of this.vars) e.vars.set(k, x);
+    for (const [k, f] of this.funcs) e.funcs.set(k, f);
+    return e;
+  }
+
+  /** A `let` statement: a scalar (evaluated now) or a function (kept with the names it sees). */
+  let(st: SyntaxNode): void {
+    const [nameNode, expr] = nodesOf(st);
+    const name = nameOf(nameNode!);
+    if (expr!.kind !== 'FunctionDeclaration') {
+      this.vars.set(name, this.eval(expr!));
+      return;
+    }
+    const [paramsNode, bodyNode] = nodesOf(expr!);
+    const params = elements(nodesOf(paramsNode!).find((c) => c.kind === 'List')).map((p) => {
+      const [decl, def] = nodesOf(p);
+      const [pname, type] = nodesOf(decl!);
+      if (type?.kind !== 'PrimitiveTypeExpression') fail(`${name}(): the tabular parameter ${nameOf(pname!)} is not modelled`);
+      return { name: nameOf(pname!), ...(def ? { default: nodesOf(def)[0]! } : {}) };
+    });
+    const inner = nodesOf(bodyNode!);
+    const body = inner.find((c) => c.kind !== 'List') ?? fail(`${name}() has no body expression`);
+    const lets = inner.filter((c) => c.kind === 'List').flatMap((l) => elements(l));
+    this.funcs.set(name, { params, lets, body, vars: new Map(this.vars), funcs: new Map(this.funcs) });
+  }
+
+  /** A call of a `let` function: the arguments are evaluated on the caller's row, the body on none. */
+  private callUser(name: string, fn: UserFunction, args: SyntaxNode[]): KValue {
+    if (args.length > fn.params.length) fail(`${name}() takes ${fn.params.length} arguments, called with ${args.length}`);
+    const inner = new Env({}, this.now, {}, this.exhaustive);
+    for (const [k, x] of fn.vars) inner.vars.set(k, x);
+    for (const [k, f] of fn.funcs) inner.funcs.set(k, f);
+    fn.params.forEach((p, i) => {
+      if (i < args.length) inner.vars.set(p.name, this.eval(args[i]!));
+      else if (p.default) inner.vars.set(p.name, inner.eval(p.default));
+      else fail(`${name}() needs a value for its parameter ${p.name}`);
+    });
+    for (const st of fn.lets) inner.let(st);
+    return inner.eval(fn.body);
+  }
+
+  /** The value of a computed column, or why it has none. */
+  compute(expr: SyntaxNode): Computed {
+    try {
+      return { value: this.eval(expr) };
+    } catch (e) {
+      if (e instanceof Unmodelled) return { unknown: e.message };
+      throw e;
+    }
+  }
+
+  /** A column read whole (`project C`, `extend C`): its value, or why it has none. */
+  column(ref: SyntaxNode): Computed {
+    const unknown = this.vars.has(nameOf(ref)) ? undefined : this.unknown.get(nameOf(ref));
+    return unknown === undefined ? { value: this.eval(ref) } : { unknown };
+  }
+
+  setColumn(name: string, c: Computed): void {
+    if ('value' in c) {
+      this.row[name] = c.value;
+      this.unknown.delete(name);
+    } else {
+      this.row[name] = null;
+      this.unknown.set(name, c.unknown);
+    }
+  }
 
   /**
    * `mv-apply x = <array> to typeof(string) on (summarize a = countif(p), ...)`: the subquery runs
@@ -456,8 +600,7 @@ export class Env {
       let count = 0;
       for (const item of items) {
         const value: KValue = asString ? toStr({ dyn: item }) : { dyn: item };
-        const inner = new Env({ ...this.row, [name]: value }, this.now);
-        for (const [k, v] of this.vars) inner.vars.set(k, v);
+        const inner = this.child({ ...this.row, [name]: value });
         if (inner.eval(pred) === true) count++;
       }
       results[nameOf(aggName!)] = count;
@@ -491,6 +634,8 @@ export class Env {
       case 'NameReference': {
         const name = nameOf(n);
         if (this.vars.has(name)) return this.vars.get(name)!;
+        const unknown = this.unknown.get(name);
+        if (unknown !== undefined) return fail(`${name} has no modelled value: ${unknown}`);
         if (Object.prototype.hasOwnProperty.call(this.row, name)) return this.row[name]!;
         return fail(`unknown name ${name}`);
       }
@@ -498,19 +643,14 @@ export class Env {
         return { dyn: this.json(nodesOf(n)[0]!) };
       case 'PathExpression': {
         const [base, member] = nodesOf(n);
+        // `d.[k]`: the member named by an expression.
+        if (member!.kind === 'BracketedExpression') return this.element(this.eval(base!), this.eval(nodesOf(member!)[0]!));
         return this.member(this.eval(base!), nameOf(member!));
       }
       case 'ElementExpression': {
         const [base, sel] = nodesOf(n);
         const key = this.eval(nodesOf(sel!)[0]!);
-        const b = this.eval(base!);
-        // An array element by its index (negative from the end); null outside the array.
-        if (typeof key === 'number') {
-          if (b === null || !isDyn(b) || !Array.isArray(b.dyn)) return { dyn: null };
-          const i = key < 0 ? b.dyn.length + key : key;
-          return { dyn: i >= 0 && i < b.dyn.length ? (b.dyn[i] as unknown) : null };
-        }
-        return this.member(b, str(key, 'element access'));
+        return this.element(this.eval(base!), key);
       }
       case 'AndExpression': {
         const [l, r] = nodesOf(n);
@@ -580,8 +720,7 @@ export class Env {
   private aggregate(name: string, args: SyntaxNode[]): KValue {
     const group = this.context.group;
     if (!group) fail(`${name}() outside summarize`);
-    const envs = group.map((r) => new Env(r, this.now));
-    for (const e of envs) for (const [k, x] of this.vars) e.vars.set(k, x);
+    const envs = group.map((r) => this.child(r));
     const where = (i: number): Env[] => envs.filter((e) => e.eval(args[i]!) === true);
     switch (name) {
       case 'count':
@@ -645,6 +784,16 @@ export class Env {
     if (isTs(a) && isTs(b) && (op === '+' || op === '-')) return { ts: op === '+' ? a.ts + b.ts : a.ts - b.ts };
     if (typeof a === 'number' && typeof b === 'number') return op === '+' ? a + b : op === '-' ? a - b : a * b;
     return fail(`arithmetic ${op} on ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
+  }
+
+  /** `b[key]`: an array element by its index (negative from the end; null outside the array), or a member. */
+  private element(b: KValue, key: KValue): KValue {
+    if (typeof key === 'number') {
+      if (b === null || !isDyn(b) || !Array.isArray(b.dyn)) return { dyn: null };
+      const i = key < 0 ? b.dyn.length + key : key;
+      return { dyn: i >= 0 && i < b.dyn.length ? (b.dyn[i] as unknown) : null };
+    }
+    return this.member(b, str(key, 'element access'));
   }
 
   private member(base: KValue, key: string): KValue {
@@ -723,32 +872,45 @@ export class Env {
     };
     switch (op.kind) {
       case 'ProjectOperator': {
-        const out: Row = {};
-        for (const e of items) {
+        // Like extend, every expression reads the input row; a column with no modelled value is
+        // carried as such.
+        const out: [string, Computed][] = items.map((e) => {
           if (e.kind === 'SimpleNamedExpression') {
             const [name, expr] = named(e);
-            out[name] = this.eval(expr);
-          } else if (e.kind === 'NameReference') out[nameOf(e)] = this.eval(e);
-          else fail(`project of ${e.kind} is not modelled`);
-        }
+            return [name, this.compute(expr)];
+          }
+          if (e.kind !== 'NameReference') fail(`project of ${e.kind} is not modelled`);
+          return [nameOf(e), this.column(e)];
+        });
         for (const k of Object.keys(row)) delete row[k];
-        Object.assign(row, out);
+        this.unknown.clear();
+        for (const [name, c] of out) this.setColumn(name, c);
         break;
       }
       case 'ProjectAwayOperator':
-        for (const e of items) delete row[nameOf(e)];
+        for (const e of items) {
+          delete row[nameOf(e)];
+          this.unknown.delete(nameOf(e));
+        }
         break;
       case 'ProjectKeepOperator': {
         const keep = new Set(items.map(nameOf));
         for (const k of Object.keys(row)) if (!keep.has(k)) delete row[k];
+        for (const k of [...this.unknown.keys()]) if (!keep.has(k)) this.unknown.delete(k);
         break;
       }
       case 'ProjectRenameOperator':
         for (const e of items) {
           const [name, expr] = named(e);
           const old = nameOf(expr);
-          row[name] = row[old] ?? fail(`unknown name ${old}`);
+          // A typed null is a value: only a column the row lacks is unknown.
+          if (!Object.prototype.hasOwnProperty.call(row, old)) fail(`unknown name ${old}`);
+          row[name] = row[old]!;
           delete row[old];
+          const unknown = this.unknown.get(old);
+          this.unknown.delete(old);
+          if (unknown === undefined) this.unknown.delete(name);
+          else this.unknown.set(name, unknown);
         }
         break;
     }
@@ -759,13 +921,15 @@ export class Env {
     const name = nameOf(fn!);
     const args = elements(nodesOf(argList!)[0]);
     const v = (i: number): KValue => this.eval(args[i]!);
+    const user = this.funcs.get(name);
+    if (user) return this.callUser(name, user, args);
     if (AGGREGATES.has(name)) return this.aggregate(name, args);
     switch (name) {
       case 'prev': {
         if (this.context.prev === undefined) fail('prev() needs serialized rows (after sort or serialize)');
         if (args.length !== 1) fail('prev() with an offset or default is not modelled');
         if (this.context.prev === null) return null;
-        return new Env(this.context.prev, this.now).eval(args[0]!);
+        return this.child(this.context.prev).eval(args[0]!);
       }
       case 'array_sort_asc': {
         // Numbers ascending (the only arrays rulec sorts); nulls would go last.
@@ -789,12 +953,6 @@ export class Env {
       case 'ceiling': {
         const x = num(v(0));
         return x === null ? null : Math.ceil(x);
-      }
-      case 'tolong': {
-        const x = v(0);
-        if (x === null) return null;
-        if (typeof x === 'number') return Math.trunc(x);
-        return fail('tolong of a non-number is not modelled');
       }
       case 'array_length': {
         const x = v(0);
@@ -840,7 +998,10 @@ export class Env {
         const t = toStr(x);
         return /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(t) ? Number(t) : null;
       }
-      case 'parse_json': {
+      case 'parse_json':
+      case 'todynamic':
+      case 'toobject':
+      case 'parsejson': {
         const x = v(0);
         if (isDyn(x)) return x;
         const t = toStr(x);
@@ -850,6 +1011,14 @@ export class Env {
           return { dyn: t };
         }
       }
+      case 'parse_urlquery':
+      case 'parseurlquery':
+        return parseUrlQuery(toStr(v(0)));
+      case 'replace_regex':
+        return replaceRegex(toStr(v(0)), str(v(1), 'replace_regex regex'), str(v(2), 'replace_regex rewrite'));
+      case 'replace':
+        // The deprecated alias keeps its own argument order (Kusto.Language: regex, rewrite, source).
+        return replaceRegex(toStr(v(2)), str(v(0), 'replace regex'), str(v(1), 'replace rewrite'));
       case 'extract': {
         const re = re2ToJs(str(v(0), 'extract regex'));
         const group = num(v(1))!;

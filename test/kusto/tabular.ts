@@ -6,7 +6,8 @@
  * - `let` of a tabular expression, of a function with a body of `let`s and one expression
  *   (called as `f()`), and of scalars;
  * - `union a, b`: the rows of each, columns by name, absent columns null;
- * - `where`, `extend` (left to right, a column may read the ones before it), `project`;
+ * - `where`, `extend`, `project` (every expression reads the operator's input row, as
+ *   Kusto.Language scopes it: a column the same extend sets is an unknown name to the next one);
  * - `summarize aggs by cols`: one row per distinct value of the by-columns (no row from an empty
  *   input), aggregates over the group's rows;
  * - `join kind=inner|leftouter (right) on cols`: every pair of rows with equal key values; the
@@ -167,7 +168,7 @@ class Scope {
     for (const [i, r] of t.rows.entries()) {
       const row: Row = project ? {} : { ...r };
       // prev() reads the previous row as this operator made it.
-      const env = this.env(project ? { ...r } : row, this.rowContext(t, i, out));
+      const env = this.env({ ...r }, this.rowContext(t, i, out));
       for (const item of items) {
         if (item.kind === 'NameReference') {
           const c = nameOf(item);
@@ -175,9 +176,7 @@ class Scope {
           row[c] = r[c]!;
         } else if (item.kind === 'SimpleNamedExpression') {
           const [name, expr] = nodesOf(item);
-          const v = env.eval(expr!);
-          row[nameOf(name!)] = v;
-          if (!project) env.row[nameOf(name!)] = v;
+          row[nameOf(name!)] = env.eval(expr!);
         } else fail(`unsupported ${project ? 'project' : 'extend'} item ${item.kind}`);
       }
       out.push(row);

@@ -68,8 +68,11 @@ export function toSigma(m: KustoMapping, lifted: LiftedQuery, rowFilters: RowFil
     const [column, path] = columnPath(l.field, l.offset);
     const texts = l.values.flatMap((v) => (v.kind === 'param' ? (paramValues.get(v.name) ?? []) : [v]));
     const plain = texts.flatMap((v) => (v.kind === 'string' || v.kind === 'number' ? [v.value] : []));
-    // The log source's own row condition (ActionType == "FileCreated"): the log source says it.
-    if (path.length === 0 && (kqlOp(l) === '==' || kqlOp(l) === 'in') && consumed.has(`${column}\0${plain.map(String).sort().join('\0')}`)) return undefined;
+    // The log source's own row condition (ActionType == "FileCreated", EventID == 4688): the log
+    // source says it. A number has no case: the leaf of `EventID == 4688` carries no `cased`.
+    const numbers = texts.length > 0 && texts.every((v) => v.kind === 'number');
+    const equality = ['==', 'in', ...(numbers ? ['=~', 'in~'] : [])].includes(kqlOp(l) ?? '');
+    if (path.length === 0 && equality && consumed.has(`${column}\0${plain.map(String).sort().join('\0')}`)) return undefined;
     const op = kqlOp(l);
     if (!op) throw new ImportRefusal('mapping', l.field, `--fields sigma: ${l.field}: a case-sensitive has_any has no Sigma form`, l.offset);
     if (l.values.some((v) => v.kind === 'param' && (paramValues.get(v.name) ?? []).length === 0)) {
