@@ -8,121 +8,39 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadText, ruleIndex, type LoadedRule } from '../../src/collection/load.js';
+import { loadText, ruleIndex } from '../../src/collection/load.js';
 import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
 import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.js';
 import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
-import { correlateWith, correlationSetup, type CorrelationSpec } from '../../src/correlate/index.js';
-import { Engine } from '../../src/eval/index.js';
-
-interface ContractHit {
-  group: string[];
-  t: number;
-  value: number;
-}
+import {
+  ALIASED_HOST,
+  ALIASED_USER,
+  base,
+  burst,
+  BY_HOST,
+  BY_USER,
+  contractHits,
+  corr,
+  correlation,
+  events,
+  isProcess,
+  RUNS,
+  sameHits,
+  stream,
+  T0,
+  thresholds,
+  type ContractHit,
+  type Stream,
+} from '../helpers/correlation-streams.js';
 import { mappingOf } from './helpers.js';
 import { rowFor } from './rows.js';
 import { runKql, type Table } from './tabular.js';
-import type { Row } from './interpreter.js';
 
-const RUNS = Number(process.env.RULEC_CORRELATION_RUNS ?? 2000);
 const TIMEOUT = 600_000;
-const T0 = Date.parse('2026-03-01T10:00:00Z');
 const PLATFORM = 'sentinel';
 const opts = { platform: PLATFORM, format: 'query', mapping: mappingOf(PLATFORM) };
 
-const base = (name: string, eventId: number): string =>
-  `title: ${name}\nname: ${name}\nlogsource: {product: windows, service: security}\ndetection:\n  selection: {EventID: ${eventId}}\n  condition: selection\n`;
-const BASE = [
-  base('failed', 4625),
-  base('success', 4624),
-  base('logoff', 4634),
-  "title: net\nname: net\nlogsource: {product: windows, category: process_creation}\ndetection:\n  selection: {Image|endswith: '\\\\net.exe'}\n  condition: selection\n",
-].join('---\n');
-
-/** Loads the base rules and the given correlation documents; the last document is the one under test. */
-function correlation(yaml: string): { input: CorrelationInput; bases: CompileInput[]; loaded: LoadedRule[] } {
-  const loaded = loadText('test.yml', `${BASE}---\n${yaml}`);
-  for (const l of loaded) {
-    const errs = l.diagnostics.filter((d) => d.severity === 'error');
-    if (errs.length) throw new Error(`did not load: ${JSON.stringify(errs)}`);
-  }
-  const index = ruleIndex(loaded);
-  const bases: CompileInput[] = [];
-  const resolve = (l: LoadedRule): CorrelationInput => {
-    const rule = l.rule as CorrelationRule;
-    const refs: CorrelationInput['refs'] = [];
-    for (const ref of rule.correlation.rules) {
-      const r = index.resolve(ref)!;
-      if (r.rule!.kind === 'correlation') refs.push({ ref, input: resolve(r) });
-      else {
-        const input = { path: 'test.yml', rule: r.rule as DetectionRule, ir: r.ir! };
-        bases.push(input);
-        refs.push({ ref, input });
-      }
-    }
-    return { path: 'test.yml', rule, refs };
-  };
-  return { input: resolve(loaded[loaded.length - 1]!), bases, loaded };
-}
-
-function corr(type: string, rules: string[], extra: string, name = 'c'): string {
-  return `title: ${name}\nname: ${name}\ncorrelation:\n  type: ${type}\n  rules: [${rules.join(', ')}]\n  timespan: 5s\n${extra}`;
-}
-
-interface Generated {
-  gap: number;
-  /** Ticks below the millisecond (in ms): stored by the platform, cut by the contract. */
-  sub: number;
-  EventID: number;
-  fields: Record<string, unknown>;
-}
-
-const maybe = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 4 });
-// Gaps of 0 (equal timestamps), and of 1..6 s around the 5 s timespan, so windows meet their edges.
-const security: fc.Arbitrary<Generated> = fc.record({
-  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
-  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
-  EventID: fc.constantFrom(4625, 4625, 4624, 4634),
-  fields: fc.record(
-    {
-      TargetUserName: maybe(fc.constantFrom('alice', 'Alice', 'bob', '')),
-      SubjectUserName: maybe(fc.constantFrom('alice', 'bob', '')),
-      IpAddress: maybe(fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '')),
-      LogonType: maybe(fc.integer({ min: 0, max: 5 })),
-      IpPort: maybe(fc.constantFrom('1', '22', '0.5', '-3', 'x', '007', '')),
-      Computer: maybe(fc.constantFrom('pc1', 'pc2', '')),
-      WorkstationName: maybe(fc.constantFrom('pc1', 'PC1', '')),
-    },
-    { requiredKeys: [] },
-  ),
-});
-// Process creation events (another table): only the process rule can match them.
-const processEvent: fc.Arbitrary<Generated> = fc.record({
-  gap: fc.constantFrom(0, 0, 1, 2, 3, 4, 5, 5, 6),
-  sub: fc.constantFrom(0, 0, 0, 0.25, 0.75),
-  EventID: fc.constant(0),
-  fields: fc.record(
-    { Image: fc.constantFrom('C:\\Windows\\System32\\net.exe', 'C:\\Windows\\System32\\cmd.exe'), Computer: maybe(fc.constantFrom('pc1', 'pc2', '')) },
-    { requiredKeys: ['Image'] },
-  ),
-});
-const generated = fc.oneof({ arbitrary: security, weight: 3 }, { arbitrary: processEvent, weight: 1 });
-const stream = fc.array(generated, { minLength: 0, maxLength: 14 });
-
-type Stream = { time: number; sub: number; event: Record<string, unknown> }[];
-
-function events(gen: Generated[]): Stream {
-  let t = T0;
-  return gen.map((g) => {
-    t += g.gap * 1000;
-    const event: Record<string, unknown> = g.EventID ? { EventID: g.EventID } : {};
-    for (const [k, v] of Object.entries(g.fields)) if (v !== undefined) event[k] = v;
-    return { time: t, sub: g.sub, event };
-  });
-}
-
-type Compiled = ReturnType<typeof correlation> & { query: string; engine?: Engine; specs?: CorrelationSpec[] };
+type Compiled = ReturnType<typeof correlation> & { query: string };
 
 const parsed = new Map<string, Compiled>();
 
@@ -140,7 +58,7 @@ function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   const c = compiled(yaml);
   // Each event is stored in the table of the referenced rules of its log source (security or process).
   const tables = new Map<string, Table>();
-  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === ('Image' in event))!;
+  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === isProcess(event))!;
   for (const b of c.bases) {
     const view = compileKustoQuery(b, opts).view;
     if (!tables.has(view.table)) tables.set(view.table, { columns: [...view.columns.keys()], rows: [] });
@@ -158,27 +76,6 @@ function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
 }
 
-/** The evaluator's hits: the detection rules matched by the evaluator, the correlation by the streaming engine. */
-function oracle(yaml: string, stream: Stream): ContractHit[] {
-  const c = compiled(yaml);
-  const key = c.input.rule.id ?? c.input.rule.name!;
-  // The time as the platform writes it, to the 100 ns tick: 2026-03-01T10:00:05.0002500Z.
-  const iso = (time: number, sub: number): string => new Date(time).toISOString().replace('Z', `${String(Math.round(sub * 10_000)).padStart(4, '0')}Z`);
-  const events = stream.map(({ time, sub, event }) => ({ ...event, TimeGenerated: iso(time, sub) }));
-  c.engine ??= Engine.fromLoaded(c.loaded, { unknownOrigin: 'all' }).engine;
-  c.specs ??= correlationSetup(c.loaded).specs;
-  return correlateWith(c.engine, c.specs, events)
-    .filter((h) => h.rule === key)
-    .map((h) => ({ group: c.input.rule.correlation.groupBy.map((g) => h.group[g]!), t: h.window.end, value: h.value }));
-}
-
-const key = (h: ContractHit): string => `${JSON.stringify(h.group)}@${h.t}`;
-function same(got: ContractHit[], want: ContractHit[]): boolean {
-  if (got.length !== want.length) return false;
-  const w = new Map(want.map((h) => [key(h), h.value]));
-  return got.every((h) => w.has(key(h)) && Math.abs(w.get(key(h))! - h.value) <= 1e-9 * Math.max(1, Math.abs(h.value)));
-}
-
 /** The property: on every generated stream, the query's hits are the contract's. */
 function equivalent(yamls: string[]): void {
   for (const y of yamls) compiled(y);
@@ -186,31 +83,14 @@ function equivalent(yamls: string[]): void {
     fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
       const s = events(gen);
       const got = kqlHits(yaml, s);
-      const want = oracle(yaml, s);
-      if (!same(got, want)) {
+      const want = contractHits(compiled(yaml), s);
+      if (!sameHits(got, want)) {
         throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
       }
     }),
     { numRuns: RUNS },
   );
 }
-
-const thresholds = (type: string, rules: string[], group: string, field?: string): string[] =>
-  [
-    'gte: 1',
-    'gte: 2',
-    'gte: 3',
-    'gt: 2',
-    'lt: 2',
-    'eq: 2',
-    'neq: 1',
-    'gte: 2\n    lte: 3',
-  ].map((cond) => corr(type, rules, `${group}  condition:\n    ${cond}${field ? `\n    field: ${field}` : ''}\n`));
-
-const BY_USER = '  group-by: [TargetUserName]\n';
-
-const BY_HOST = '  group-by: [Computer]\n';
-const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
 
 /** The correlations of each property below, in order; the analyzer test reads them all. */
 const CASES: string[][] = [
@@ -229,19 +109,19 @@ const CASES: string[][] = [
     corr('temporal', ['failed', 'success'], BY_USER),
     corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
     corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
-    corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+    corr('temporal', ['failed', 'success'], ALIASED_USER),
   ],
   [
     corr('temporal_ordered', ['failed', 'success'], BY_USER),
     corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
     corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
-    corr('temporal_ordered', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+    corr('temporal_ordered', ['failed', 'success'], ALIASED_USER),
   ],
   [
     corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
     corr('temporal', ['failed', 'net'], BY_HOST),
     corr('temporal_ordered', ['net', 'failed'], BY_HOST),
-    corr('temporal_ordered', ['failed', 'net'], '  group-by: [host]\n  aliases:\n    host:\n      failed: WorkstationName\n      net: Computer\n'),
+    corr('temporal_ordered', ['failed', 'net'], ALIASED_HOST),
   ],
   [
     `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,

@@ -6,12 +6,13 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, refuseNative, TargetFailure, type CompileResult, type EventSource, type QueryStage, type Target } from '../types.js';
+import { guard, refuseNative, TargetFailure, type CompileResult, type CorrelationInput, type EventSource, type QueryStage, type Target, type TargetOptions } from '../types.js';
 import { savedSearchesBundle, stanza } from './artifacts.js';
-import { queryFields, type Query } from './ast.js';
-import { renderQuery, renderStages } from './dialect.js';
+import { pipelineFields, queryFields, type Query } from './ast.js';
+import { compileSplCorrelation } from './correlation.js';
+import { renderPipeline, renderQuery, renderStages } from './dialect.js';
 import { platformMapping, resolveLogSource, SPLUNK_FIELD_NAME } from './mapping.js';
-import { parseQuery, SplSyntaxError } from './parser.js';
+import { parsePipeline, parseQuery, SplSyntaxError } from './parser.js';
 import { printQuery } from './printer.js';
 
 export const PLATFORMS = ['sysmon', 'windows', 'cim'] as const;
@@ -30,8 +31,8 @@ export function compileSpl(input: Parameters<Target['compile']>[0], platform: st
  * The mapping already refuses names Splunk cannot hold; a query that still names one would match
  * nothing in Splunk without a word, so it is refused as a defect of rulec rather than emitted.
  */
-export function checkFieldNames(query: Query): void {
-  for (const f of queryFields(query)) {
+export function checkFieldNames(query: Query | Set<string>): void {
+  for (const f of query instanceof Set ? query : queryFields(query)) {
     if (!SPLUNK_FIELD_NAME.test(f)) throw new TargetFailure('unsupported', `rulec defect: the query names the field '${f}', which no Splunk field can be named (letters, digits, '_', '.' and ':' only); please report it`);
   }
 }
@@ -53,6 +54,16 @@ export const splTarget: Target = {
       }
       const n = notes.length ? { notes } : {};
       return { ok: true, query, output: query + '\n', ext: 'spl', stages: { parameters: [], stages }, ...n };
+    });
+  },
+  compileCorrelation(input: CorrelationInput, opts: TargetOptions): CompileResult {
+    return guard(() => {
+      const c = compileSplCorrelation(input, opts.platform, opts.mapping, opts.index);
+      checkFieldNames(pipelineFields(c.pipeline));
+      const query = renderPipeline(c.pipeline);
+      const notes = [...c.notes];
+      const n = notes.length ? { notes } : {};
+      return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
     });
   },
   eventSources(ls, opts): EventSource[] {
@@ -78,16 +89,17 @@ export const splTarget: Target = {
     const out = new Map<string, Diagnostic[]>();
     for (const [i, q] of queries.entries()) {
       progress?.(i);
-      out.set(q.key, validateQuery(q.query));
+      out.set(q.key, validateQuery(q.query, 'refs' in q.input));
     }
     return out;
   },
 };
 
-/** Parse an emitted query; a syntax error is a located diagnostic. */
-export function validateQuery(query: string): Diagnostic[] {
+/** Parse an emitted query (a correlation's: a pipeline); a syntax error is a located diagnostic. */
+export function validateQuery(query: string, correlation = false): Diagnostic[] {
   try {
-    parseQuery(query);
+    if (correlation) parsePipeline(query);
+    else parseQuery(query);
     return [];
   } catch (e) {
     if (e instanceof SplSyntaxError) return [error('spl-syntax', `SPL ${e.message}`, { line: e.line, column: e.column })];

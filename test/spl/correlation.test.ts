@@ -1,0 +1,195 @@
+/**
+ * Correlation rules on SPL: the emitted query, parsed by rulec's SPL parser and run by the test
+ * interpreter (interpret.ts runPipeline, Splunk's documented semantics of each command) over the
+ * events Splunk would index for a generated, time-ordered stream, returns exactly the hits (group,
+ * window end, value) of the evaluator for the same stream, for every type SPL compiles, with window
+ * edges (events exactly one timespan apart, one second more, equal timestamps, sub-millisecond
+ * times) and interleaved groups made frequent by the generator (test/helpers/correlation-streams.ts).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadPlatformMapping } from '../../src/config/mapping.js';
+import { platformMapping, resolveLogSource } from '../../src/targets/spl/mapping.js';
+import { renderPipeline } from '../../src/targets/spl/dialect.js';
+import { parsePipeline } from '../../src/targets/spl/parser.js';
+import { splTarget, validateQuery } from '../../src/targets/spl/target.js';
+import {
+  ALIASED_HOST,
+  ALIASED_USER,
+  burst,
+  BY_HOST,
+  BY_USER,
+  contractHits,
+  corr,
+  correlation,
+  events,
+  isProcess,
+  RUNS,
+  sameHits,
+  stream,
+  thresholds,
+  type ContractHit,
+  type Stream,
+} from '../helpers/correlation-streams.js';
+import { runPipeline, type TimedEvent } from './interpret.js';
+import { splunkEvent } from './model.js';
+
+const TIMEOUT = 600_000;
+const PLATFORM = 'sysmon';
+const mapping = loadPlatformMapping('spl', PLATFORM);
+const pm = platformMapping(mapping, PLATFORM);
+const opts = { platform: PLATFORM, format: 'query', mapping };
+
+type Compiled = ReturnType<typeof correlation> & { query: string };
+const cache = new Map<string, Compiled>();
+
+function compiled(yaml: string): Compiled {
+  let c = cache.get(yaml);
+  if (c) return c;
+  const x = correlation(yaml);
+  const r = splTarget.compileCorrelation!(x.input, opts);
+  if (!r.ok) throw new Error(`did not compile: ${r.error}`);
+  cache.set(yaml, (c = { ...x, query: r.query }));
+  return c;
+}
+
+const SECURITY = resolveLogSource(pm, { product: 'windows', service: 'security' });
+const PROCESS = resolveLogSource(pm, { product: 'windows', category: 'process_creation' });
+
+/** The hits the query returns over the stream as Splunk indexes it: one index, every event with its own _time. */
+function splHits(yaml: string, s: Stream): ContractHit[] {
+  const c = compiled(yaml);
+  const indexed: TimedEvent[] = s.map(({ time, sub, event }) => ({ event: splunkEvent(event, pm, isProcess(event) ? PROCESS : SECURITY), time: (time + sub) / 1000 }));
+  const rows = runPipeline(parsePipeline(c.query), indexed);
+  const groups = c.input.rule.correlation.groupBy;
+  return rows.map((r) => {
+    const end = r.get('WindowEnd');
+    const start = r.get('WindowStart');
+    if (typeof end !== 'number' || typeof start !== 'number') throw new Error(`a hit without its window: ${JSON.stringify([...r])}`);
+    expect(Math.round((end - start) * 1000)).toBe(c.input.rule.correlation.timespanSeconds * 1000);
+    return { group: groups.map((g) => r.get(g) as string), t: Math.round(end * 1000), value: r.get('Value') as number };
+  });
+}
+
+function equivalent(yamls: string[]): void {
+  for (const y of yamls) compiled(y);
+  fc.assert(
+    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
+      const s = events(gen);
+      const got = splHits(yaml, s);
+      const want = contractHits(compiled(yaml), s);
+      if (!sameHits(got, want)) {
+        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+}
+
+/** The correlations of each property below, in order; the parser test reads them all. */
+const CASES: string[][] = [
+  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
+  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
+  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
+  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  [
+    corr('temporal', ['failed', 'success'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'success'], ALIASED_USER),
+  ],
+  [
+    corr('temporal_ordered', ['failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success'], ALIASED_USER),
+    corr('temporal_ordered', ['failed', 'success'], ''),
+  ],
+  [
+    corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
+    corr('value_count', ['failed', 'net'], `${BY_HOST}  condition: {field: Computer, gte: 1}\n`),
+    corr('temporal', ['failed', 'net'], BY_HOST),
+    corr('temporal_ordered', ['net', 'failed'], BY_HOST),
+    corr('temporal_ordered', ['failed', 'net'], ALIASED_HOST),
+  ],
+  [
+    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
+    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
+    `${burst}---\n${corr('temporal', ['burst', 'success'], ALIASED_USER.replace('failed:', 'burst:'), 'outer')}`,
+    `${burst}---\n${corr('event_count', ['burst', 'failed'], `${BY_USER}  condition: {gte: 3}\n`, 'outer')}`,
+  ],
+];
+
+describe('spl correlation queries select the contract hits', { timeout: TIMEOUT }, () => {
+  it('event_count (one group, no group-by, ranges)', () => {
+    equivalent(CASES[0]!);
+  });
+
+  it('value_count', () => {
+    equivalent(CASES[1]!);
+  });
+
+  it('value_sum, of an integer field and of decimal text', () => {
+    equivalent(CASES[2]!);
+  });
+
+  it('value_avg, of decimal text and of an integer field', () => {
+    equivalent(CASES[3]!);
+  });
+
+  it('temporal (default condition: every rule), and an aliased group-by', () => {
+    equivalent(CASES[4]!);
+  });
+
+  it('temporal_ordered (equal timestamps are ordered, a rule listed twice), and an aliased group-by', () => {
+    equivalent(CASES[5]!);
+  });
+
+  it('rules of two log sources: one multisearch, each event once (counting types too)', () => {
+    equivalent(CASES[6]!);
+  });
+
+  it('chained correlations: a burst of failures, then a success; bursts counted; a burst with its own rule', () => {
+    equivalent(CASES[7]!);
+  });
+
+  it('every query passes --validate (the SPL parser), and prints back the same', () => {
+    for (const c of CASES.flat().map(compiled)) {
+      expect(validateQuery(c.query, true)).toEqual([]);
+      expect(renderPipeline(parsePipeline(c.query))).toBe(c.query);
+      const bases = new Set(c.bases.map((b) => b.rule.name));
+      expect(parsePipeline(c.query).sources.length).toBeGreaterThanOrEqual(bases.size);
+    }
+  });
+});
+
+describe('spl correlation refusals', () => {
+  const refused = (yaml: string): ReturnType<NonNullable<typeof splTarget.compileCorrelation>> => splTarget.compileCorrelation!(correlation(yaml).input, opts);
+
+  it('a counting type over rules of one source: an event matching both would count twice', () => {
+    expect(refused(corr('event_count', ['failed', 'success'], `${BY_USER}  condition: {gte: 2}\n`))).toMatchObject({
+      ok: false,
+      kind: 'unsupported',
+      error: expect.stringMatching(/^event_count over rules 'failed' and 'success', whose searches can select the same event/),
+    });
+  });
+
+  it('percentiles: Splunk defines no nearest-rank percentile', () => {
+    for (const y of [corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`), corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`)]) {
+      expect(refused(y)).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringMatching(/^value_(percentile|median) is not compiled to SPL: Splunk documents perc and upperperc as approximations/) });
+    }
+  });
+
+  it('a chained correlation whose group-by is not one of the inner correlation\'s', () => {
+    expect(refused(`${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_HOST, 'outer')}`)).toMatchObject({
+      ok: false,
+      kind: 'unsupported',
+      error: "group-by field 'Computer' is not a group-by field of correlation 'burst', whose hits hold only TargetUserName",
+    });
+  });
+
+  it('a group-by name no Splunk field can have', () => {
+    const r = splTarget.compileCorrelation!(correlation(corr('event_count', ['failed'], '  group-by: [bad-name]\n  condition: {gte: 2}\n')).input, opts);
+    expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("group-by name 'bad-name' cannot name a Splunk field") });
+  });
+});
