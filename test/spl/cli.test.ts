@@ -59,13 +59,14 @@ describe('rulec build --target spl', () => {
     expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
-    expect(conf.match(/^\[rulec - /gm)).toHaveLength(15);
+    // 15 detection rules and 5 correlations.
+    expect(conf.match(/^\[rulec - /gm)).toHaveLength(20);
     expect(conf).toContain('[rulec - Executable Drop via Azure Custom Script Extension]\n');
     expect(conf).toContain('action.correlationsearch.annotations = {"mitre_attack":["T1651","T1021.008"]}');
     // A multi-line search continues with a trailing backslash, and every search is a query rulec parses.
     const searches = [...conf.matchAll(/^search = ((?:.* \\\n)*.*)$/gm)].map((m) => m[1]!.replace(/ \\\n/g, '\n'));
-    expect(searches).toHaveLength(15);
-    for (const s of searches) expect(() => parseQuery(s)).not.toThrow();
+    expect(searches).toHaveLength(20);
+    for (const s of searches) expect(() => (s.includes('rulec_rule=') ? parsePipeline(s) : parseQuery(s))).not.toThrow();
     expect(readFileSync(join(out, 'metadata/default.meta'), 'utf8')).toContain('access = read : [ * ]');
   });
 

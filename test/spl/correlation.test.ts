@@ -25,6 +25,7 @@ import {
   events,
   isProcess,
   RUNS,
+  T0,
   sameHits,
   stream,
   thresholds,
@@ -191,5 +192,64 @@ describe('spl correlation refusals', () => {
   it('a group-by name no Splunk field can have', () => {
     const r = splTarget.compileCorrelation!(correlation(corr('event_count', ['failed'], '  group-by: [bad-name]\n  condition: {gte: 2}\n')).input, opts);
     expect(r).toMatchObject({ ok: false, kind: 'unsupported', error: expect.stringContaining("group-by name 'bad-name' cannot name a Splunk field") });
+  });
+});
+
+describe('spl correlation saved searches', { timeout: TIMEOUT }, () => {
+  // A stream stretched 30 times (gaps up to 3 minutes) and timespans of 150 s: the first run's search
+  // reads all of it, the next one's starts inside it, where its lookback cuts the events off.
+  const STRETCH = 30;
+  const YAMLS = [
+    corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`),
+    corr('temporal_ordered', ['failed', 'success'], BY_USER),
+    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
+  ].map((y) => y.replace(/timespan: 5s/g, 'timespan: 150s'));
+  const saved = new Map<string, { query: string; lookback: number; output: string }>();
+  const savedSearch = (yaml: string): { query: string; lookback: number; output: string } => {
+    let s = saved.get(yaml);
+    if (s) return s;
+    const r = splTarget.compileCorrelation!(compiled(yaml).input, { ...opts, format: 'savedsearches' });
+    if (!r.ok) throw new Error(r.error);
+    const m = /^dispatch\.earliest_time = -(\d+)m$/m.exec(r.output);
+    saved.set(yaml, (s = { query: r.query, lookback: Number(m![1]) * 60, output: r.output }));
+    return s;
+  };
+
+  it('hourly, over the hour and twice the timespans of the chain; the query reports the hits of the last hour', () => {
+    expect(savedSearch(YAMLS[0]!).output).toMatch(/^cron_schedule = \d+ \* \* \* \*$/m);
+    expect(YAMLS.map((y) => savedSearch(y).lookback / 60)).toEqual([65, 65, 70]);
+    expect(savedSearch(YAMLS[0]!).query.split('\n').at(-1)).toBe('| where WindowEnd>=now()-3600');
+    expect(validateQuery(savedSearch(YAMLS[2]!).query, true)).toEqual([]);
+  });
+
+  const base = T0 / 1000;
+  const runs = [base + 1200, base + 4800];
+  /** Each run's hits over the events its dispatch times select, and the contract's, as comparable texts. */
+  const check = (yaml: string, s: Stream): void => {
+        const c = compiled(yaml);
+        const { query, lookback } = savedSearch(yaml);
+        const indexed: TimedEvent[] = s.map(({ time, sub, event }) => ({ event: splunkEvent(event, pm, isProcess(event) ? PROCESS : SECURITY), time: (time + sub) / 1000 }));
+        const got: string[] = [];
+        for (const now of runs) {
+          // dispatch.earliest_time is inclusive, latest_time (now) exclusive.
+          const window = indexed.filter((e) => e.time >= now - lookback && e.time < now);
+          for (const r of runPipeline(parsePipeline(query), window, now)) got.push(`${JSON.stringify(c.input.rule.correlation.groupBy.map((g) => r.get(g)))}@${Math.round((r.get('WindowEnd') as number) * 1000)}=${r.get('Value')}`);
+        }
+        const want = contractHits(c, s).map((h) => `${JSON.stringify(h.group)}@${h.t}=${h.value}`);
+        expect(got.sort()).toEqual(want.sort());
+  };
+
+  it('consecutive runs report every hit once, their lookback holding every event a hit depends on', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...YAMLS), stream, (yaml, gen) => check(yaml, events(gen).map((e) => ({ ...e, time: T0 + (e.time - T0) * STRETCH })))),
+      { numRuns: Math.max(100, RUNS / 4) },
+    );
+  });
+
+  it('the point before a hit reads events up to twice the timespan old', () => {
+    // At 1300 s (second run): 3 failures in [1150, 1300], but the point at 1160 already held with the
+    // failure at 1010, which a lookback of less than 2 x 150 s would cut off (a false hit at 1300).
+    const at = (s: number): Stream[number] => ({ time: T0 + s * 1000, sub: 0, event: { EventID: 4625, TargetUserName: 'alice' } });
+    check(YAMLS[0]!, [at(1010), at(1160), at(1300)]);
   });
 });

@@ -153,6 +153,9 @@ function substitute(m: RegExpExecArray, repl: string): string {
 
 const DECIMAL_TEXT = /^-?\d+(?:\.\d+)?$/;
 
+/** now(): the time runPipeline is told the search runs at (epoch seconds). */
+let searchNow: number | undefined;
+
 function call(fn: string, args: EvalExpr[], env: Env): V {
   const a = (i: number): V => evalE(args[i]!, env);
   switch (fn) {
@@ -164,6 +167,9 @@ function call(fn: string, args: EvalExpr[], env: Env): V {
       return true;
     case 'false':
       return false;
+    case 'now':
+      if (searchNow === undefined) throw new Error('unmodelled: now() outside a search given its time');
+      return searchNow;
     case 'null':
       return null;
     case 'mvcount': {
@@ -493,7 +499,8 @@ function runCommand(c: Command, rows: Row[]): Row[] {
 }
 
 /** The rows a correlation pipeline returns over the indexed events (every source searches them all). */
-export function runPipeline(p: Pipeline, events: readonly TimedEvent[]): Row[] {
+export function runPipeline(p: Pipeline, events: readonly TimedEvent[], now?: number): Row[] {
+  searchNow = now;
   let rows: Row[] = [];
   for (const s of p.sources) {
     for (const { event, time } of events) {

@@ -67,6 +67,8 @@ export const EVAL_FUNCTIONS: Record<string, readonly [number, number]> = {
   true: [0, 0],
   null: [0, 0],
   false: [0, 0],
+  /** The time the search runs (a scheduled search: its scheduled time), in epoch seconds. */
+  now: [0, 0],
 };
 
 /** Every field name a query reads or writes: search terms, eval helpers and the fields of the where stage. */

@@ -93,8 +93,13 @@ function disjoint(a: SourceEntry, b: SourceEntry): boolean {
 export function compileSplCorrelation(input: CorrelationInput, platform: string, mapping: unknown, index?: readonly string[]): CompiledCorrelation {
   const b = new Builder(platformMapping(mapping, platform), index, chained(input));
   const commands = b.correlation(input);
-  if (b.sources.length > 1 && b.sources.some((s) => s.query.datamodel)) {
-    throw new TargetFailure('unsupported', `the rules of this correlation search ${b.sources.length} data sets, one of them a data model: multisearch runs only streaming searches, and '| datamodel' is a generating command`);
+  const dm = b.sources.find((s) => s.query.datamodel);
+  if (b.sources.length > 1 && dm) {
+    const tag = dm.tag.find((t) => t.name === 'rulec_rule')!.expr;
+    throw new TargetFailure(
+      'unsupported',
+      `the ${b.sources.length} rule searches of this correlation would run under multisearch, which takes only streaming searches, and rule '${tag.k === 'str' ? tag.value : ''}' searches the data model ${dm.query.datamodel!.model}.${dm.query.datamodel!.dataset} ('| datamodel' is a generating command)`,
+    );
   }
   return { pipeline: { sources: b.sources, commands }, entries: b.entries, columns: [...input.rule.correlation.groupBy, ...HIT_COLUMNS], notes: [...b.notes] };
 }

@@ -6,8 +6,8 @@
  */
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { error } from '../../diag/diagnostic.js';
-import { guard, refuseNative, TargetFailure, type CompileResult, type CorrelationInput, type EventSource, type QueryStage, type Target, type TargetOptions } from '../types.js';
-import { savedSearchesBundle, stanza } from './artifacts.js';
+import { baseInputs, guard, refuseNative, TargetFailure, type CompileResult, type CorrelationInput, type EventSource, type QueryStage, type Target, type TargetOptions } from '../types.js';
+import { correlationStanza, savedSearchesBundle, stanza } from './artifacts.js';
 import { pipelineFields, queryFields, type Query } from './ast.js';
 import { compileSplCorrelation } from './correlation.js';
 import { renderPipeline, renderQuery, renderStages } from './dialect.js';
@@ -62,8 +62,13 @@ export const splTarget: Target = {
       checkFieldNames(pipelineFields(c.pipeline));
       const query = renderPipeline(c.pipeline);
       const notes = [...c.notes];
-      const n = notes.length ? { notes } : {};
-      return { ok: true, query, output: query + '\n', ext: 'spl', ...n };
+      if (opts.format === 'savedsearches') {
+        // The security domain of the first rule it reads (every rule of a correlation usually shares one).
+        const s = correlationStanza(input, query, baseInputs(input)[0]!.rule.logsource, { settings: platformMapping(opts.mapping, opts.platform).savedsearches, enable: opts.enable === true });
+        notes.push(...s.notes);
+        return { ok: true, query: s.query, output: s.text, ext: 'conf', ...(notes.length ? { notes } : {}) };
+      }
+      return { ok: true, query, output: query + '\n', ext: 'spl', ...(notes.length ? { notes } : {}) };
     });
   },
   eventSources(ls, opts): EventSource[] {
@@ -73,9 +78,9 @@ export const splTarget: Target = {
     const base = { store, eventIds: values('EventCode').map(Number), actions: [] };
     return e.channels.length ? e.channels.map((channel) => ({ ...base, channel })) : [base];
   },
-  bundle(format, results, opts) {
+  bundle(format, results, opts, correlations) {
     // Only the savedsearches format is a bundle; the query format is one file per rule.
-    return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform, platformMapping(opts.mapping, opts.platform).savedsearches) : undefined;
+    return format === 'savedsearches' ? savedSearchesBundle(results, opts.platform, platformMapping(opts.mapping, opts.platform).savedsearches, correlations) : undefined;
   },
   catalog(opts) {
     return platformMapping(opts.mapping, opts.platform).entries.map((e) => ({
