@@ -226,17 +226,17 @@ describe('spl correlation saved searches', { timeout: TIMEOUT }, () => {
   const runs = [base + 1200, base + 4800];
   /** Each run's hits over the events its dispatch times select, and the contract's, as comparable texts. */
   const check = (yaml: string, s: Stream): void => {
-        const c = compiled(yaml);
-        const { query, lookback } = savedSearch(yaml);
-        const indexed: TimedEvent[] = s.map(({ time, sub, event }) => ({ event: splunkEvent(event, pm, isProcess(event) ? PROCESS : SECURITY), time: (time + sub) / 1000 }));
-        const got: string[] = [];
-        for (const now of runs) {
-          // dispatch.earliest_time is inclusive, latest_time (now) exclusive.
-          const window = indexed.filter((e) => e.time >= now - lookback && e.time < now);
-          for (const r of runPipeline(parsePipeline(query), window, now)) got.push(`${JSON.stringify(c.input.rule.correlation.groupBy.map((g) => r.get(g)))}@${Math.round((r.get('WindowEnd') as number) * 1000)}=${r.get('Value')}`);
-        }
-        const want = contractHits(c, s).map((h) => `${JSON.stringify(h.group)}@${h.t}=${h.value}`);
-        expect(got.sort()).toEqual(want.sort());
+    const c = compiled(yaml);
+    const { query, lookback } = savedSearch(yaml);
+    const indexed: TimedEvent[] = s.map(({ time, sub, event }) => ({ event: splunkEvent(event, pm, isProcess(event) ? PROCESS : SECURITY), time: (time + sub) / 1000 }));
+    const got: string[] = [];
+    for (const now of runs) {
+      // dispatch.earliest_time is inclusive, latest_time (now) exclusive.
+      const window = indexed.filter((e) => e.time >= now - lookback && e.time < now);
+      for (const r of runPipeline(parsePipeline(query), window, now)) got.push(`${JSON.stringify(c.input.rule.correlation.groupBy.map((g) => r.get(g)))}@${Math.round((r.get('WindowEnd') as number) * 1000)}=${r.get('Value')}`);
+    }
+    const want = contractHits(c, s).map((h) => `${JSON.stringify(h.group)}@${h.t}=${h.value}`);
+    expect(got.sort()).toEqual(want.sort());
   };
 
   it('consecutive runs report every hit once, their lookback holding every event a hit depends on', () => {
