@@ -156,3 +156,43 @@ export const BY_HOST = '  group-by: [Computer]\n';
 export const ALIASED_USER = '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n';
 export const ALIASED_HOST = '  group-by: [host]\n  aliases:\n    host:\n      failed: WorkstationName\n      net: Computer\n';
 export const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
+
+/** Correlations every target's test runs, by type (a target adds its own). */
+export const CASES = {
+  eventCount: [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
+  valueCount: thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
+  valueSum: [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
+  valueAvg: [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  temporal: [
+    corr('temporal', ['failed', 'success'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'success'], ALIASED_USER),
+  ],
+  temporalOrdered: [
+    corr('temporal_ordered', ['failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
+    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
+    corr('temporal_ordered', ['failed', 'success'], ALIASED_USER),
+  ],
+  chained: [`${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`, `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`],
+};
+
+/**
+ * The property: on every generated stream (RUNS of them), a target's hits are the evaluator's.
+ * `compiled` gives a correlation's loaded rules and query, `hits` runs the query over a stream.
+ */
+export function assertEquivalent(yamls: string[], compiled: (yaml: string) => Loaded & { query: string }, hits: (yaml: string, s: Stream) => ContractHit[]): void {
+  for (const y of yamls) compiled(y);
+  fc.assert(
+    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
+      const s = events(gen);
+      const got = hits(yaml, s);
+      const want = contractHits(compiled(yaml), s);
+      if (!sameHits(got, want)) {
+        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+}

@@ -1,12 +1,11 @@
 /**
  * Correlation rules on Kusto: the emitted query, run by the tabular KQL interpreter (tabular.ts)
  * over the rows Sentinel would store for a generated, time-ordered stream of Security-log events,
- * selects exactly the hits (group, window end, value) that the correlation contract computes
- * (test/helpers/correlation-contract.ts) for the same stream, for every correlation type, with
+ * selects exactly the hits (group, window end, value) that the evaluator's streaming engine computes
+ * (test/helpers/correlation-streams.ts) for the same stream, for every correlation type, with
  * window edges (events exactly one timespan apart, one second more, equal timestamps, repeated
  * events) and interleaved groups made frequent by the generator.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadText, ruleIndex } from '../../src/collection/load.js';
 import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
@@ -14,21 +13,16 @@ import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.j
 import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
 import {
   ALIASED_HOST,
-  ALIASED_USER,
   base,
   burst,
   BY_HOST,
   BY_USER,
-  contractHits,
+  CASES as SHARED,
+  assertEquivalent,
   corr,
   correlation,
-  events,
   isProcess,
-  RUNS,
-  sameHits,
-  stream,
   T0,
-  thresholds,
   type ContractHit,
   type Stream,
 } from '../helpers/correlation-streams.js';
@@ -76,28 +70,16 @@ function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
 }
 
-/** The property: on every generated stream, the query's hits are the contract's. */
 function equivalent(yamls: string[]): void {
-  for (const y of yamls) compiled(y);
-  fc.assert(
-    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
-      const s = events(gen);
-      const got = kqlHits(yaml, s);
-      const want = contractHits(compiled(yaml), s);
-      if (!sameHits(got, want)) {
-        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
-      }
-    }),
-    { numRuns: RUNS },
-  );
+  assertEquivalent(yamls, compiled, kqlHits);
 }
 
 /** The correlations of each property below, in order; the analyzer test reads them all. */
 const CASES: string[][] = [
-  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
-  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
-  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
-  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  SHARED.eventCount,
+  SHARED.valueCount,
+  SHARED.valueSum,
+  SHARED.valueAvg,
   [
     corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
     corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
@@ -105,28 +87,15 @@ const CASES: string[][] = [
     corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
     corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
   ],
-  [
-    corr('temporal', ['failed', 'success'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
-    corr('temporal', ['failed', 'success'], ALIASED_USER),
-  ],
-  [
-    corr('temporal_ordered', ['failed', 'success'], BY_USER),
-    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
-    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
-    corr('temporal_ordered', ['failed', 'success'], ALIASED_USER),
-  ],
+  SHARED.temporal,
+  SHARED.temporalOrdered,
   [
     corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
     corr('temporal', ['failed', 'net'], BY_HOST),
     corr('temporal_ordered', ['net', 'failed'], BY_HOST),
     corr('temporal_ordered', ['failed', 'net'], ALIASED_HOST),
   ],
-  [
-    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
-    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
-  ],
+  SHARED.chained,
 ];
 
 describe('kusto correlation queries select the contract hits', { timeout: TIMEOUT }, () => {

@@ -19,6 +19,8 @@ import {
   burst,
   BY_HOST,
   BY_USER,
+  CASES as SHARED,
+  assertEquivalent,
   contractHits,
   corr,
   correlation,
@@ -26,9 +28,7 @@ import {
   isProcess,
   RUNS,
   T0,
-  sameHits,
   stream,
-  thresholds,
   type ContractHit,
   type Stream,
 } from '../helpers/correlation-streams.js';
@@ -73,39 +73,17 @@ function splHits(yaml: string, s: Stream): ContractHit[] {
 }
 
 function equivalent(yamls: string[]): void {
-  for (const y of yamls) compiled(y);
-  fc.assert(
-    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
-      const s = events(gen);
-      const got = splHits(yaml, s);
-      const want = contractHits(compiled(yaml), s);
-      if (!sameHits(got, want)) {
-        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
-      }
-    }),
-    { numRuns: RUNS },
-  );
+  assertEquivalent(yamls, compiled, splHits);
 }
 
 /** The correlations of each property below, in order; the parser test reads them all. */
 const CASES: string[][] = [
-  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
-  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
-  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
-  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
-  [
-    corr('temporal', ['failed', 'success'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
-    corr('temporal', ['failed', 'success'], ALIASED_USER),
-  ],
-  [
-    corr('temporal_ordered', ['failed', 'success'], BY_USER),
-    corr('temporal_ordered', ['failed', 'success', 'logoff'], BY_USER),
-    corr('temporal_ordered', ['success', 'failed', 'success'], BY_USER),
-    corr('temporal_ordered', ['failed', 'success'], ALIASED_USER),
-    corr('temporal_ordered', ['failed', 'success'], ''),
-  ],
+  SHARED.eventCount,
+  SHARED.valueCount,
+  SHARED.valueSum,
+  SHARED.valueAvg,
+  SHARED.temporal,
+  [...SHARED.temporalOrdered, corr('temporal_ordered', ['failed', 'success'], '')],
   [
     corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
     corr('value_count', ['failed', 'net'], `${BY_HOST}  condition: {field: Computer, gte: 1}\n`),
@@ -114,8 +92,7 @@ const CASES: string[][] = [
     corr('temporal_ordered', ['failed', 'net'], ALIASED_HOST),
   ],
   [
-    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
-    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
+    ...SHARED.chained,
     `${burst}---\n${corr('temporal', ['burst', 'success'], ALIASED_USER.replace('failed:', 'burst:'), 'outer')}`,
     `${burst}---\n${corr('event_count', ['burst', 'failed'], `${BY_USER}  condition: {gte: 3}\n`, 'outer')}`,
   ],

@@ -27,7 +27,7 @@
  * nearest rank is not what Splunk documents for its percentile functions).
  */
 import type { CorrelationRule, DetectionRule } from '../../model/types.js';
-import { TargetFailure, type CompileInput, type CorrelationInput } from '../types.js';
+import { refuseNative, TargetFailure, type CompileInput, type CorrelationInput } from '../types.js';
 import type { Command, EvalExpr, EvalStage, Pipeline, Source } from './ast.js';
 import { platformMapping, resolveLogSource, splunkField, SPLUNK_FIELD_NAME, type PlatformMapping, type SourceEntry } from './mapping.js';
 import { printQuery } from './printer.js';
@@ -197,35 +197,28 @@ function hitTag(rule: CorrelationRule, ref: string, inner: CorrelationInput, val
   return tag;
 }
 
-function resolve(pm: PlatformMapping, ref: string, input: CompileInput): SourceEntry {
-  if (input.rule.native) throw new TargetFailure('unsupported', `referenced rule '${ref}' (${input.path}): its fields are the native columns of ${input.rule.native.target} table ${input.rule.native.table}, which the spl target cannot map`);
+/** Run f; a failure of a referenced rule's own query, log source or fields names the rule. */
+function naming<T>(ref: string, input: CompileInput, f: () => T): T {
   try {
-    return resolveLogSource(pm, input.rule.logsource);
+    return f();
   } catch (e) {
     if (e instanceof TargetFailure) throw new TargetFailure(e.kind, `referenced rule '${ref}' (${input.path}): ${e.message}`);
     throw e;
   }
 }
 
+function resolve(pm: PlatformMapping, ref: string, input: CompileInput): SourceEntry {
+  return naming(ref, input, () => {
+    refuseNative(input, 'spl');
+    return resolveLogSource(pm, input.rule.logsource);
+  });
+}
+
 /** A referenced rule's search, tagged: `rulec_rule`, the group fields `rulec_g<i>` and the value `rulec_v`. */
 function source(pm: PlatformMapping, entry: SourceEntry, ref: string, input: CompileInput, rule: CorrelationRule, valueField: string | undefined, numeric: boolean, index: readonly string[] | undefined, notes: Set<string>): Source {
-  const at = (f: () => string): string => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof TargetFailure) throw new TargetFailure(e.kind, `referenced rule '${ref}' (${input.path}): ${e.message}`);
-      throw e;
-    }
-  };
+  const at = <T,>(f: () => T): T => naming(ref, input, f);
   const target: DetectionRule = input.rule;
-  const q = (() => {
-    try {
-      return printQuery(input.ir, pm, entry, index ?? pm.index);
-    } catch (e) {
-      if (e instanceof TargetFailure) throw new TargetFailure(e.kind, `referenced rule '${ref}' (${input.path}): ${e.message}`);
-      throw e;
-    }
-  })();
+  const q = at(() => printQuery(input.ir, pm, entry, index ?? pm.index));
   for (const n of q.notes) notes.add(`referenced rule '${ref}': ${n}`);
   const tag: EvalStage[] = [{ name: 'rulec_rule', expr: S(ref) }];
   rule.correlation.groupBy.forEach((g, i) => {
