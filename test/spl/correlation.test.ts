@@ -82,7 +82,7 @@ const CASES: string[][] = [
   SHARED.valueCount,
   SHARED.valueSum,
   SHARED.valueAvg,
-  SHARED.temporal,
+  [...SHARED.temporal, corr('temporal', ['failed', 'success'], ALIASED_USER.replace(/\buser\b/g, 'user.name'))],
   [...SHARED.temporalOrdered, corr('temporal_ordered', ['failed', 'success'], '')],
   [
     corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
@@ -115,7 +115,7 @@ describe('spl correlation queries select the contract hits', { timeout: TIMEOUT 
     equivalent(CASES[3]!);
   });
 
-  it('temporal (default condition: every rule), and an aliased group-by', () => {
+  it('temporal (default condition: every rule), and an aliased group-by (a dotted name too)', () => {
     equivalent(CASES[4]!);
   });
 

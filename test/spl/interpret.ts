@@ -489,6 +489,15 @@ function runCommand(c: Command, rows: Row[]): Row[] {
     }
     case 'table':
       return rows.map((r) => new Map(c.fields.filter((f) => r.has(f)).map((f) => [f, r.get(f)!])));
+    case 'rename':
+      for (const r of rows) {
+        for (const [a, b] of c.pairs) {
+          const v = r.get(a);
+          r.delete(a);
+          if (v !== undefined) r.set(b, v);
+        }
+      }
+      return rows;
     case 'appendpipe': {
       // The subpipeline reads a copy: the results it was given stay as they are.
       let sub = rows.map((r) => new Map(r));

@@ -38,11 +38,13 @@ describe('parsePipeline', () => {
       '| stats max(n) AS n sum(t) AS s BY g t',
       '| streamstats window=1 current=false global=false max(n) AS pn BY g',
       '| appendpipe [where n>1\n| eval rulec_x="y"]',
-      '| table g n',
+      '| rename g AS user.name, n AS count',
+      '| table user.name count',
     ].join('\n');
     const p = parsePipeline(q);
     expect(p.sources).toHaveLength(1);
-    expect(p.commands.map((c) => c.cmd)).toEqual(['where', 'eval', 'eventstats', 'sort', 'streamstats', 'stats', 'streamstats', 'appendpipe', 'table']);
+    expect(p.commands.map((c) => c.cmd)).toEqual(['where', 'eval', 'eventstats', 'sort', 'streamstats', 'stats', 'streamstats', 'appendpipe', 'rename', 'table']);
+    expect(p.commands[8]).toEqual({ cmd: 'rename', pairs: [['g', 'user.name'], ['n', 'count']] });
     expect(p.commands[4]).toEqual({ cmd: 'streamstats', timeWindow: 11, aggs: [{ fn: 'count', as: 'n' }, { fn: 'dc', field: 'g', as: 'd' }], by: ['g'] });
     expect(p.commands[6]).toEqual({ cmd: 'streamstats', window: 1, current: false, global: false, aggs: [{ fn: 'max', field: 'n', as: 'pn' }], by: ['g'] });
     expect(renderPipeline(p)).toBe(q);
@@ -111,6 +113,10 @@ describe('runPipeline: the model of the correlation commands', () => {
   it('sort 0 num(f) orders by number, ties in reverse (no documented order)', () => {
     const rows = run('| eval k=if(g=="a", 2, 1)\n| sort 0 num(k)', at([1, 'a'], [2, 'b'], [3, 'c']));
     expect(col(rows, 'g')).toEqual(['c', 'b', 'a']);
+  });
+
+  it('rename gives a field another name', () => {
+    expect(run('| rename g AS user.name\n| table user.name g', at([1, 'a'])).map((r) => Object.fromEntries(r))).toEqual([{ 'user.name': 'a' }]);
   });
 
   it('appendpipe runs over a copy and appends; table keeps the named fields; now() is the search time', () => {

@@ -130,6 +130,8 @@ export type Command =
   /** `sort 0 num(field)`: every result (0: no limit), ascending, the field compared as a number. */
   | { cmd: 'sort'; field: string }
   | { cmd: 'table'; fields: string[] }
+  /** `rename a AS b, ...`: each field a takes the name b. */
+  | { cmd: 'rename'; pairs: [string, string][] }
   /** `appendpipe [...]`: the commands run over a copy of the results, their output appended (a chained correlation's hits). */
   | { cmd: 'appendpipe'; commands: Command[] };
 
@@ -174,6 +176,9 @@ export function pipelineFields(p: Pipeline): Set<string> {
         break;
       case 'table':
         c.fields.forEach((f) => out.add(f));
+        break;
+      case 'rename':
+        c.pairs.flat().forEach((f) => out.add(f));
         break;
       case 'appendpipe':
         for (const f of pipelineFields({ sources: [], commands: c.commands })) out.add(f);

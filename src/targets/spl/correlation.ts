@@ -335,12 +335,13 @@ function transition(rule: CorrelationRule): Command[] {
     {
       cmd: 'eval',
       assigns: [
-        ...rule.correlation.groupBy.map((name, i): EvalStage => ({ name, expr: F(`rulec_g${i + 1}`) })),
         { name: 'WindowStart', expr: { k: 'arith', op: '/', left: minus(t, span), right: N(1000) } },
         { name: 'WindowEnd', expr: { k: 'arith', op: '/', left: t, right: N(1000) } },
         { name: 'Value', expr: F('rulec_value') },
       ],
     },
+    // rename, not eval: it names a dotted field (dns.question.name) as written.
+    ...(g.length ? [{ cmd: 'rename', pairs: rule.correlation.groupBy.map((name, i): [string, string] => [`rulec_g${i + 1}`, name]) } as Command] : []),
     { cmd: 'table', fields: [...rule.correlation.groupBy, ...HIT_COLUMNS] },
   ];
 }

@@ -183,6 +183,8 @@ export function renderCommand(c: Command): string {
       return `| sort 0 num(${c.field})`;
     case 'table':
       return `| table ${c.fields.join(' ')}`;
+    case 'rename':
+      return `| rename ${c.pairs.map(([a, b]) => `${a} AS ${b}`).join(', ')}`;
     case 'appendpipe':
       // The subpipeline's first command has no pipe of its own.
       return `| appendpipe [${c.commands.map(renderCommand).join('\n').slice(2)}]`;

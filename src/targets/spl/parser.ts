@@ -5,8 +5,8 @@
  * anything else (another command, an unknown function, a backslash escape whose meaning is not
  * documented) is an error with its line and column. parsePipeline reads a correlation query: its
  * sources (one search, or `| multisearch [search ...] ...`), each a rule's query and the `| eval`
- * that tags its events, then `eval`, `where`, `stats`, `eventstats`, `streamstats`, `sort 0 num(f)` and
- * `table` with the arguments correlation.ts writes. `--validate` and the tests run every emitted
+ * that tags its events, then `eval`, `where`, `stats`, `eventstats`, `streamstats`, `sort 0 num(f)`,
+ * `rename`, `table` and `appendpipe` with the arguments correlation.ts writes. `--validate` and the tests run every emitted
  * query through it; the test interpreter runs the parsed structure.
  */
 import type { Aggregate, ArithOp, CmpOp, Command, EvalExpr, EvalStage, Pipeline, Query, SearchExpr, SearchValue, Source } from './ast.js';
@@ -620,6 +620,17 @@ function parseCommand(lx: Lexer, src: string, start: number, end: number): Comma
       const fields = src.slice(at, end).trim().split(/\s+/);
       for (const f of fields) if (!/^[A-Za-z0-9_.:]+$/.test(f)) lx.fail(at, `'${f}' is not a field name`);
       return { cmd: 'table', fields };
+    }
+    case 'rename': {
+      const pairs = src
+        .slice(at, end)
+        .split(',')
+        .map((p): [string, string] => {
+          const m = /^\s*([A-Za-z0-9_.:]+) AS ([A-Za-z0-9_.:]+)\s*$/.exec(p);
+          if (!m) return lx.fail(at, `expected 'field AS name' pairs, not '${p.trim()}'`);
+          return [m[1]!, m[2]!];
+        });
+      return { cmd: 'rename', pairs };
     }
     case 'appendpipe': {
       const open = src.indexOf('[', at);
