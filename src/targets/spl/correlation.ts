@@ -34,13 +34,11 @@ import { printQuery } from './printer.js';
 
 export interface CompiledCorrelation {
   pipeline: Pipeline;
-  /** The log source entries the referenced rules read. */
-  entries: SourceEntry[];
-  /** The columns of a hit: the group-by fields, then the window and the value. */
-  columns: string[];
+  /** The notes of the referenced rules' queries (reported approximations), each naming its rule. */
   notes: string[];
 }
 
+/** The fields of a hit after its group-by fields. */
 export const HIT_COLUMNS = ['WindowStart', 'WindowEnd', 'Value'] as const;
 
 /** Types whose value counts events once each: an event two references select would count twice. */
@@ -101,7 +99,7 @@ export function compileSplCorrelation(input: CorrelationInput, platform: string,
       `the ${b.sources.length} rule searches of this correlation would run under multisearch, which takes only streaming searches, and rule '${tag.k === 'str' ? tag.value : ''}' searches the data model ${dm.query.datamodel!.model}.${dm.query.datamodel!.dataset} ('| datamodel' is a generating command)`,
     );
   }
-  return { pipeline: { sources: b.sources, commands }, entries: b.entries, columns: [...input.rule.correlation.groupBy, ...HIT_COLUMNS], notes: [...b.notes] };
+  return { pipeline: { sources: b.sources, commands }, notes: [...b.notes] };
 }
 
 const chained = (input: CorrelationInput): boolean => input.refs.some((r) => !('ir' in r.input));
@@ -113,7 +111,6 @@ const chained = (input: CorrelationInput): boolean => input.refs.some((r) => !('
  */
 class Builder {
   readonly sources: Source[] = [];
-  readonly entries: SourceEntry[] = [];
   readonly notes = new Set<string>();
   private corrs = 0;
 
@@ -165,7 +162,6 @@ class Builder {
         }
       }
       seen.set(ref, entry);
-      this.entries.push(entry);
       const src = source(this.pm, entry, ref, refInput, rule, valueField, numeric, this.index, this.notes);
       src.tag.splice(1, 0, ...corrTag);
       this.sources.push(src);
