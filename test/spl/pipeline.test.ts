@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderPipeline } from '../../src/targets/spl/dialect.js';
 import { parsePipeline, SplSyntaxError } from '../../src/targets/spl/parser.js';
+import { validateQuery } from '../../src/targets/spl/target.js';
 import { runPipeline, type Row, type TimedEvent } from './interpret.js';
 
 const SOURCE = 'EventCode=1\n| eval rulec_rule="r", g=if(mvcount(User)==1, User, null())';
@@ -69,6 +70,13 @@ describe('parsePipeline', () => {
     expect(syntaxError(`${SOURCE}\n| sort _time`).message).toMatch(/^3:8: rulec sorts every result: sort 0/);
     expect(syntaxError('EventCode=1\n| eval x=1').message).toMatch(/^1:1: a correlation source ends with '\| eval rulec_rule=...'/);
     expect(syntaxError('| multisearch\n[search a="1"\n| eval rulec_rule="a"]').message).toMatch(/multisearch needs at least two subsearches/);
+  });
+
+  it('--validate reads a correlation query as a pipeline, a syntax error being a located diagnostic', () => {
+    expect(validateQuery(`${SOURCE}\n| table g`, true)).toEqual([]);
+    // As a detection rule's query, the correlation commands are not rulec's.
+    expect(validateQuery(`${SOURCE}\n| table g`)).toMatchObject([{ code: 'spl-syntax', line: 3, message: expect.stringContaining("'table' is not a command rulec emits") }]);
+    expect(validateQuery(`${SOURCE}\n| dedup g`, true)).toMatchObject([{ severity: 'error', code: 'spl-syntax', line: 3, column: 3 }]);
   });
 });
 
