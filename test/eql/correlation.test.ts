@@ -21,7 +21,10 @@ import { rulePlatform } from '../../src/targets/eql/mapping.js';
 import { checkEql } from '../../src/targets/eql/parser.js';
 import { eqlTarget } from '../../src/targets/eql/target.js';
 import type { LogSource } from '../../src/model/types.js';
-import { BY_USER, contractHits, corr, correlation, events, denseStream, isProcessEvent, longStream, TEMPORAL_ORDERED, type Generated, type LoadedCorrelation, type Stream } from '../helpers/correlation-streams.js';
+import { BY_USER, CASES, contractHits, corr, correlation, engineOf, events, denseStream, isProcess, longStream, type Generated, type Loaded, type Stream } from '../helpers/correlation-streams.js';
+
+/** The temporal_ordered correlations every target's test runs: rules of one table, then of two. */
+const TEMPORAL_ORDERED = { oneTable: CASES.temporalOrdered, twoTables: CASES.temporalOrderedTwoTables };
 import { RULES_DIR } from '../harness/equivalence.js';
 import { correlationInputs } from '../../src/targets/eql/golden.js';
 import { baseInputs } from '../../src/targets/types.js';
@@ -37,7 +40,7 @@ const shipped = eqlPlatform('ecs');
 const SECURITY: LogSource = { product: 'windows', service: 'security' };
 const PROCESS: LogSource = { product: 'windows', category: 'process_creation' };
 
-type Compiled = LoadedCorrelation & { query: string; spec: CorrelationSpec };
+type Compiled = Loaded & { query: string; spec: CorrelationSpec };
 const cache = new Map<string, Compiled>();
 
 function compiled(yaml: string): Compiled {
@@ -46,8 +49,7 @@ function compiled(yaml: string): Compiled {
   const x = correlation(yaml);
   const r = eqlTarget.compileCorrelation!(x.input, optedIn.opts);
   if (!r.ok) throw new Error(`did not compile: ${r.error}`);
-  contractHits(x, []); // builds the evaluator and the engine's specs
-  const spec = x.specs!.find((s) => s.key === x.input.rule.name)!;
+  const spec = engineOf(x).specs.find((s) => s.key === x.input.rule.name)!;
   cache.set(yaml, (c = { ...x, query: r.query, spec }));
   return c;
 }
@@ -66,7 +68,7 @@ function sequences(c: Compiled, s: Stream, tiebreakers: number[]): CompletedSequ
   const parsed = checkEql(c.query, { knows: (f) => c.bases.some((b) => rulePlatform('ecs', mapping, b.rule.logsource).knows(f)) });
   if (!parsed.sequence || parsed.diagnostics.length) throw new Error(`the query does not validate: ${parsed.diagnostics.map((d) => d.message).join('; ')}\n${c.query}`);
   const docs = s.map(({ time, event }, i) => {
-    const ls = isProcessEvent(event) ? PROCESS : SECURITY;
+    const ls = isProcess(event) ? PROCESS : SECURITY;
     // A date field keeps whole milliseconds: the stream's sub-millisecond ticks are cut, as the contract cuts them.
     return { doc: buildDocument(event, ls, rulePlatform('ecs', mapping, ls)).doc, time, tiebreaker: tiebreakers[i]! };
   });
@@ -84,7 +86,7 @@ function check(c: Compiled, s: Stream, tiebreakers: number[], stats: Stats): voi
   const n = c.spec.refs.length;
   const groupBy = c.spec.groupBy;
   const refs = c.input.rule.correlation.rules;
-  const matched = s.map(({ event }) => new Set(c.engine!.matches({ ...event, TimeGenerated: '2026-03-01T10:00:00Z' }).map((r) => r.title)));
+  const matched = s.map(({ event }) => new Set(engineOf(c).engine.matches({ ...event, TimeGenerated: '2026-03-01T10:00:00Z' }).map((r) => r.title)));
   // The group an event contributes to through reference i, if any.
   const groupOf = (d: number, i: number): string | undefined => {
     if (!matched[d]!.has(refs[i]!)) return undefined;

@@ -1,12 +1,11 @@
 /**
  * Correlation rules on Kusto: the emitted query, run by the tabular KQL interpreter (tabular.ts)
  * over the rows Sentinel would store for a generated, time-ordered stream of Security-log events,
- * selects exactly the hits (group, window end, value) that the correlation contract computes
- * (the evaluator and streaming engine, test/helpers/correlation-streams.ts) for the same stream, for every correlation type, with
+ * selects exactly the hits (group, window end, value) that the evaluator's streaming engine computes
+ * (test/helpers/correlation-streams.ts) for the same stream, for every correlation type, with
  * window edges (events exactly one timespan apart, one second more, equal timestamps, repeated
  * events) and interleaved groups made frequent by the generator.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadText, ruleIndex } from '../../src/collection/load.js';
 import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
@@ -14,30 +13,27 @@ import { compileKustoQuery, kustoTarget } from '../../src/targets/kusto/target.j
 import type { CompileInput, CorrelationInput } from '../../src/targets/types.js';
 import {
   base,
+  burst,
   BY_HOST,
   BY_USER,
-  contractHits,
+  CASES as SHARED,
+  assertEquivalent,
   corr,
   correlation,
-  isProcessEvent,
-  stream,
+  isProcess,
   T0,
-  TEMPORAL_ORDERED,
-  events,
   type ContractHit,
-  type LoadedCorrelation,
   type Stream,
 } from '../helpers/correlation-streams.js';
 import { mappingOf } from './helpers.js';
 import { rowFor } from './rows.js';
 import { runKql, type Table } from './tabular.js';
 
-const RUNS = Number(process.env.RULEC_CORRELATION_RUNS ?? 2000);
 const TIMEOUT = 600_000;
 const PLATFORM = 'sentinel';
 const opts = { platform: PLATFORM, format: 'query', mapping: mappingOf(PLATFORM) };
 
-type Compiled = LoadedCorrelation & { query: string };
+type Compiled = ReturnType<typeof correlation> & { query: string };
 
 const parsed = new Map<string, Compiled>();
 
@@ -55,7 +51,7 @@ function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   const c = compiled(yaml);
   // Each event is stored in the table of the referenced rules of its log source (security or process).
   const tables = new Map<string, Table>();
-  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === isProcessEvent(event))!;
+  const target = (event: Record<string, unknown>): CompileInput => c.bases.find((b) => (b.rule.logsource.category === 'process_creation') === isProcess(event))!;
   for (const b of c.bases) {
     const view = compileKustoQuery(b, opts).view;
     if (!tables.has(view.table)) tables.set(view.table, { columns: [...view.columns.keys()], rows: [] });
@@ -73,54 +69,16 @@ function kqlHits(yaml: string, stream: Stream): ContractHit[] {
   return out.rows.map((r) => ({ group: groups.map((g) => r[g] as string), t: (r.WindowEnd as { dt: number }).dt, value: r.Value as number }));
 }
 
-/** The evaluator's hits: the detection rules matched by the evaluator, the correlation by the streaming engine. */
-function oracle(yaml: string, s: Stream): ContractHit[] {
-  return contractHits(compiled(yaml), s);
-}
-
-const key = (h: ContractHit): string => `${JSON.stringify(h.group)}@${h.t}`;
-function same(got: ContractHit[], want: ContractHit[]): boolean {
-  if (got.length !== want.length) return false;
-  const w = new Map(want.map((h) => [key(h), h.value]));
-  return got.every((h) => w.has(key(h)) && Math.abs(w.get(key(h))! - h.value) <= 1e-9 * Math.max(1, Math.abs(h.value)));
-}
-
-/** The property: on every generated stream, the query's hits are the contract's. */
 function equivalent(yamls: string[]): void {
-  for (const y of yamls) compiled(y);
-  fc.assert(
-    fc.property(fc.constantFrom(...yamls), stream, (yaml, gen) => {
-      const s = events(gen);
-      const got = kqlHits(yaml, s);
-      const want = oracle(yaml, s);
-      if (!same(got, want)) {
-        throw new Error(`query hits ${JSON.stringify(got)}\ncontract hits ${JSON.stringify(want)}\nevents ${JSON.stringify(s)}\nquery:\n${compiled(yaml).query}`);
-      }
-    }),
-    { numRuns: RUNS },
-  );
+  assertEquivalent(yamls, compiled, kqlHits);
 }
-
-const thresholds = (type: string, rules: string[], group: string, field?: string): string[] =>
-  [
-    'gte: 1',
-    'gte: 2',
-    'gte: 3',
-    'gt: 2',
-    'lt: 2',
-    'eq: 2',
-    'neq: 1',
-    'gte: 2\n    lte: 3',
-  ].map((cond) => corr(type, rules, `${group}  condition:\n    ${cond}${field ? `\n    field: ${field}` : ''}\n`));
-
-const burst = corr('event_count', ['failed'], `${BY_USER}  condition: {gte: 2}\n`, 'burst');
 
 /** The correlations of each property below, in order; the analyzer test reads them all. */
 const CASES: string[][] = [
-  [...thresholds('event_count', ['failed'], BY_USER), ...thresholds('event_count', ['failed'], '').slice(0, 3)],
-  thresholds('value_count', ['failed'], BY_USER, 'IpAddress'),
-  [...thresholds('value_sum', ['failed'], BY_USER, 'LogonType').slice(0, 5), corr('value_sum', ['failed'], `${BY_USER}  condition: {field: IpPort, gte: 20}\n`)],
-  [...thresholds('value_avg', ['failed'], BY_USER, 'IpPort').slice(0, 5), corr('value_avg', ['failed'], `${BY_USER}  condition: {field: LogonType, lt: 2.5}\n`)],
+  SHARED.eventCount,
+  SHARED.valueCount,
+  SHARED.valueSum,
+  SHARED.valueAvg,
   [
     corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 95, gte: 3}\n`),
     corr('value_percentile', ['failed'], `${BY_USER}  condition: {field: LogonType, percentile: 10, lte: 1}\n`),
@@ -128,18 +86,14 @@ const CASES: string[][] = [
     corr('value_median', ['failed'], `${BY_USER}  condition: {field: LogonType, gte: 2}\n`),
     corr('value_median', ['failed'], `${BY_USER}  condition: {field: IpPort, lt: 1}\n`),
   ],
+  SHARED.temporal,
+  SHARED.temporalOrdered,
   [
-    corr('temporal', ['failed', 'success'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], BY_USER),
-    corr('temporal', ['failed', 'success', 'logoff'], `${BY_USER}  condition: {gte: 2}\n`),
-    corr('temporal', ['failed', 'success'], '  group-by: [user]\n  aliases:\n    user:\n      failed: TargetUserName\n      success: SubjectUserName\n'),
+    corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`),
+    corr('temporal', ['failed', 'net'], BY_HOST),
+    ...SHARED.temporalOrderedTwoTables,
   ],
-  TEMPORAL_ORDERED.oneTable,
-  [corr('event_count', ['failed', 'net'], `${BY_HOST}  condition: {gte: 2}\n`), corr('temporal', ['failed', 'net'], BY_HOST), ...TEMPORAL_ORDERED.twoTables],
-  [
-    `${burst}---\n${corr('temporal_ordered', ['burst', 'success'], BY_USER, 'outer')}`,
-    `${burst}---\n${corr('event_count', ['burst'], `${BY_USER}  condition: {gte: 2}\n`, 'outer')}`,
-  ],
+  SHARED.chained,
 ];
 
 describe('kusto correlation queries select the contract hits', { timeout: TIMEOUT }, () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { parseQuery } from '../../src/targets/spl/parser.js';
+import { parsePipeline, parseQuery } from '../../src/targets/spl/parser.js';
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
 
@@ -33,11 +33,13 @@ describe('rulec build --target spl', () => {
     expect(await main(['build', '--target', 'spl', '--validate', '--json', RULES], c.io)).toBe(0);
     const rows = c.out.map((l) => JSON.parse(l));
     expect(rows.length).toBe(20);
-    // The correlation rules of rules/correlation/ are refused; every detection rule compiles.
-    expect(rows.filter((r) => !r.ok).map((r) => r.kind)).toEqual(Array(5).fill('unsupported'));
-    for (const r of rows.filter((r) => r.ok)) {
+    // Every rule compiles, the correlations of rules/correlation/ (the chained one too) included.
+    expect(rows.filter((r) => !r.ok)).toEqual([]);
+    expect(rows.filter((r) => r.query.includes('| streamstats ')).length).toBe(5);
+    for (const r of rows) {
       expect(r).toMatchObject({ target: 'spl', platform: 'sysmon', format: 'query', ok: true });
-      expect(() => parseQuery(r.query)).not.toThrow();
+      if (r.query.includes('rulec_rule=')) expect(() => parsePipeline(r.query)).not.toThrow();
+      else expect(() => parseQuery(r.query)).not.toThrow();
     }
     expect(rows.find((r) => r.path.endsWith('proc_creation_win_off_hours_admin_tool.yml')).notes).toEqual([expect.stringMatching(/time-part/)]);
   });
@@ -47,7 +49,7 @@ describe('rulec build --target spl', () => {
     const c = capture();
     expect(await main(['build', '--target', 'spl', '--out', out, RULES], c.io)).toBe(0);
     expect(readFileSync(join(out, 'windows/proc_creation_win_recon_command.spl'), 'utf8')).toMatch(/^source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode=1 Image IN/);
-    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 20 rules: 15 compiled, 5 skipped \(5 unsupported\) -> /);
+    expect(c.err.at(-1)).toMatch(/^spl\/sysmon: 20 rules: 20 compiled -> /);
   });
 
   it('bundles every rule into one Splunk app folder with --format savedsearches', async () => {
@@ -57,13 +59,14 @@ describe('rulec build --target spl', () => {
     expect(readdirSync(out).sort()).toEqual(['.rulec-manifest.json', 'default', 'metadata']);
     expect(readdirSync(join(out, 'default')).sort()).toEqual(['app.conf', 'savedsearches.conf']);
     const conf = readFileSync(join(out, 'default/savedsearches.conf'), 'utf8');
-    expect(conf.match(/^\[rulec - /gm)).toHaveLength(15);
+    // 15 detection rules and 5 correlations.
+    expect(conf.match(/^\[rulec - /gm)).toHaveLength(20);
     expect(conf).toContain('[rulec - Executable Drop via Azure Custom Script Extension]\n');
     expect(conf).toContain('action.correlationsearch.annotations = {"mitre_attack":["T1651","T1021.008"]}');
     // A multi-line search continues with a trailing backslash, and every search is a query rulec parses.
     const searches = [...conf.matchAll(/^search = ((?:.* \\\n)*.*)$/gm)].map((m) => m[1]!.replace(/ \\\n/g, '\n'));
-    expect(searches).toHaveLength(15);
-    for (const s of searches) expect(() => parseQuery(s)).not.toThrow();
+    expect(searches).toHaveLength(20);
+    for (const s of searches) expect(() => (s.includes('rulec_rule=') ? parsePipeline(s) : parseQuery(s))).not.toThrow();
     expect(readFileSync(join(out, 'metadata/default.meta'), 'utf8')).toContain('access = read : [ * ]');
   });
 
@@ -93,7 +96,7 @@ describe('rulec build --target spl', () => {
     expect(c.err.join('\n')).toMatch(/win_system_susp_keywords\.yml:\d+:\d+: error \(mapping\): log source \{product: windows, service: system\} has no mapping on SPL platform cim/);
     const s = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', '--skip-unsupported', RULES], s.io)).toBe(0);
-    expect(s.err.at(-1)).toBe('spl/windows: 20 rules: 13 compiled, 7 skipped (5 unsupported, 2 mapping)');
+    expect(s.err.at(-1)).toBe('spl/windows: 20 rules: 18 compiled, 2 skipped (2 mapping)');
     const d = capture();
     expect(await main(['build', '--target', 'spl', '--platform', 'windows', RULES], d.io)).toBe(0);
     expect(d.err).toEqual(s.err);

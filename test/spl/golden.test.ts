@@ -1,19 +1,20 @@
 /**
- * Golden files: golden/spl/<platform>/<rule path>.spl for every rule of rules/ on every platform
- * (`.error` holds the reason when a platform cannot map the rule), and the savedsearches app
- * folder of rules/ for the default platform. Every golden query parses. Regenerate with
+ * Golden files: golden/spl/<platform>/<rule path>.spl for every rule of rules/ on every platform,
+ * correlation rules included (`.1.spl` for a file's second document; `.error` holds the reason when
+ * a platform cannot map the rule), and the savedsearches app folder of rules/ for the default
+ * platform. Every golden query parses. Regenerate with
  * `npm run golden:spl` and read the diff.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { effectiveIr } from '../../src/collection/filters.js';
-import { loadCollection } from '../../src/collection/load.js';
+import { loadCollection, ruleIndex, type LoadedRule } from '../../src/collection/load.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
-import type { DetectionRule } from '../../src/model/types.js';
-import { parseQuery } from '../../src/targets/spl/parser.js';
+import type { CorrelationRule, DetectionRule } from '../../src/model/types.js';
+import { parsePipeline, parseQuery } from '../../src/targets/spl/parser.js';
 import { PLATFORMS, splTarget } from '../../src/targets/spl/target.js';
-import type { CompileInput, CompileResult } from '../../src/targets/types.js';
+import type { CompileInput, CompileResult, CorrelationInput } from '../../src/targets/types.js';
 import { RULES_DIR } from '../harness/equivalence.js';
 
 const GOLDEN = new URL('../../golden/spl/', import.meta.url).pathname;
@@ -22,7 +23,27 @@ const UPDATE = process.env.RULEC_UPDATE_GOLDEN === '1';
 function expectedFiles(): Map<string, string> {
   const { rules } = loadCollection([RULES_DIR]);
   const irs = effectiveIr(rules);
+  const index = ruleIndex(rules);
   const files = new Map<string, string>();
+  const stemOf = (loaded: LoadedRule): string => relative(RULES_DIR, loaded.path).replace(/\.ya?ml$/, '') + (loaded.index > 0 ? `.${loaded.index}` : '');
+  // A correlation's references, resolved as the build resolves them (by id or name, with their filters).
+  const correlationInput = (loaded: LoadedRule): CorrelationInput | undefined => {
+    const rule = loaded.rule as CorrelationRule;
+    const refs: CorrelationInput['refs'] = [];
+    for (const ref of rule.correlation.rules) {
+      const r = index.resolve(ref);
+      if (!r?.rule) return undefined;
+      // Paths from the repository root, as messages name them whatever the checkout's folder.
+      const input = r.rule.kind === 'correlation' ? correlationInput(r) : { path: relative(join(RULES_DIR, '..'), r.path), rule: r.rule as DetectionRule, ir: irs.get(r)! };
+      if (!input) return undefined;
+      refs.push({ ref, input });
+    }
+    return { path: relative(join(RULES_DIR, '..'), loaded.path), rule, refs };
+  };
+  const correlations = rules.filter((l) => l.rule?.kind === 'correlation').flatMap((l) => {
+    const input = correlationInput(l);
+    return input ? [{ loaded: l, input }] : [];
+  });
   for (const platform of PLATFORMS) {
     const mapping = loadPlatformMapping('spl', platform);
     const ok: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
@@ -37,7 +58,17 @@ function expectedFiles(): Map<string, string> {
         if (s.ok) ok.push({ input, result: s });
       }
     }
-    if (platform === 'sysmon') for (const f of splTarget.bundle!('savedsearches', ok, { platform, format: 'savedsearches', mapping }) ?? []) files.set(`${platform}/savedsearches/${f.path}`, f.content);
+    const okCorrelations: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [];
+    for (const { loaded, input } of correlations) {
+      const r = splTarget.compileCorrelation!(input, { platform, format: 'query', mapping });
+      if (r.ok) files.set(`${platform}/${stemOf(loaded)}.spl`, r.output);
+      else files.set(`${platform}/${stemOf(loaded)}.error`, `${r.kind}: ${r.error}\n`);
+      if (platform === 'sysmon') {
+        const s = splTarget.compileCorrelation!(input, { platform, format: 'savedsearches', mapping });
+        if (s.ok) okCorrelations.push({ input, result: s });
+      }
+    }
+    if (platform === 'sysmon') for (const f of splTarget.bundle!('savedsearches', ok, { platform, format: 'savedsearches', mapping }, okCorrelations) ?? []) files.set(`${platform}/savedsearches/${f.path}`, f.content);
   }
   return files;
 }
@@ -64,6 +95,7 @@ describe('SPL golden files', () => {
 
   it.each([...expected.keys()])('%s', (f) => {
     expect(readFileSync(join(GOLDEN, f), 'utf8')).toBe(expected.get(f));
-    if (f.endsWith('.spl')) expect(() => parseQuery(expected.get(f)!.trimEnd())).not.toThrow();
+    const text = expected.get(f)!.trimEnd();
+    if (f.endsWith('.spl')) expect(() => (text.includes('| eval rulec_rule=') ? parsePipeline(text) : parseQuery(text))).not.toThrow();
   });
 });

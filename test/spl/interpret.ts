@@ -12,8 +12,19 @@
  *   `F=123`: text equality; NOT / AND / OR are two-valued.
  * - eval: null propagates through operators; AND / OR / NOT are three-valued (SQL); `where` keeps
  *   an event when its expression is true. Regexes are PCRE in UTF-8 mode (pcre-js.ts).
+ * - correlation pipelines (runPipeline): results are rows of fields; `multisearch` returns the
+ *   results of each subsearch; `stats` one row per distinct BY tuple (rows missing a BY field are
+ *   left out); `eventstats` adds its statistics to every row; `streamstats` computes, at each row, over
+ *   the earlier rows of its BY group in the window and the row itself (`current=false`: without it):
+ *   `time_window=W` the rows less than W seconds older (results must come in ascending `_time`; a
+ *   row exactly W older is unmodelled: Splunk does not document it), `window=N global=false` the last
+ *   N rows of the group; `sort 0 num(f)` orders by the number f, ties in an order of its own (the
+ *   interpreter reverses them, so that a query relying on the order of ties fails); `count`, `dc`
+ *   (exact distinct values), `sum`, `max`, `min` ignore null values, and a statistic over none is null
+ *   (count: 0); `appendpipe [...]` runs its commands over a copy of the results and appends what
+ *   they return. Anything else (a multivalue BY field or statistic, text summed) throws.
  */
-import type { EvalExpr, Query, SearchExpr, SearchValue } from '../../src/targets/spl/ast.js';
+import type { Aggregate, Command, EvalExpr, Pipeline, Query, SearchExpr, SearchValue } from '../../src/targets/spl/ast.js';
 import { fold } from '../../src/runtime/fold.js';
 import { pcreToJs } from './pcre-js.js';
 import { boundedTest } from '../helpers/bounded-regex.js';
@@ -142,6 +153,9 @@ function substitute(m: RegExpExecArray, repl: string): string {
 
 const DECIMAL_TEXT = /^-?\d+(?:\.\d+)?$/;
 
+/** now(): the time runPipeline is told the search runs at (epoch seconds). */
+let searchNow: number | undefined;
+
 function call(fn: string, args: EvalExpr[], env: Env): V {
   const a = (i: number): V => evalE(args[i]!, env);
   switch (fn) {
@@ -153,6 +167,9 @@ function call(fn: string, args: EvalExpr[], env: Env): V {
       return true;
     case 'false':
       return false;
+    case 'now':
+      if (searchNow === undefined) throw new Error('unmodelled: now() outside a search given its time');
+      return searchNow;
     case 'null':
       return null;
     case 'mvcount': {
@@ -328,4 +345,182 @@ export function runQuery(q: Query, ev: SplunkEvent): boolean {
   for (const s of q.evals ?? []) helpers.set(s.name, evalE(s.expr, new Env(ev, helpers)));
   if (!q.where) return true;
   return bool(evalE(q.where, new Env(ev, helpers))) === true;
+}
+
+// ---- correlation pipelines ------------------------------------------------------------------
+
+export type Row = Map<string, V>;
+
+/** An indexed event: its fields as Splunk extracts them, and its `_time` in seconds. */
+export interface TimedEvent {
+  event: SplunkEvent;
+  time: number;
+}
+
+const NO_FIELDS: SplunkEvent = { fields: new Map(), raw: '' };
+
+function rowEval(row: Row, e: EvalExpr): V {
+  return evalE(e, new Env(NO_FIELDS, row));
+}
+
+function setField(row: Row, name: string, v: V): void {
+  if (v === null) row.delete(name);
+  else row.set(name, v);
+}
+
+function byKey(row: Row, by: string[], what: string): string | undefined {
+  const vals: string[] = [];
+  for (const f of by) {
+    const v = row.get(f);
+    if (v === undefined || v === null) return undefined;
+    if (Array.isArray(v)) throw new Error(`unmodelled: ${what} BY the multivalue field ${f}`);
+    vals.push(String(v));
+  }
+  return JSON.stringify(vals);
+}
+
+function aggregate(a: Aggregate, rows: Row[]): V {
+  if (a.field === undefined) return rows.length;
+  const values: (string | number)[] = [];
+  for (const r of rows) {
+    const v = r.get(a.field);
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v) || typeof v === 'boolean') throw new Error(`unmodelled: ${a.fn}() of a ${Array.isArray(v) ? 'multivalue' : 'boolean'} ${a.field}`);
+    values.push(v);
+  }
+  switch (a.fn) {
+    case 'count':
+      return values.length;
+    case 'dc':
+      return new Set(values.map(String)).size;
+    case 'sum':
+    case 'max':
+    case 'min': {
+      if (values.some((v) => typeof v !== 'number')) throw new Error(`unmodelled: ${a.fn}() of text in ${a.field}`);
+      const ns = values as number[];
+      if (ns.length === 0) return null;
+      return a.fn === 'sum' ? ns.reduce((x, y) => x + y, 0) : a.fn === 'max' ? Math.max(...ns) : Math.min(...ns);
+    }
+  }
+}
+
+function groupRows(rows: Row[], by: string[], what: string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = byKey(r, by, what);
+    if (k === undefined) continue;
+    const g = groups.get(k) ?? [];
+    g.push(r);
+    groups.set(k, g);
+  }
+  return groups;
+}
+
+function runCommand(c: Command, rows: Row[]): Row[] {
+  switch (c.cmd) {
+    case 'eval':
+      for (const r of rows) for (const a of c.assigns) setField(r, a.name, rowEval(r, a.expr));
+      return rows;
+    case 'where':
+      return rows.filter((r) => bool(rowEval(r, c.expr)) === true);
+    case 'stats': {
+      const out: Row[] = [];
+      for (const g of groupRows(rows, c.by, 'stats').values()) {
+        const row: Row = new Map();
+        for (const f of c.by) row.set(f, g[0]!.get(f)!);
+        for (const a of c.aggs) setField(row, a.as, aggregate(a, g));
+        out.push(row);
+      }
+      // Splunk orders stats results by their BY values; the reverse of first appearance here, so a
+      // query must sort them itself.
+      return out.reverse();
+    }
+    case 'eventstats': {
+      const groups = groupRows(rows, c.by, 'eventstats');
+      const values = new Map([...groups].map(([k, g]) => [k, c.aggs.map((a) => aggregate(a, g))]));
+      for (const r of rows) {
+        const k = byKey(r, c.by, 'eventstats');
+        if (k === undefined) continue;
+        c.aggs.forEach((a, i) => setField(r, a.as, values.get(k)![i]!));
+      }
+      return rows;
+    }
+    case 'streamstats': {
+      if (c.window !== undefined && c.by.length && c.global !== false) throw new Error('unmodelled: streamstats window= BY without global=false');
+      if (c.window === undefined && c.timeWindow === undefined) throw new Error('unmodelled: streamstats without a window (the documented default is max_stream_window results)');
+      const seen = new Map<string, Row[]>();
+      const inputs = new Map<Row, Row>();
+      let last = -Infinity;
+      for (const r of rows) {
+        const k = byKey(r, c.by, 'streamstats');
+        if (k === undefined) throw new Error('unmodelled: streamstats over a row without its BY field');
+        // Statistics read the values rows had before streamstats wrote to them.
+        const input = new Map(r);
+        inputs.set(r, input);
+        const before = seen.get(k) ?? [];
+        seen.set(k, [...before, input]);
+        let win = before;
+        if (c.timeWindow !== undefined) {
+          const t = r.get('_time');
+          if (typeof t !== 'number') throw new Error('unmodelled: time_window over a row without a numeric _time');
+          if (t < last) throw new Error('unmodelled: time_window over rows not in ascending _time');
+          last = t;
+          win = win.filter((p) => {
+            const d = t - (p.get('_time') as number);
+            if (d === c.timeWindow) throw new Error(`unmodelled: a row exactly time_window=${c.timeWindow}s older than the current one`);
+            return d < c.timeWindow!;
+          });
+        }
+        if (c.window !== undefined) win = c.window === 0 ? win : win.slice(Math.max(0, win.length - (c.current === false ? c.window : c.window - 1)));
+        if (c.current !== false) win = [...win, input];
+        for (const a of c.aggs) setField(r, a.as, aggregate(a, win));
+      }
+      return rows;
+    }
+    case 'sort': {
+      const indexed = rows.map((r, i) => {
+        const v = r.get(c.field);
+        if (typeof v !== 'number') throw new Error(`unmodelled: sort num(${c.field}) of ${JSON.stringify(v)}`);
+        return { r, i, v };
+      });
+      // Ties in reverse input order: Splunk does not document that sort is stable.
+      indexed.sort((a, b) => a.v - b.v || b.i - a.i);
+      return indexed.map((x) => x.r);
+    }
+    case 'table':
+      return rows.map((r) => new Map(c.fields.filter((f) => r.has(f)).map((f) => [f, r.get(f)!])));
+    case 'rename':
+      for (const r of rows) {
+        for (const [a, b] of c.pairs) {
+          const v = r.get(a);
+          r.delete(a);
+          if (v !== undefined) r.set(b, v);
+        }
+      }
+      return rows;
+    case 'appendpipe': {
+      // The subpipeline reads a copy: the results it was given stay as they are.
+      let sub = rows.map((r) => new Map(r));
+      for (const x of c.commands) sub = runCommand(x, sub);
+      return [...rows, ...sub];
+    }
+  }
+}
+
+/** The rows a correlation pipeline returns over the indexed events (every source searches them all). */
+export function runPipeline(p: Pipeline, events: readonly TimedEvent[], now?: number): Row[] {
+  searchNow = now;
+  let rows: Row[] = [];
+  for (const s of p.sources) {
+    for (const { event, time } of events) {
+      if (!runQuery(s.query, event)) continue;
+      const row: Row = new Map();
+      for (const [k, vs] of event.fields) row.set(k, vs.length === 1 ? vs[0]! : [...vs]);
+      row.set('_time', time);
+      for (const a of s.tag) setField(row, a.name, evalE(a.expr, new Env(event, row)));
+      rows.push(row);
+    }
+  }
+  for (const c of p.commands) rows = runCommand(c, rows);
+  return rows;
 }

@@ -85,15 +85,21 @@ describe('savedsearches app: the .conf spec', () => {
 describe('savedsearches app: enabling, index, schedules', () => {
   it('searches are disabled unless --enable', async () => {
     const off = await app([]);
-    expect(stanzas(off.files).map((s) => s.keys.get('disabled'))).toEqual(Array(15).fill('1'));
+    // 15 detection rules and the 5 correlations of rules/correlation/.
+    expect(stanzas(off.files).map((s) => s.keys.get('disabled'))).toEqual(Array(20).fill('1'));
     const on = await app(['--enable']);
-    expect(stanzas(on.files).map((s) => s.keys.get('disabled'))).toEqual(Array(15).fill('0'));
+    expect(stanzas(on.files).map((s) => s.keys.get('disabled'))).toEqual(Array(20).fill('0'));
   });
 
   it('--index starts every search with the index; a platform or --mapping `index` does too', async () => {
     const one = await app(['--index', 'sysmon']);
     // Before the log source's own narrowing (a Windows channel, the web server sourcetypes, the proxy tag).
-    for (const s of stanzas(one.files)) expect(s.keys.get('search')).toMatch(/^index="sysmon" (source="XmlWinEventLog:|sourcetype IN |tag=)/);
+    // A correlation's rule searches each start with it, inside its multisearch.
+    for (const s of stanzas(one.files)) {
+      const search = s.keys.get('search')!;
+      const starts = search.startsWith('| multisearch') ? [...search.matchAll(/\[search (.*)/g)].map((m) => m[1]!) : [search];
+      for (const x of starts) expect(x).toMatch(/^index="sysmon" (source="XmlWinEventLog:|sourcetype IN |tag=)/);
+    }
     const two = await app(['--index', 'a,b']);
     const search = stanzas(two.files)[0]!.keys.get('search')!;
     expect(search).toMatch(/^index IN \("a", "b"\) /);

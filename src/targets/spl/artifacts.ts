@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { leftOut, ruleAttack } from '../../attack/index.js';
 import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
-import type { DetectionRule, LogSource } from '../../model/types.js';
+import type { LogSource, RuleMeta } from '../../model/types.js';
 import { durationMinutes, scheduleFor } from '../schedule.js';
-import type { BundleFile, CompileInput, CompileResult } from '../types.js';
+import type { BundleFile, CompileInput, CompileResult, CorrelationInput } from '../types.js';
 import { TargetFailure } from '../types.js';
 
 type Template = (ctx: unknown) => string;
@@ -128,7 +128,7 @@ export function savedSearchSettings(overrides: Record<string, unknown>): SavedSe
 }
 
 /** A number from the rule's identity, so the same rule keeps its start minute from build to build. */
-function seedOf(rule: DetectionRule): number {
+function seedOf(rule: RuleMeta): number {
   return createHash('sha1').update(rule.id ?? rule.title).digest().readUInt32BE(0);
 }
 
@@ -180,12 +180,40 @@ export const DEFAULT_FREQUENCY = '1h';
 
 /** The savedsearches.conf stanza of one rule, and what it had to leave out. */
 export function stanza(input: CompileInput, query: string, opts: { settings?: Record<string, unknown>; enable?: boolean } = {}): { text: string; notes: string[] } {
-  const rule = input.rule;
+  const sched = scheduleFor(input.rule, 'spl');
+  const frequency = sched.frequency ?? DEFAULT_FREQUENCY;
+  return renderStanza(input.rule, input.rule.logsource, query, frequency, sched.lookback ?? frequency, opts);
+}
+
+/** How often a correlation's search runs: each run reports the hits whose window ends in the last hour. */
+export const CORRELATION_FREQUENCY = '1h';
+const CORRELATION_FREQUENCY_SECONDS = 3600;
+
+/** The timespans of a correlation and of the deepest chain of correlations it lists, added up (seconds). */
+function chainSeconds(input: CorrelationInput): number {
+  return input.rule.correlation.timespanSeconds + Math.max(0, ...input.refs.map((r) => ('ir' in r.input ? 0 : chainSeconds(r.input))));
+}
+
+/**
+ * A correlation's stanza: hourly, over the last hour and twice the timespans of its chain (a hit's
+ * window, and the window of the point before it that the hit transition reads, for the correlation and
+ * for each one it lists), reporting the hits whose window ends in the hour before the run
+ * (`dispatch.latest_time = now` leaves out the results at `now`, which the next run reports).
+ */
+export function correlationStanza(input: CorrelationInput, query: string, logsource: LogSource, opts: { settings?: Record<string, unknown>; enable?: boolean } = {}): { text: string; notes: string[]; query: string } {
+  const lookback = `${60 + Math.ceil((2 * chainSeconds(input)) / 60)}m`;
+  const deployed = `${query}\n| where WindowEnd>=now()-${CORRELATION_FREQUENCY_SECONDS}`;
+  const r = renderStanza(input.rule, logsource, deployed, CORRELATION_FREQUENCY, lookback, opts);
+  const risk = savedSearchSettings(opts.settings ?? {}).risk_object.field;
+  if (!input.rule.correlation.groupBy.includes(risk)) {
+    r.notes.push(`savedsearches: the risk object field '${risk}' is not a field of this correlation's hits (${[...input.rule.correlation.groupBy, 'WindowStart', 'WindowEnd', 'Value'].join(', ')}): Splunk ES adds no risk for them; name a group-by field in savedsearches.risk_object of a --mapping file`);
+  }
+  return { ...r, query: deployed };
+}
+
+function renderStanza(rule: RuleMeta, logsource: LogSource, query: string, frequency: string, lookback: string, opts: { settings?: Record<string, unknown>; enable?: boolean }): { text: string; notes: string[] } {
   const st = savedSearchSettings(opts.settings ?? {});
   const notes: string[] = [];
-  const sched = scheduleFor(rule, 'spl');
-  const frequency = sched.frequency ?? DEFAULT_FREQUENCY;
-  const lookback = sched.lookback ?? frequency;
   const lines = query.split('\n');
   if (lines.some((l) => l.endsWith('\\'))) throw new TargetFailure('unsupported', 'a query line ending in a backslash cannot be a savedsearches.conf value');
   const attack = ruleAttack(rule.tags);
@@ -213,7 +241,7 @@ export function stanza(input: CompileInput, query: string, opts: { settings?: Re
       lookback: relative(lookback),
       severity: level.alert_severity,
       annotations: techs.length ? JSON.stringify({ mitre_attack: techs }) : '',
-      domain: securityDomain(rule.logsource, st),
+      domain: securityDomain(logsource, st),
       notableSeverity: level.notable_severity,
       risk: JSON.stringify([{ risk_object_field: st.risk_object.field, risk_object_type: st.risk_object.type, risk_score: level.risk_score }]),
     }),
@@ -226,7 +254,13 @@ export function stanzaName(title: string, prefix = 'rulec - '): string {
 }
 
 /** The app folder: the stanzas (a repeated title gets the rule id), app.conf and default.meta. */
-export function savedSearchesBundle(results: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[], platform: string, settings: Record<string, unknown> = {}): BundleFile[] {
+export function savedSearchesBundle(
+  rules: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[],
+  platform: string,
+  settings: Record<string, unknown> = {},
+  correlations: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [],
+): BundleFile[] {
+  const results: { input: CompileInput | CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [...rules, ...correlations];
   const t = load();
   const st = savedSearchSettings(settings);
   const seen = new Map<string, number>();
@@ -239,7 +273,7 @@ export function savedSearchesBundle(results: { input: CompileInput; result: Extr
     if ((seen.get(name) ?? 0) < 2) return r.result.output;
     return r.result.output.replace(/^\[[^\n]*\]/, `[${name} (${r.input.rule.id ?? r.input.path})]`);
   });
-  const header = `# Generated by rulec: ${results.length} detection rules for Splunk platform ${platform}.\n\n`;
+  const header = `# Generated by rulec: ${rules.length} detection rules${correlations.length ? ` and ${correlations.length} correlation rules` : ''} for Splunk platform ${platform}.\n\n`;
   return [
     { path: 'default/savedsearches.conf', content: header + stanzas.join('\n') },
     { path: 'default/app.conf', content: t.app({ app: st.app, count: results.length, platform }) },

@@ -67,6 +67,8 @@ export const EVAL_FUNCTIONS: Record<string, readonly [number, number]> = {
   true: [0, 0],
   null: [0, 0],
   false: [0, 0],
+  /** The time the search runs (a scheduled search: its scheduled time), in epoch seconds. */
+  now: [0, 0],
 };
 
 /** Every field name a query reads or writes: search terms, eval helpers and the fields of the where stage. */
@@ -105,5 +107,83 @@ export function queryFields(q: Query): Set<string> {
     evalExpr(s.expr);
   }
   if (q.where) evalExpr(q.where);
+  return out;
+}
+
+// ---- correlation pipelines (correlation.ts) --------------------------------------------------
+
+/** A statistical function of `stats`, `eventstats` and `streamstats`, with the field it writes (`max(x) AS y`). */
+export interface Aggregate {
+  /** `count` counts results; `dc` counts distinct values (exact, unlike `estdc`); `sum`, `max`, `min` of numbers. */
+  fn: 'count' | 'dc' | 'sum' | 'max' | 'min';
+  field?: string;
+  as: string;
+}
+
+/** The commands a correlation query runs after its sources. */
+export type Command =
+  | { cmd: 'eval'; assigns: EvalStage[] }
+  | { cmd: 'where'; expr: EvalExpr }
+  | { cmd: 'stats' | 'eventstats'; aggs: Aggregate[]; by: string[] }
+  /** `timeWindow` in seconds; `window` a number of results; `current`, `global` as Splunk's defaults when absent. */
+  | { cmd: 'streamstats'; timeWindow?: number; window?: number; current?: boolean; global?: boolean; aggs: Aggregate[]; by: string[] }
+  /** `sort 0 num(field)`: every result (0: no limit), ascending, the field compared as a number. */
+  | { cmd: 'sort'; field: string }
+  | { cmd: 'table'; fields: string[] }
+  /** `rename a AS b, ...`: each field a takes the name b. */
+  | { cmd: 'rename'; pairs: [string, string][] }
+  /** `appendpipe [...]`: the commands run over a copy of the results, their output appended (a chained correlation's hits). */
+  | { cmd: 'appendpipe'; commands: Command[] };
+
+/** A referenced rule's search, then the `| eval` that tags its events (`rulec_rule`, group and value fields). */
+export interface Source {
+  query: Query;
+  tag: EvalStage[];
+}
+
+/** A correlation query: one source, or several under `| multisearch`, then the commands. */
+export interface Pipeline {
+  sources: Source[];
+  commands: Command[];
+}
+
+/** The fields a pipeline's eval, where, stats and table stages name (the sources' are queryFields). */
+export function pipelineFields(p: Pipeline): Set<string> {
+  const out = new Set<string>();
+  for (const s of p.sources) {
+    for (const f of queryFields(s.query)) out.add(f);
+    for (const f of queryFields({ search: TRUE_SEARCH, evals: s.tag })) out.add(f);
+  }
+  for (const c of p.commands) {
+    switch (c.cmd) {
+      case 'eval':
+        for (const f of queryFields({ search: TRUE_SEARCH, evals: c.assigns })) out.add(f);
+        break;
+      case 'where':
+        for (const f of queryFields({ search: TRUE_SEARCH, where: c.expr })) out.add(f);
+        break;
+      case 'stats':
+      case 'eventstats':
+      case 'streamstats':
+        for (const a of c.aggs) {
+          if (a.field !== undefined) out.add(a.field);
+          out.add(a.as);
+        }
+        c.by.forEach((f) => out.add(f));
+        break;
+      case 'sort':
+        out.add(c.field);
+        break;
+      case 'table':
+        c.fields.forEach((f) => out.add(f));
+        break;
+      case 'rename':
+        c.pairs.flat().forEach((f) => out.add(f));
+        break;
+      case 'appendpipe':
+        for (const f of pipelineFields({ sources: [], commands: c.commands })) out.add(f);
+        break;
+    }
+  }
   return out;
 }

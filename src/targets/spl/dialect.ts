@@ -10,7 +10,7 @@
  * - eval field names: bare only for identifiers that are not eval keywords; else `'name'` (a name
  *   with a `.` must be quoted, `.` being eval's concatenation).
  */
-import type { EvalExpr, Query, SearchExpr, SearchValue } from './ast.js';
+import type { Aggregate, Command, EvalExpr, EvalStage, Pipeline, Query, SearchExpr, SearchValue } from './ast.js';
 import type { QueryStage } from '../types.js';
 
 const SEARCH_FIELD = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -145,4 +145,58 @@ export function renderQuery(q: Query): string {
   return renderStages(q)
     .map((s) => s.text)
     .join('\n');
+}
+
+// ---- correlation pipelines ------------------------------------------------------------------
+
+function assigns(list: EvalStage[]): string {
+  return list.map((e) => `${evalField(e.name)}=${renderEval(e.expr)}`).join(', ');
+}
+
+function aggregate(a: Aggregate): string {
+  return `${a.fn}${a.field !== undefined ? `(${a.field})` : ''} AS ${a.as}`;
+}
+
+function byClause(by: string[]): string {
+  return by.length ? ` BY ${by.join(' ')}` : '';
+}
+
+export function renderCommand(c: Command): string {
+  switch (c.cmd) {
+    case 'eval':
+      return `| eval ${assigns(c.assigns)}`;
+    case 'where':
+      return `| where ${renderEval(c.expr)}`;
+    case 'stats':
+    case 'eventstats':
+      return `| ${c.cmd} ${c.aggs.map(aggregate).join(' ')}${byClause(c.by)}`;
+    case 'streamstats': {
+      const opts = [
+        ...(c.timeWindow !== undefined ? [`time_window=${c.timeWindow}s`] : []),
+        ...(c.window !== undefined ? [`window=${c.window}`] : []),
+        ...(c.current !== undefined ? [`current=${c.current}`] : []),
+        ...(c.global !== undefined ? [`global=${c.global}`] : []),
+      ];
+      return `| streamstats ${[...opts, ...c.aggs.map(aggregate)].join(' ')}${byClause(c.by)}`;
+    }
+    case 'sort':
+      return `| sort 0 num(${c.field})`;
+    case 'table':
+      return `| table ${c.fields.join(' ')}`;
+    case 'rename':
+      return `| rename ${c.pairs.map(([a, b]) => `${a} AS ${b}`).join(', ')}`;
+    case 'appendpipe':
+      // The subpipeline's first command has no pipe of its own.
+      return `| appendpipe [${c.commands.map(renderCommand).join('\n').slice(2)}]`;
+  }
+}
+
+/**
+ * A correlation query, one command a line: a single source as its own search, several as the
+ * subsearches of `| multisearch` (each `[search ...]`), then the commands.
+ */
+export function renderPipeline(p: Pipeline): string {
+  const source = (s: Pipeline['sources'][number]): string => `${renderQuery(s.query)}\n| eval ${assigns(s.tag)}`;
+  const head = p.sources.length === 1 ? source(p.sources[0]!) : ['| multisearch', ...p.sources.map((s) => `[search ${source(s)}]`)].join('\n');
+  return [head, ...p.commands.map(renderCommand)].join('\n');
 }

@@ -3,10 +3,13 @@
  * parentheses, with the search command's own precedence: NOT, then OR, then AND), `| datamodel`,
  * `| search`, `| eval` and `| where` with the eval operators and functions of ast.ts. It is strict:
  * anything else (another command, an unknown function, a backslash escape whose meaning is not
- * documented) is an error with its line and column. `--validate` and the tests run every emitted
+ * documented) is an error with its line and column. parsePipeline reads a correlation query: its
+ * sources (one search, or `| multisearch [search ...] ...`), each a rule's query and the `| eval`
+ * that tags its events, then `eval`, `where`, `stats`, `eventstats`, `streamstats`, `sort 0 num(f)`,
+ * `rename`, `table` and `appendpipe` with the arguments correlation.ts writes. `--validate` and the tests run every emitted
  * query through it; the test interpreter runs the parsed structure.
  */
-import type { ArithOp, CmpOp, EvalExpr, EvalStage, Query, SearchExpr, SearchValue } from './ast.js';
+import type { Aggregate, ArithOp, CmpOp, Command, EvalExpr, EvalStage, Pipeline, Query, SearchExpr, SearchValue, Source } from './ast.js';
 import { EVAL_FUNCTIONS } from './ast.js';
 
 export class SplSyntaxError extends Error {
@@ -440,4 +443,239 @@ export function parseQuery(src: string): Query {
   }
   if (q.evals && !droppedHelpers) lx.fail(src.length, "the eval helper fields must be dropped with '| fields - rulec_*'");
   return q;
+}
+
+// ---- correlation pipelines ------------------------------------------------------------------
+
+/**
+ * The text with everything outside [start, end) blanked (newlines kept), so that a part parsed on its
+ * own reports positions in the whole query.
+ */
+function only(src: string, start: number, end: number): string {
+  const blank = (t: string): string => t.replace(/[^\n]/g, ' ');
+  return blank(src.slice(0, start)) + src.slice(start, end) + blank(src.slice(end));
+}
+
+/** Skip a quoted string or field name starting at `i`; returns the index after it. */
+function skipQuoted(lx: Lexer, src: string, i: number): number {
+  const c = src[i];
+  return c === '"' || c === "'" ? lx.quoted(i, c).end : i + 1;
+}
+
+/** The positions of the command pipes of src[start, end): top level, outside quotes and brackets. */
+function pipes(lx: Lexer, src: string, start: number, end: number): number[] {
+  const out: number[] = [];
+  let depth = 0;
+  for (let i = start; i < end; ) {
+    const c = src[i]!;
+    if (c === '"' || c === "'") {
+      i = skipQuoted(lx, src, i);
+      continue;
+    }
+    if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === '|' && depth === 0) out.push(i);
+    i++;
+  }
+  return out;
+}
+
+/** The index of the `]` closing the `[` at `open`. */
+function closing(lx: Lexer, src: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < src.length; ) {
+    const c = src[i]!;
+    if (c === '"' || c === "'") {
+      i = skipQuoted(lx, src, i);
+      continue;
+    }
+    if (c === '[') depth++;
+    else if (c === ']' && --depth === 0) return i;
+    i++;
+  }
+  return lx.fail(open, "unterminated '['");
+}
+
+const TAG = /^\|\s*eval\s+rulec_rule\s*=/;
+
+/** A source: a rule's query, then its tagging `| eval rulec_rule=...` (the first such command). */
+function parseSource(lx: Lexer, src: string, start: number, end: number): Source {
+  const tagAt = pipes(lx, src, start, end).find((p) => TAG.test(src.slice(p, end)));
+  if (tagAt === undefined) return lx.fail(start, "a correlation source ends with '| eval rulec_rule=...'");
+  const query = parseQuery(only(src, start, tagAt));
+  // Tokens of the tag alone: a subsearch's ends at its ']'.
+  const tl = new Lexer(only(src, start, end));
+  const { toks, end: e } = tl.evalTokens(src.indexOf('eval', tagAt) + 4);
+  if (src.slice(e, end).trim() !== '') lx.fail(e, "unexpected '|' after the source's eval");
+  return { query, tag: assignments(new TokStream(toks, tl)) };
+}
+
+function assignments(s: TokStream): EvalStage[] {
+  const evals: EvalStage[] = [];
+  do {
+    if (evals.length) s.next();
+    const name = s.next();
+    if (name.t !== 'word' && name.t !== 'qfield') return s.lx.fail(name.at, 'expected a field name');
+    s.expectOp('=');
+    evals.push({ name: name.v, expr: evalOr(s) });
+  } while (s.isOp(','));
+  expectEnd(s, 'eval expression');
+  return evals;
+}
+
+const AGG_FNS = new Set(['count', 'dc', 'sum', 'max', 'min']);
+
+function fieldName(s: TokStream): string {
+  const t = s.next();
+  if (t.t !== 'word') return s.lx.fail(t.at, 'expected a field name');
+  return t.v;
+}
+
+/** `fn(field) AS name` ... `[BY f ...]`, after the command's options. */
+function statsArgs(s: TokStream): { aggs: Aggregate[]; by: string[] } {
+  const aggs: Aggregate[] = [];
+  while (s.peek().t === 'word' && !s.isWord('BY')) {
+    const fn = s.next() as { v: string; at: number };
+    if (!AGG_FNS.has(fn.v)) return s.lx.fail(fn.at, `'${fn.v}' is not a statistical function rulec emits (${[...AGG_FNS].join(', ')})`);
+    let field: string | undefined;
+    if (s.isOp('(')) {
+      s.next();
+      field = fieldName(s);
+      s.expectOp(')');
+    } else if (fn.v !== 'count') s.lx.fail(fn.at, `${fn.v}() needs a field`);
+    if (!s.isWord('AS')) s.lx.fail(s.peek().at, "rulec names every statistic with 'AS'");
+    s.next();
+    aggs.push({ fn: fn.v as Aggregate['fn'], ...(field !== undefined ? { field } : {}), as: fieldName(s) });
+  }
+  if (aggs.length === 0) s.lx.fail(s.peek().at, 'expected a statistical function');
+  const by: string[] = [];
+  if (s.isWord('BY')) {
+    s.next();
+    while (s.peek().t === 'word') by.push(fieldName(s));
+    if (by.length === 0) s.lx.fail(s.peek().at, 'expected a field after BY');
+  }
+  expectEnd(s, 'statistics');
+  return { aggs, by };
+}
+
+function streamstatsOptions(s: TokStream): Omit<Extract<Command, { cmd: 'streamstats' }>, 'cmd' | 'aggs' | 'by'> {
+  const out: Omit<Extract<Command, { cmd: 'streamstats' }>, 'cmd' | 'aggs' | 'by'> = {};
+  while (s.peek().t === 'word' && s.isOp('=', 1)) {
+    const name = s.next() as { v: string; at: number };
+    s.next();
+    const v = s.next();
+    if (name.v === 'time_window') {
+      const unit = s.next();
+      if (v.t !== 'num' || !/^\d+$/.test(v.v) || unit.t !== 'word' || unit.v !== 's' || unit.at !== v.at + v.v.length) return s.lx.fail(v.at, 'rulec writes time_window as whole seconds (time_window=600s)');
+      out.timeWindow = Number(v.v);
+    } else if (name.v === 'window') {
+      if (v.t !== 'num' || !/^\d+$/.test(v.v)) return s.lx.fail(v.at, 'window= takes a number of results');
+      out.window = Number(v.v);
+    } else if (name.v === 'current' || name.v === 'global') {
+      if (v.t !== 'word' || (v.v !== 'true' && v.v !== 'false')) return s.lx.fail(v.at, `${name.v}= takes true or false`);
+      out[name.v] = v.v === 'true';
+    } else return s.lx.fail(name.at, `'${name.v}' is not a streamstats option rulec emits (time_window, window, current, global)`);
+  }
+  return out;
+}
+
+function parseCommand(lx: Lexer, src: string, start: number, end: number): Command {
+  // The first command of an appendpipe's subpipeline has no pipe.
+  const m = /^\|?\s*([a-z]+)/.exec(src.slice(start, end));
+  if (!m) return lx.fail(start, 'expected a command');
+  const at = start + m[0].length;
+  // The command's own text only: the last command of a subpipeline ends at its ']'.
+  const own = new Lexer(only(src, start, end));
+  const tokens = (): TokStream => new TokStream(own.evalTokens(at).toks, own);
+  switch (m[1]) {
+    case 'eval':
+      return { cmd: 'eval', assigns: assignments(tokens()) };
+    case 'where': {
+      const s = tokens();
+      const expr = evalOr(s);
+      expectEnd(s, 'where expression');
+      return { cmd: 'where', expr };
+    }
+    case 'stats':
+    case 'eventstats':
+      return { cmd: m[1], ...statsArgs(tokens()) };
+    case 'streamstats': {
+      const s = tokens();
+      const opts = streamstatsOptions(s);
+      return { cmd: 'streamstats', ...opts, ...statsArgs(s) };
+    }
+    case 'sort': {
+      const s = tokens();
+      const zero = s.next();
+      if (zero.t !== 'num' || zero.v !== '0') return lx.fail(zero.at, 'rulec sorts every result: sort 0');
+      if (!s.isWord('num')) lx.fail(s.peek().at, 'rulec sorts numbers: num(field)');
+      s.next();
+      s.expectOp('(');
+      const field = fieldName(s);
+      s.expectOp(')');
+      expectEnd(s, 'sort');
+      return { cmd: 'sort', field };
+    }
+    case 'table': {
+      const fields = src.slice(at, end).trim().split(/\s+/);
+      for (const f of fields) if (!/^[A-Za-z0-9_.:]+$/.test(f)) lx.fail(at, `'${f}' is not a field name`);
+      return { cmd: 'table', fields };
+    }
+    case 'rename': {
+      const pairs = src
+        .slice(at, end)
+        .split(',')
+        .map((p): [string, string] => {
+          const m = /^\s*([A-Za-z0-9_.:]+) AS ([A-Za-z0-9_.:]+)\s*$/.exec(p);
+          if (!m) return lx.fail(at, `expected 'field AS name' pairs, not '${p.trim()}'`);
+          return [m[1]!, m[2]!];
+        });
+      return { cmd: 'rename', pairs };
+    }
+    case 'appendpipe': {
+      const open = src.indexOf('[', at);
+      if (open < 0 || open >= end || src.slice(at, open).trim() !== '') return lx.fail(at, "expected '[' after appendpipe");
+      const close = closing(lx, src, open);
+      if (src.slice(close + 1, end).trim() !== '') lx.fail(close + 1, "unexpected text after appendpipe's ']'");
+      const ps = [open + 1, ...pipes(lx, src, open + 1, close)];
+      return { cmd: 'appendpipe', commands: ps.map((p, k) => parseCommand(lx, src, p, ps[k + 1] ?? close)) };
+    }
+    default:
+      return lx.fail(start + m[0].length - m[1]!.length, `'${m[1]}' is not a command rulec emits in a correlation query`);
+  }
+}
+
+/** Parse a correlation query rulec emitted; throws SplSyntaxError with a position. */
+export function parsePipeline(src: string): Pipeline {
+  const lx = new Lexer(src);
+  const sources: Source[] = [];
+  let i = 0;
+  while (i < src.length && /\s/.test(src[i]!)) i++;
+  let rest: number;
+  const multi = /^\|\s*multisearch\b/.exec(src.slice(i));
+  if (multi) {
+    i += multi[0].length;
+    for (;;) {
+      while (i < src.length && /\s/.test(src[i]!)) i++;
+      if (src[i] !== '[') break;
+      const close = closing(lx, src, i);
+      const inner = /^\[search\s/.exec(src.slice(i));
+      if (!inner) lx.fail(i, "a multisearch subsearch starts with '[search '");
+      sources.push(parseSource(lx, src, i + inner![0].length, close));
+      i = close + 1;
+    }
+    if (sources.length < 2) lx.fail(i, 'multisearch needs at least two subsearches');
+    rest = i;
+  } else {
+    // One source: the rule's query and its tag end at the pipe after the tag.
+    const ps = pipes(lx, src, i, src.length);
+    const tagIndex = ps.findIndex((p) => TAG.test(src.slice(p)));
+    if (tagIndex < 0) return lx.fail(i, "a correlation source ends with '| eval rulec_rule=...'");
+    rest = ps[tagIndex + 1] ?? src.length;
+    sources.push(parseSource(lx, src, i, rest));
+  }
+  const ps = pipes(lx, src, rest, src.length);
+  if (src.slice(rest, ps[0] ?? src.length).trim() !== '') lx.fail(rest, "expected '|'");
+  const commands = ps.map((p, k) => parseCommand(lx, src, p, ps[k + 1] ?? src.length));
+  return { sources, commands };
 }
