@@ -4,7 +4,7 @@
  * (`sentinel`, `defender-xdr`). Each artifact format checks the result against what its product accepts.
  */
 import type { DetectionRule, ScheduleScope, ScheduleTimes } from '../model/types.js';
-import { TargetFailure } from './types.js';
+import { TargetFailure, type CorrelationInput } from './types.js';
 
 export function scheduleFor(rule: Pick<DetectionRule, 'schedule'>, target: string, product?: string): ScheduleTimes {
   const s = rule.schedule;
@@ -25,4 +25,13 @@ export function durationMinutes(d: string, what: string, product: string): numbe
   const m = /^(\d+)([smhd])$/.exec(d);
   if (!m) throw new TargetFailure('unsupported', `${what} '${d}' is not <n><s|m|h|d>`);
   return Number(m[1]) * { s: 1 / 60, m: 1, h: 60, d: 1440 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * The timespans of a correlation and of the deepest chain of correlations it lists, added up
+ * (seconds): a scheduled run must read that far back (twice, for the hit transition) for the hits
+ * of its inner correlations near the start of its period to be those of an unbounded stream.
+ */
+export function chainSeconds(input: CorrelationInput): number {
+  return input.rule.correlation.timespanSeconds + Math.max(0, ...input.refs.map((r) => ('ir' in r.input ? 0 : chainSeconds(r.input))));
 }

@@ -260,8 +260,9 @@ export const CORRELATION_FREQUENCY_MINUTES = 60;
  * the previous run (`WindowEnd > ago(frequency)`, appended to the query), and reads events back to
  * twice the timespan before that: a hit at t needs the events of [t - span, t] and whether the
  * condition held at the previous point of its group, up to t - span, whose window starts at
- * t - 2 span. So queryPeriod = frequency + 2 timespan. The group-by columns, the window and the
- * value are the alert's custom details.
+ * t - 2 span. So queryPeriod = frequency + 2 timespan; for a chain, 2 x the timespans along its
+ * deepest chain of correlations (an inner hit near the period's start needs its own history). The
+ * group-by columns, the window and the value are the alert's custom details.
  */
 export function renderCorrelationArtifact(
   format: ArtifactFormat,
@@ -269,6 +270,7 @@ export function renderCorrelationArtifact(
   query: string,
   views: readonly View[],
   groupColumns: readonly string[],
+  chainTimespanSeconds: number = rule.correlation.timespanSeconds,
 ): { text: string; ext: string; query: string; notes: string[] } {
   if (format === 'defender-json') fail(format, DEFENDER_CORRELATION);
   const notes: string[] = [];
@@ -276,8 +278,9 @@ export function renderCorrelationArtifact(
   const description = (rule.description ?? rule.title).trim();
   if (description.length > 5000) fail(format, `the description has ${description.length} characters; the limit is 5000`);
   const f = CORRELATION_FREQUENCY_MINUTES;
-  const p = f + Math.ceil((2 * rule.correlation.timespanSeconds) / 60);
-  if (p > 14 * 1440) fail(format, `queryPeriod ${shortDuration(p)} (1h + twice the timespan ${rule.correlation.timespan}) is longer than Sentinel's 14d`);
+  const p = f + Math.ceil((2 * chainTimespanSeconds) / 60);
+  const twice = chainTimespanSeconds === rule.correlation.timespanSeconds ? `the timespan ${rule.correlation.timespan}` : 'the timespans of its chain of correlations';
+  if (p > 14 * 1440) fail(format, `queryPeriod ${shortDuration(p)} (1h + twice ${twice}) is longer than Sentinel's 14d`);
   const deployed = `${query.replace(/\n$/, '')}\n| where WindowEnd > ago(${shortDuration(f)})\n`;
   if (deployed.length > 10000) fail(format, `the query has ${deployed.length} characters; the limit is 10000`);
   const level = rule.level ?? 'medium';

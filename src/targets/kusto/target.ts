@@ -8,6 +8,7 @@ import { UsageError } from '../../diag/diagnostic.js';
 import { selectedValues } from '../../ir/types.js';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { guard, TargetFailure, type CorrelationInput, type CompileInput, type CompileResult, type AlertFields, type DataSource, type EventSource, type Target, type TargetOptions } from '../types.js';
+import { chainSeconds } from '../schedule.js';
 import { alertMapping, DEFENDER_CORRELATION, defenderAssetColumn, defenderAssetType, renderArtifact, renderCorrelationArtifact, FORMAT_PLATFORM, type ArtifactFormat } from './artifacts.js';
 import { compileKustoCorrelation } from './correlation.js';
 import { kustoMapping, logSourceName, nativeView, viewsFor, type View } from './mapping.js';
@@ -100,7 +101,7 @@ export const kustoTarget: Target = {
         : undefined;
       const common = { ...(source ? { source } : {}), ...(notes.length ? { notes } : {}) };
       if (format === 'query') return { ok: true, query: q.text, output: q.text, ext: 'kql', ...common };
-      const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns);
+      const a = renderCorrelationArtifact(format as ArtifactFormat, input.rule, q.text, q.views, q.groupColumns, chainSeconds(input));
       notes.push(...a.notes);
       return { ok: true, query: a.query, output: a.text, ext: a.ext, ...common, ...(notes.length ? { notes } : {}) };
     });

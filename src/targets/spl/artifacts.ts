@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { leftOut, ruleAttack } from '../../attack/index.js';
 import { backendFile, deepMerge, readYamlFile } from '../../config/mapping.js';
 import type { LogSource, RuleMeta } from '../../model/types.js';
-import { durationMinutes, scheduleFor } from '../schedule.js';
+import { chainSeconds, durationMinutes, scheduleFor } from '../schedule.js';
 import type { BundleFile, CompileInput, CompileResult, CorrelationInput } from '../types.js';
 import { TargetFailure } from '../types.js';
 
@@ -189,10 +189,6 @@ export function stanza(input: CompileInput, query: string, opts: { settings?: Re
 export const CORRELATION_FREQUENCY = '1h';
 const CORRELATION_FREQUENCY_SECONDS = 3600;
 
-/** The timespans of a correlation and of the deepest chain of correlations it lists, added up (seconds). */
-function chainSeconds(input: CorrelationInput): number {
-  return input.rule.correlation.timespanSeconds + Math.max(0, ...input.refs.map((r) => ('ir' in r.input ? 0 : chainSeconds(r.input))));
-}
 
 /**
  * A correlation's stanza: hourly, over the last hour and twice the timespans of its chain (a hit's
