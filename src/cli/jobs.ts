@@ -1,6 +1,7 @@
 /**
- * `--jobs N` of the commands that load rules (build, check, catalog): how many threads read,
- * parse and lower the rule files (collection/parallel.ts). The result is the same whatever N is.
+ * `--jobs N` of the commands that load rules (build, check, catalog; scan has its own, which it
+ * also loads with): how many threads read, parse and lower the rule files (collection/parallel.ts).
+ * The result is the same whatever N is.
  */
 import type { Command } from 'commander';
 import { UsageError } from './exit-codes.js';

@@ -23,8 +23,8 @@ import type { Parameter } from '../model/types.js';
  * rules does (see docs/performance.md).
  */
 export const PARALLEL_MIN_BYTES = 2 << 20;
-/** Runs per worker: small enough to even out workers that get less of a core, large enough that a message per run costs nothing. */
-const RUNS_PER_WORKER = 6;
+/** Runs per thread: small enough to even out workers that get less of a core, large enough that a message per run costs nothing. */
+const RUNS_PER_THREAD = 6;
 /** Runs sent to a worker before it answers, so that it never waits for the next one. */
 const IN_FLIGHT = 2;
 
@@ -112,7 +112,7 @@ function workerScript(): URL {
  * serialization, and it starts at once while the workers load their modules).
  */
 async function parseInWorkers(plan: LoadPlan, sizes: number[], jobs: number, onFile: (done: number) => void, script: URL): Promise<{ parsed: ParsedFile[]; threads: number }> {
-  const runs = cutRuns(sizes, jobs * RUNS_PER_WORKER);
+  const runs = cutRuns(sizes, jobs * RUNS_PER_THREAD);
   const workers = Array.from({ length: Math.min(jobs - 1, runs.length) }, () => new Worker(script));
   const parsed: ParsedFile[] = new Array(plan.toParse.length);
   const placeholders = [...(plan.opts.placeholders ?? new Map<string, Parameter>())];
@@ -173,6 +173,7 @@ async function parseInWorkers(plan: LoadPlan, sizes: number[], jobs: number, onF
       for (let k = start; k < end; k++) {
         const f = plan.files[plan.toParse[k]!]!;
         parsed[k] = keep(f, loadFile(f, plan.opts, stamped), plan);
+        onFile(done + k - start + 1);
       }
       finish(start, end);
       await new Promise((r) => setImmediate(r));

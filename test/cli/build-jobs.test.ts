@@ -147,5 +147,5 @@ describe('rulec build, check --jobs', () => {
       expect(r.status).toBe(2);
       expect(r.err).toEqual([`rulec: --jobs must be a positive whole number, got '${bad}'`]);
     }
-  });
+  }, 30_000);
 });

@@ -71,6 +71,7 @@ interface TargetBuild {
 
 export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
   const names = targetList(opts.target);
+  const jobs = loadJobs(opts);
   const cache = ruleCache(opts);
   const several = names.length > 1;
   if (several && opts.mapping?.length) throw new UsageError('--mapping extends one platform mapping: give it with a single --target');
@@ -107,7 +108,6 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const placeholders = placeholderValues(opts);
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
-  const jobs = loadJobs(opts);
   const { rules, pathErrors } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
