@@ -1,13 +1,15 @@
 /**
- * Loading a collection on worker threads (`--jobs N`): the files to parse (planLoad's `toParse`)
- * are cut into runs of consecutive files of about equal bytes; each worker reads, parses and
- * lowers a run (loadFile) and sends its documents back already serialized, the form the rule cache
- * keeps (one ArrayBuffer a run, moved, not copied). The main thread decodes each run as it arrives
- * and puts it in file order, so the collection (and every output made from it) is the one the
- * calling thread loads: the same documents through the same serialization the cache uses.
+ * Loading a collection on several threads (`--jobs N`): the files to parse (planLoad's `toParse`)
+ * are cut into runs of consecutive files of about equal bytes, which N-1 workers and the calling
+ * thread take from one queue. A worker reads, parses and lowers a run (loadFile) and sends its
+ * documents back already serialized, the form the rule cache keeps (one ArrayBuffer a run, moved,
+ * not copied); the calling thread decodes each as it arrives, between its own runs, and puts every
+ * run in file order. So the collection (and every output made from it) is the one a single thread
+ * loads: the same documents, through the same serialization a warm cache already uses.
  *
- * Runs, not one shard a worker: on a shared machine a worker may get less of a core than another,
- * and a worker that finishes its run takes the next one.
+ * Runs from a queue, not one shard a thread: on a shared machine a thread may get less of a core
+ * than another, and whichever finishes a run takes the next. The calling thread parses too: it
+ * starts at once while the workers load their modules, and its documents need no serializing.
  */
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
