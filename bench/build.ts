@@ -2,7 +2,8 @@
  * `npm run bench:build` (and the second half of `npm run bench`): corpus builds as a user runs
  * them, each a fresh `node bin/rulec.js build` process, on a copy of ../shared/sigmahq/rules:
  *
- * - cold, one target at a time (an empty rule cache) and all four targets in one run;
+ * - cold, one target at a time (an empty rule cache; loading on every core, the default, and with
+ *   --jobs 1) and all four targets in one run;
  * - the same builds by a baseline rulec in the same run, when RULEC_BASELINE=<commit> (built from
  *   `git archive` in a temporary folder) or RULEC_BASELINE_DIR=<a built checkout> is set;
  * - warm: all four targets again with nothing changed, and with one rule file changed;
@@ -102,6 +103,8 @@ function main(): void {
       line(`cold ${t}`, cold.get(t)!);
       const nocache = times(() => rulec(bin, ['build', '--target', t, '--no-cache', '--out', fresh('out'), rules]));
       line(`--no-cache ${t}`, nocache);
+      // The default above loads on every core; this is the same cold build on one thread.
+      line(`cold ${t} --jobs 1`, times(() => rulec(bin, ['build', '--target', t, '--jobs', '1', '--cache', fresh('cache'), '--out', fresh('out'), rules])));
       if (base) {
         const ratio = (of: (r: Run) => number | undefined, runs: Run[]): string => {
           const base = baseCold.get(t)!.map(of);

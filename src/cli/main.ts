@@ -19,6 +19,7 @@ import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
 import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
 import { cacheOptions, type CacheOptions } from './cache.js';
+import { jobsOption } from './jobs.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
@@ -163,6 +164,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
   for (const c of program.commands) if (['check', 'build', 'ir', 'scan', 'test', 'explain', 'catalog'].includes(c.name())) cacheOptions(placeholderOptions(c));
   // Import loads no rule, but parsing KQL is its cost: its results are cached too.
   for (const c of program.commands) if (c.name() === 'import') cacheOptions(c);
+  // Those that load whole collections also load them on several threads (scan has its own --jobs).
+  for (const c of program.commands) if (['check', 'build', 'catalog'].includes(c.name())) jobsOption(c);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -2,7 +2,7 @@
  * Rule collections: find rule files, parse and lower every document, and check what only the
  * collection can see (duplicate ids, correlation and filter references).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decode, encode, hash, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
@@ -100,18 +100,17 @@ export function loadText(path: string, text: string, opts: LoadOptions = {}): Lo
 export type ProgressCallback = (done: number, total: number) => void;
 
 /**
- * Load a collection on the calling thread. Worker threads were tried and measured slower on this
- * 2-core machine (Kusto corpus build 3.4 s against 2.9 s, also at three times the corpus): YAML
- * parsing is allocation- and JIT-heavy, and one thread already keeps the second core busy with
- * V8's concurrent garbage collection and compilation.
+ * Load a collection on the calling thread (collection/parallel.ts loads on worker threads: the
+ * same steps, with the parsing of planLoad's `toParse` files spread over them).
  */
 export function loadCollection(paths: string[], onProgress: ProgressCallback = () => {}, opts: LoadOptions = {}): Collection {
-  const { files, errors } = findRuleFiles(paths);
-  const onFile = (n: number): void => onProgress(n, files.length);
-  const counts = { found: files.length, read: files.length, parsed: files.length };
-  const rules = opts.cache ? loadFilesCached(opts.cache, paths, files, onFile, opts, counts) : loadFiles(files, onFile, opts);
-  checkCollection(rules);
-  return { rules, pathErrors: errors, files: counts };
+  const plan = planLoad(paths, opts);
+  const onFile = (n: number): void => onProgress(n, plan.files.length);
+  const parsed = plan.toParse.map((i, n) => {
+    onFile(n);
+    return loadFile(plan.files[i]!, opts, plan.cached !== undefined);
+  });
+  return finishLoad(plan, parsed.map((p, n) => keep(plan.files[plan.toParse[n]!]!, p, plan)), onFile);
 }
 
 /** Parse and lower files (no cross-document checks). Paths are shown as given. */
@@ -119,18 +118,174 @@ export function loadFiles(files: string[], onFile: (done: number) => void = () =
   const rules: LoadedRule[] = [];
   for (const [i, f] of files.entries()) {
     onFile(i);
-    let text: string;
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch (e) {
-      rules.push({ path: f, index: 0, diagnostics: [error('io', `cannot read file: ${(e as Error).message}`, undefined)] });
-      continue;
-    }
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    rules.push(...loadText(f, text, opts));
+    rules.push(...loadFile(f, opts, false).docs);
   }
   onFile(files.length);
   return rules;
+}
+
+/** A file's documents, and (when stamped) what the cache records of the file. */
+export interface FileLoad {
+  docs: LoadedRule[];
+  stamp?: FileStamp;
+}
+
+/**
+ * Read, parse and lower one file. `stamped`: also stat and hash it for the cache (the stat is
+ * taken before the read, so a change during the read shows as a changed stat next time).
+ */
+export function loadFile(f: string, opts: LoadOptions, stamped: boolean): FileLoad {
+  let st: Stats | undefined;
+  const read = Date.now();
+  if (stamped) {
+    try {
+      st = statSync(f);
+    } catch {
+      // unreadable: the read below says why
+    }
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(f);
+  } catch (e) {
+    return { docs: [{ path: f, index: 0, diagnostics: [error('io', `cannot read file: ${(e as Error).message}`, undefined)] }] };
+  }
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const docs = loadText(f, text, opts);
+  return st ? { docs, stamp: stampOf(st, read, hash(bytes)) } : { docs };
+}
+
+/** A parsed file as finishLoad takes it: its documents and, when the cache keeps it, its entry. */
+export interface ParsedFile {
+  docs: LoadedRule[];
+  entry?: PackEntry<FileStamp>;
+}
+
+/** A loaded file's cache entry (none without a cache, or for a value the cache cannot keep exactly). */
+export function keep(file: string, p: FileLoad, plan: LoadPlan): ParsedFile {
+  if (!plan.cached || !p.stamp) return { docs: p.docs };
+  try {
+    return { docs: p.docs, entry: { key: file, meta: p.stamp, blob: encode(p.docs) } };
+  } catch {
+    return { docs: p.docs }; // a value the cache cannot keep exactly is not kept
+  }
+}
+
+/**
+ * What a load must do: the files found, which of them the cache holds (a file whose stat is
+ * unchanged is not read; a changed one is read and hashed, and taken from the cache when its
+ * content is the same), and which must be parsed (`toParse`, indexes into `files`, in order).
+ */
+export interface LoadPlan {
+  files: string[];
+  pathErrors: string[];
+  toParse: number[];
+  counts: { found: number; read: number; parsed: number };
+  opts: LoadOptions;
+  cached?: {
+    cache: RuleCache;
+    pack: string;
+    /** The placeholder values' key. */
+    values: string;
+    previous: Map<string, PackEntry<FileStamp>>;
+    /** By file index: the cache's entry of a file not to be parsed. */
+    hits: (PackEntry<FileStamp> | undefined)[];
+  };
+}
+
+export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
+  const { files, errors } = findRuleFiles(paths);
+  const counts = { found: files.length, read: files.length, parsed: files.length };
+  const all = files.map((_, i) => i);
+  const cache = opts.cache;
+  if (!cache) return { files, pathErrors: errors, toParse: all, counts, opts };
+  // One pack per set of roots (as given, from this working directory, with these placeholder values).
+  counts.read = counts.parsed = 0;
+  const values = placeholderKey(opts);
+  const pack = cache.path('load', hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values));
+  const previous = new Map((cache.read<FileStamp>(pack) ?? []).map((e) => [e.key, e]));
+  const hits: (PackEntry<FileStamp> | undefined)[] = [];
+  const toParse: number[] = [];
+  for (const [i, f] of files.entries()) {
+    const prev = previous.get(f);
+    let hit: PackEntry<FileStamp> | undefined;
+    if (prev) {
+      try {
+        const st = statSync(f);
+        if (unchanged(st, prev.meta)) hit = prev;
+        else {
+          const read = Date.now();
+          const bytes = readFileSync(f);
+          const sha = hash(bytes);
+          // A file to parse is counted as read once, when it is parsed (finishLoad).
+          if (prev.meta.sha === sha) {
+            hit = { key: f, meta: stampOf(st, read, sha), blob: prev.blob };
+            counts.read++;
+          }
+        }
+      } catch {
+        // unreadable: loading it says why
+      }
+    }
+    hits.push(hit);
+    if (!hit) toParse.push(i);
+  }
+  return { files, pathErrors: errors, toParse, counts, opts, cached: { cache, pack, values, previous, hits } };
+}
+
+/**
+ * The collection from a plan and its parsed files (`parsed[n]` is file `toParse[n]`): the cached
+ * documents decoded, the pack written when anything changed, the cross-document checks made.
+ */
+export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: number) => void = () => {}): Collection {
+  const { files, cached, counts } = plan;
+  const rules: LoadedRule[] = [];
+  if (!cached) {
+    for (const p of parsed) rules.push(...p.docs);
+    onFile(files.length);
+    checkCollection(rules);
+    return { rules, pathErrors: plan.pathErrors, files: counts };
+  }
+  const { cache, pack, values, previous, hits } = cached;
+  const next: PackEntry<FileStamp>[] = [];
+  let changed = previous.size !== files.length;
+  let p = 0;
+  let decoded = 0;
+  for (const [i, f] of files.entries()) {
+    let entry = hits[i];
+    let docs: LoadedRule[] | undefined;
+    if (entry) {
+      onFile(plan.toParse.length + decoded++);
+      try {
+        docs = decode<LoadedRule[]>(entry.blob);
+      } catch {
+        // a corrupt value behind a good checksum: load the file
+        entry = undefined;
+        docs = loadFile(f, plan.opts, false).docs;
+        counts.read++;
+      }
+    } else {
+      const parsedFile = parsed[p++]!;
+      docs = parsedFile.docs;
+      entry = parsedFile.entry;
+      counts.read++;
+      if (entry) counts.parsed++;
+    }
+    if (!entry) {
+      changed = true;
+      rules.push(...docs);
+      continue;
+    }
+    changed ||= entry !== previous.get(f);
+    for (const d of docs) sources.set(d, hash(f, entry.meta.sha, values, String(d.index)));
+    next.push(entry);
+    rules.push(...docs);
+  }
+  onFile(files.length);
+  if (changed) cache.write(pack, next);
+  checkCollection(rules);
+  return { rules, pathErrors: plan.pathErrors, files: counts };
 }
 
 const sources = new WeakMap<LoadedRule, string>();
@@ -145,91 +300,6 @@ export function sourceKey(r: LoadedRule): string | undefined {
 
 function placeholderKey(opts: LoadOptions): string {
   return opts.placeholders && opts.placeholders.size > 0 ? hash(encode([...opts.placeholders])) : '';
-}
-
-/**
- * loadFiles through the cache: one pack per set of roots (as given, from this working directory,
- * with these placeholder values) holds each file's documents. A file whose stat is unchanged is
- * not read; a changed one is read and hashed, and parsed only when its content is new.
- */
-function loadFilesCached(
-  cache: RuleCache,
-  roots: string[],
-  files: string[],
-  onFile: (done: number) => void,
-  opts: LoadOptions,
-  counts: { read: number; parsed: number },
-): LoadedRule[] {
-  counts.read = counts.parsed = 0;
-  const values = placeholderKey(opts);
-  const pack = cache.path('load', hash(process.cwd(), JSON.stringify(roots.map((r) => [r, resolve(r)])), values));
-  const previous = new Map((cache.read<FileStamp>(pack) ?? []).map((e) => [e.key, e]));
-  const next: PackEntry<FileStamp>[] = [];
-  let changed = previous.size !== files.length;
-  const rules: LoadedRule[] = [];
-  for (const [i, f] of files.entries()) {
-    onFile(i);
-    const prev = previous.get(f);
-    let st;
-    let entry: PackEntry<FileStamp> | undefined;
-    let docs: LoadedRule[] | undefined;
-    try {
-      st = statSync(f);
-      if (prev && unchanged(st, prev.meta)) entry = prev;
-    } catch {
-      // unreadable: loadFiles says why
-    }
-    if (!entry && st) {
-      const read = Date.now();
-      counts.read++;
-      let bytes: Buffer | undefined;
-      try {
-        bytes = readFileSync(f);
-      } catch {
-        // unreadable: loadFiles says why
-      }
-      if (bytes) {
-        const sha = hash(bytes);
-        const stamp = stampOf(st, read, sha);
-        if (prev && prev.meta.sha === sha) entry = { key: f, meta: stamp, blob: prev.blob };
-        else {
-          let text = bytes.toString('utf8');
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-          docs = loadText(f, text, opts);
-          counts.parsed++;
-          try {
-            entry = { key: f, meta: stamp, blob: encode(docs) };
-          } catch {
-            entry = undefined; // a value the cache cannot keep exactly is not kept
-          }
-        }
-        changed ||= entry === undefined || entry.blob !== prev?.blob || entry.meta.read !== prev.meta.read;
-      }
-    }
-    if (!entry) {
-      changed = true;
-      if (!docs) counts.read++;
-      rules.push(...(docs ?? loadFiles([f], () => {}, opts)));
-      continue;
-    }
-    if (!docs) {
-      try {
-        docs = decode<LoadedRule[]>(entry.blob);
-      } catch {
-        // a corrupt value behind a good checksum: load the file
-        changed = true;
-        docs = loadFiles([f], () => {}, opts);
-        rules.push(...docs);
-        continue;
-      }
-    }
-    for (const d of docs) sources.set(d, hash(f, entry.meta.sha, values, String(d.index)));
-    next.push(entry);
-    rules.push(...docs);
-  }
-  onFile(files.length);
-  if (changed) cache.write(pack, next);
-  return rules;
 }
 
 /**

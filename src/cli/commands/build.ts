@@ -8,7 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, type PackEntry, type RuleCache } from '../../collection/cache.js';
-import { loadCollection, ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
+import { ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
+import { loadCollectionParallel } from '../../collection/parallel.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
 import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKind, Target, TargetOptions } from '../../targets/types.js';
@@ -20,8 +21,9 @@ import type { Output } from '../output.js';
 import { progress } from '../progress.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
+import { loadJobs, type JobsOptions } from '../jobs.js';
 
-export interface BuildOptions extends PlaceholderOptions, CacheOptions {
+export interface BuildOptions extends PlaceholderOptions, CacheOptions, JobsOptions {
   target: string;
   platform?: string;
   format?: string;
@@ -69,6 +71,7 @@ interface TargetBuild {
 
 export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
   const names = targetList(opts.target);
+  const jobs = loadJobs(opts);
   const cache = ruleCache(opts);
   const several = names.length > 1;
   if (several && opts.mapping?.length) throw new UsageError('--mapping extends one platform mapping: give it with a single --target');
@@ -105,7 +108,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const placeholders = placeholderValues(opts);
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors } = loadCollection(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}) });
+  const { rules, pathErrors } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);

@@ -7,8 +7,9 @@ import { join, sep } from 'node:path';
 import { buildCatalog, CATALOG_BODY_TARGETS, type Catalog, type CatalogInput } from '../../catalog/index.js';
 import { renderSite } from '../../catalog/render.js';
 import { effectiveIr } from '../../collection/filters.js';
-import { loadCollection } from '../../collection/load.js';
+import { loadCollectionParallel } from '../../collection/parallel.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
+import { loadJobs, type JobsOptions } from '../jobs.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { corpusIndex } from '../../explain/index.js';
 import { missingDirs } from '../../util/atomic.js';
@@ -18,7 +19,7 @@ import type { Output } from '../output.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { progress } from '../progress.js';
 
-export interface CatalogCliOptions extends PlaceholderOptions, CacheOptions {
+export interface CatalogCliOptions extends PlaceholderOptions, CacheOptions, JobsOptions {
   out: string;
   title?: string;
   /** Repeated or comma-separated; default every target of CATALOG_BODY_TARGETS. */
@@ -45,7 +46,8 @@ export async function runCatalog(paths: string[], opts: CatalogCliOptions, io: O
   const since = Date.now();
   const loading = progress('loading rules', undefined, { since });
   const cache = ruleCache(opts);
-  const { rules, pathErrors } = loadCollection(roots, (d, t) => loading.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  const jobs = loadJobs(opts);
+  const { rules, pathErrors } = await loadCollectionParallel(roots, (d, t) => loading.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   cache?.close();
   loading.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));

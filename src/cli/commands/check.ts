@@ -1,14 +1,15 @@
 import { error, formatDiagnostic, warning, type Diagnostic } from '../../diag/diagnostic.js';
 import type { LoadedRule } from '../../collection/load.js';
 import { fieldPositions, loadCatalog, unknownNames, type PlatformEntry } from '../catalog.js';
-import { loadCollection } from '../../collection/load.js';
+import { loadCollectionParallel } from '../../collection/parallel.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
+import { loadJobs, type JobsOptions } from '../jobs.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { progress } from '../progress.js';
 import { placeholderValues, type PlaceholderOptions } from '../placeholders.js';
 
-export interface CheckOptions extends PlaceholderOptions, CacheOptions {
+export interface CheckOptions extends PlaceholderOptions, CacheOptions, JobsOptions {
   json?: boolean;
   /** Print warnings too (human output). */
   warnings?: boolean;
@@ -24,7 +25,8 @@ export async function runCheck(paths: string[], opts: CheckOptions, io: Output):
   const since = Date.now();
   const bar = progress('loading rules', undefined, { since });
   const cache = ruleCache(opts);
-  const { rules, pathErrors } = loadCollection(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}) });
+  const jobs = loadJobs(opts);
+  const { rules, pathErrors } = await loadCollectionParallel(paths.length ? paths : ['rules/'], (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   cache?.close();
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));

@@ -5,7 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadCollection, type LoadedRule } from '../../collection/load.js';
+import type { LoadedRule } from '../../collection/load.js';
+import { loadCollectionParallel } from '../../collection/parallel.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
 import { formatDiagnostic } from '../../diag/diagnostic.js';
 import { scanner, startWorkers, type RuleInfo, type ScanItem, type ScanSetup } from '../../eval/parallel.js';
@@ -102,7 +103,8 @@ export async function runScan(files: string[], opts: ScanOptions, io: Output): P
   const since = Date.now();
   const bar = progressBar('loading rules', undefined, { since });
   const cache = ruleCache(opts);
-  const { rules, pathErrors } = loadCollection(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}) });
+  // --jobs N given also loads the rules on N threads; else by how much there is to parse (collection/parallel.ts).
+  const { rules, pathErrors } = await loadCollectionParallel(rulePaths, (d, t) => bar.update(d, t), { placeholders: placeholderValues(opts), ...(cache ? { cache } : {}), ...(opts.jobs !== undefined ? { jobs } : {}) });
   cache?.close();
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
