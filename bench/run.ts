@@ -129,7 +129,7 @@ function parallelScan(file: string, dir: string): void {
       if (run.cpuBoundSeconds !== undefined) push(bound, j, run.events / run.cpuBoundSeconds);
       const s = (x: number | undefined): string => (x === undefined ? '?' : x.toFixed(2));
       push(starts, j, `${s(run.firstEventSeconds)} s (CPU ${s(run.firstEventCpuSeconds)} s)`);
-      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ${s(w.scanCpuSeconds)} s CPU`).join('; ');
+      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ready after ${s(w.readyCpuSeconds)} s CPU, scan ${s(w.scanCpuSeconds)} s CPU`).join('; ');
       console.log(
         `  --jobs ${String(j).padEnd(2)} ${Math.round(run.eventsPerSecond).toLocaleString('en').padStart(7)} events/s  ` +
           `scan ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s in all, main thread ${s(run.mainCpuSeconds)} s` +

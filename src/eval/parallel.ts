@@ -292,6 +292,8 @@ export interface WorkerStats {
   heapPeakMb: number;
   /** CPU time of its thread since the rules were chosen (scanning), in seconds; undefined where the system does not tell. */
   scanCpuSeconds: number | undefined;
+  /** CPU time of its thread from its start to holding the rules (loading its code, receiving and building them). */
+  readyCpuSeconds: number | undefined;
 }
 
 /**
@@ -312,16 +314,18 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
   let evaluation: Evaluation | undefined;
   let heapPeak = 0;
   let cpuAtChoose: number | undefined;
+  let cpuAtReady: number | undefined;
   port.on('message', (m) => {
     if (m.type === 'stats') {
       const cpu = threadCpuSeconds();
-      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose });
+      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose, readyCpuSeconds: cpuAtReady });
       return;
     }
     if (m.type === 'choose') cpuAtChoose = threadCpuSeconds();
     heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
     if (m.type === 'init') {
       evaluation = new Evaluation(deserialize(m.rules) as LoadedRule[], m.setup, false);
+      cpuAtReady = threadCpuSeconds();
       port.postMessage({ type: 'ready' });
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
     else if (m.type === 'range') {
@@ -554,7 +558,7 @@ export class PoolScanner implements Scanner {
             const onMessage = (m: FromWorker): void => {
               if (m.type !== 'stats') return;
               s.worker.off('message', onMessage);
-              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds });
+              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds, readyCpuSeconds: m.readyCpuSeconds });
             };
             s.worker.on('message', onMessage);
             s.worker.postMessage({ type: 'stats' } satisfies ToWorker);
