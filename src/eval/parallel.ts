@@ -180,8 +180,11 @@ class Evaluation {
     const without = engine.eventsWithoutOrigin;
     const correlation = this.setup.correlation;
     let corr: CorrelationFacts | undefined;
+    // Read once per event and shared by its detections (also in the message a worker sends back).
+    let facts: (string | null)[] | undefined;
     engine.evaluate(event, (rule, view) => {
-      const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts: this.setup.facts.map((f) => firstText(view, f)) };
+      facts ??= this.setup.facts.map((f) => firstText(view, f));
+      const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts };
       if (this.setup.includeEvent) item.event = event;
       if (correlation) {
         // Read once per event, whichever of its detections a correlation turns out to want.
