@@ -267,9 +267,11 @@ export class Engine {
   }
 
   /**
-   * Compile the detection rules of a loaded collection (filters applied; correlation rules and
-   * rules that did not load are left out). Rules whose matcher cannot be built are returned as
-   * problems, never thrown.
+   * The detection rules of a loaded collection (filters applied; correlation rules and rules that
+   * did not load are left out), each compiled when an event first needs it. Rules whose matcher
+   * cannot be built are found up front and returned as problems, never thrown; `check: false`
+   * keeps every rule unchecked (the caller checked the same list: a scan worker), and a rule that
+   * cannot compile then throws when an event first needs it.
    */
   static fromLoaded(
     loaded: readonly LoadedRule[],
