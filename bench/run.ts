@@ -4,11 +4,12 @@
  * native evaluator, and check on a slice that the witness index changes no detection.
  *
  * Then `rulec scan`'s parallel scan of the same file at 1 and N threads (--jobs, default the cores,
- * at least 2), each run in a process of its own (its peak RSS), --runs times each, every run shown.
+ * at least 2), each run in a process of its own (its peak RSS), --runs times each, every run shown,
+ * loading the rules through a warm rule cache (a temporary one, filled by a first run).
  *
  *   npm run bench [-- --events N] [--seed S] [--check N] [--jobs N] [--runs R]
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -91,39 +92,54 @@ async function main(): Promise<void> {
       console.log(`index on/off          ${same ? 'identical' : 'DIFFERENT'} detections on the first ${on.events.toLocaleString('en')} events (${on.matches.toLocaleString('en')} matches; ${Math.round(off.eventsPerSecond).toLocaleString('en')} events/s without the index)`);
       if (!same) process.exitCode = 1;
     }
-    parallelScan(file);
+    parallelScan(file, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** `rulec scan --jobs 1` against `--jobs N` on the bench events, every run reported. */
-function parallelScan(file: string): void {
+function parallelScan(file: string, dir: string): void {
   const jobs = arg('jobs', Math.max(2, availableParallelism()));
   const runs = arg('runs', 2);
   const script = new URL('./scan-jobs.js', import.meta.url).pathname;
-  console.log(`parallel scan (rulec scan --jobs; ${runs} run${runs === 1 ? '' : 's'} each, alternating; ${loadNote()}):`);
+  const cache = join(dir, 'cache');
+  const child = (input: string, j: number): ScanRun => {
+    const r = spawnSync(process.execPath, [script, `${SHARED}rules`, input, String(j), cache], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`scan-jobs ${j}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as ScanRun;
+  };
+  // Fill the rule cache (the runs measure a warm start, as a responder's second scan is).
+  const first = join(dir, 'first.jsonl');
+  const fd = openSync(file, 'r');
+  const head = Buffer.alloc(1 << 20);
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  writeFileSync(first, head.subarray(0, head.subarray(0, n).indexOf(10) + 1));
+  child(first, 1);
+  console.log(`parallel scan (rulec scan --jobs; ${runs} run${runs === 1 ? '' : 's'} each, alternating; warm rule cache; ${loadNote()}):`);
   const rates = new Map<number, number[]>();
   const bound = new Map<number, number[]>();
-  const push = (m: Map<number, number[]>, j: number, v: number): void => void (m.get(j) ?? m.set(j, []).get(j)!).push(v);
+  const starts = new Map<number, string[]>();
+  const push = <T>(m: Map<number, T[]>, j: number, v: T): void => void (m.get(j) ?? m.set(j, []).get(j)!).push(v);
   for (let r = 0; r < runs; r++) {
     for (const j of [1, jobs]) {
-      const child = spawnSync(process.execPath, [script, `${SHARED}rules`, file, String(j)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      if (child.status !== 0) throw new Error(`scan-jobs ${j}: ${child.stderr}`);
-      const run = JSON.parse(child.stdout) as ScanRun;
+      const run = child(file, j);
       push(rates, j, run.eventsPerSecond);
       if (run.cpuBoundSeconds !== undefined) push(bound, j, run.events / run.cpuBoundSeconds);
       const s = (x: number | undefined): string => (x === undefined ? '?' : x.toFixed(2));
-      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ${s(w.scanCpuSeconds)} s CPU`).join('; ');
+      push(starts, j, `${s(run.firstEventSeconds)} s (CPU ${s(run.firstEventCpuSeconds)} s)`);
+      const workers = run.workers.map((w) => `${w.heapPeakMb.toFixed(0)} MB heap, ready after ${s(w.readyCpuSeconds)} s CPU, scan ${s(w.scanCpuSeconds)} s CPU`).join('; ');
       console.log(
         `  --jobs ${String(j).padEnd(2)} ${Math.round(run.eventsPerSecond).toLocaleString('en').padStart(7)} events/s  ` +
           `scan ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s in all, main thread ${s(run.mainCpuSeconds)} s` +
           `${run.cpuBoundSeconds === undefined ? '' : `; ${Math.round(run.events / run.cpuBoundSeconds).toLocaleString('en')} events/s with a core per thread`})  ` +
-          `rules loaded ${run.loadSeconds.toFixed(2)} s, compiled ${run.compileSeconds.toFixed(2)} s  ` +
+          `rules loaded ${run.loadSeconds.toFixed(2)} s, ready ${run.compileSeconds.toFixed(2)} s later, first event ${s(run.firstEventSeconds)} s after start (main thread CPU ${s(run.firstEventCpuSeconds)} s)  ` +
           `peak RSS ${run.peakRssMb.toFixed(0)} MB${workers ? ` (workers: ${workers})` : ''}  matches ${run.matches.toLocaleString('en')}`,
       );
     }
   }
+  for (const j of [1, jobs]) console.log(`  first event, warm cache, --jobs ${j}: ${starts.get(j)!.join(', ')} after the process started`);
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
   const ratio = (m: Map<number, number[]>): string => {
     const one = m.get(1)!;

@@ -12,7 +12,7 @@ import type { HasLeaf, Node, NumOp, StrLeaf, StrOp } from '../ir/types.js';
 import { fold } from '../runtime/fold.js';
 import { globMatcher } from '../runtime/glob.js';
 import { inNetwork, parseIp, parseIpv4, parseIpv6 } from '../runtime/ip.js';
-import { compileLinearRegex } from '../runtime/linear-regex.js';
+import { compileLinearRegex, type LinearRegex } from '../runtime/linear-regex.js';
 import { hasAnyTerm, hasTerm, isOneTerm } from '../runtime/term.js';
 import { parseTimestamp, timePart } from '../runtime/time.js';
 import { compareExact, compareNumber, isBool, isEmpty, numbersOf, numericValuesOf } from '../runtime/values.js';
@@ -20,6 +20,41 @@ import { AhoCorasick } from './aho.js';
 import type { EventView } from './event.js';
 
 export type Matcher = (ev: EventView) => boolean;
+
+/** Regexes already compiled, by regexKey: checkNode fills it, compileNode takes from it. */
+export type RegexCache = Map<string, LinearRegex>;
+
+function regexKey(pattern: string, flags: string): string {
+  return `${flags}\u0000${pattern}`;
+}
+
+/**
+ * Throws what compileNode(n) would throw (a regex the linear-time engine refuses; an exact number
+ * that is not one), without building the rest of the matcher: the engine checks every rule up front
+ * so that a rule it cannot run is reported before the scan, and compiles a rule only when an event
+ * first needs it. The regexes it compiles go to `regexes`, for compileNode to reuse.
+ */
+export function checkNode(n: Node, regexes: RegexCache): void {
+  switch (n.kind) {
+    case 'and':
+    case 'or':
+      for (const c of n.children) checkNode(c, regexes);
+      return;
+    case 'not':
+      checkNode(n.child, regexes);
+      return;
+    case 'regex': {
+      const key = regexKey(n.pattern, n.flags);
+      if (!regexes.has(key)) regexes.set(key, compileLinearRegex(n.pattern, n.flags));
+      return;
+    }
+    case 'num':
+      if (n.exact !== undefined) BigInt(n.exact);
+      return;
+    default:
+      return;
+  }
+}
 
 /** A string comparison as a function of the text (fieldref builds one per event value). */
 function strTest(op: StrOp, lit: string): (t: string) => boolean {
@@ -81,14 +116,14 @@ function strLeaf(field: string, op: StrOp, ci: boolean, lit: string): Matcher {
   }
 }
 
-export function compileNode(n: Node): Matcher {
+export function compileNode(n: Node, regexes?: RegexCache): Matcher {
   switch (n.kind) {
     case 'const': {
       const v = n.value;
       return () => v;
     }
     case 'and': {
-      const cs = n.children.map(compileNode);
+      const cs = n.children.map((c) => compileNode(c, regexes));
       if (cs.length === 2) {
         const [a, b] = cs as [Matcher, Matcher];
         return (ev) => a(ev) && b(ev);
@@ -99,9 +134,9 @@ export function compileNode(n: Node): Matcher {
       };
     }
     case 'or':
-      return compileOr(n.children);
+      return compileOr(n.children, regexes);
     case 'not': {
-      const c = compileNode(n.child);
+      const c = compileNode(n.child, regexes);
       return (ev) => !c(ev);
     }
     case 'str':
@@ -114,7 +149,7 @@ export function compileNode(n: Node): Matcher {
     }
     case 'regex': {
       const { field } = n;
-      const re = compileLinearRegex(n.pattern, n.flags);
+      const re = regexes?.get(regexKey(n.pattern, n.flags)) ?? compileLinearRegex(n.pattern, n.flags);
       const test = (t: string): boolean => re.test(t);
       return (ev) => ev.textsOf(field).some(test);
     }
@@ -199,7 +234,7 @@ const GROUP_MIN = 3;
  * for prefix and suffix, one Aho-Corasick pass for contains) instead of one test per value. An
  * `or` is commutative and its children pure, so regrouping never changes the verdict.
  */
-function compileOr(children: readonly Node[]): Matcher {
+function compileOr(children: readonly Node[], regexes: RegexCache | undefined): Matcher {
   const groups = new Map<string, StrLeaf[]>();
   const hasGroups = new Map<string, HasLeaf[]>();
   const rest: Node[] = [];
@@ -229,7 +264,7 @@ function compileOr(children: readonly Node[]): Matcher {
     if (leaves.length >= GROUP_MIN) ms.push(hasGroup(leaves));
     else rest.push(...leaves);
   }
-  for (const c of rest) ms.push(compileNode(c));
+  for (const c of rest) ms.push(compileNode(c, regexes));
   if (ms.length === 1) return ms[0]!;
   if (ms.length === 2) {
     const [a, b] = ms as [Matcher, Matcher];

@@ -16,7 +16,7 @@ import type { LoadedRule } from '../collection/load.js';
 import type { Node } from '../ir/types.js';
 import type { DetectionRule, LogSource } from '../model/types.js';
 import { AhoCorasick, HitBuffer } from './aho.js';
-import { compileNode, type Matcher } from './compile.js';
+import { checkNode, compileNode, type Matcher, type RegexCache } from './compile.js';
 import { EventView, type FieldMap, type JsonObject } from './event.js';
 import {
   admits,
@@ -34,21 +34,83 @@ import { allTexts } from '../runtime/values.js';
 import { eventFields } from './shape.js';
 import { requiredEventIds, witnessOf, type Witness } from './witness.js';
 
-export interface CompiledRule {
-  /** Position in the engine's rule list (detections of one event come in this order). */
-  index: number;
-  id: string | undefined;
-  title: string;
-  level: string | undefined;
-  path: string;
-  logsource: LogSource;
-  route: RuleRoute;
-  match: Matcher;
+/**
+ * What a rule compiles to, built when the scan first needs it and shared by the copies of the rule
+ * (CompiledRule.withIndex). Most rules of a corpus never need it in a scan: the rules of log
+ * sources the input does not have are never routed (no witness, no EventIDs), and most routed rules
+ * are never a candidate of the witness index (no matcher): compiling every rule up front was most
+ * of a scan's start-up, and was paid again on every worker thread.
+ */
+interface Lazy {
+  match: Matcher | undefined;
+  witnessDone: boolean;
   witness: Witness;
-  /** EventIDs a match requires (from the rule's own conditions), if any. */
+  eventIdsDone: boolean;
   eventIds: ReadonlySet<number> | undefined;
-  /** The loaded document it came from. */
-  source: LoadedRule;
+}
+
+export class CompiledRule {
+  private constructor(
+    /** Position in the engine's rule list (detections of one event come in this order). */
+    readonly index: number,
+    readonly id: string | undefined,
+    readonly title: string,
+    readonly level: string | undefined,
+    readonly path: string,
+    readonly logsource: LogSource,
+    readonly route: RuleRoute,
+    /** The rule's effective IR (filters applied). */
+    readonly ir: Node,
+    /** The loaded document it came from. */
+    readonly source: LoadedRule,
+    private readonly lazy: Lazy,
+    private readonly regexes: RegexCache | undefined,
+  ) {}
+
+  static create(
+    index: number,
+    ir: Node,
+    meta: { id: string | undefined; title: string; level: string | undefined; path: string; logsource: LogSource },
+    source: LoadedRule,
+    data: RoutingData,
+    regexes: RegexCache | undefined,
+  ): CompiledRule {
+    const lazy: Lazy = { match: undefined, witnessDone: false, witness: undefined, eventIdsDone: false, eventIds: undefined };
+    return new CompiledRule(index, meta.id, meta.title, meta.level, meta.path, meta.logsource, routeOf(meta.logsource, data), ir, source, lazy, regexes);
+  }
+
+  /** The same rule at another position (Engine over a chosen subset); what it compiled to is shared. */
+  withIndex(index: number): CompiledRule {
+    return new CompiledRule(index, this.id, this.title, this.level, this.path, this.logsource, this.route, this.ir, this.source, this.lazy, this.regexes);
+  }
+
+  get match(): Matcher {
+    return (this.lazy.match ??= compileNode(this.ir, this.regexes));
+  }
+
+  get witness(): Witness {
+    const lazy = this.lazy;
+    if (!lazy.witnessDone) {
+      lazy.witness = witnessOf(this.ir);
+      lazy.witnessDone = true;
+    }
+    return lazy.witness;
+  }
+
+  /** EventIDs a match requires (from the rule's own conditions), if any. */
+  get eventIds(): ReadonlySet<number> | undefined {
+    const lazy = this.lazy;
+    if (!lazy.eventIdsDone) {
+      lazy.eventIds = requiredEventIds(this.ir);
+      lazy.eventIdsDone = true;
+    }
+    return lazy.eventIds;
+  }
+
+  /** Throws what compiling the rule would (checkNode); the regexes it compiles are kept for that. */
+  check(): void {
+    checkNode(this.ir, this.regexes ?? new Map());
+  }
 }
 
 /** A rule the engine could not compile (e.g. a regex the linear engine refuses), with the reason. */
@@ -200,33 +262,52 @@ export class Engine {
     this.onlyUnconstrained = opts.unknownOrigin === 'unconstrained';
     this.seenRule = new Uint32Array(rules.length);
     this.clauses = new Uint8Array(rules.length);
-    this.full = Uint8Array.from(rules, (r) => (r.witness ? (1 << r.witness.length) - 1 : 0));
+    // Filled as rules are routed (routeEntry): a rule's witness is worked out when an event may need it.
+    this.full = new Uint8Array(rules.length);
   }
 
   /**
-   * Compile the detection rules of a loaded collection (filters applied; correlation rules and
-   * rules that did not load are left out). Rules whose matcher cannot be built are returned as
-   * problems, never thrown.
+   * The detection rules of a loaded collection (filters applied; correlation rules and rules that
+   * did not load are left out), each compiled when an event first needs it. Rules whose matcher
+   * cannot be built are found up front and returned as problems, never thrown; `check: false`
+   * keeps every rule unchecked (the caller checked the same list: a scan worker), and a rule that
+   * cannot compile then throws when an event first needs it.
    */
   static fromLoaded(
     loaded: readonly LoadedRule[],
-    opts: EngineOptions = {},
+    opts: EngineOptions & { check?: boolean } = {},
     onRule: (done: number, total: number) => void = () => {},
   ): { engine: Engine; problems: RuleProblem[] } {
     const data = opts.routingData ?? defaultRoutingData();
+    const regexes: RegexCache = new Map();
     const rules: CompiledRule[] = [];
-    const problems: RuleProblem[] = [];
     const effective = effectiveIr(loaded);
     for (const [r, ir] of effective) {
-      onRule(rules.length + problems.length, effective.size);
+      onRule(rules.length, effective.size);
       const rule = r.rule as DetectionRule;
+      rules.push(CompiledRule.create(rules.length, ir, { id: rule.id, title: rule.title, level: rule.level, path: r.path, logsource: rule.logsource }, r, data, regexes));
+    }
+    const { ok, problems } = opts.check === false ? { ok: rules, problems: [] } : Engine.check(rules);
+    return { engine: new Engine(ok, { ...opts, routingData: data }), problems };
+  }
+
+  /**
+   * The rules that compile (renumbered in order), and a problem for each that does not: what
+   * fromLoaded does unless given `check: false`. Apart so that a scan's main thread can check the
+   * rules while its workers build theirs unchecked from the same list.
+   */
+  static check(rules: readonly CompiledRule[]): { ok: CompiledRule[]; problems: RuleProblem[] } {
+    const ok: CompiledRule[] = [];
+    const problems: RuleProblem[] = [];
+    for (const r of rules) {
       try {
-        rules.push(compileRule(rules.length, r, rule, ir, data));
+        r.check();
+        ok.push(r.index === ok.length ? r : r.withIndex(ok.length));
       } catch (e) {
-        problems.push({ path: r.path, line: rule.at.line, id: r.id, title: r.title, message: (e as Error).message });
+        problems.push({ path: r.path, line: (r.source.rule as DetectionRule | undefined)?.at.line ?? 1, id: r.source.id, title: r.source.title, message: (e as Error).message });
       }
     }
-    return { engine: new Engine(rules, { ...opts, routingData: data }), problems };
+    return { ok, problems };
   }
 
   /**
@@ -235,10 +316,13 @@ export class Engine {
    */
   static fromIr(entries: readonly IrRule[], opts: EngineOptions = {}): Engine {
     const data = opts.routingData ?? defaultRoutingData();
+    const regexes: RegexCache = new Map();
     const rules = entries.map((e, index) => {
       const source: LoadedRule = { path: e.path ?? '<ir>', index: 0, diagnostics: [] };
       if (e.id !== undefined) source.id = e.id;
-      return build(index, e.ir, { id: e.id, title: e.title ?? `rule ${index + 1}`, level: e.level, path: source.path, logsource: e.logsource ?? {} }, source, data);
+      const rule = CompiledRule.create(index, e.ir, { id: e.id, title: e.title ?? `rule ${index + 1}`, level: e.level, path: source.path, logsource: e.logsource ?? {} }, source, data, regexes);
+      rule.check();
+      return rule;
     });
     return new Engine(rules, { ...opts, routingData: data });
   }
@@ -441,11 +525,15 @@ export class Engine {
       // The index covers the rules the log source admits, before their own EventID conditions:
       // events of one channel then share an index whatever their EventID (hostile input with
       // endless EventIDs cannot make it build one automaton per EventID).
-      if (r.witness !== undefined) indexed.push(r.index);
+      const witness = r.witness;
+      if (witness !== undefined) {
+        indexed.push(r.index);
+        this.full[r.index] = (1 << witness.length) - 1;
+      }
       if (r.eventIds && !origin.eventIds.some((x) => r.eventIds!.has(x))) continue;
       inRoute[r.index] = v === 'yes' ? 1 : 2;
       all.push(r.index);
-      if (r.witness === undefined) always.push(r.index);
+      if (witness === undefined) always.push(r.index);
     }
     entry = { origin, always, inRoute, all, indexed, renames: renamesFor(origin, this.data), index: undefined };
     // Unbounded channel/EventID variety in hostile input must not grow memory without limit.
@@ -463,26 +551,4 @@ export interface IrRule {
   title?: string;
   level?: string;
   path?: string;
-}
-
-function compileRule(index: number, r: LoadedRule, rule: DetectionRule, ir: Node, data: RoutingData): CompiledRule {
-  return build(index, ir, { id: rule.id, title: rule.title, level: rule.level, path: r.path, logsource: rule.logsource }, r, data);
-}
-
-function build(
-  index: number,
-  ir: Node,
-  meta: { id: string | undefined; title: string; level: string | undefined; path: string; logsource: LogSource },
-  source: LoadedRule,
-  data: RoutingData,
-): CompiledRule {
-  return {
-    index,
-    ...meta,
-    route: routeOf(meta.logsource, data),
-    match: compileNode(ir),
-    witness: witnessOf(ir),
-    eventIds: requiredEventIds(ir),
-    source,
-  };
 }

@@ -2,7 +2,8 @@
  * Scanning on several threads (`rulec scan --jobs N`): a JSON Lines file is cut into byte ranges that
  * the workers read themselves (reader.ts readFileRange); other input is cut into batches on the main
  * thread (reader.ts splitEvents: lines as raw bytes, array elements as texts). Each range or batch is
- * parsed and evaluated by a worker that compiled the rules once, and the workers send back only what
+ * parsed and evaluated by a worker that holds the rules (Engine: each compiled when an event first
+ * needs it; the main thread checks them all while the workers start), and the workers send back only what
  * a detection reports. The items of each batch are handed on in input order, whatever order the
  * workers finish in, so a consumer on the main thread (the output; a correlation engine) sees every
  * detection in the order one thread finds them, with the event's position and time.
@@ -12,7 +13,7 @@
  */
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
+import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { LoadedRule } from '../collection/load.js';
 import { eventTime, ruleKey } from '../correlate/index.js';
@@ -143,26 +144,31 @@ function info(r: CompiledRule): RuleInfo {
   return { id: r.id, title: r.title, level: r.level, path: r.path, key: ruleKey(r.source), logsource: r.logsource, route: r.route };
 }
 
-/** The rules compiled, and, once chosen, the engine that scans: the same code on every thread. */
+/** The rules, and, once chosen, the engine that scans: the same code on every thread. */
 class Evaluation {
   readonly all: CompiledRule[];
   readonly problems: RuleProblem[];
   engine: Engine | undefined;
   private readonly items: ScanItem[] = [];
 
+  /**
+   * `check: false` (a worker): every detection rule is kept, unchecked; the thread that sent them
+   * checked them and chooses only rules that compile.
+   */
   constructor(
     rules: readonly LoadedRule[],
     readonly setup: ScanSetup,
+    check: boolean,
     onRule?: (done: number, total: number) => void,
   ) {
-    const { engine, problems } = Engine.fromLoaded(rules, { index: setup.index }, onRule);
+    const { engine, problems } = Engine.fromLoaded(rules, { index: setup.index, check }, onRule);
     this.all = engine.rules;
     this.problems = problems;
   }
 
   choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
     this.engine = new Engine(
-      indices.map((i, index) => ({ ...this.all[i]!, index })),
+      indices.map((i, index) => this.all[i]!.withIndex(index)),
       { index: this.setup.index, unknownOrigin },
     );
   }
@@ -174,8 +180,11 @@ class Evaluation {
     const without = engine.eventsWithoutOrigin;
     const correlation = this.setup.correlation;
     let corr: CorrelationFacts | undefined;
+    // Read once per event and shared by its detections (also in the message a worker sends back).
+    let facts: (string | null)[] | undefined;
     engine.evaluate(event, (rule, view) => {
-      const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts: this.setup.facts.map((f) => firstText(view, f)) };
+      facts ??= this.setup.facts.map((f) => firstText(view, f));
+      const item: ScanItem = { kind: 'detection', rule: rule.index, line, facts };
       if (this.setup.includeEvent) item.event = event;
       if (correlation) {
         // Read once per event, whichever of its detections a correlation turns out to want.
@@ -238,7 +247,7 @@ class InlineScanner implements Scanner {
   readonly compiled: RuleInfo[];
 
   constructor(rules: readonly LoadedRule[], setup: ScanSetup, onRule?: (done: number, total: number) => void) {
-    this.evaluation = new Evaluation(rules, setup, onRule);
+    this.evaluation = new Evaluation(rules, setup, true, onRule);
     this.compiled = this.evaluation.all.map(info);
   }
   get problems(): readonly RuleProblem[] {
@@ -268,15 +277,14 @@ class InlineScanner implements Scanner {
 
 /** Messages between the main thread and a scan worker. */
 export type ToWorker =
-  | { type: 'init'; rules: LoadedRule[]; setup: ScanSetup; describe: boolean }
+  /** `rules`: engineInput's rules, v8-serialized once for every worker (a structured clone per postMessage would serialize them once per worker). */
+  | { type: 'init'; rules: Uint8Array; setup: ScanSetup }
   | { type: 'choose'; indices: readonly number[]; unknownOrigin: 'all' | 'unconstrained' }
   | { type: 'batch'; seq: number; batch: InputBatch }
   | { type: 'range'; seq: number; file: string; start: number; end: number }
   | { type: 'stats' };
 export type FromWorker =
-  | { type: 'compiled'; rules?: RuleInfo[]; problems?: RuleProblem[] }
-  /** Rules compiled so far (the first worker tells, for the progress bar). */
-  | { type: 'compiling'; done: number; total: number }
+  | { type: 'ready' }
   /** `lines`: the items of a file range, numbered from 1 at its first line, and how many lines start in it. */
   | { type: 'result'; seq: number; items: ScanItem[]; lines?: number }
   | ({ type: 'stats' } & WorkerStats);
@@ -287,6 +295,8 @@ export interface WorkerStats {
   heapPeakMb: number;
   /** CPU time of its thread since the rules were chosen (scanning), in seconds; undefined where the system does not tell. */
   scanCpuSeconds: number | undefined;
+  /** CPU time of its thread from its start to holding the rules (loading its code, receiving and building them). */
+  readyCpuSeconds: number | undefined;
 }
 
 /**
@@ -307,23 +317,19 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
   let evaluation: Evaluation | undefined;
   let heapPeak = 0;
   let cpuAtChoose: number | undefined;
+  let cpuAtReady: number | undefined;
   port.on('message', (m) => {
     if (m.type === 'stats') {
       const cpu = threadCpuSeconds();
-      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose });
+      port.postMessage({ type: 'stats', heapPeakMb: heapPeak / 1048576, scanCpuSeconds: cpu === undefined || cpuAtChoose === undefined ? undefined : cpu - cpuAtChoose, readyCpuSeconds: cpuAtReady });
       return;
     }
     if (m.type === 'choose') cpuAtChoose = threadCpuSeconds();
     heapPeak = Math.max(heapPeak, getHeapStatistics().total_physical_size);
     if (m.type === 'init') {
-      let told = 0;
-      const onRule = (done: number, total: number): void => {
-        if (!m.describe || done - told < 100) return;
-        told = done;
-        port.postMessage({ type: 'compiling', done, total });
-      };
-      evaluation = new Evaluation(m.rules, m.setup, onRule);
-      port.postMessage(m.describe ? { type: 'compiled', rules: evaluation.all.map(info), problems: evaluation.problems } : { type: 'compiled' });
+      evaluation = new Evaluation(deserialize(m.rules) as LoadedRule[], m.setup, false);
+      cpuAtReady = threadCpuSeconds();
+      port.postMessage({ type: 'ready' });
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
     else if (m.type === 'range') {
       const items: ScanItem[] = [];
@@ -334,7 +340,7 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
 }
 
 /**
- * What the engine reads of a loaded collection (Engine.fromLoaded: effectiveIr, compileRule), sent
+ * What the engine reads of a loaded collection (Engine.fromLoaded: effectiveIr, CompiledRule), sent
  * to each worker instead of the whole documents: a third of the bytes to copy (5 MB against 13 MB
  * for the SigmaHQ corpus) and a fraction of the time to rebuild. Rules without IR compile to nothing
  * and are left out.
@@ -377,6 +383,8 @@ interface Slot {
 export class PoolScanner implements Scanner {
   compiled: RuleInfo[] = [];
   problems: RuleProblem[] = [];
+  /** Where each rule of `compiled` is in the workers' (unchecked) rule list. */
+  private positions: number[] = [];
   private readonly slots: Slot[];
   private failure: Error | undefined;
   private closing = false;
@@ -426,7 +434,7 @@ export class PoolScanner implements Scanner {
     }
   }
 
-  /** Send the rules; resolves when every worker compiled them (the first one describes them). */
+  /** Send the rules; resolves when every worker holds them and this thread checked them (`compiled`, `problems`). */
   async init(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void = () => {}): Promise<void> {
     await this.held(() => this.compile(rules, setup, onRule));
   }
@@ -434,27 +442,35 @@ export class PoolScanner implements Scanner {
   private async compile(rules: readonly LoadedRule[], setup: ScanSetup, onRule: (done: number, total: number) => void): Promise<void> {
     this.setup = setup;
     const input = engineInput(rules);
-    const compiled = this.slots.map(
-      (s, i) =>
+    // Serialized once; each postMessage then copies bytes instead of walking the rules again.
+    const bytes = serialize(input);
+    const ready = this.slots.map(
+      (s) =>
         new Promise<void>((resolve, reject) => {
           const onMessage = (m: FromWorker): void => {
-            if (m.type === 'compiling') onRule(m.done, m.total);
-            if (m.type !== 'compiled') return;
+            if (m.type !== 'ready') return;
             s.worker.off('message', onMessage);
-            if (m.rules) this.compiled = m.rules;
-            if (m.problems) this.problems = m.problems;
             resolve();
           };
           s.worker.on('message', onMessage);
           s.worker.once('error', reject);
-          s.worker.postMessage({ type: 'init', rules: input, setup, describe: i === 0 } satisfies ToWorker);
+          s.worker.postMessage({ type: 'init', rules: bytes, setup } satisfies ToWorker);
         }),
     );
-    await Promise.all(compiled);
+    // While the workers build their rules (unchecked), this thread checks the same list: which
+    // rules compile, and the problem of each that does not. Workers are told positions in that list.
+    const { engine } = Engine.fromLoaded(input, { index: setup.index, check: false }, onRule);
+    const { ok, problems } = Engine.check(engine.rules);
+    const position = new Map(engine.rules.map((r) => [r.source, r.index]));
+    this.compiled = ok.map(info);
+    this.positions = ok.map((r) => position.get(r.source)!);
+    this.problems = problems;
+    await Promise.all(ready);
   }
 
   choose(indices: readonly number[], unknownOrigin: 'all' | 'unconstrained'): void {
-    for (const s of this.slots) s.worker.postMessage({ type: 'choose', indices, unknownOrigin } satisfies ToWorker);
+    const positions = indices.map((i) => this.positions[i]!);
+    for (const s of this.slots) s.worker.postMessage({ type: 'choose', indices: positions, unknownOrigin } satisfies ToWorker);
   }
 
   async scan(input: ScanInput, sink: ItemSink, stop?: () => boolean, onBytes: (n: number) => void = () => {}): Promise<void> {
@@ -545,7 +561,7 @@ export class PoolScanner implements Scanner {
             const onMessage = (m: FromWorker): void => {
               if (m.type !== 'stats') return;
               s.worker.off('message', onMessage);
-              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds });
+              resolve({ heapPeakMb: m.heapPeakMb, scanCpuSeconds: m.scanCpuSeconds, readyCpuSeconds: m.readyCpuSeconds });
             };
             s.worker.on('message', onMessage);
             s.worker.postMessage({ type: 'stats' } satisfies ToWorker);
@@ -568,7 +584,7 @@ export class PoolScanner implements Scanner {
 
 /**
  * Compile the rules for a scan on `jobs` threads: 1 is the calling thread; more start worker
- * threads, each compiling the rules. `starting` (from `startWorkers`, called before the rules were
+ * threads, each holding the rules. `starting` (from `startWorkers`, called before the rules were
  * loaded) is used when given.
  */
 export async function scanner(

@@ -77,6 +77,65 @@ describe('rulec scan --jobs', () => {
     expect(Math.max(...at)).toBeGreaterThan(19_000);
   }, 180_000);
 
+  it('reads every kind of JSON Lines file in byte ranges as one thread reads it: empty, blank, one line, no final newline, CRLF, lines longer than a range', async () => {
+    // A range is 1 MiB: the long lines and the 3 MiB file make lines start, end and straddle range edges.
+    const event = lines[0]!;
+    /** The event with a padding field, `length` bytes long in all. */
+    const padded = (length: number): string => {
+      const e = JSON.parse(event) as { Event: { EventData: Record<string, unknown> } };
+      e.Event.EventData.Padding = '';
+      const bare = Buffer.byteLength(JSON.stringify(e));
+      e.Event.EventData.Padding = 'p'.repeat(length - bare);
+      return JSON.stringify(e);
+    };
+    // Pairs of a padded line and the event, CRLF after each; the k-th pair ends 1 byte before, at
+    // and 1 byte after the end of the k-th range.
+    const edges: string[] = [];
+    for (let k = 0, at = 0; k < 3; k++) {
+      const end = (k + 1) * 1_048_576 + (k - 1);
+      const line = padded(end - at - Buffer.byteLength(event) - 4);
+      edges.push(line + '\r\n', event + '\r\n');
+      at = end;
+    }
+    const files: Record<string, string> = {
+      'empty.jsonl': '',
+      'blank.jsonl': '\n\r\n  \n',
+      'one.jsonl': event,
+      'one-nl.jsonl': event + '\n',
+      'crlf.jsonl': lines.slice(0, 40).join('\r\n'),
+      'huge.jsonl': [event, padded(2_500_000), event, padded(1_048_000), event].join('\n'),
+      'edges.jsonl': edges.join(''),
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    expect(Buffer.byteLength(files['edges.jsonl']!)).toBe(3 * 1_048_576 + 1);
+    const inputs = Object.keys(files).map((f) => join(dir, f));
+    const rules = `${SHARED}rules/windows/process_creation`;
+    const one = await scan(['--rules', rules, '--json', '--max-event-bytes', String(4 << 20), ...inputs], 1);
+    const two = await scan(['--rules', rules, '--json', '--max-event-bytes', String(4 << 20), ...inputs], 2);
+    expect(two.out).toBe(one.out);
+    expect(two.err).toEqual(one.err);
+    const seen = new Set(one.out.trim().split('\n').map((l) => { const d = JSON.parse(l) as { file: string; line: number }; return `${d.file.slice(dir.length + 1)}:${d.line}`; }));
+    // The event matches, padded or not: every event of these files is found, at its line.
+    const expected = ['one.jsonl:1', 'one-nl.jsonl:1', 'crlf.jsonl:1', 'huge.jsonl:1', 'huge.jsonl:2', 'huge.jsonl:3', 'huge.jsonl:4', 'huge.jsonl:5', ...[1, 2, 3, 4, 5, 6].map((n) => `edges.jsonl:${n}`)];
+    for (const at of expected) expect(seen, at).toContain(at);
+  }, 120_000);
+
+  it('leaves out a rule that cannot be evaluated, reported once, and runs the rules after it as one thread does', async () => {
+    const rule = (title: string, detection: string): string =>
+      `title: ${title}\nlogsource: {product: windows, category: process_creation}\ndetection: {s: ${detection}, condition: s}\n`;
+    const file = join(dir, 'refused.yml');
+    // The middle rule's regex is too large for the linear-time engine: the workers keep it, unchecked,
+    // and the rules after it must still be the ones they run.
+    writeFileSync(file, [rule('Any image', "{Image|contains: '\\'}"), rule('Refused', "{CommandLine|re: '(a{1000}){1000}'}"), rule('Any command line', "{CommandLine|contains: ' '}")].join('---\n'));
+    const one = await scan(['--rules', file, join(dir, 'samples.jsonl')], 1);
+    const two = await scan(['--rules', file, join(dir, 'samples.jsonl')], 2);
+    expect(two.out).toBe(one.out);
+    expect(two.err).toEqual(one.err);
+    expect(one.status).toBe(1);
+    expect(one.err.filter((l) => l.includes("cannot evaluate rule 'Refused'"))).toHaveLength(1);
+    expect(one.out).toMatch(/Any image[\s\S]*Any command line|Any command line[\s\S]*Any image/);
+  }, 60_000);
+
   it('ends on a usage error found after the workers started (they never keep the process alive)', () => {
     // --min-level is checked after the workers are started (they load their code while the rules load).
     const r = spawnSync(process.execPath, [BIN, 'scan', '--jobs', '2', '--rules', RULES, '--min-level', 'severe', join(dir, 'samples.jsonl')], { encoding: 'utf8', timeout: 30_000 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadCollection } from '../../src/collection/load.js';
+import { loadCollection, loadText } from '../../src/collection/load.js';
 import { Engine, type IrRule } from '../../src/eval/engine.js';
 import type { Node } from '../../src/ir/types.js';
 import type { LogSource } from '../../src/model/types.js';
@@ -200,5 +200,45 @@ describe('Engine.fromLoaded', () => {
     const total = engine.rules.length + problems.length;
     expect(total).toBeGreaterThan(5);
     expect(calls).toEqual(Array.from({ length: total }, (_, i) => [i, total]));
+  });
+});
+
+describe('compiling on first use', () => {
+  // Three Windows process-creation rules, the middle one with a regex the loader takes but the
+  // linear-time engine refuses (too many states once its repetitions are expanded).
+  const rule = (title: string, detection: string): string =>
+    `title: ${title}\nlogsource: {product: windows, category: process_creation}\ndetection: {s: ${detection}, condition: s}\n`;
+  const loaded = loadText(
+    'lazy.yml',
+    [rule('First', "{Image|endswith: '\\a.exe'}"), rule('Refused', "{CommandLine|re: '(a{1000}){1000}'}"), rule('Last', "{Image|endswith: '\\b.exe'}")].join('---\n'),
+  );
+  const sysmon = (fields: Record<string, unknown>) => ({ Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, ...fields });
+
+  it('still reports a rule that cannot compile before any event, and numbers the others without it', () => {
+    const { engine, problems } = Engine.fromLoaded(loaded);
+    expect(problems.map((p) => [p.title, p.line, p.message])).toEqual([['Refused', 5, expect.stringContaining('too large for the linear-time engine')]]);
+    expect(engine.rules.map((r) => [r.index, r.title])).toEqual([[0, 'First'], [1, 'Last']]);
+    expect(engine.matches(sysmon({ Image: 'C:\\b.exe', CommandLine: 'xy' })).map((r) => r.title)).toEqual(['Last']);
+  });
+
+  it('unchecked (check: false), keeps every rule and compiles one only when an event needs it', () => {
+    const { engine, problems } = Engine.fromLoaded(loaded, { check: false });
+    expect(problems).toEqual([]);
+    expect(engine.rules.map((r) => r.title)).toEqual(['First', 'Refused', 'Last']);
+    // Not routed (another log source), or not a candidate (its witness, a run of a, is not in the
+    // event): not compiled. A candidate: compiled, which throws.
+    const long = 'a'.repeat(2000);
+    expect(engine.matches({ Channel: 'Security', EventID: 4624, CommandLine: long })).toEqual([]);
+    expect(engine.matches(sysmon({ Image: 'C:\\a.exe', CommandLine: 'xy' })).map((r) => r.title)).toEqual(['First']);
+    expect(() => engine.matches(sysmon({ Image: 'C:\\a.exe', CommandLine: long }))).toThrow(/too large/);
+  });
+
+  it('shares what a rule compiled to with its renumbered copies (withIndex)', () => {
+    const { engine } = Engine.fromLoaded(loaded);
+    const last = engine.rules[1]!;
+    const copy = last.withIndex(0);
+    expect(copy.index).toBe(0);
+    expect(copy.match).toBe(last.match);
+    expect(copy.witness).toBe(last.witness);
   });
 });
