@@ -5,7 +5,6 @@
  */
 import {
   LineCounter,
-  parseAllDocuments,
   isMap,
   isScalar,
   isSeq,
@@ -46,6 +45,7 @@ import {
 import { ruleAttack } from '../attack/index.js';
 import { parseCondition } from './condition.js';
 import { validateDocument } from './schema.js';
+import { readYamlDocuments } from './yaml-reader.js';
 
 export interface ParsedDocument {
   index: number;
@@ -94,8 +94,7 @@ export class Ctx {
 
 export function parseRuleText(text: string, path: string): ParsedFile {
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs as unknown as Document.Parsed];
+  const list = readYamlDocuments(text, lc).docs;
   const out: ParsedFile = { path, documents: [] };
   list.forEach((doc, index) => {
     const ctx = new Ctx(lc);
