@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readFast, readWithLibrary, readYamlDocuments } from '../../src/parse/yaml-reader.js';
+import { readFast, readWithLibrary, readWithLibraryOnly, readYamlDocuments } from '../../src/parse/yaml-reader.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { SIGMAHQ } from '../helpers/corpus.js';
 
@@ -106,6 +106,45 @@ describe('fast YAML reader against the yaml library, over the rule files', () =>
       expect(fast).toBeGreaterThanOrEqual(Math.floor(files.length * floor));
     }, 120_000);
   }
+});
+
+/**
+ * What rulec makes of a file (rule models, positions, diagnostics) is the same with either reader,
+ * also for rules with mistakes: each file as it is and with mistakes written into it.
+ */
+const MISTAKES: [RegExp, string][] = [
+  [/^level: .*$/m, 'level: 5'],
+  [/^(\s+condition: .*)$/m, '$1 and'],
+  [/^title: .*\n/m, ''],
+  [/\|(contains|endswith|startswith)\b/, '|$1x'],
+  [/^logsource:/m, 'titel: x\nlogsource:'],
+  [/^(\s+)condition:/m, '$1selection_empty:\n$1condition:'],
+  [/^tags:\n(\s+)- /m, 'tags:\n$1- attack.t0000\n$1- '],
+  [/^(\s+)(\w+)(\|\w+)?: (\S.*)$/m, '$1$2$3: [$4, {a: 1}]'],
+];
+
+describe('rule models and diagnostics with either reader', () => {
+  it.skipIf(!existsSync(SIGMAHQ))('are the same over the corpus, with and without mistakes', () => {
+    const files = [...yamlFiles(SIGMAHQ), ...yamlFiles(join(ROOT, 'rules')), ...yamlFiles(join(ROOT, 'test/fixtures'))];
+    let diagnostics = 0;
+    files.forEach((f, i) => {
+      const text = readFileSync(f, 'utf8');
+      const texts = [text];
+      // Every file as it is; a mistake in every fifth (the suite's time is shared).
+      if (i % 5 === 0) {
+        const [re, to] = MISTAKES[(i / 5) % MISTAKES.length]!;
+        if (re.test(text)) texts.push(text.replace(re, to));
+      }
+      for (const t of texts) {
+        const fast = parseRuleText(t, f);
+        const lib = parseRuleText(t, f, readWithLibraryOnly);
+        expect(fast, f).toStrictEqual(lib);
+        diagnostics += fast.documents.reduce((n, d) => n + d.diagnostics.length, 0);
+      }
+    });
+    // The mistakes are seen (the comparison covers diagnostics, not only valid rules).
+    expect(diagnostics).toBeGreaterThan(300);
+  }, 240_000);
 });
 
 describe('the comparison itself', () => {
