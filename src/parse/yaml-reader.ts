@@ -229,11 +229,12 @@ class FastReader {
    * A block collection or scalar whose first character is at `col` of line `l`, inside a
    * collection at indent `parent`. Returns the node and the line after it.
    */
-  private blockNode(l: number, col: number, parent: number, segEnd: number): { node: YNode; next: number } {
+  private blockNode(l: number, col: number, parent: number, segEnd: number, scalar = true): { node: YNode; next: number } {
     const p = this.lineStarts[l]! + col;
     const ch = this.text[p]!;
     if (ch === '-' && this.isBlank(p + 1)) return this.blockSeq(l, col, segEnd);
     if (this.keyEnd(p, this.lineEnds[l]!) !== -1) return this.blockMap(l, col, segEnd);
+    if (!scalar) bail();
     return this.scalar(l, p, parent, segEnd);
   }
 
@@ -361,7 +362,12 @@ class FastReader {
       const n = this.nextContent(l + 1, segEnd);
       if (n < segEnd) {
         const indent = this.indents[n]!;
-        if (indent > parent) return this.blockNode(n, indent, parent, segEnd);
+        if (indent > parent) {
+          // The library refuses a scalar after a comment line here ("Implicit keys need to be on a
+          // single line"); a collection after one is common (a comment above a search).
+          const commented = this.indents.slice(l + 1, n).includes(-2);
+          return this.blockNode(n, indent, parent, segEnd, !commented);
+        }
         const s = this.lineStarts[n]! + indent;
         if (compactSeq && indent === parent && text[s] === '-' && this.isBlank(s + 1)) return this.blockSeq(n, indent, segEnd);
       }
