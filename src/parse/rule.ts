@@ -45,7 +45,7 @@ import {
 import { ruleAttack } from '../attack/index.js';
 import { parseCondition } from './condition.js';
 import { validateDocument } from './schema.js';
-import { readYamlDocuments, type YamlReader } from './yaml-reader.js';
+import { documentValue, readYamlDocuments, type YamlReader } from './yaml-reader.js';
 
 export interface ParsedDocument {
   index: number;
@@ -156,7 +156,7 @@ function readDocument(ctx: Ctx, doc: Document.Parsed, parsed: ParsedDocument): v
     throw new RuleError('not-a-rule', 'a rule document must be a YAML map with keys such as title, logsource and detection', ctx.pos(root));
   }
   rejectComplexKeys(ctx, root);
-  const js = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const js = documentValue(doc) as Record<string, unknown>;
   if (typeof js.title === 'string') parsed.title = js.title;
   if (typeof js.id === 'string') parsed.id = js.id;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readFast, readWithLibrary, readWithLibraryOnly, readYamlDocuments } from '../../src/parse/yaml-reader.js';
+import { documentValue, readFast, readWithLibrary, readWithLibraryOnly, readYamlDocuments } from '../../src/parse/yaml-reader.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { SIGMAHQ } from '../helpers/corpus.js';
 
@@ -62,12 +62,14 @@ function docsDifference(fd: Document.Parsed[], fl: number[], ld: Document.Parsed
   for (let i = 0; i < fd.length; i++) {
     const d = nodeDifference(fd[i]!.contents, ld[i]!.contents, `document ${i}`);
     if (d) return d;
-    const a = fd[i]!.toJS({ maxAliasCount: 100 }) as unknown;
+    // The value rule.ts reads (documentValue's direct walk), and the library's toJS of the same nodes.
     const b = ld[i]!.toJS({ maxAliasCount: 100 }) as unknown;
-    try {
-      expect(a).toStrictEqual(b);
-    } catch {
-      return `document ${i}: toJS ${JSON.stringify(a)} against ${JSON.stringify(b)}`;
+    for (const a of [documentValue(fd[i]!), fd[i]!.toJS({ maxAliasCount: 100 }) as unknown]) {
+      try {
+        expect(a).toStrictEqual(b);
+      } catch {
+        return `document ${i}: value ${JSON.stringify(a)} against ${JSON.stringify(b)}`;
+      }
     }
   }
   return undefined;
@@ -158,6 +160,7 @@ describe('the comparison itself', () => {
       (d) => ((d.getIn(['c', 0], true) as { range: number[] }).range[1] = 99),
       (d) => ((d.getIn(['a'], true) as { format?: string }).format = 'HEX'),
       (d) => (d.getIn(['c'], true) as { items: unknown[] }).items.push(d.getIn(['a'], true)),
+      (d) => ((d.getIn(['c'], true) as { items: { value: unknown }[] }).items[0]!.value = 'z'),
     ];
     for (const m of mutations) {
       const fast = readFast(text)!;
