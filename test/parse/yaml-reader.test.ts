@@ -425,7 +425,7 @@ function render(d: { docs: MapSpec[]; w: number; decorations: { at: number; kind
     if (dec.kind === 'comment' && at < lines.length) lines[at] += ' # note';
     else if (dec.kind === 'comment-line') lines.splice(at, 0, `${' '.repeat(dec.indent)}# note`);
     else if (dec.kind === 'blank') lines.splice(at, 0, '');
-    else if (dec.kind === 'doc-start' && at === 0) lines.unshift('---');
+    else if (dec.kind === 'doc-start') lines.splice(at, 0, '---');
   }
   return lines.join('\n') + (d.finalNewline ? '\n' : '');
 }
