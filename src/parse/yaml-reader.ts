@@ -4,21 +4,21 @@
  *
  * The `yaml` library (lexer, CST parser, composer) was half of a cold corpus build
  * (docs/performance.md). Rule files use a small part of YAML: block maps and sequences, plain,
- * quoted and `|`/`>` block scalars, one-line flow sequences and maps of scalars, comments, `---`.
+ * quoted and `|`/`>` block scalars, one-line flow collections, empty values, comments, `---`.
  * `readFast` reads that subset straight from the text into the library's own node classes
  * (YAMLMap, YAMLSeq, Pair, Scalar, Document), resolving plain scalars with the library's own
  * YAML 1.2 core-schema tags, so `rule.ts` reads either result the same way.
  *
  * The fast path is only an optimisation: on anything it is not sure it reads exactly as the
- * library does (tags, anchors, aliases, tabs, carriage returns, trailing spaces, `?` keys, empty
- * values, `|+`, indentation indicators, odd indentation, duplicate keys, errors of any kind) it
+ * library does (tags, anchors, aliases, tabs, carriage returns, trailing spaces, `?` keys, `|+`,
+ * indentation indicators, odd indentation, duplicate keys, errors of any kind) it
  * gives up on the whole file and the library reads it, so every error and warning, and its
  * position, comes from the library. test/parse/yaml-reader.test.ts compares both readers node for
  * node over the corpora and generated YAML.
  *
  * What is equal: documents and their count, every node's class, value, type, source, format,
  * minFractionDigits and flow flag, every node's range[0] (what diagnostics point at) and a
- * scalar's range[1], `toJS()`, and the LineCounter's line starts. Not reproduced: comments
+ * scalar's range[1], `toJS()` and `documentValue`, and the LineCounter's line starts. Not reproduced: comments
  * (`comment`, `commentBefore`, `spaceBefore`), which nothing of rulec reads, and a node's
  * range[2] / a collection's range[1] (the end after trailing comments), which nothing reads either.
  */
