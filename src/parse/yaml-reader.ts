@@ -43,11 +43,12 @@ export interface ReadResult {
 
 export type YamlReader = (text: string, lc: LineCounter) => ReadResult;
 
-/** Read every document of `text`; `lc` receives the line starts either way. */
+/** Read every document of `text`; `lc` (a new LineCounter) receives the line starts either way. */
 export function readYamlDocuments(text: string, lc: LineCounter): ReadResult {
   const fast = readFast(text);
   if (fast) {
-    for (const s of fast.lineStarts) lc.addNewLine(s);
+    // The same array the library would have filled by addNewLine (it reads lc.lineStarts only).
+    lc.lineStarts = fast.lineStarts;
     return { docs: fast.docs, fast: true };
   }
   return readWithLibraryOnly(text, lc);
