@@ -5,7 +5,6 @@
  */
 import {
   LineCounter,
-  parseAllDocuments,
   isMap,
   isScalar,
   isSeq,
@@ -46,6 +45,7 @@ import {
 import { ruleAttack } from '../attack/index.js';
 import { parseCondition } from './condition.js';
 import { validateDocument } from './schema.js';
+import { documentValue, readYamlDocuments, type YamlReader } from './yaml-reader.js';
 
 export interface ParsedDocument {
   index: number;
@@ -92,10 +92,10 @@ export class Ctx {
   }
 }
 
-export function parseRuleText(text: string, path: string): ParsedFile {
+/** `read`: the YAML reader (tests give the library's alone, to compare the two). */
+export function parseRuleText(text: string, path: string, read: YamlReader = readYamlDocuments): ParsedFile {
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs as unknown as Document.Parsed];
+  const list = read(text, lc).docs;
   const out: ParsedFile = { path, documents: [] };
   list.forEach((doc, index) => {
     const ctx = new Ctx(lc);
@@ -156,7 +156,7 @@ function readDocument(ctx: Ctx, doc: Document.Parsed, parsed: ParsedDocument): v
     throw new RuleError('not-a-rule', 'a rule document must be a YAML map with keys such as title, logsource and detection', ctx.pos(root));
   }
   rejectComplexKeys(ctx, root);
-  const js = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const js = documentValue(doc) as Record<string, unknown>;
   if (typeof js.title === 'string') parsed.title = js.title;
   if (typeof js.id === 'string') parsed.id = js.id;
 
