@@ -2,9 +2,10 @@
  * Rule collections: find rule files, parse and lower every document, and check what only the
  * collection can see (duplicate ids, correlation and filter references).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { decode, encode, hash, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { decode, encode, hash, ShardedStore, stampOf, unchanged, type FileStamp, type RuleCache } from './cache.js';
+import { findRuleFiles } from './files.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
 import { lowerFilter, lowerRule } from '../lower/lower.js';
@@ -42,36 +43,11 @@ export interface Collection {
   pathErrors: string[];
   /** Rule files found, read from disk, and parsed (read and parsed are fewer with a warm cache). */
   files: { found: number; read: number; parsed: number };
+  /** The rule files found below the paths, in the order loaded. */
+  found: string[];
 }
 
-const RULE_EXT = /\.ya?ml$/i;
-
-/** Expand directories recursively (sorted, so output order is stable); files are taken as given. */
-export function findRuleFiles(paths: string[]): { files: string[]; errors: string[] } {
-  const files: string[] = [];
-  const errors: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && RULE_EXT.test(e.name)) files.push(p);
-    }
-  };
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      errors.push(`${p}: no such file or directory`);
-      continue;
-    }
-    if (st.isDirectory()) walk(p);
-    else files.push(p);
-  }
-  return { files, errors };
-}
+export { findRuleFiles } from './files.js';
 
 export function loadText(path: string, text: string, opts: LoadOptions = {}): LoadedRule[] {
   const values = opts.placeholders ?? new Map<string, Parameter>();
@@ -111,7 +87,7 @@ export function loadCollection(paths: string[], onProgress: ProgressCallback = (
   const counts = { found: files.length, read: files.length, parsed: files.length };
   const rules = opts.cache ? loadFilesCached(opts.cache, paths, files, onFile, opts, counts) : loadFiles(files, onFile, opts);
   checkCollection(rules);
-  return { rules, pathErrors: errors, files: counts };
+  return { rules, pathErrors: errors, files: counts, found: files };
 }
 
 /** Parse and lower files (no cross-document checks). Paths are shown as given. */
@@ -148,8 +124,9 @@ function placeholderKey(opts: LoadOptions): string {
 }
 
 /**
- * loadFiles through the cache: one pack per set of roots (as given, from this working directory,
- * with these placeholder values) holds each file's documents. A file whose stat is unchanged is
+ * loadFiles through the cache: one store per set of roots (as given, from this working directory,
+ * with these placeholder values) holds each file's documents, in shards (cache.ts ShardedStore),
+ * so that a change rewrites the shard of the file that changed. A file whose stat is unchanged is
  * not read; a changed one is read and hashed, and parsed only when its content is new.
  */
 function loadFilesCached(
@@ -162,24 +139,30 @@ function loadFilesCached(
 ): LoadedRule[] {
   counts.read = counts.parsed = 0;
   const values = placeholderKey(opts);
-  const pack = cache.path('load', hash(process.cwd(), JSON.stringify(roots.map((r) => [r, resolve(r)])), values));
-  const previous = new Map((cache.read<FileStamp>(pack) ?? []).map((e) => [e.key, e]));
-  const next: PackEntry<FileStamp>[] = [];
-  let changed = previous.size !== files.length;
+  const store = new ShardedStore<FileStamp>(cache, 'load', hash(process.cwd(), JSON.stringify(roots.map((r) => [r, resolve(r)])), values));
   const rules: LoadedRule[] = [];
+  /** The documents of a cached value, or undefined for a value lost or corrupt (then the file is loaded). */
+  const cached = (f: string): LoadedRule[] | undefined => {
+    const blob = store.value(f);
+    try {
+      return blob ? decode<LoadedRule[]>(blob) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   for (const [i, f] of files.entries()) {
     onFile(i);
-    const prev = previous.get(f);
+    const prev = store.meta(f);
     let st;
-    let entry: PackEntry<FileStamp> | undefined;
-    let docs: LoadedRule[] | undefined;
     try {
       st = statSync(f);
-      if (prev && unchanged(st, prev.meta)) entry = prev;
     } catch {
-      // unreadable: loadFiles says why
+      st = undefined; // unreadable: loadFiles says why
     }
-    if (!entry && st) {
+    let docs = st && prev && unchanged(st, prev) ? cached(f) : undefined;
+    let sha = prev?.sha;
+    if (docs) store.keep(f);
+    else if (st) {
       const read = Date.now();
       counts.read++;
       let bytes: Buffer | undefined;
@@ -189,46 +172,32 @@ function loadFilesCached(
         // unreadable: loadFiles says why
       }
       if (bytes) {
-        const sha = hash(bytes);
+        sha = hash(bytes);
         const stamp = stampOf(st, read, sha);
-        if (prev && prev.meta.sha === sha) entry = { key: f, meta: stamp, blob: prev.blob };
+        if (prev?.sha === sha && (docs = cached(f))) store.put(f, stamp, 'previous');
         else {
           let text = bytes.toString('utf8');
           if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
           docs = loadText(f, text, opts);
           counts.parsed++;
           try {
-            entry = { key: f, meta: stamp, blob: encode(docs) };
+            store.put(f, stamp, encode(docs));
           } catch {
-            entry = undefined; // a value the cache cannot keep exactly is not kept
+            // a value the cache cannot keep exactly is not kept
           }
         }
-        changed ||= entry === undefined || entry.blob !== prev?.blob || entry.meta.read !== prev.meta.read;
       }
     }
-    if (!entry) {
-      changed = true;
-      if (!docs) counts.read++;
+    if (!docs || sha === undefined) {
+      if (!st) counts.read++;
       rules.push(...(docs ?? loadFiles([f], () => {}, opts)));
       continue;
     }
-    if (!docs) {
-      try {
-        docs = decode<LoadedRule[]>(entry.blob);
-      } catch {
-        // a corrupt value behind a good checksum: load the file
-        changed = true;
-        docs = loadFiles([f], () => {}, opts);
-        rules.push(...docs);
-        continue;
-      }
-    }
-    for (const d of docs) sources.set(d, hash(f, entry.meta.sha, values, String(d.index)));
-    next.push(entry);
+    for (const d of docs) sources.set(d, hash(f, sha, values, String(d.index)));
     rules.push(...docs);
   }
   onFile(files.length);
-  if (changed) cache.write(pack, next);
+  store.save();
   return rules;
 }
 
