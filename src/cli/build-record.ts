@@ -20,12 +20,12 @@ import type { Output } from './output.js';
 
 type Printed = ['out', string] | ['err', string] | ['json', unknown];
 
+/** A record, in two entries: this, then what the build printed (decoded only to replay it). */
 interface BuildRecord {
   /** The rule files found below the roots, in order. */
   rules: string[];
   /** Every file the result depends on, with its stamp; null: a file that must stay absent. */
   watched: [string, FileStamp | null][];
-  printed: Printed[];
   status: number;
   /** The other packs the build used: a replay marks them used too, so that the sweep keeps them. */
   packs: string[];
@@ -68,8 +68,8 @@ export function replayBuildFromOptions(paths: string[], opts: BuildRecordOptions
 /** Replays the record of this build (`key`: its options and inputs) when nothing it depends on changed; returns the exit status, or undefined to build. */
 export function replayBuild(cache: RuleCache, key: string, roots: string[], io: Output): number | undefined {
   const pack = cache.path('build', key);
-  const entry = cache.read<0>(pack)?.[0];
-  if (entry?.key !== key) return undefined;
+  const [entry, output] = cache.read<0>(pack) ?? [];
+  if (entry?.key !== key || !output) return undefined;
   let record: BuildRecord;
   try {
     record = decode<BuildRecord>(entry.blob);
@@ -87,7 +87,13 @@ export function replayBuild(cache: RuleCache, key: string, roots: string[], io: 
     }
     if (stamp === null ? st !== undefined : st === undefined || !unchanged(st, stamp)) return undefined;
   }
-  for (const [stream, value] of record.printed) {
+  let printed: Printed[];
+  try {
+    printed = decode<Printed[]>(output.blob);
+  } catch {
+    return undefined;
+  }
+  for (const [stream, value] of printed) {
     if (stream === 'json') io.json(value);
     else io[stream](value as string);
   }
@@ -154,13 +160,16 @@ export class BuildRecorder {
     const outputs = [...this.watched];
     this.watched.clear();
     for (const r of rules) this.watch(r);
-    const record: BuildRecord = { rules, watched: [...this.watched, ...outputs], printed: this.printed, status, packs: this.cache.usedPaths() };
-    let blob: Buffer;
+    const record: BuildRecord = { rules, watched: [...this.watched, ...outputs], status, packs: this.cache.usedPaths() };
+    let blobs: Buffer[];
     try {
-      blob = encode(record);
+      blobs = [encode(record), encode(this.printed)];
     } catch {
       return; // something printed that the cache cannot keep exactly: no record
     }
-    this.cache.write(this.cache.path('build', this.key), [{ key: this.key, meta: 0, blob }]);
+    this.cache.write(this.cache.path('build', this.key), [
+      { key: this.key, meta: 0, blob: blobs[0]! },
+      { key: `${this.key} printed`, meta: 0, blob: blobs[1]! },
+    ]);
   }
 }

@@ -139,7 +139,8 @@ export function writeOutDir(
         now = undefined;
       }
     }
-    const same = trusted || (now !== undefined && now.equals(Buffer.from(f.content)));
+    // With its hash known, a file is compared by hash: its content (read from the cache) is not needed unless it must be written.
+    const same = trusted || (now !== undefined && (f.sha256 !== undefined ? sha256(now) === f.sha256 : now.equals(Buffer.from(f.content))));
     if (now !== undefined && !same) {
       const n = normalize(f.path);
       const why = others.has(n)
