@@ -3,12 +3,12 @@
  * rule with the chosen target, optionally validates the queries, and prints them or writes one file
  * per rule (atomically) under --out.
  */
+import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';
-import { createHash } from 'node:crypto';
 import { loadCollection, ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
