@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decode, defaultCacheDir, encode, fingerprintOf, plainDataProblem, readPack, RuleCache, sweep, writePack } from '../../src/collection/cache.js';
+import type { Stats } from 'node:fs';
+import { decode, defaultCacheDir, encode, fingerprintOf, plainDataProblem, readPack, RuleCache, ShardedStore, stampOf, sweep, unchanged, writePack } from '../../src/collection/cache.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
 import { loadTarget } from '../../src/targets/registry.js';
 import { loadCollection } from '../../src/collection/load.js';
@@ -112,6 +113,53 @@ describe('cache values', () => {
       seen.add(print());
     }
     expect(seen.size).toBe(Object.keys(files).length + 1);
+  });
+
+  it("a file read within the change window is read again: 2 s, or 100 ms where ctimes show sub-millisecond digits (the file system's stamps are fine)", () => {
+    const st = (mtimeMs: number, ctimeMs: number) => ({ size: 10, mtimeMs, ctimeMs, ino: 7 }) as Stats;
+    const read = 1_000_000_000_000;
+    const coarse = st(read - 500, read - 500);
+    const fine = st(read - 500.25, read - 500.25);
+    expect(unchanged(coarse, stampOf(coarse, read, 'x'))).toBe(false);
+    expect(unchanged(fine, stampOf(fine, read, 'x'))).toBe(true);
+    const justNow = st(read - 50.25, read - 50.25);
+    expect(unchanged(justNow, stampOf(justNow, read, 'x'))).toBe(false);
+    const old = st(read - 2500, read - 2500);
+    expect(unchanged(old, stampOf(old, read, 'x'))).toBe(true);
+    expect(unchanged(st(read - 2500, read - 100), stampOf(old, read, 'x'))).toBe(false); // its ctime moved: changed
+  });
+
+  it('a sharded store rewrites only the shard whose values changed, and a lost shard is a miss', () => {
+    const cache = new RuleCache(tmp('sharded'));
+    const open = () => new ShardedStore<{ n: number }>(cache, 'out', 'k'.repeat(64), 4);
+    const first = open();
+    for (let i = 0; i < 40; i++) first.put(`key${i}`, { n: i }, encode({ v: i }));
+    first.put('meta-only', { n: -1 }, undefined);
+    first.save();
+    const shards = (): Map<string, Buffer> => new Map(packs(cache.dir).map((p) => [p, readFileSync(join(cache.dir, p))]));
+    const before = shards();
+    expect(before.size).toBe(5); // the index and 4 shards
+    const second = open();
+    for (let i = 0; i < 40; i++) second.keep(`key${i}`);
+    second.keep('meta-only');
+    second.put('key7', { n: 70 }, encode({ v: 70 }));
+    second.save();
+    const after = shards();
+    const rewritten = [...after].filter(([p, b]) => !before.get(p)!.equals(b)).map(([p]) => p);
+    expect(rewritten.length).toBe(2); // the index and the shard of key7
+    const third = open();
+    expect(third.meta('key7')).toEqual({ n: 70 });
+    expect(decode(third.value('key7')!)).toEqual({ v: 70 });
+    expect(decode(third.value('key8')!)).toEqual({ v: 8 });
+    expect(third.meta('meta-only')).toEqual({ n: -1 });
+    expect(third.value('meta-only')).toBeUndefined();
+    // a shard lost (or written by another run): its values are misses, never wrong ones
+    for (const p of after.keys()) if (!rewritten.includes(p)) writeFileSync(join(cache.dir, p), 'garbage');
+    const fourth = open();
+    expect(decode(fourth.value('key7')!)).toEqual({ v: 70 });
+    const lost = Array.from({ length: 40 }, (_, i) => `key${i}`).filter((k) => fourth.value(k) === undefined);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const k of lost) expect(fourth.meta(k)).toBeDefined();
   });
 
   it('lives in the platform cache folder by default', () => {
