@@ -3,7 +3,7 @@
  * test, explain, ir): where the rule cache lives (collection/cache.ts).
  */
 import type { Command } from 'commander';
-import { defaultCacheDir, RuleCache } from '../collection/cache.js';
+import { defaultCacheDir, RuleCache, useForCode } from '../collection/cache.js';
 
 export interface CacheOptions {
   /** `--cache DIR` (a string), `--no-cache` (false); commander's default is true. */
@@ -18,6 +18,8 @@ export function cacheOptions(cmd: Command): Command {
 
 /** The cache a command uses, or undefined for --no-cache (and for library callers that pass no option). */
 export function ruleCache(opts: CacheOptions): RuleCache | undefined {
-  if (opts.cache === false || opts.cache === undefined) return undefined;
-  return new RuleCache(typeof opts.cache === 'string' ? opts.cache : defaultCacheDir());
+  const cache = opts.cache === false || opts.cache === undefined ? undefined : new RuleCache(typeof opts.cache === 'string' ? opts.cache : defaultCacheDir());
+  // What is derived from rulec's code alone (collection/cache.ts codeMemo) goes in the same folder.
+  useForCode(cache);
+  return cache;
 }

@@ -1,33 +1,34 @@
 /**
  * The rulec command line. Commands call the library and map results to exit statuses; the library
  * never exits or prints. Usage errors exit 2, invalid input 1, and no error escapes as a stack trace
- * unless RULEC_DEBUG is set.
+ * unless RULEC_DEBUG is set. Each command's module is loaded when it runs: start-up loads commander
+ * and little else (a replayed build loads nothing more, docs/performance.md).
  */
 import { Command, CommanderError } from 'commander';
-import { runCheck } from './commands/check.js';
-import { runIr } from './commands/ir.js';
-import { runBuild, type BuildOptions } from './commands/build.js';
-import { runScan, type ScanOptions } from './commands/scan.js';
-import { runTest, type TestOptions } from './commands/test.js';
-import { describeTargets, runList, scanHelp, targetsHelp, type ListOptions } from './commands/list.js';
-import { runExplain, type ExplainCliOptions } from './commands/explain.js';
-import { runCatalog, type CatalogCliOptions } from './commands/catalog.js';
-import { runImport, type ImportCliOptions } from './commands/import.js';
+import type { BuildOptions } from './commands/build.js';
+import type { ScanOptions } from './commands/scan.js';
+import type { TestOptions } from './commands/test.js';
+import type { ListOptions } from './commands/list.js';
+import type { ExplainCliOptions } from './commands/explain.js';
+import type { CatalogCliOptions } from './commands/catalog.js';
+import type { ImportCliOptions } from './commands/import.js';
 import { targetNames } from '../targets/registry.js';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { OutputError } from '../diag/diagnostic.js';
 import { stdio, type Output } from './output.js';
-import { placeholderOptions, type PlaceholderOptions } from './placeholders.js';
+import { placeholderOptions, type PlaceholderOptions } from './placeholder-options.js';
 import { cacheOptions, type CacheOptions } from './cache.js';
 import { jobsOption } from './jobs.js';
+import { replayBuildFromOptions } from './build-record.js';
 
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
   let status = 0;
   // Listing targets means loading them all (about a second): only for a help request.
   const wantsHelp = argv.some((a) => a === '--help' || a === '-h') || argv[0] === 'help';
-  const targets = wantsHelp ? await describeTargets() : [];
-  const targetsText = wantsHelp ? targetsHelp(targets) : '';
-  const scanText = wantsHelp ? scanHelp(targets) : '';
+  const list = wantsHelp ? await import('./commands/list.js') : undefined;
+  const targets = list ? await list.describeTargets() : [];
+  const targetsText = list ? list.targetsHelp(targets) : '';
+  const scanText = list ? list.scanHelp(targets) : '';
   const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
   const program = new Command('rulec')
     .description('Compile detection rules (Sigma v2.1 and extensions) to KQL, EQL, SPL and a native evaluator')
@@ -44,7 +45,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--warnings', 'print warnings as well as errors')
     .option('--strict', 'log sources and fields that no platform maps are errors, not warnings')
     .action(async (paths: string[], opts: { json?: boolean; warnings?: boolean; strict?: boolean }) => {
-      status = await runCheck(paths, opts, io);
+      status = await (await import('./commands/check.js')).runCheck(paths, opts, io);
     });
 
   program
@@ -65,7 +66,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[paths...]', 'rule files or directories (recursive)', [])
     .addHelpText('after', targetsText)
     .action(async (paths: string[], opts: BuildOptions) => {
-      status = await runBuild(paths, opts, io);
+      // A build whose inputs and outputs are all as its record saw them prints the record (build-record.ts) without loading the compiler.
+      status = replayBuildFromOptions(paths, opts, io) ?? (await (await import('./commands/build.js')).runBuild(paths, opts, io));
     });
 
   program
@@ -78,15 +80,15 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--json', 'one JSON object a line')
     .addHelpText('after', targetsText)
     .action(async (what: string, logsource: string | undefined, opts: ListOptions) => {
-      status = await runList(what, logsource === undefined ? [] : [logsource], opts, io);
+      status = await (await import('./commands/list.js')).runList(what, logsource === undefined ? [] : [logsource], opts, io);
     });
 
   program
     .command('ir')
     .description('print the match IR of each rule (one JSON object a line)')
     .argument('[paths...]', 'rule files or directories (recursive)', [])
-    .action((paths: string[], opts: PlaceholderOptions & CacheOptions) => {
-      status = runIr(paths, io, opts);
+    .action(async (paths: string[], opts: PlaceholderOptions & CacheOptions) => {
+      status = (await import('./commands/ir.js')).runIr(paths, io, opts);
     });
 
   program
@@ -108,7 +110,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .argument('[files...]', 'event files, - for standard input (default: standard input)')
     .addHelpText('after', scanText)
     .action(async (files: string[] | undefined, opts: ScanOptions) => {
-      status = await runScan(files ?? [], opts, io);
+      status = await (await import('./commands/scan.js')).runScan(files ?? [], opts, io);
     });
 
   program
@@ -119,7 +121,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--junit <file>', 'also write the results as JUnit XML')
     .option('--json', 'one JSON object per test case on stdout')
     .action(async (paths: string[] | undefined, opts: TestOptions) => {
-      status = await runTest(paths ?? [], opts, io);
+      status = await (await import('./commands/test.js')).runTest(paths ?? [], opts, io);
     });
 
   program
@@ -132,7 +134,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--corpus <paths...>', "rules to count shared indicators in (default: the rule's folder tree)")
     .action(async (rule: string, opts: ExplainCliOptions) => {
       // Colour only on a terminal, and only for the real stdout (tests pass their own Output).
-      status = await runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
+      status = await (await import('./commands/explain.js')).runExplain(rule, opts, io, io === stdio && process.stdout.isTTY === true && !process.env.NO_COLOR);
     });
 
   program
@@ -144,7 +146,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     // Not variadic: that would take the rule paths after it as target names too.
     .option('-t, --target <targets>', 'the targets whose rule bodies the pages show, repeated or comma-separated; the first one\'s stages are shown (default: kusto,eql,spl,ts)', collect)
     .action(async (paths: string[], opts: CatalogCliOptions) => {
-      status = await runCatalog(paths, opts, io);
+      status = await (await import('./commands/catalog.js')).runCatalog(paths, opts, io);
     });
 
   program
@@ -157,7 +159,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .option('--json', 'one JSON object per input on stdout: path, ok, rule or error, kind')
     .argument('[paths...]', 'input files or directories, - for standard input')
     .action(async (paths: string[], opts: ImportCliOptions) => {
-      status = await runImport(paths, opts, io);
+      status = await (await import('./commands/import.js')).runImport(paths, opts, io);
     });
 
   // Every command that loads rules takes the deployment's placeholder values and the rule cache.

@@ -3,30 +3,14 @@
  * check, build, scan, test and ir, and the refusal of a rule whose placeholders have no value.
  */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import type { LoadedRule } from '../collection/load.js';
 import { formatDiagnostic, type Position } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
 import { parsePlaceholderFile, parsePlaceholderPairs } from '../parse/placeholders.js';
 import { UsageError } from './exit-codes.js';
+import type { PlaceholderOptions } from './placeholder-options.js';
 
-export interface PlaceholderOptions {
-  /** `--placeholders FILE` */
-  placeholders?: string;
-  /** `--placeholder name=value`, repeatable */
-  placeholder?: string[];
-}
-
-/** Adds the two options to a command. */
-export function placeholderOptions(cmd: Command): Command {
-  return cmd
-    .option('--placeholders <file>', "values of the rules' %name% placeholders: a YAML map of name: value or name: [values]")
-    .option(
-      '--placeholder <name=value>',
-      'the value of one placeholder (repeat a name for a list); replaces the --placeholders value of that name',
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
-    );
-}
+export { placeholderOptions, type PlaceholderOptions } from './placeholder-options.js';
 
 /**
  * The values, for the loader: the file's, then the command line's, a name given on the command line

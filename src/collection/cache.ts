@@ -38,9 +38,13 @@ const DAY_MS = 86_400_000;
 /**
  * A file whose mtime is this close to the moment it was last read may have changed again within
  * the file system's timestamp resolution without its stat showing it (git's "racy clean"): it is
- * read again until a later run sees it older than this.
+ * read again until a later run sees it older than this. 2 s covers the coarsest file systems
+ * (FAT); where the recorded ctime has digits below the millisecond, the file system keeps
+ * fine timestamps and the window is FINE_RACY_MS: Linux stamps files from a clock that ticks every
+ * few milliseconds (a jiffy), so a change that soon after a read could still share its stamp.
  */
 const RACY_MS = 2000;
+const FINE_RACY_MS = 100;
 const MAGIC = Buffer.from('RULECPK1');
 /** magic, header length, header checksum, body checksum */
 const PREFIX = MAGIC.length + 12;
@@ -227,9 +231,44 @@ export function unchanged(st: Stats, s: FileStamp | undefined): boolean {
     s.mtimeMs === st.mtimeMs &&
     s.ctimeMs === st.ctimeMs &&
     s.ino === st.ino &&
-    st.mtimeMs < s.read - RACY_MS &&
-    st.ctimeMs < s.read - RACY_MS
+    st.mtimeMs < s.read - racyMs(s) &&
+    st.ctimeMs < s.read - racyMs(s)
   );
+}
+
+function racyMs(s: FileStamp): number {
+  return Number.isInteger(s.ctimeMs) ? RACY_MS : FINE_RACY_MS;
+}
+
+let codeCache: RuleCache | undefined;
+
+/**
+ * A value derived from rulec's own code and nothing else (the ts target's reading of its runtime
+ * source takes a second and a half of TypeScript analysis): kept in the cache folder of the run's
+ * cache (`useForCode`), whose fingerprint covers that code, and computed afresh without one.
+ * `compute` must give plain data (structured clone keeps Maps, Sets and shared references).
+ */
+export function codeMemo<T>(name: string, compute: () => T): T {
+  const cache = codeCache;
+  if (!cache) return compute();
+  const key = hash('code', name);
+  const pack = cache.path('code', key);
+  const hit = cache.read<0>(pack)?.[0];
+  if (hit?.key === key) {
+    try {
+      return decode<T>(hit.blob);
+    } catch {
+      // a corrupt value: compute it again
+    }
+  }
+  const value = compute();
+  if (plainDataProblem(value) === undefined) cache.write(pack, [{ key, meta: 0, blob: encode(value) }]);
+  return value;
+}
+
+/** The cache that codeMemo keeps its values in for the rest of this process (none: --no-cache). */
+export function useForCode(cache: RuleCache | undefined): void {
+  codeCache = cache;
 }
 
 /** One cache folder, for one rulec (its code fingerprint). */
@@ -243,7 +282,7 @@ export class RuleCache {
     this.dir = join(this.root, codeFingerprint());
   }
 
-  path(kind: 'load' | 'out' | 'mapping' | 'import', key: string): string {
+  path(kind: 'load' | 'out' | 'mapping' | 'import' | 'stamps' | 'build' | 'code', key: string): string {
     const p = join(this.dir, `${kind}-${key.slice(0, 40)}.bin`);
     this.used.push(p);
     return p;
@@ -251,6 +290,16 @@ export class RuleCache {
 
   read<M>(path: string): PackEntry<M>[] | undefined {
     return readPack<M>(path);
+  }
+
+  /** The packs this run has used so far. */
+  usedPaths(): string[] {
+    return [...new Set(this.used)];
+  }
+
+  /** Packs this run relies on without reading them (a replayed build's): kept by the sweep like the ones it read. */
+  markUsed(paths: readonly string[]): void {
+    for (const p of paths) if (typeof p === 'string' && dirname(p) === this.dir) this.used.push(p);
   }
 
   /** Writes a pack; a cache that cannot be written is no cache (the run goes on, uncached). */
@@ -292,6 +341,115 @@ export class RuleCache {
       // a cache folder we cannot clean is still usable
     }
   }
+}
+
+/**
+ * Many values under one key, for work proportional to what changed: an index pack (every entry's
+ * meta, read whole) and the values in `shards` shard packs, each read only when one of its values
+ * is asked for and written only when what it holds changes. Keys are content hashes (the same key
+ * is always the same value), so a shard older or newer than the index can only lack a value: a
+ * miss, never a wrong value.
+ */
+export class ShardedStore<M> {
+  private readonly index: string;
+  private readonly shardPaths: string[];
+  private readonly previous: Map<string, { m: M; s: number }>;
+  private readonly next = new Map<string, { m: M; s: number }>();
+  /** Shards read so far (key to value). */
+  private readonly loaded = new Map<number, Map<string, Buffer>>();
+  /** Values new in this run, by shard. */
+  private readonly fresh = new Map<number, Map<string, Buffer>>();
+  private changed = false;
+
+  constructor(
+    private readonly cache: RuleCache,
+    kind: 'load' | 'out',
+    key: string,
+    readonly shards = 32,
+  ) {
+    this.index = cache.path(kind, key);
+    this.shardPaths = Array.from({ length: shards }, (_, i) => cache.path(kind, hash(key, `shard ${i} of ${shards}`)));
+    const entries = cache.read<{ m: M; s: number }>(this.index) ?? [];
+    this.previous = new Map(entries.map((e) => [e.key, e.meta]));
+  }
+
+  /** How many entries the previous run left. */
+  get size(): number {
+    return this.previous.size;
+  }
+
+  /** The meta of a previous run's entry. */
+  meta(key: string): M | undefined {
+    return this.previous.get(key)?.m;
+  }
+
+  /** The value of a previous run's entry (its shard is read on first use), or undefined when it is lost. */
+  value(key: string): Buffer | undefined {
+    const p = this.previous.get(key);
+    if (!p || p.s < 0) return undefined;
+    return this.shard(p.s).get(key);
+  }
+
+  /** Keeps a previous run's entry, as it was, for the next run. */
+  keep(key: string): void {
+    const p = this.previous.get(key);
+    if (p) this.next.set(key, p);
+  }
+
+  /**
+   * Puts an entry: with a value, or with the previous run's value (`blob` 'previous': only the meta
+   * changed), or with none (the meta says it all).
+   */
+  put(key: string, meta: M, blob: Buffer | 'previous' | undefined): void {
+    this.changed = true;
+    if (blob === 'previous') {
+      this.next.set(key, { m: meta, s: this.previous.get(key)?.s ?? -1 });
+      return;
+    }
+    if (blob === undefined) {
+      this.next.set(key, { m: meta, s: -1 });
+      return;
+    }
+    const s = shardOf(key, this.shards);
+    this.next.set(key, { m: meta, s });
+    let f = this.fresh.get(s);
+    if (!f) this.fresh.set(s, (f = new Map()));
+    f.set(key, blob);
+  }
+
+  /** Writes what changed: the index, and the shards that gained a value or lost one no longer kept. */
+  save(): void {
+    if (!this.changed && this.next.size === this.previous.size) return;
+    const rewrite = new Set(this.fresh.keys());
+    for (const [k, p] of this.previous) if (p.s >= 0 && this.next.get(k)?.s !== p.s) rewrite.add(p.s);
+    const byShard = new Map<number, PackEntry<0>[]>([...rewrite].map((s) => [s, []]));
+    for (const [key, e] of this.next) {
+      const into = byShard.get(e.s);
+      if (!into) continue;
+      const blob = this.fresh.get(e.s)?.get(key) ?? this.value(key);
+      if (blob) into.push({ key, meta: 0, blob });
+      else this.next.delete(key); // its value was lost: the next run computes it again
+    }
+    for (const [s, entries] of byShard) this.cache.write(this.shardPaths[s]!, entries);
+    const empty = Buffer.alloc(0);
+    this.cache.write(this.index, [...this.next].map(([key, meta]) => ({ key, meta, blob: empty })));
+  }
+
+  private shard(s: number): Map<string, Buffer> {
+    let m = this.loaded.get(s);
+    if (!m) {
+      m = new Map((this.cache.read<0>(this.shardPaths[s]!) ?? []).map((e) => [e.key, e.blob]));
+      this.loaded.set(s, m);
+    }
+    return m;
+  }
+}
+
+/** The shard of a key (FNV-1a of its text): stable across runs, spread evenly. */
+function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
 }
 
 /** Removes packs older than `before` and fingerprint folders left empty (never `keep`'s packs in use). */

@@ -2,9 +2,10 @@
  * Rule collections: find rule files, parse and lower every document, and check what only the
  * collection can see (duplicate ids, correlation and filter references).
  */
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { decode, encode, hash, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { decode, encode, hash, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
+import { findRuleFiles } from './files.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
 import { lowerFilter, lowerRule } from '../lower/lower.js';
@@ -42,36 +43,11 @@ export interface Collection {
   pathErrors: string[];
   /** Rule files found, read from disk, and parsed (read and parsed are fewer with a warm cache). */
   files: { found: number; read: number; parsed: number };
+  /** The rule files found below the paths, in the order loaded. */
+  found: string[];
 }
 
-const RULE_EXT = /\.ya?ml$/i;
-
-/** Expand directories recursively (sorted, so output order is stable); files are taken as given. */
-export function findRuleFiles(paths: string[]): { files: string[]; errors: string[] } {
-  const files: string[] = [];
-  const errors: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && RULE_EXT.test(e.name)) files.push(p);
-    }
-  };
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      errors.push(`${p}: no such file or directory`);
-      continue;
-    }
-    if (st.isDirectory()) walk(p);
-    else files.push(p);
-  }
-  return { files, errors };
-}
+export { findRuleFiles } from './files.js';
 
 export function loadText(path: string, text: string, opts: LoadOptions = {}): LoadedRule[] {
   const values = opts.placeholders ?? new Map<string, Parameter>();
@@ -184,13 +160,15 @@ export interface LoadPlan {
   counts: { found: number; read: number; parsed: number };
   opts: LoadOptions;
   cached?: {
-    cache: RuleCache;
-    pack: string;
+    /** One store per set of roots (as given, from this working directory, with these placeholder values), in shards. */
+    store: ShardedStore<FileStamp>;
     /** The placeholder values' key. */
     values: string;
-    previous: Map<string, PackEntry<FileStamp>>;
-    /** By file index: the cache's entry of a file not to be parsed. */
-    hits: (PackEntry<FileStamp> | undefined)[];
+    /**
+     * By file index: what the cache holds of a file not to be parsed, its stamp (`kept`: the stat is
+     * unchanged; else the file was read again and its content is the same).
+     */
+    hits: ({ stamp: FileStamp; kept: boolean } | undefined)[];
   };
 }
 
@@ -200,27 +178,25 @@ export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
   const all = files.map((_, i) => i);
   const cache = opts.cache;
   if (!cache) return { files, pathErrors: errors, toParse: all, counts, opts };
-  // One pack per set of roots (as given, from this working directory, with these placeholder values).
   counts.read = counts.parsed = 0;
   const values = placeholderKey(opts);
-  const pack = cache.path('load', hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values));
-  const previous = new Map((cache.read<FileStamp>(pack) ?? []).map((e) => [e.key, e]));
-  const hits: (PackEntry<FileStamp> | undefined)[] = [];
+  const store = new ShardedStore<FileStamp>(cache, 'load', hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values));
+  const hits: ({ stamp: FileStamp; kept: boolean } | undefined)[] = [];
   const toParse: number[] = [];
   for (const [i, f] of files.entries()) {
-    const prev = previous.get(f);
-    let hit: PackEntry<FileStamp> | undefined;
+    const prev = store.meta(f);
+    let hit: { stamp: FileStamp; kept: boolean } | undefined;
     if (prev) {
       try {
         const st = statSync(f);
-        if (unchanged(st, prev.meta)) hit = prev;
+        if (unchanged(st, prev)) hit = { stamp: prev, kept: true };
         else {
           const read = Date.now();
           const bytes = readFileSync(f);
           const sha = hash(bytes);
           // A file to parse is counted as read once, when it is parsed (finishLoad).
-          if (prev.meta.sha === sha) {
-            hit = { key: f, meta: stampOf(st, read, sha), blob: prev.blob };
+          if (prev.sha === sha) {
+            hit = { stamp: stampOf(st, read, sha), kept: false };
             counts.read++;
           }
         }
@@ -231,12 +207,12 @@ export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
     hits.push(hit);
     if (!hit) toParse.push(i);
   }
-  return { files, pathErrors: errors, toParse, counts, opts, cached: { cache, pack, values, previous, hits } };
+  return { files, pathErrors: errors, toParse, counts, opts, cached: { store, values, hits } };
 }
 
 /**
  * The collection from a plan and its parsed files (`parsed[n]` is file `toParse[n]`): the cached
- * documents decoded, the pack written when anything changed, the cross-document checks made.
+ * documents decoded, the store's changed shards written, the cross-document checks made.
  */
 export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: number) => void = () => {}): Collection {
   const { files, cached, counts } = plan;
@@ -245,47 +221,49 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
     for (const p of parsed) rules.push(...p.docs);
     onFile(files.length);
     checkCollection(rules);
-    return { rules, pathErrors: plan.pathErrors, files: counts };
+    return { rules, pathErrors: plan.pathErrors, files: counts, found: files };
   }
-  const { cache, pack, values, previous, hits } = cached;
-  const next: PackEntry<FileStamp>[] = [];
-  let changed = previous.size !== files.length;
+  const { store, values, hits } = cached;
   let p = 0;
   let decoded = 0;
   for (const [i, f] of files.entries()) {
-    let entry = hits[i];
+    const hit = hits[i];
     let docs: LoadedRule[] | undefined;
-    if (entry) {
+    let sha: string | undefined;
+    if (hit) {
       onFile(plan.toParse.length + decoded++);
+      const blob = store.value(f);
       try {
-        docs = decode<LoadedRule[]>(entry.blob);
+        docs = blob ? decode<LoadedRule[]>(blob) : undefined;
       } catch {
-        // a corrupt value behind a good checksum: load the file
-        entry = undefined;
+        docs = undefined;
+      }
+      if (docs) {
+        if (hit.kept) store.keep(f);
+        else store.put(f, hit.stamp, 'previous');
+        sha = hit.stamp.sha;
+      } else {
+        // a value lost, or corrupt behind a good checksum: load the file (not kept: the next run parses it)
         docs = loadFile(f, plan.opts, false).docs;
         counts.read++;
       }
     } else {
       const parsedFile = parsed[p++]!;
       docs = parsedFile.docs;
-      entry = parsedFile.entry;
       counts.read++;
-      if (entry) counts.parsed++;
+      if (parsedFile.entry) {
+        counts.parsed++;
+        store.put(f, parsedFile.entry.meta, parsedFile.entry.blob);
+        sha = parsedFile.entry.meta.sha;
+      }
     }
-    if (!entry) {
-      changed = true;
-      rules.push(...docs);
-      continue;
-    }
-    changed ||= entry !== previous.get(f);
-    for (const d of docs) sources.set(d, hash(f, entry.meta.sha, values, String(d.index)));
-    next.push(entry);
+    if (sha !== undefined) for (const d of docs) sources.set(d, hash(f, sha, values, String(d.index)));
     rules.push(...docs);
   }
   onFile(files.length);
-  if (changed) cache.write(pack, next);
+  store.save();
   checkCollection(rules);
-  return { rules, pathErrors: plan.pathErrors, files: counts };
+  return { rules, pathErrors: plan.pathErrors, files: counts, found: files };
 }
 
 const sources = new WeakMap<LoadedRule, string>();

@@ -1,10 +1,10 @@
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decode, defaultCacheDir, encode, fingerprintOf, plainDataProblem, readPack, RuleCache, sweep, writePack } from '../../src/collection/cache.js';
+import type { Stats } from 'node:fs';
+import { decode, defaultCacheDir, encode, fingerprintOf, plainDataProblem, readPack, RuleCache, ShardedStore, stampOf, sweep, unchanged, writePack } from '../../src/collection/cache.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
 import { loadTarget } from '../../src/targets/registry.js';
 import { loadCollection } from '../../src/collection/load.js';
@@ -115,6 +115,53 @@ describe('cache values', () => {
     expect(seen.size).toBe(Object.keys(files).length + 1);
   });
 
+  it("a file read within the change window is read again: 2 s, or 100 ms where ctimes show sub-millisecond digits (the file system's stamps are fine)", () => {
+    const st = (mtimeMs: number, ctimeMs: number) => ({ size: 10, mtimeMs, ctimeMs, ino: 7 }) as Stats;
+    const read = 1_000_000_000_000;
+    const coarse = st(read - 500, read - 500);
+    const fine = st(read - 500.25, read - 500.25);
+    expect(unchanged(coarse, stampOf(coarse, read, 'x'))).toBe(false);
+    expect(unchanged(fine, stampOf(fine, read, 'x'))).toBe(true);
+    const justNow = st(read - 50.25, read - 50.25);
+    expect(unchanged(justNow, stampOf(justNow, read, 'x'))).toBe(false);
+    const old = st(read - 2500, read - 2500);
+    expect(unchanged(old, stampOf(old, read, 'x'))).toBe(true);
+    expect(unchanged(st(read - 2500, read - 100), stampOf(old, read, 'x'))).toBe(false); // its ctime moved: changed
+  });
+
+  it('a sharded store rewrites only the shard whose values changed, and a lost shard is a miss', () => {
+    const cache = new RuleCache(tmp('sharded'));
+    const open = () => new ShardedStore<{ n: number }>(cache, 'out', 'k'.repeat(64), 4);
+    const first = open();
+    for (let i = 0; i < 40; i++) first.put(`key${i}`, { n: i }, encode({ v: i }));
+    first.put('meta-only', { n: -1 }, undefined);
+    first.save();
+    const shards = (): Map<string, Buffer> => new Map(packs(cache.dir).map((p) => [p, readFileSync(join(cache.dir, p))]));
+    const before = shards();
+    expect(before.size).toBe(5); // the index and 4 shards
+    const second = open();
+    for (let i = 0; i < 40; i++) second.keep(`key${i}`);
+    second.keep('meta-only');
+    second.put('key7', { n: 70 }, encode({ v: 70 }));
+    second.save();
+    const after = shards();
+    const rewritten = [...after].filter(([p, b]) => !before.get(p)!.equals(b)).map(([p]) => p);
+    expect(rewritten.length).toBe(2); // the index and the shard of key7
+    const third = open();
+    expect(third.meta('key7')).toEqual({ n: 70 });
+    expect(decode(third.value('key7')!)).toEqual({ v: 70 });
+    expect(decode(third.value('key8')!)).toEqual({ v: 8 });
+    expect(third.meta('meta-only')).toEqual({ n: -1 });
+    expect(third.value('meta-only')).toBeUndefined();
+    // a shard lost (or written by another run): its values are misses, never wrong ones
+    for (const p of after.keys()) if (!rewritten.includes(p)) writeFileSync(join(cache.dir, p), 'garbage');
+    const fourth = open();
+    expect(decode(fourth.value('key7')!)).toEqual({ v: 70 });
+    const lost = Array.from({ length: 40 }, (_, i) => `key${i}`).filter((k) => fourth.value(k) === undefined);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const k of lost) expect(fourth.meta(k)).toBeDefined();
+  });
+
   it('lives in the platform cache folder by default', () => {
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/rulec');
     expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\/\.cache\/rulec$/);
@@ -184,34 +231,52 @@ describe('loading through the cache', () => {
 });
 
 describe('build: a cached result is never a different result', () => {
-  // One run of the three query targets loads the corpus once; cold (empty cache), warm, and
-  // without a cache must print and write the same bytes.
+  // One run of the three query targets loads the corpus once; cold (empty cache), warm, replayed
+  // and with one file changed, and without a cache, must print and write the same bytes
+  // (build-warm.test.ts goes through more changes on a smaller rule set).
   // As a user runs it (bin/rulec.js over dist/, which npm test builds first), in a child process:
   // a corpus build in this one would hold the test worker's event loop for a minute on a busy machine.
-  it('SigmaHQ corpus, kusto, eql and spl: every output file and every --json row, cold and warm', async () => {
+  it('SigmaHQ corpus, kusto, eql and spl: every output file, every line printed and every --json row, cold, warm and with one file changed', async () => {
+    const rules = tmp('corpus');
+    cpSync(SIGMAHQ, rules, { recursive: true });
     const cacheDir = tmp('corpus-cache');
-    const run = async (args: string[]): Promise<{ out: string[]; err: string[]; files?: Map<string, string> }> => {
-      const outDir = args.includes('--json') ? undefined : tmp('corpus-out');
-      const argv = [BIN, 'build', '--target', 'kusto,eql,spl', ...(outDir ? ['--out', outDir] : []), ...args, SIGMAHQ];
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { maxBuffer: 1 << 30 });
-      const files = outDir ? new Map(walk(outDir).map((f) => [f, readFileSync(join(outDir, f), 'utf8')])) : undefined;
+    const outs = { cache: tmp('corpus-out'), none: tmp('corpus-out') };
+    const run = async (args: string[], out?: string): Promise<{ status: number; out: string[]; err: string[]; files?: Map<string, string> }> => {
+      const argv = [BIN, 'build', '--target', 'kusto,eql,spl', ...(out ? ['--out', out] : []), ...args, rules];
+      const r = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, argv, { maxBuffer: 1 << 30 }, (e, stdout, stderr) => resolve({ status: e ? Number(e.code) : 0, stdout, stderr })),
+      );
+      const files = out ? new Map(walk(out).map((f) => [f, readFileSync(join(out, f), 'utf8')])) : undefined;
       const lines = (t: string): string[] => t.split('\n').filter((l) => l !== '');
-      return { out: lines(stdout), err: lines(stderr).map((l) => l.replace(/ -> \/.*$/, '')), ...(files ? { files } : {}) };
+      return { status: r.status, out: lines(r.stdout), err: lines(r.stderr.split(out ?? '\0').join('OUT')), ...(files ? { files } : {}) };
     };
-    const none = await run(['--no-cache']);
-    const cold = await run(['--cache', cacheDir]);
-    expect(packs(cacheDir).length).toBe(7); // the rules, and per target its compile results and its platform mapping
-    const warm = await run(['--cache', cacheDir]);
+    const same = (a: Awaited<ReturnType<typeof run>>, b: Awaited<ReturnType<typeof run>>): void => {
+      expect([...a.files!.keys()]).toEqual([...b.files!.keys()]);
+      for (const [f, text] of b.files!) if (a.files!.get(f) !== text) expect.fail(`${f} differs`);
+      expect(a.err).toEqual(b.err);
+      expect(a.out).toEqual(b.out);
+      expect(a.status).toBe(b.status);
+    };
+    await settle();
+    const none = await run(['--no-cache'], outs.none);
     expect(none.files!.size).toBeGreaterThan(9000);
-    for (const r of [cold, warm]) {
-      expect([...r.files!.keys()]).toEqual([...none.files!.keys()]);
-      for (const [f, text] of none.files!) if (r.files!.get(f) !== text) expect.fail(`${f} differs`);
-      expect(r.err).toEqual(none.err);
-    }
+    const cold = await run(['--cache', cacheDir], outs.cache);
+    // the rules (an index and its shards), per target its compile results (the same) and its platform mapping, the stamps of --out, the build's record, the schema's validators
+    const kinds = new Set(packs(cacheDir).map((p) => p.split('/').at(-1)!.split('-')[0]));
+    expect([...kinds].sort()).toEqual(['build', 'code', 'load', 'mapping', 'out', 'stamps']);
+    same(cold, none);
+    await settle();
+    same(await run(['--cache', cacheDir], outs.cache), none); // outputs checked by their bytes (too young for their stat)
+    await settle();
+    same(await run(['--cache', cacheDir], outs.cache), none); // replayed
+    const changed = join(rules, 'windows/process_creation/proc_creation_win_renamed_whoami.yml');
+    writeFileSync(changed, readFileSync(changed, 'utf8').replace(/^title: .*$/m, 'title: Renamed Whoami, retitled'));
+    const none2 = await run(['--no-cache'], outs.none);
+    same(await run(['--cache', cacheDir], outs.cache), none2);
     const jsonNone = await run(['--json', '--no-cache']);
     const jsonWarm = await run(['--json', '--cache', cacheDir]);
     expect(jsonNone.out.length).toBeGreaterThan(9000);
     expect(jsonWarm.out).toEqual(jsonNone.out);
     expect(jsonWarm.err).toEqual(jsonNone.err);
-  }, 600_000);
+  }, 900_000);
 });

@@ -3,18 +3,20 @@
  * rule with the chosen target, optionally validates the queries, and prints them or writes one file
  * per rule (atomically) under --out.
  */
-import { basename, extname, join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, extname, join, relative, resolve } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
-import { decode, encode, hash, plainDataProblem, type PackEntry, type RuleCache } from '../../collection/cache.js';
+import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';
 import { ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
 import { loadCollectionParallel } from '../../collection/parallel.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
 import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKind, Target, TargetOptions } from '../../targets/types.js';
 import { missingDirs } from '../../util/atomic.js';
-import { reportOutDir, ruleStems, writeOutDir } from '../out-dir.js';
+import { MANIFEST, reportOutDir, ruleStems, writeOutDir, type OutFile, type OutResult } from '../out-dir.js';
+import { BuildRecorder, buildRecordKey } from '../build-record.js';
 import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -107,8 +109,12 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const roots = paths.length ? paths : ['rules/'];
   const placeholders = placeholderValues(opts);
   const since = Date.now();
+  // main.ts has replayed this build's record when nothing changed (build-record.ts): this build records itself for the next.
+  const recordKey = cache ? buildRecordKey(paths, opts) : undefined;
+  const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
+  if (recorder) io = recorder.io;
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
+  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
@@ -116,8 +122,9 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   let status = EXIT_OK;
   for (const b of builds) {
     if (several && !opts.out && !opts.json) io.out(header(b));
-    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache));
+    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder));
   }
+  recorder?.save(found, status);
   cache?.close();
   return status;
 }
@@ -164,6 +171,7 @@ async function buildTarget(
   io: Output,
   since: number,
   cache: RuleCache | undefined,
+  recorder?: BuildRecorder,
 ): Promise<number> {
   const { target, platform, format, topts } = b;
   const compiled = compiledCache(cache, b.optionsKey, rules);
@@ -257,8 +265,11 @@ async function buildTarget(
   const bundled = target.bundle?.(format, bundleInputs, topts, bundleCorrelations);
   let refusedFiles = 0;
   if (b.out) {
-    const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [{ path: e.file, content: e.result.output }] : []));
-    const written = writeOutDir(b.out, { target: target.name, platform, format }, files);
+    const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [outFile(e.file, e.result)] : []));
+    const stamps = outStamps(cache, b);
+    const written = writeOutDir(b.out, { target: target.name, platform, format }, files, undefined, stamps.known);
+    stamps.save(written.stamps);
+    if (recorder) watchOutDir(recorder, b.out, written);
     reportOutDir(io, b.out, written);
     refusedFiles = written.refused.length;
   } else if (!opts.json) {
@@ -381,17 +392,52 @@ function readMapping(cache: RuleCache | undefined, target: string, platform: str
   return value;
 }
 
+/** What the output cache's index holds of a compile result: a refusal whole, else what a build reads of it without the query. */
+type ResultSummary =
+  | { failure: Extract<CompileResult, { ok: false }> }
+  | { keys: string[]; eager: Partial<Extract<CompileResult, { ok: true }>>; sha256: string };
+
+/** The fields of a compiled result that a build with --out reads for every rule; the rest (query, output) is read when needed. */
+const EAGER = ['ok', 'ext', 'notes', 'buildNotes'] as const;
+
+function summarize(r: CompileResult): ResultSummary {
+  if (!r.ok && Object.keys(r).every((k) => k === 'ok' || k === 'kind' || k === 'error') && typeof r.error === 'string') return { failure: r };
+  const ok = r as Extract<CompileResult, { ok: true }>;
+  const eager: Record<string, unknown> = {};
+  for (const k of EAGER) if (k in ok) eager[k] = ok[k];
+  return { keys: Object.keys(ok), eager, sha256: outputHash(ok.output) };
+}
+
+const outputHashes = new WeakMap<object, string>();
+const outputHash = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * A compiled result from its summary: the same keys in the same order, the query, output and the
+ * rest read from the cache (`full`) on first use. Its output's SHA-256 is known without it.
+ */
+function fromSummary(s: ResultSummary, full: () => CompileResult): CompileResult {
+  if ('failure' in s) return { ...s.failure };
+  let value: Record<string, unknown> | undefined;
+  const r: Record<string, unknown> = {};
+  for (const k of s.keys) {
+    if (k in s.eager) r[k] = (s.eager as Record<string, unknown>)[k];
+    else Object.defineProperty(r, k, { enumerable: true, configurable: true, get: () => (value ??= full() as unknown as Record<string, unknown>)[k] });
+  }
+  outputHashes.set(r, s.sha256);
+  return r as unknown as CompileResult;
+}
+
 /**
  * Compile results through the output cache: a rule's result is keyed by what it was compiled from
  * (its file's path and content, placeholder values, document, and the filters AND-ed into it) and
- * the target's settings. A rule loaded without a cache key is compiled every time.
+ * the target's settings. A rule loaded without a cache key is compiled every time. The index
+ * holds each result's summary (a refusal whole); queries and outputs are in shards read only when
+ * a query or output is needed (--json, a file to write), so that a warm build with --out reads
+ * the few that changed.
  */
 function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
   type Result = CompileResult;
-  const pack = cache?.path('out', optionsKey);
-  const previous = new Map(pack ? (cache!.read<0>(pack) ?? []).map((e) => [e.key, e]) : []);
-  const next: PackEntry<0>[] = [];
-  let missed = false;
+  const store = cache ? new ShardedStore<ResultSummary>(cache, 'out', optionsKey) : undefined;
   const filters = cache ? applyingFilters(rules) : new Map<LoadedRule, LoadedRule[]>();
   const keyOf = (r: LoadedRule): string | undefined => {
     const own = sourceKey(r);
@@ -400,31 +446,69 @@ function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: 
   };
   return {
     get(r: LoadedRule, compile: () => Result): Result {
-      const key = pack ? keyOf(r) : undefined;
-      if (key === undefined) return compile();
-      const hit = previous.get(key);
+      const key = store ? keyOf(r) : undefined;
+      if (!store || key === undefined) return compile();
+      const hit = store.meta(key);
       if (hit) {
-        try {
-          const result = decode<Result>(hit.blob);
-          next.push(hit);
-          return result;
-        } catch {
-          // a corrupt value: compile afresh
-        }
+        store.keep(key);
+        return fromSummary(hit, () => {
+          const blob = store.value(key);
+          try {
+            if (blob) return decode<Result>(blob);
+          } catch {
+            // a corrupt value: compiled again below, which gives the same result
+          }
+          return compile();
+        });
       }
       const result = compile();
-      missed = true;
+      const summary = summarize(result);
+      if ('sha256' in summary) outputHashes.set(result, summary.sha256);
       try {
-        next.push({ key, meta: 0, blob: encode(result) });
+        store.put(key, summary, 'failure' in summary ? undefined : encode(result));
       } catch {
         // not kept exactly by the cache: not kept
       }
       return result;
     },
     save(): void {
-      if (pack && (missed || next.length !== previous.size)) cache!.write(pack, next);
+      store?.save();
     },
   };
+}
+
+/** A file to write under --out, with its SHA-256 when the output cache knows it (then its bytes are read only if it must be written). */
+function outFile(path: string, result: Extract<CompileResult, { ok: true }>): OutFile {
+  const sha256 = outputHashes.get(result);
+  if (sha256 === undefined) return { path, content: result.output };
+  return Object.defineProperty({ path, sha256 } as OutFile, 'content', { enumerable: true, get: () => result.output });
+}
+
+/**
+ * What the files of one build's --out looked like when it last wrote or checked them (out-dir.ts):
+ * a file whose stat is unchanged is not read again to compare its bytes. Keyed by the folder and
+ * the build (target, platform, format) that writes there.
+ */
+function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
+  const pack = cache && b.out ? cache.path('stamps', hash(resolve(b.out), b.target.name, b.platform, b.format)) : undefined;
+  const previous = pack ? (cache!.read<FileStamp>(pack) ?? []) : [];
+  const known = new Map(previous.map((e) => [e.key, e.meta]));
+  const empty = Buffer.alloc(0);
+  return {
+    known,
+    save(stamps: ReadonlyMap<string, FileStamp>): void {
+      if (!pack || (stamps.size === known.size && [...stamps].every(([k, s]) => known.get(k) === s))) return;
+      cache!.write(pack, [...stamps].map(([key, meta]) => ({ key, meta, blob: empty })));
+    },
+  };
+}
+
+/** What a build's record must see unchanged in its --out folder before it is replayed (build-record.ts). */
+function watchOutDir(recorder: BuildRecorder, out: string, written: OutResult): void {
+  if (written.removed.length > 0 || written.kept.length > 0 || written.unreadable) recorder.printedOnce();
+  for (const [path, stamp] of written.stamps) recorder.watch(join(out, path), stamp);
+  for (const f of written.refused) recorder.watch(join(out, f.path));
+  recorder.watch(join(out, MANIFEST));
 }
 
 /**
