@@ -2,10 +2,12 @@
  * JSON Schema validation of rule documents (schema/rule.schema.json, the file editors use too).
  * ajv errors are turned into located diagnostics: the instance path is resolved to the YAML node.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { codeMemo } from '../collection/cache.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { closest } from '../diag/diagnostic.js';
 
 export const SCHEMA_URL = new URL('../../schema/rule.schema.json', import.meta.url);
@@ -19,24 +21,37 @@ const require = createRequire(import.meta.url);
 /**
  * The validators, as ajv's standalone code: compiling the schema takes ajv 0.2 to 0.4 s of CPU,
  * more than a warm build with one rule file changed spends on anything else, and its generated code
- * depends only on the schema and ajv (rulec's fingerprint covers the schema; the key names ajv's
- * version), so the rule cache keeps the code (codeMemo) and a later process evaluates it in a
- * millisecond. Without a cache the code is generated and evaluated the same way.
+ * depends only on the schema and ajv. The code is kept beside rulec's own compiled code (named by a
+ * hash of the schema and ajv's version), never in the rule cache: code that runs must come from
+ * where rulec's code comes from, while the cache folder may be shared or restored by CI. Where
+ * rulec's folder is read-only, each process compiles the schema.
  */
 function load(): Map<Kind, ValidateFunction> {
   if (validators) return validators;
   const version = (require('ajv/package.json') as { version: string }).version;
-  const code = codeMemo(`rule schema validators, ajv ${version}`, () => {
-    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as { $id: string };
+  const schemaText = readFileSync(SCHEMA_URL, 'utf8');
+  const key = createHash('sha256').update(`ajv ${version}\0`).update(schemaText).digest('hex').slice(0, 16);
+  const file = fileURLToPath(new URL(`./rule-validators-${key}.cjs`, import.meta.url));
+  let exports: Record<Kind, ValidateFunction> | undefined;
+  try {
+    exports = require(file) as Record<Kind, ValidateFunction>;
+  } catch {
+    const schema = JSON.parse(schemaText) as { $id: string };
     const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: true, strictRequired: false, verbose: true, code: { source: true } });
     ajv.addSchema(schema);
     const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default;
-    return standaloneCode(ajv, Object.fromEntries(KINDS.map((k) => [k, `${schema.$id}#/definitions/${k}`])));
-  });
-  // The generated module is CommonJS and requires ajv's runtime helpers only.
-  const module = { exports: {} as Record<Kind, ValidateFunction> };
-  new Function('require', 'module', 'exports', code)(require, module, module.exports);
-  validators = new Map(KINDS.map((k) => [k, module.exports[k]]));
+    const code = standaloneCode(ajv, Object.fromEntries(KINDS.map((k) => [k, `${schema.$id}#/definitions/${k}`])));
+    try {
+      writeFileAtomic(file, code);
+    } catch {
+      // a read-only install: compiled again by the next process
+    }
+    // The generated module is CommonJS and requires ajv's runtime helpers only.
+    const module = { exports: {} as Record<Kind, ValidateFunction> };
+    new Function('require', 'module', 'exports', code)(require, module, module.exports);
+    exports = module.exports;
+  }
+  validators = new Map(KINDS.map((k) => [k, exports![k]]));
   return validators;
 }
 

@@ -136,7 +136,7 @@ describe('build: a warm rebuild prints and writes what a build without a cache d
     writeFileSync(join(rules, 'web/proxy_webdav_copy.yml'), text);
     const clash = await p.same(args);
     expect(clash.err.some((l) => /duplicate rule id/.test(l))).toBe(true);
-    // a rule the schema refuses: its diagnostics come from the schema validators kept in the cache (parse/schema.ts)
+    // a rule the schema refuses: its diagnostics come from the schema validators kept beside rulec's code (parse/schema.ts)
     writeFileSync(join(rules, 'web/proxy_webdav_copy.yml'), text.replace(/^level: .*$/m, 'level: urgent').replace(/^status: .*$/m, 'status: [1]'));
     const invalid = await p.same(args);
     expect(invalid.err.some((l) => /proxy_webdav_copy\.yml:\d+:\d+: error \(invalid\)/.test(l))).toBe(true);
