@@ -12,7 +12,7 @@ export interface JobsOptions {
 }
 
 export function jobsOption(cmd: Command): Command {
-  return cmd.option('-j, --jobs <n>', 'threads that read and parse the rule files, with the same result as one (default: the number of cores when there are 2 MB or more of rules to parse, else 1)');
+  return cmd.option('-j, --jobs <n>', 'threads that read and parse the rule files, with the same result as one (default: the number of cores less one, when there are 2 MB or more of rules to parse, else 1)');
 }
 
 /** The thread count given, or undefined for the default (collection/parallel.ts decides). */
