@@ -93,7 +93,7 @@ describe('rulec scan: correlation rules', () => {
     for (const args of [['-r', join(dir, 'g.yml')], ['-r', join(dir, 'r.yml'), '--all-matches']]) {
       const c = capture();
       await main(['scan', '--json', ...args, join(dir, 'e.jsonl')], c.io);
-      const kinds = c.out.map((l) => JSON.parse(l)).map((o) => o.kind ?? o.title);
+      const kinds = c.out.map((l) => JSON.parse(l)).map((o) => (o.kind === 'detection' ? o.title : o.kind));
       expect(kinds.filter((k) => k === 'Failed logon')).toHaveLength(5);
       expect(kinds.filter((k) => k === 'correlation')).toHaveLength(1);
     }

@@ -43,13 +43,13 @@ describe('rulec scan', () => {
   });
   const rule = join(dir, 'rule.yml');
 
-  it('--json prints one detection a line with rule_id, title, level, file, line', async () => {
+  it('--json prints one detection a line with kind, rule_id, title, level, file, line', async () => {
     const c = capture();
     expect(await main(['scan', '--rules', rule, '--json', join(dir, 'events.jsonl'), join(dir, 'events.json')], c.io)).toBe(0);
     expect(c.out.map((l) => JSON.parse(l))).toEqual([
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.jsonl'), line: 1, time: null, host: null },
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 2, time: null, host: null },
-      { rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 3, time: null, host: null },
+      { kind: 'detection', rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.jsonl'), line: 1, time: null, host: null },
+      { kind: 'detection', rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 2, time: null, host: null },
+      { kind: 'detection', rule_id: '11111111-1111-4111-8111-111111111111', title: 'Whoami', level: 'high', file: join(dir, 'events.json'), line: 3, time: null, host: null },
     ]);
     // the malformed line is reported with its place, and the scan goes on
     expect(c.err.some((l) => l.startsWith(`${join(dir, 'events.jsonl')}:3: malformed event: invalid JSON: `))).toBe(true);

@@ -304,7 +304,8 @@ function emit(io: Output, opts: ScanOptions, rule: RuleInfo, file: string, item:
   const [time, host] = item.facts;
   const line = item.line;
   if (opts.json) {
-    const row: Record<string, unknown> = { rule_id: rule.id ?? null, title: rule.title, level: rule.level ?? null, file, line, time, host };
+    // `kind` tells a detection from a correlation hit (`"kind":"correlation"`) on the same stream of lines.
+    const row: Record<string, unknown> = { kind: 'detection', rule_id: rule.id ?? null, title: rule.title, level: rule.level ?? null, file, line, time, host };
     if (opts.includeEvent) row.event = item.event;
     io.json(row);
   } else {
