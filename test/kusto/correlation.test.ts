@@ -18,6 +18,9 @@ import {
   BY_USER,
   CASES as SHARED,
   assertEquivalent,
+  RUNS,
+  DENSE_CASES,
+  denseStream,
   corr,
   correlation,
   isProcess,
@@ -109,6 +112,11 @@ describe('kusto correlation queries select the contract hits', { timeout: TIMEOU
 
   it('value_count', () => {
     equivalent(CASES[1]!);
+  });
+
+  it('temporal and temporal_ordered on long streams of one or two users: chains of two and three rules complete', () => {
+    const { streamsWithHits } = assertEquivalent(DENSE_CASES, compiled, kqlHits, denseStream);
+    expect(streamsWithHits).toBeGreaterThan(RUNS / 4);
   });
 
   it('value_sum, of an int column and of decimal text', () => {

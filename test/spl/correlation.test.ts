@@ -21,6 +21,8 @@ import {
   BY_USER,
   CASES as SHARED,
   assertEquivalent,
+  DENSE_CASES,
+  denseStream,
   contractHits,
   corr,
   correlation,
@@ -101,6 +103,11 @@ const CASES: string[][] = [
 describe('spl correlation queries select the contract hits', { timeout: TIMEOUT }, () => {
   it('event_count (one group, no group-by, ranges)', () => {
     equivalent(CASES[0]!);
+  });
+
+  it('temporal and temporal_ordered on long streams of one or two users: chains of two and three rules complete', () => {
+    const { streamsWithHits } = assertEquivalent(DENSE_CASES, compiled, splHits, denseStream);
+    expect(streamsWithHits).toBeGreaterThan(RUNS / 4);
   });
 
   it('value_count', () => {
