@@ -14,43 +14,21 @@
  *
  *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuleCache } from '../dist/collection/cache.js';
 import { loadCollection } from '../dist/collection/load.js';
+import { median, rulec, type Run } from './process.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const SHARED = new URL('../../shared/sigmahq/rules', import.meta.url).pathname;
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];
 }
-
-interface Run {
-  wall: number;
-  cpu?: number;
-}
-
-/** One `rulec` process; fails the bench when it fails (a build that did not finish measures nothing). */
-function rulec(bin: string, args: string[]): Run {
-  const cmd = TIME ? TIME : process.execPath;
-  const argv = TIME ? ['-f', 'RULEC_BENCH_CPU %U %S', process.execPath, bin, ...args] : [bin, ...args];
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
-  const wall = Number(process.hrtime.bigint() - t) / 1e9;
-  if (r.status !== 0) throw new Error(`rulec ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-2000)}`);
-  const m = /RULEC_BENCH_CPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
-  return m ? { wall, cpu: Number(m[1]) + Number(m[2]) } : { wall };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const fmt = (runs: Run[]): string => {
   const walls = runs.map((r) => r.wall.toFixed(2)).join(' ');
