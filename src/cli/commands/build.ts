@@ -4,8 +4,8 @@
  * per rule (atomically) under --out.
  */
 import { createHash } from 'node:crypto';
-import { basename, extname, join, relative, resolve } from 'node:path';
-import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';

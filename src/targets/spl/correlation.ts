@@ -242,7 +242,7 @@ function prepare(rule: CorrelationRule): Command[] {
 }
 
 /** `_time` rewritten so that no result is at the edge of the time window (see the file comment), then sorted. */
-function timeline(rule: CorrelationRule, extra: EvalStage[] = []): Command[] {
+function timeline(extra: EvalStage[] = []): Command[] {
   return [
     { cmd: 'eventstats', aggs: [{ fn: 'min', field: 'rulec_t', as: 'rulec_t0' }], by: [] },
     { cmd: 'eval', assigns: [{ name: '_time', expr: { k: 'arith', op: '*', left: N(2), right: { k: 'arith', op: '-', left: F('rulec_t'), right: F('rulec_t0') } } }, ...extra] },
@@ -263,13 +263,13 @@ function windowed(rule: CorrelationRule): Command[] {
     case 'value_count':
     case 'temporal': {
       const agg = c.type === 'event_count' ? ({ fn: 'count', as: 'rulec_value' } as const) : ({ fn: 'dc', field: c.type === 'temporal' ? 'rulec_rule' : 'rulec_v', as: 'rulec_value' } as const);
-      return [...timeline(rule), { cmd: 'streamstats', timeWindow: tw, aggs: [agg], by: g }, { cmd: 'stats', aggs: [{ fn: 'max', field: 'rulec_value', as: 'rulec_value' }], by: points }];
+      return [...timeline(), { cmd: 'streamstats', timeWindow: tw, aggs: [agg], by: g }, { cmd: 'stats', aggs: [{ fn: 'max', field: 'rulec_value', as: 'rulec_value' }], by: points }];
     }
     case 'value_sum':
     case 'value_avg':
       return [
         { cmd: 'stats', aggs: [{ fn: 'sum', field: 'rulec_v', as: 'rulec_s' }, { fn: 'count', field: 'rulec_v', as: 'rulec_c' }], by: points },
-        ...timeline(rule),
+        ...timeline(),
         { cmd: 'streamstats', timeWindow: tw, aggs: [{ fn: 'sum', field: 'rulec_s', as: 'rulec_ws' }, { fn: 'sum', field: 'rulec_c', as: 'rulec_wc' }], by: g },
         {
           cmd: 'eval',
@@ -285,7 +285,7 @@ function windowed(rule: CorrelationRule): Command[] {
       const out: Command[] = [
         { cmd: 'eval', assigns: has },
         { cmd: 'stats', aggs: has.map((h) => ({ fn: 'max', field: h.name, as: h.name })), by: points },
-        ...timeline(rule, [{ name: 'rulec_f1', expr: call('if', cmp('==', F('rulec_h1'), N(1)), F('rulec_t'), call('null')) }]),
+        ...timeline([{ name: 'rulec_f1', expr: call('if', cmp('==', F('rulec_h1'), N(1)), F('rulec_t'), call('null')) }]),
       ];
       for (let k = 2; k <= n; k++) {
         out.push(
