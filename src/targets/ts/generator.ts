@@ -366,11 +366,15 @@ export const RUNTIME_BANNER = [
 ].join('\n');
 
 function withRuntime(code: string, runtime: Set<string>): string {
-  return `${code.replace(/\n*$/, '')}\n\n${RUNTIME_BANNER}\n\n${RuntimeSource.get().text(runtime)}`;
+  let end = code.length;
+  while (end > 0 && code[end - 1] === '\n') end--;
+  return `${code.slice(0, end)}\n\n${RUNTIME_BANNER}\n\n${RuntimeSource.get().text(runtime)}`;
 }
 
+let reserved: string[] | undefined;
+
 function newNames(): Names {
-  return new Names([...RuntimeSource.get().names(), ...MODULE_NAMES]);
+  return new Names((reserved ??= [...RuntimeSource.get().names(), ...MODULE_NAMES]));
 }
 
 /** The module of one rule: `rule` (metadata) and `match(event)`. */

@@ -145,8 +145,18 @@ export class RuntimeSource {
     return new Set(this.byName.keys());
   }
 
+  /** Texts by their sorted roots: a corpus's thousands of modules use a few dozen sets of runtime names. */
+  private readonly texts = new Map<string, string>();
+
   /** The source of `roots` and everything they use, grouped by file under a comment naming it. */
   text(roots: Iterable<string>): string {
+    const key = [...roots].sort().join(' ');
+    let text = this.texts.get(key);
+    if (text === undefined) this.texts.set(key, (text = this.build(roots)));
+    return text;
+  }
+
+  private build(roots: Iterable<string>): string {
     const need = new Set<Declaration>();
     const visit = (d: Declaration): void => {
       if (need.has(d)) return;
