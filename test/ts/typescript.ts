@@ -5,7 +5,7 @@ import type { typeCheck } from '../../src/targets/ts/typecheck.js';
 export const projectTs = ts as unknown as NonNullable<Parameters<typeof typeCheck>[1]>;
 
 /**
- * Time limit of tests that generate code: the first generation in a process loads ts-morph and
- * parses the runtime sources, seconds on a loaded machine. No test here is about speed.
+ * Time limit of tests that generate code: type-checking it (and analyzing the runtime source, when
+ * a test does) loads TypeScript, seconds on a loaded machine. No test here is about speed.
  */
 export const SLOW = 120_000;

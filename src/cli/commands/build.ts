@@ -428,6 +428,21 @@ function fromSummary(s: ResultSummary, full: () => CompileResult): CompileResult
 }
 
 /**
+ * A compile result as the output cache keeps it: a query that is the output (a ts module, 16 KB
+ * with its runtime) is kept once, not twice (a cold ts corpus build wrote 135 MB of results).
+ */
+export function encodeResult(r: CompileResult): Buffer {
+  return encode(r.ok && r.query === r.output ? { ...r, query: undefined } : r);
+}
+
+export function decodeResult(blob: Buffer): CompileResult {
+  const r = decode<CompileResult>(blob);
+  // A kept result's query is a string unless it was the output.
+  if (r.ok && (r as { query?: string }).query === undefined) r.query = r.output;
+  return r;
+}
+
+/**
  * Compile results through the output cache: a rule's result is keyed by what it was compiled from
  * (its file's path and content, placeholder values, document, and the filters AND-ed into it) and
  * the target's settings. A rule loaded without a cache key is compiled every time. The index
@@ -454,7 +469,7 @@ function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: 
         return fromSummary(hit, () => {
           const blob = store.value(key);
           try {
-            if (blob) return decode<Result>(blob);
+            if (blob) return decodeResult(blob);
           } catch {
             // a corrupt value: compiled again below, which gives the same result
           }
@@ -465,7 +480,7 @@ function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: 
       const summary = summarize(result);
       if ('sha256' in summary) outputHashes.set(result, summary.sha256);
       try {
-        store.put(key, summary, 'failure' in summary ? undefined : encode(result));
+        store.put(key, summary, 'failure' in summary ? undefined : encodeResult(result));
       } catch {
         // not kept exactly by the cache: not kept
       }

@@ -5,7 +5,6 @@
  * see runtime-source.ts), with literals case-folded and regexes built at generation time and hoisted
  * to module constants. Sibling leaves that test one field the same way become one constant list.
  */
-import type { FunctionDeclarationStructure, InterfaceDeclarationStructure, StatementStructures } from 'ts-morph';
 import type { GlobToken, Leaf, Node, StrOp } from '../../ir/types.js';
 import type { CorrelationSpec } from '../../correlate/engine.js';
 import type { CorrelationRule, DetectionRule } from '../../model/types.js';
@@ -13,7 +12,8 @@ import { fold } from '../../runtime/fold.js';
 import { globRegex } from '../../runtime/glob.js';
 import { parseIp } from '../../runtime/ip.js';
 import { isOneTerm } from '../../runtime/term.js';
-import { morph, RuntimeSource } from './runtime-source.js';
+import { printStatements, type FunctionText, type InterfaceText, type Statement } from './declarations.js';
+import { RuntimeSource } from './runtime-source.js';
 import { commentText, constantName, Names, regexLiteral, stringLiteral, wrap } from './syntax.js';
 
 /** Where the module reads a Sigma field (the platform mapping's `fields`); identity by default. */
@@ -313,24 +313,24 @@ function leafRegex(l: Leaf): RegExp {
 // ---------------------------------------------------------------------------------------------
 // Modules
 
-const RULE_INFO = (): InterfaceDeclarationStructure => ({
-  kind: morph().StructureKind.Interface,
+const RULE_INFO: InterfaceText = {
+  kind: 'interface',
   name: 'RuleInfo',
-  isExported: true,
-  docs: ['What a rule is: its Sigma metadata.'],
+  exported: true,
+  docs: 'What a rule is: its Sigma metadata.',
   properties: [
-    { name: 'id', type: 'string', hasQuestionToken: true, isReadonly: true },
-    { name: 'title', type: 'string', isReadonly: true },
-    { name: 'level', type: "'informational' | 'low' | 'medium' | 'high' | 'critical'", hasQuestionToken: true, isReadonly: true },
-    { name: 'tags', type: 'readonly string[]', isReadonly: true },
+    { name: 'id', type: 'string', optional: true, readonly: true },
+    { name: 'title', type: 'string', readonly: true },
+    { name: 'level', type: "'informational' | 'low' | 'medium' | 'high' | 'critical'", optional: true, readonly: true },
+    { name: 'tags', type: 'readonly string[]', readonly: true },
     {
       name: 'logsource',
       type: '{ readonly product?: string; readonly category?: string; readonly service?: string; readonly definition?: string }',
-      isReadonly: true,
-      docs: ['The events the rule is written for: `match` does not check it, route events by it.'],
+      readonly: true,
+      docs: 'The events the rule is written for: `match` does not check it, route events by it.',
     },
   ],
-});
+};
 
 function ruleInfo(rule: DetectionRule): string {
   const ls = rule.logsource;
@@ -348,37 +348,15 @@ function ruleInfo(rule: DetectionRule): string {
   return `{\n${entries.map((e) => `  ${e},`).join('\n')}\n}`;
 }
 
-function matchDocs(rule: DetectionRule): string[] {
+function matchDocs(rule: DetectionRule): string {
   const conditions = rule.detection.conditionSource.map(commentText);
   return [
-    [
-      `True when \`event\` matches "${commentText(rule.title)}".`,
-      ...(conditions.length ? [`Condition: ${conditions.join(' | ')} (and the filter rules of the build that name this rule).`] : []),
-      'The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows event as evtx_dump writes it (flattened as the evaluator does).',
-    ]
-      .map((l) => wrap(l))
-      .join('\n'),
-  ];
-}
-
-/**
- * Statements -> source text, printed by ts-morph from structures. Our own text (constants, function
- * bodies) goes in as placeholders and is put back after printing: ts-morph's writer lexes the text it
- * writes to track strings and comments, and it does not know regex literals, so a backtick in
- * `/\`x/` would open a "template string" and a later `/*` in a string a "comment" that it closes.
- */
-function print(statements: (string | StatementStructures)[]): string {
-  const texts: string[] = [];
-  const hide = (text: string): string => `__rulec_text_${texts.push(text) - 1}__`;
-  const hidden = statements.map((s) => {
-    if (typeof s === 'string') return hide(s);
-    if (s.kind === morph().StructureKind.Function && Array.isArray(s.statements)) {
-      return { ...s, statements: s.statements.map((b) => (typeof b === 'string' ? hide(b) : b)) };
-    }
-    return s;
-  });
-  const printed = morph().printStructure({ kind: morph().StructureKind.SourceFile, statements: hidden }, { indentNumberOfSpaces: 2, useSingleQuote: true });
-  return printed.replace(/^( *)__rulec_text_(\d+)__/gm, (_, indent: string, i: string) => indent + texts[Number(i)]!.replace(/\n(?=.)/g, `\n${indent}`));
+    `True when \`event\` matches "${commentText(rule.title)}".`,
+    ...(conditions.length ? [`Condition: ${conditions.join(' | ')} (and the filter rules of the build that name this rule).`] : []),
+    'The event uses Sigma field names, flat or as nested objects reached by dotted names, or is a Windows event as evtx_dump writes it (flattened as the evaluator does).',
+  ]
+    .map((l) => wrap(l))
+    .join('\n');
 }
 
 /** Separates a module's rule code from the runtime it inlines. */
@@ -388,11 +366,15 @@ export const RUNTIME_BANNER = [
 ].join('\n');
 
 function withRuntime(code: string, runtime: Set<string>): string {
-  return `${code.replace(/\n*$/, '')}\n\n${RUNTIME_BANNER}\n\n${RuntimeSource.get().text(runtime)}`;
+  let end = code.length;
+  while (end > 0 && code[end - 1] === '\n') end--;
+  return `${code.slice(0, end)}\n\n${RUNTIME_BANNER}\n\n${RuntimeSource.get().text(runtime)}`;
 }
 
+let reserved: string[] | undefined;
+
 function newNames(): Names {
-  return new Names([...RuntimeSource.get().names(), ...MODULE_NAMES]);
+  return new Names((reserved ??= [...RuntimeSource.get().names(), ...MODULE_NAMES]));
 }
 
 /** The module of one rule: `rule` (metadata) and `match(event)`. */
@@ -400,18 +382,18 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   const runtime = new Set(['EventView', 'JsonObject', 'viewOf']);
   const code = new RuleCode(newNames(), fields, runtime);
   const body = returnStatement(code.expr(src.ir));
-  const match: FunctionDeclarationStructure = {
-    kind: morph().StructureKind.Function,
+  const match: FunctionText = {
+    kind: 'function',
     name: 'match',
-    isExported: true,
+    exported: true,
     docs: matchDocs(src.rule),
     parameters: [{ name: 'event', type: 'object' }],
     returnType: 'boolean',
     statements: ['const ev = viewOf(event as JsonObject);', body],
   };
-  const text = print([
+  const text = printStatements([
     HEADER,
-    RULE_INFO(),
+    RULE_INFO,
     constStatement('rule', ruleInfo(src.rule), { doc: ruleDoc(src.rule), type: 'RuleInfo', exported: true }),
     ...constantsSection(code.constants),
     match,
@@ -419,10 +401,7 @@ export function generateModule(src: RuleSource, fields: FieldMap = (f) => f): st
   return withRuntime(text, runtime);
 }
 
-/**
- * `const name = initializer;` with its doc comment. Written as text, not a ts-morph variable
- * structure: the structure printer indents every line of a multi-line initializer.
- */
+/** `const name = initializer;` with its doc comment; the initializer's lines are written as given. */
 function constStatement(name: string, initializer: string, o: { doc?: string | undefined; type?: string | undefined; exported?: boolean } = {}): string {
   const doc = o.doc === undefined ? '' : docComment(o.doc) + '\n';
   return `${doc}${o.exported ? 'export ' : ''}const ${name}${o.type ? `: ${o.type}` : ''} = ${initializer};`;
@@ -462,15 +441,15 @@ export interface BundleCorrelations {
 export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (f) => f, corr?: BundleCorrelations): string {
   const runtime = new Set(['EventView', 'JsonObject', 'viewOf']);
   const names = newNames();
-  const statements: (string | StatementStructures)[] = [
+  const statements: Statement[] = [
     `${HEADER}\n// ${srcs.length} rule${srcs.length === 1 ? '' : 's'}.`,
-    RULE_INFO(),
+    RULE_INFO,
     {
-      kind: morph().StructureKind.Interface,
+      kind: 'interface',
       name: 'BundledRule',
-      isExported: true,
+      exported: true,
       extends: ['RuleInfo'],
-      docs: ['A rule of the bundle with its matcher.'],
+      docs: 'A rule of the bundle with its matcher.',
       methods: [{ name: 'match', parameters: [{ name: 'event', type: 'object' }], returnType: 'boolean' }],
     },
   ];
@@ -480,7 +459,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
     const code = new RuleCode(names, fields, runtime, `R${i + 1}_`);
     const body = returnStatement(code.expr(src.ir));
     statements.push(`// ${i + 1}. ${commentText(src.rule.title)}`, ...code.constants, {
-      kind: morph().StructureKind.Function,
+      kind: 'function',
       name: fn,
       docs: matchDocs(src.rule),
       parameters: [{ name: 'ev', type: 'EventView' }],
@@ -499,10 +478,10 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
       exported: true,
     }),
     {
-      kind: morph().StructureKind.Function,
+      kind: 'function',
       name: 'detect',
-      isExported: true,
-      docs: ['The rules that match `event`, in build order. The rules share one view of the event, so each field is read and case-folded once.'],
+      exported: true,
+      docs: 'The rules that match `event`, in build order. The rules share one view of the event, so each field is read and case-folded once.',
       parameters: [{ name: 'event', type: 'object' }],
       returnType: 'BundledRule[]',
       statements: [
@@ -514,7 +493,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
     },
   );
   if (corr && corr.correlations.length > 0) statements.push(...correlationStatements(corr, runtime));
-  return withRuntime(print(statements), runtime);
+  return withRuntime(printStatements(statements), runtime);
 }
 
 /**
@@ -522,7 +501,7 @@ export function generateBundle(srcs: readonly RuleSource[], fields: FieldMap = (
  * them with the bundle's rules and feeds rulec's own streaming engine (src/correlate/engine.ts,
  * inlined below), so the module correlates as `rulec scan` does.
  */
-function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): (string | StatementStructures)[] {
+function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): Statement[] {
   for (const n of ['CorrelationEngine', 'CorrelationHit', 'CorrelationInputError', 'CorrelationSpec', 'readEventTime', 'shapeOf']) runtime.add(n);
   const info = (c: CorrelationSource): string => {
     const r = c.rule;
@@ -535,19 +514,19 @@ function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): 
   };
   const json = (v: unknown): string => JSON.stringify(v, null, 2);
   const main = corr.main === undefined ? undefined : corr.correlations.find((c) => c.spec.key === corr.main);
-  const out: (string | StatementStructures)[] = [
+  const out: Statement[] = [
     '// Correlation rules (docs/semantics.md section 8), run by the streaming engine inlined below.',
     {
-      kind: morph().StructureKind.Interface,
+      kind: 'interface',
       name: 'CorrelationInfo',
-      isExported: true,
-      docs: ["What a correlation rule is; `key` is the `rule` of its hits."],
+      exported: true,
+      docs: 'What a correlation rule is; `key` is the `rule` of its hits.',
       properties: [
-        { name: 'key', type: 'string', isReadonly: true },
-        { name: 'id', type: 'string', hasQuestionToken: true, isReadonly: true },
-        { name: 'title', type: 'string', isReadonly: true },
-        { name: 'level', type: 'string', hasQuestionToken: true, isReadonly: true },
-        { name: 'type', type: 'string', isReadonly: true },
+        { name: 'key', type: 'string', readonly: true },
+        { name: 'id', type: 'string', optional: true, readonly: true },
+        { name: 'title', type: 'string', readonly: true },
+        { name: 'level', type: 'string', optional: true, readonly: true },
+        { name: 'type', type: 'string', readonly: true },
       ],
     },
     constStatement('RULE_KEYS', json(corr.keys), { type: 'readonly string[]', doc: 'How the correlations name each rule of ENTRIES.' }),
@@ -565,28 +544,26 @@ function correlationStatements(corr: BundleCorrelations, runtime: Set<string>): 
   if (main) out.push(constStatement('correlation', info(main), { type: 'CorrelationInfo', exported: true, doc: "This module's correlation (the others are the ones it refers to)." }));
   out.push(
     {
-      kind: morph().StructureKind.Interface,
+      kind: 'interface',
       name: 'CreateEngineOptions',
-      isExported: true,
+      exported: true,
       properties: [
-        { name: 'timeFields', type: 'readonly string[]', hasQuestionToken: true, docs: ["Read each event's time from these fields instead (first present)."] },
-        { name: 'reorder', type: 'number', hasQuestionToken: true, docs: ['Accept events up to this many ms late, put back in time order (default 0: events in time order).'] },
+        { name: 'timeFields', type: 'readonly string[]', optional: true, docs: "Read each event's time from these fields instead (first present)." },
+        { name: 'reorder', type: 'number', optional: true, docs: 'Accept events up to this many ms late, put back in time order (default 0: events in time order).' },
       ],
     },
     {
-      kind: morph().StructureKind.Function,
+      kind: 'function',
       name: 'createCorrelationEngine',
-      isExported: true,
+      exported: true,
       docs: [
-        [
-          'A correlation engine for events in time order. `push(event)` matches the event with the rules of the',
-          "module, reads its time, and returns the hits completed (of earlier times: a time's hits come once every",
-          'event of that time is in); `flush()` returns the rest at the end of the input. A hit carries its',
-          'correlation (`rule`, a key of `correlations`), its group, its window {start, end} in ms, its value and',
-          'its events. Throws CorrelationInputError for an event a correlation needs whose time is missing or',
-          'earlier than the latest seen.',
-        ].join('\n'),
-      ],
+        'A correlation engine for events in time order. `push(event)` matches the event with the rules of the',
+        "module, reads its time, and returns the hits completed (of earlier times: a time's hits come once every",
+        'event of that time is in); `flush()` returns the rest at the end of the input. A hit carries its',
+        'correlation (`rule`, a key of `correlations`), its group, its window {start, end} in ms, its value and',
+        'its events. Throws CorrelationInputError for an event a correlation needs whose time is missing or',
+        'earlier than the latest seen.',
+      ].join('\n'),
       parameters: [{ name: 'options', type: 'CreateEngineOptions', initializer: '{}' }],
       returnType: '{ push(event: object): CorrelationHit<EventView>[]; flush(): CorrelationHit<EventView>[] }',
       statements: [
