@@ -243,14 +243,15 @@ class Evaluation {
  * What a worker sends back for a batch or range: its items as numbers, not objects. A structured
  * clone of one object per detection (with its facts) cost the worker and the main thread about an
  * eighth of a worker's CPU on the bench (docs/performance.md); numbers in a transferred buffer cost
- * nothing to send. `ints` holds, per item: DETECTION line rule fresh, MALFORMED line, NO_ORIGIN
+ * nothing to send. `numbers` holds, per item: DETECTION line rule fresh, MALFORMED line, NO_ORIGIN
  * line, EVENTS n. `fresh` is 1 on an event's first detection: that event's facts (ScanSetup.facts,
  * one text each) follow in `texts`, and in `values` its event (includeEvent) and its correlation
  * facts (correlation); later detections of the event share them, as they do on one thread. A
  * malformed event's reason is in `texts`.
  */
 export interface Results {
-  ints: Int32Array;
+  /** Doubles, not 32-bit integers: a stream's line numbers may pass 2^31. */
+  numbers: Float64Array;
   texts: (string | null)[];
   values: unknown[];
 }
@@ -262,7 +263,7 @@ const EVENTS = 3;
 
 /** Encodes ScanItems into Results as they come, so that none is kept (the worker's side). */
 class ResultWriter {
-  private ints = new Int32Array(4096);
+  private numbers = new Float64Array(4096);
   private n = 0;
   private readonly texts: (string | null)[] = [];
   private readonly values: unknown[] = [];
@@ -293,19 +294,19 @@ class ResultWriter {
   }
 
   private put(a: number, b: number, c?: number, d?: number): void {
-    if (this.n + 4 > this.ints.length) {
-      const next = new Int32Array(this.ints.length * 2);
-      next.set(this.ints);
-      this.ints = next;
+    if (this.n + 4 > this.numbers.length) {
+      const next = new Float64Array(this.numbers.length * 2);
+      next.set(this.numbers);
+      this.numbers = next;
     }
-    this.ints[this.n++] = a;
-    this.ints[this.n++] = b;
-    if (c !== undefined) this.ints[this.n++] = c;
-    if (d !== undefined) this.ints[this.n++] = d;
+    this.numbers[this.n++] = a;
+    this.numbers[this.n++] = b;
+    if (c !== undefined) this.numbers[this.n++] = c;
+    if (d !== undefined) this.numbers[this.n++] = d;
   }
 
   take(): Results {
-    return { ints: this.ints.slice(0, this.n), texts: this.texts, values: this.values };
+    return { numbers: this.numbers.slice(0, this.n), texts: this.texts, values: this.values };
   }
 }
 
@@ -314,19 +315,19 @@ class ResultWriter {
  * ranges number their lines from 1).
  */
 function readResults(r: Results, setup: ScanSetup, lineBase: number, sink: ItemSink): void {
-  const { ints, texts, values } = r;
+  const { numbers, texts, values } = r;
   const factCount = setup.facts.length;
   let t = 0;
   let v = 0;
   let facts: (string | null)[] = [];
   let event: JsonObject | undefined;
   let corr: CorrelationFacts | undefined;
-  for (let i = 0; i < ints.length; ) {
-    const op = ints[i]!;
+  for (let i = 0; i < numbers.length; ) {
+    const op = numbers[i]!;
     if (op === DETECTION) {
-      const line = ints[i + 1]! + lineBase;
-      const rule = ints[i + 2]!;
-      if (ints[i + 3] === 1) {
+      const line = numbers[i + 1]! + lineBase;
+      const rule = numbers[i + 2]!;
+      if (numbers[i + 3] === 1) {
         facts = texts.slice(t, t + factCount);
         t += factCount;
         if (setup.includeEvent) event = values[v++] as JsonObject;
@@ -338,13 +339,13 @@ function readResults(r: Results, setup: ScanSetup, lineBase: number, sink: ItemS
       if (setup.correlation) item.corr = corr;
       sink(item);
     } else if (op === MALFORMED) {
-      sink({ kind: 'malformed', line: ints[i + 1]! + lineBase, reason: texts[t++]! });
+      sink({ kind: 'malformed', line: numbers[i + 1]! + lineBase, reason: texts[t++]! });
       i += 2;
     } else if (op === NO_ORIGIN) {
-      sink({ kind: 'no-origin', line: ints[i + 1]! + lineBase });
+      sink({ kind: 'no-origin', line: numbers[i + 1]! + lineBase });
       i += 2;
     } else {
-      sink({ kind: 'events', n: ints[i + 1]! });
+      sink({ kind: 'events', n: numbers[i + 1]! });
       i += 2;
     }
   }
@@ -443,10 +444,10 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
     else if (m.type === 'range') {
       const { results, lines } = evaluation!.range(m.file, m.start, m.end);
-      port.postMessage({ type: 'result', seq: m.seq, results, lines }, [results.ints.buffer as ArrayBuffer]);
+      port.postMessage({ type: 'result', seq: m.seq, results, lines }, [results.numbers.buffer as ArrayBuffer]);
     } else {
       const results = evaluation!.batch(m.batch);
-      port.postMessage({ type: 'result', seq: m.seq, results }, [results.ints.buffer as ArrayBuffer]);
+      port.postMessage({ type: 'result', seq: m.seq, results }, [results.numbers.buffer as ArrayBuffer]);
     }
   });
 }
