@@ -5,15 +5,16 @@
  *
  * Then `rulec scan`'s parallel scan of the same file at 1 and N threads (--jobs, default the cores,
  * at least 2), each run in a process of its own (its peak RSS), --runs times each, every run shown,
- * loading the rules through a warm rule cache (a temporary one, filled by a first run).
+ * loading the rules through a warm rule cache (a temporary one, filled by a first run); then two
+ * one-thread scans of half the events each, at the same time (the machine's limit for 2 threads).
  *
  *   npm run bench [-- --events N] [--seed S] [--check N] [--jobs N] [--runs R]
  */
-import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { loadCollection } from '../dist/collection/load.js';
 import { Engine } from '../dist/eval/engine.js';
 import { benchEvents, loadSamples } from './events.js';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       if (!same) process.exitCode = 1;
     }
     parallelScan(file, dir);
+    await halvesAtOnce(file, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -148,6 +150,54 @@ function parallelScan(file: string, dir: string): void {
   };
   console.log(`  speed-up ${jobs} threads / 1, wall clock: ${ratio(rates)}`);
   if (bound.get(1)?.length && bound.get(jobs)?.length) console.log(`  speed-up ${jobs} threads / 1, from the threads' CPU times (a core per thread): ${ratio(bound)}`);
+}
+
+/**
+ * The machine's own limit for two threads: two one-thread scans (`--jobs 1`, separate processes),
+ * each of half the events, at the same time. Two workers cannot beat it (they run the same code on
+ * the same cores, and each also warms up on its own); what `--jobs 2` falls short of it is what
+ * the workers' design costs, the rest is the cores slowing each other down (shared caches, memory).
+ */
+async function halvesAtOnce(file: string, dir: string): Promise<void> {
+  const runs = arg('runs', 2);
+  const script = new URL('./scan-jobs.js', import.meta.url).pathname;
+  const cache = join(dir, 'cache');
+  // Cut after the first newline past the middle (bench lines are about 1.4 KB).
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  const around = Buffer.alloc(1 << 16);
+  const got = readSync(fd, around, 0, around.length, size >> 1);
+  closeSync(fd);
+  const nl = around.subarray(0, got).indexOf(10);
+  const mid = nl < 0 ? size : (size >> 1) + nl + 1;
+  const halves = [join(dir, 'half1.jsonl'), join(dir, 'half2.jsonl')];
+  const copy = async (to: string, start: number, end: number): Promise<void> => {
+    const out = createWriteStream(to);
+    if (end > start) for await (const chunk of createReadStream(file, { start, end: end - 1 })) if (!out.write(chunk)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+  };
+  await copy(halves[0]!, 0, mid);
+  await copy(halves[1]!, mid, size);
+  const child = (input: string): Promise<ScanRun> =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [script, `${SHARED}rules`, input, '1', cache], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d: Buffer) => (out += d));
+      c.stderr.on('data', (d: Buffer) => (err += d));
+      c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as ScanRun) : reject(new Error(`scan-jobs: ${err}`))));
+    });
+  console.log(`two one-thread scans of half the events each, at the same time (the machine's limit for 2 threads; ${loadNote()}):`);
+  for (let r = 0; r < runs; r++) {
+    // Started together, each scans from its first event on (after its rules): the two scans' span, from the first start to the last end.
+    const both = await Promise.all(halves.map(child));
+    const events = both.reduce((a, b) => a + b.events, 0);
+    const span = Math.max(...both.map((b) => b.firstEventSeconds + b.seconds)) - Math.min(...both.map((b) => b.firstEventSeconds));
+    const cpu = both.map((b) => b.cpuSeconds.toFixed(2)).join(' + ');
+    const main = both.map((b) => (b.mainCpuSeconds ?? 0).toFixed(2)).join(' + ');
+    console.log(`  ${Math.round(events / span).toLocaleString('en').padStart(7)} events/s (both scans ${span.toFixed(2)} s, each ${both.map((b) => b.seconds.toFixed(2)).join(' and ')} s; CPU ${cpu} s in all, scanning threads ${main} s)  matches ${both.reduce((a, b) => a + b.matches, 0).toLocaleString('en')}`);
+  }
 }
 
 main().catch((e: unknown) => {

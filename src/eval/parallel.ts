@@ -149,7 +149,6 @@ class Evaluation {
   readonly all: CompiledRule[];
   readonly problems: RuleProblem[];
   engine: Engine | undefined;
-  private readonly items: ScanItem[] = [];
 
   /**
    * `check: false` (a worker): every detection rule is kept, unchecked; the thread that sent them
@@ -199,27 +198,27 @@ class Evaluation {
     if (engine.eventsWithoutOrigin > without) sink({ kind: 'no-origin', line });
   }
 
-  /** The items of one batch, with its event count last. */
-  batch(batch: InputBatch): ScanItem[] {
-    const items = this.items;
-    items.length = 0;
-    this.collect(items, (sink) => readBatch(batch, sink, this.setup.limits));
-    return items;
+  /** What one batch gives, with its event count last. */
+  batch(batch: InputBatch): Results {
+    const out = new ResultWriter();
+    this.collect(out, (sink) => readBatch(batch, sink, this.setup.limits));
+    return out.take();
   }
 
-  /** The items of a range of a JSON Lines file (readFileRange), lines numbered from 1 in it; returns its line count. */
-  range(file: string, start: number, end: number, items: ScanItem[]): number {
+  /** What a range of a JSON Lines file gives (readFileRange), lines numbered from 1 in it, and its line count. */
+  range(file: string, start: number, end: number): { results: Results; lines: number } {
     const fd = openSync(file, 'r');
     try {
+      const out = new ResultWriter();
       let lines = 0;
-      this.collect(items, (sink) => (lines = readFileRange(fd, start, end, sink, this.setup.limits)));
-      return lines;
+      this.collect(out, (sink) => (lines = readFileRange(fd, start, end, sink, this.setup.limits)));
+      return { results: out.take(), lines };
     } finally {
       closeSync(fd);
     }
   }
 
-  private collect(items: ScanItem[], read: (sink: ReadSink) => void): void {
+  private collect(out: ResultWriter, read: (sink: ReadSink) => void): void {
     let events = 0;
     let saidNoOrigin = false;
     const push: ItemSink = (item) => {
@@ -227,16 +226,128 @@ class Evaluation {
         if (saidNoOrigin) return;
         saidNoOrigin = true;
       }
-      items.push(item);
+      out.add(item);
     };
     read((item) => {
-      if (item.kind === 'malformed') items.push(item);
+      if (item.kind === 'malformed') out.add(item);
       else {
         events++;
         this.evaluate(item.event, item.line, push);
       }
     });
-    items.push({ kind: 'events', n: events });
+    out.add({ kind: 'events', n: events });
+  }
+}
+
+/**
+ * What a worker sends back for a batch or range: its items as numbers, not objects. A structured
+ * clone of one object per detection (with its facts) cost the worker and the main thread about an
+ * eighth of a worker's CPU on the bench (docs/performance.md); numbers in a transferred buffer cost
+ * nothing to send. `numbers` holds, per item: DETECTION line rule fresh, MALFORMED line, NO_ORIGIN
+ * line, EVENTS n. `fresh` is 1 on an event's first detection: that event's facts (ScanSetup.facts,
+ * one text each) follow in `texts`, and in `values` its event (includeEvent) and its correlation
+ * facts (correlation); later detections of the event share them, as they do on one thread. A
+ * malformed event's reason is in `texts`.
+ */
+export interface Results {
+  /** Doubles, not 32-bit integers: a stream's line numbers may pass 2^31. */
+  numbers: Float64Array;
+  texts: (string | null)[];
+  values: unknown[];
+}
+
+const DETECTION = 0;
+const MALFORMED = 1;
+const NO_ORIGIN = 2;
+const EVENTS = 3;
+
+/** Encodes ScanItems into Results as they come, so that none is kept (the worker's side). */
+class ResultWriter {
+  private numbers = new Float64Array(4096);
+  private n = 0;
+  private readonly texts: (string | null)[] = [];
+  private readonly values: unknown[] = [];
+  private lastFacts: unknown;
+
+  add(item: ScanItem): void {
+    switch (item.kind) {
+      case 'detection': {
+        const fresh = item.facts !== this.lastFacts;
+        this.put(DETECTION, item.line, item.rule, fresh ? 1 : 0);
+        if (!fresh) return;
+        this.lastFacts = item.facts;
+        for (const f of item.facts) this.texts.push(f);
+        if (item.event) this.values.push(item.event);
+        if (item.corr) this.values.push(item.corr);
+        return;
+      }
+      case 'malformed':
+        this.put(MALFORMED, item.line);
+        this.texts.push(item.reason);
+        return;
+      case 'no-origin':
+        this.put(NO_ORIGIN, item.line);
+        return;
+      case 'events':
+        this.put(EVENTS, item.n);
+    }
+  }
+
+  private put(a: number, b: number, c?: number, d?: number): void {
+    if (this.n + 4 > this.numbers.length) {
+      const next = new Float64Array(this.numbers.length * 2);
+      next.set(this.numbers);
+      this.numbers = next;
+    }
+    this.numbers[this.n++] = a;
+    this.numbers[this.n++] = b;
+    if (c !== undefined) this.numbers[this.n++] = c;
+    if (d !== undefined) this.numbers[this.n++] = d;
+  }
+
+  take(): Results {
+    return { numbers: this.numbers.slice(0, this.n), texts: this.texts, values: this.values };
+  }
+}
+
+/**
+ * Hands the items of Results on to `sink` in order, each event line moved on by `lineBase` (file
+ * ranges number their lines from 1).
+ */
+function readResults(r: Results, setup: ScanSetup, lineBase: number, sink: ItemSink): void {
+  const { numbers, texts, values } = r;
+  const factCount = setup.facts.length;
+  let t = 0;
+  let v = 0;
+  let facts: (string | null)[] = [];
+  let event: JsonObject | undefined;
+  let corr: CorrelationFacts | undefined;
+  for (let i = 0; i < numbers.length; ) {
+    const op = numbers[i]!;
+    if (op === DETECTION) {
+      const line = numbers[i + 1]! + lineBase;
+      const rule = numbers[i + 2]!;
+      if (numbers[i + 3] === 1) {
+        facts = texts.slice(t, t + factCount);
+        t += factCount;
+        if (setup.includeEvent) event = values[v++] as JsonObject;
+        if (setup.correlation) corr = values[v++] as CorrelationFacts;
+      }
+      i += 4;
+      const item: ScanItem = { kind: 'detection', rule, line, facts };
+      if (setup.includeEvent) item.event = event;
+      if (setup.correlation) item.corr = corr;
+      sink(item);
+    } else if (op === MALFORMED) {
+      sink({ kind: 'malformed', line: numbers[i + 1]! + lineBase, reason: texts[t++]! });
+      i += 2;
+    } else if (op === NO_ORIGIN) {
+      sink({ kind: 'no-origin', line: numbers[i + 1]! + lineBase });
+      i += 2;
+    } else {
+      sink({ kind: 'events', n: numbers[i + 1]! });
+      i += 2;
+    }
   }
 }
 
@@ -285,8 +396,8 @@ export type ToWorker =
   | { type: 'stats' };
 export type FromWorker =
   | { type: 'ready' }
-  /** `lines`: the items of a file range, numbered from 1 at its first line, and how many lines start in it. */
-  | { type: 'result'; seq: number; items: ScanItem[]; lines?: number }
+  /** `lines`: a file range's results, lines numbered from 1 at its first line, and how many lines start in it. */
+  | { type: 'result'; seq: number; results: Results; lines?: number }
   | ({ type: 'stats' } & WorkerStats);
 
 /** What a worker thread used (the benchmark reports it). */
@@ -313,7 +424,7 @@ export function threadCpuSeconds(): number | undefined {
 }
 
 /** The worker's side of the messages (scan-worker.ts runs it). */
-export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): void; postMessage(m: FromWorker): void }): void {
+export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): void; postMessage(m: FromWorker, transfer?: ArrayBuffer[]): void }): void {
   let evaluation: Evaluation | undefined;
   let heapPeak = 0;
   let cpuAtChoose: number | undefined;
@@ -332,10 +443,12 @@ export function serveWorker(port: { on(e: 'message', f: (m: ToWorker) => void): 
       port.postMessage({ type: 'ready' });
     } else if (m.type === 'choose') evaluation!.choose(m.indices, m.unknownOrigin);
     else if (m.type === 'range') {
-      const items: ScanItem[] = [];
-      const lines = evaluation!.range(m.file, m.start, m.end, items);
-      port.postMessage({ type: 'result', seq: m.seq, items, lines });
-    } else port.postMessage({ type: 'result', seq: m.seq, items: evaluation!.batch(m.batch) });
+      const { results, lines } = evaluation!.range(m.file, m.start, m.end);
+      port.postMessage({ type: 'result', seq: m.seq, results, lines }, [results.numbers.buffer as ArrayBuffer]);
+    } else {
+      const results = evaluation!.batch(m.batch);
+      port.postMessage({ type: 'result', seq: m.seq, results }, [results.numbers.buffer as ArrayBuffer]);
+    }
   });
 }
 
@@ -371,6 +484,15 @@ function workerScript(): URL {
   return new URL('../../dist/eval/scan-worker.js', import.meta.url);
 }
 
+/**
+ * A worker's young generation, in MB (V8 gives a third to each of its two semi-spaces): twice the
+ * default. A scan allocates fast and keeps little (each event's objects die with it), so fewer
+ * scavenges cost less: two workers over the bench events spent about 6 % less CPU in all (7 of 8
+ * alternating pairs; a 6 MB one cost 15 to 20 % more), for about 38 MB more RSS each
+ * (docs/performance.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 96;
+
 /** Batches in flight per worker: enough that a worker never waits for the next one, few enough to bound memory (1 MiB each). */
 const IN_FLIGHT = 3;
 
@@ -388,7 +510,7 @@ export class PoolScanner implements Scanner {
   private readonly slots: Slot[];
   private failure: Error | undefined;
   private closing = false;
-  private readonly results = new Map<number, { items: ScanItem[]; lines?: number }>();
+  private readonly results = new Map<number, { results: Results; lines?: number }>();
   /** Hands on finished batches at once, while the input may be waiting (`tail -f | rulec scan -`). */
   private drain: () => void = () => {};
   private onResult: () => void = () => {};
@@ -398,7 +520,7 @@ export class PoolScanner implements Scanner {
   constructor(readonly workers: number) {
     const script = workerScript();
     this.slots = Array.from({ length: workers }, () => {
-      const worker = new Worker(script);
+      const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
       const slot: Slot = { worker, busy: 0 };
       worker.on('error', (e) => this.fail(e));
       worker.on('exit', (code) => {
@@ -479,6 +601,7 @@ export class PoolScanner implements Scanner {
 
   private async scanHeld(input: ScanInput, sink: ItemSink, stop: (() => boolean) | undefined, onBytes: (n: number) => void): Promise<void> {
     const file = typeof input === 'string' ? input : undefined;
+    const setup = this.setup!;
     const lines = file !== undefined && isJsonLinesFile(file);
     // Numbered on from the last scan: a late result of an input that failed is never taken for this one's.
     let seq = this.seq;
@@ -491,11 +614,8 @@ export class PoolScanner implements Scanner {
       for (let r = this.results.get(next); r !== undefined; r = this.results.get(next)) {
         this.results.delete(next);
         next++;
-        if (r.lines !== undefined) {
-          for (const item of r.items) if (item.kind !== 'events') item.line += base - 1;
-          base += r.lines;
-        }
-        for (const item of r.items) sink(item);
+        readResults(r.results, setup, r.lines !== undefined ? base - 1 : 0, sink);
+        if (r.lines !== undefined) base += r.lines;
       }
     };
     const settled = (): Promise<void> =>
@@ -534,7 +654,7 @@ export class PoolScanner implements Scanner {
         await splitEvents(
           counting(source, onBytes),
           (batch) => send((n) => ({ type: 'batch', seq: n, batch }), batch.kind === 'lines' ? [batch.bytes.buffer as ArrayBuffer] : []),
-          this.setup!.limits,
+          setup.limits,
           stop,
         );
       }

@@ -77,6 +77,28 @@ describe('rulec scan --jobs', () => {
     expect(Math.max(...at)).toBeGreaterThan(19_000);
   }, 180_000);
 
+  it('notes the first event without a log source once, at its line, when it is ranges into the file, as one thread does', async () => {
+    // Windows events (with a Channel) for more than a range, then flat events for two more ranges.
+    const windows: string[] = [];
+    for (let size = 0; size < 1.5 * 1048576; ) for (const l of lines) if (l.startsWith('{')) (windows.push(l), (size += l.length + 1));
+    const flat = Array.from({ length: 24_000 }, (_, i) => JSON.stringify({ Image: 'C:\\Windows\\System32\\whoami.exe', CommandLine: `whoami /all ${i}`, Computer: `pc${i % 7}` }));
+    const file = join(dir, 'no-origin.jsonl');
+    writeFileSync(file, [...windows, ...flat].join('\n') + '\n');
+    const rules = `${SHARED}rules/windows/process_creation`;
+    for (const flags of [['--json'], ['--json', '--logsource', 'windows/process_creation']]) {
+      const one = await scan(['--rules', rules, ...flags, file], 1);
+      const two = await scan(['--rules', rules, ...flags, file], 2);
+      expect(two.out, flags.join(' ')).toBe(one.out);
+      expect(two.err).toEqual(one.err);
+      const notes = one.err.filter((l) => l.includes('carries no log source'));
+      if (flags.includes('--logsource')) {
+        expect(notes).toEqual([]);
+        // The flat events match with the log source given: detections from all their ranges.
+        expect(one.out.split('\n').filter((l) => l.includes(`"line":${windows.length + flat.length}`)).length).toBeGreaterThan(0);
+      } else expect(notes.map((l) => l.split(': ')[1])).toEqual([`${file}:${windows.length + 1}`]);
+    }
+  }, 120_000);
+
   it('reads every kind of JSON Lines file in byte ranges as one thread reads it: empty, blank, one line, no final newline, CRLF, lines longer than a range', async () => {
     // A range is 1 MiB: the long lines and the 3 MiB file make lines start, end and straddle range edges.
     const event = lines[0]!;
