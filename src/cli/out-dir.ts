@@ -199,12 +199,13 @@ export function writeOutFile(plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>, 
 
 /**
  * After every file of the build (`results`, in the build's order): removes what the previous build
- * of the key wrote and this one does not, and records this build in the manifest. Call it only when
- * there were files or a previous build (writeOutDir's rule), so that nothing else is created.
+ * of the key wrote and this one does not, and records this build in the manifest. Without files
+ * and without a previous build of the key, nothing is written (no folder is created).
  */
 export function finishOutDir(plan: OutDirPlan, results: readonly OutFileResult[]): OutResult {
   const { out, manifest, previous } = plan;
   const result = emptyResult(plan);
+  if (results.length === 0 && !previous) return result;
   const entries: ManifestBuild['files'] = [];
   for (const r of results) {
     if ('refused' in r) {

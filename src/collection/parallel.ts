@@ -41,6 +41,8 @@ export interface ParallelOptions extends LoadOptions {
   jobs?: number;
   /** The worker script (tests give one that fails). */
   workerScript?: URL;
+  /** The load's plan when the caller has made it already (planLoad with these options). */
+  plan?: LoadPlan;
 }
 
 /** To a load worker. */
@@ -58,7 +60,7 @@ export type FromLoadWorker =
  * same order. `threads`: how many threads parsed (1: the calling thread alone).
  */
 export async function loadCollectionParallel(paths: string[], onProgress: ProgressCallback = () => {}, opts: ParallelOptions = {}): Promise<Collection & { threads: number }> {
-  const plan = planLoad(paths, opts);
+  const plan = opts.plan ?? planLoad(paths, opts);
   const total = plan.files.length;
   const onFile = (n: number): void => onProgress(n, total);
   const sizes = plan.toParse.map((i) => sizeOf(plan.files[i]!));

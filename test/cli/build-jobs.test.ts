@@ -13,6 +13,7 @@ import { loadCollection } from '../../src/collection/load.js';
 import { cutRuns, loadCollectionParallel } from '../../src/collection/parallel.js';
 import { RuleCache } from '../../src/collection/cache.js';
 import { main } from '../../src/cli/main.js';
+import * as buildParallel from '../../src/cli/build-parallel.js';
 import { capture, walk } from '../helpers/cli.js';
 
 const SHARED = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
@@ -138,6 +139,35 @@ describe('rulec build, check --jobs', () => {
       expect(three, args.join(' ')).toEqual(one);
       expect(one.status).toBe(1);
       expect([...one.out, ...one.err].join('\n')).toContain('duplicate rule id');
+    }
+  }, 120_000);
+
+  it('builds on build workers what one thread builds: several targets, correlations across files, a filter, duplicate ids, refusals; and a warm build from the cache they filled', async () => {
+    // rulec's own rules (correlations referencing rules of other files, chained ones, a filter) and a broken collection.
+    const dir = brokenCollection();
+    cpSync(new URL('../../rules', import.meta.url).pathname, join(dir, 'rules'), { recursive: true });
+    for (const args of [['build', '--target', 'kusto,eql,spl', '--fail-on', 'all', '--json'], ['build', '--target', 'eql,kusto', '--fail-on', 'unsupported']]) {
+      const outs = [1, 3, 1].map(() => mkdtempSync(join(tmpdir(), 'rulec-jobs-out-')));
+      const cache = mkdtempSync(join(tmpdir(), 'rulec-jobs-cache-'));
+      const before = buildParallel.workerBuilds;
+      const one = await run([...args, '--jobs', '1', '--no-cache', '--out', outs[0]!, dir]);
+      expect(buildParallel.workerBuilds, 'one thread').toBe(before);
+      const three = await run([...args, '--jobs', '3', '--cache', cache, '--out', outs[1]!, dir]);
+      expect(buildParallel.workerBuilds, 'built on workers').toBe(before + 1);
+      const warm = await run([...args, '--jobs', '1', '--cache', cache, '--out', outs[2]!, dir]);
+      expect(one.status).toBe(1);
+      const said = [...one.out, ...one.err].join('\n');
+      expect(said).toContain('duplicate rule id');
+      for (const target of args[2]!.split(',')) expect(walk(outs[0]!).filter((f) => f.startsWith(`${target}/`) && f.includes('correlation/')).length, `${target} correlations`).toBeGreaterThan(2);
+      for (const [i, other] of [three, warm].entries()) {
+        expect(other.status).toBe(one.status);
+        expect(other.out).toEqual(one.out);
+        expect(other.err.map((l) => l.replaceAll(outs[i + 1]!, 'OUT'))).toEqual(one.err.map((l) => l.replaceAll(outs[0]!, 'OUT')));
+        const a = tree(outs[0]!);
+        const b = tree(outs[i + 1]!);
+        expect([...b.keys()]).toEqual([...a.keys()]);
+        for (const [f, text] of a) if (b.get(f) !== text) expect(b.get(f), f).toBe(text);
+      }
     }
   }, 120_000);
 

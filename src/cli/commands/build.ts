@@ -10,7 +10,7 @@ import type { Diagnostic } from '../../diag/diagnostic.js';
 import type { Node } from '../../ir/types.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';
-import { ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
+import { planLoad, ruleIndex, sourceKey, type LoadedRule, type LoadPlan } from '../../collection/load.js';
 import { loadCollectionParallel } from '../../collection/parallel.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
@@ -114,8 +114,21 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const recordKey = cache ? buildRecordKey(paths, opts) : undefined;
   const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
   if (recorder) io = recorder.io;
+  const loadOpts = { placeholders, ...(cache ? { cache } : {}) };
+  let plan: LoadPlan | undefined;
+  const parallel = await import('../build-parallel.js');
+  if (parallel.workersCanBuild(builds, opts)) {
+    plan = planLoad(roots, loadOpts);
+    const workers = parallel.workerCount(plan, jobs);
+    if (workers > 1) {
+      const status = await parallel.buildInWorkers(plan, workers, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(jobs ? { jobs } : {}) });
+      recorder?.save(plan.files, status);
+      cache?.close();
+      return status;
+    }
+  }
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
+  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { ...loadOpts, ...(jobs ? { jobs } : {}), ...(plan ? { plan } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
@@ -227,17 +240,28 @@ async function buildTarget(
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [outFile(e.file, e.result)] : []));
     const stamps = outStamps(cache, b);
     const written = writeOutDir(b.out, { target: target.name, platform, format }, files, undefined, stamps.known);
-    stamps.save(written.stamps);
-    if (recorder) watchOutDir(recorder, b.out, written);
-    reportOutDir(io, b.out, written);
-    refusedFiles = written.refused.length;
+    refusedFiles = reportWritten(b.out, written, stamps, recorder, io);
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
+  return endTarget(b, entries.length, tally, buildNotes, refusedFiles, opts, io);
+}
+
+/** After a target's --out folder is written: its stamps kept, the record told what to watch, what writing did reported; returns the files refused. */
+export function reportWritten(out: string, written: OutResult, stamps: ReturnType<typeof outStamps>, recorder: BuildRecorder | undefined, io: Output): number {
+  stamps.save(written.stamps);
+  if (recorder) watchOutDir(recorder, out, written);
+  reportOutDir(io, out, written);
+  return written.refused.length;
+}
+
+/** A target's last lines (build notes, the summary) and its exit status. */
+export function endTarget(b: TargetBuild, rules: number, tally: Tally, buildNotes: ReadonlyMap<string, number>, refusedFiles: number, opts: BuildOptions, io: Output): number {
+  const { target, platform } = b;
   for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${rules} rule${rules === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
