@@ -19,13 +19,15 @@
  * (test/cli/build-jobs.test.ts). Formats that bundle every rule in one file and --validate (which
  * need every query on one thread) are built the one-thread way, with loading on N threads.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
+import { startBuildWorkers, type BuildWorkers } from './build-prestart.js';
 import { decode, encode, ShardedStore, type RuleCache } from '../collection/cache.js';
 import { checkCollection, placeholderKey, planLoad, ruleIndex, type LoadedRule, type LoadPlan } from '../collection/load.js';
-import { cutRuns, PARALLEL_MIN_BYTES } from '../collection/parallel.js';
+import { cutRuns } from '../collection/parallel.js';
+import { PARALLEL_MIN_BYTES } from '../collection/files.js';
 import { OutputError } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
 import { finishOutDir, planOutDir, ruleStems, writeOutFile, type OutDirPlan, type OutFileResult } from './out-dir.js';
@@ -51,8 +53,8 @@ export interface WorkerBuildInput {
   cache?: RuleCache;
   recorder?: BuildRecorder;
   placeholders: ReadonlyMap<string, Parameter>;
-  /** `--jobs` as given. */
-  jobs?: number;
+  /** Workers started already (cli/build-prestart.ts): as many of them as the build needs are taken. */
+  workers?: BuildWorkers;
   /** The worker script (tests give one that fails). */
   workerScript?: URL;
 }
@@ -87,12 +89,6 @@ function sizeOf(f: string): number {
   }
 }
 
-function buildWorkerScript(): URL {
-  const here = new URL('./build-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  return new URL('../../dist/cli/build-worker.js', import.meta.url);
-}
-
 /** A loaded run, as a worker described it. */
 interface LoadedRun {
   docs: DocFacts[];
@@ -112,21 +108,25 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
   if (plan.pathErrors.length > 0) throw new UsageError(plan.pathErrors.join('\n'));
   const sizes = plan.files.map(sizeOf);
   const runs = cutRuns(sizes, workers * RUNS_PER_THREAD);
-  const threads = Array.from({ length: Math.min(workers, runs.length) }, () => new Worker(input.workerScript ?? buildWorkerScript(), { workerData: { rulec: 'build' } }));
+  const restore = process.env.RULEC_BUILD_OPT === '1' ? () => {} : withoutOptimizingCompiler();
+  const n = Math.min(workers, runs.length);
+  const started = input.workers && input.workers.threads.length >= n ? input.workers : startBuildWorkers(n, input.workerScript);
+  const threads = started.threads.slice(0, n);
   const owner: Worker[] = [];
   const loaded: LoadedRun[] = [];
   const compiled: { rules: RuleOut[][]; exports: { loaded: LoadedRule; entries: (Omit<Entry, 'loaded'> | null)[] }[] }[] = [];
   let failure: Error | undefined;
+  /** Messages in so far (runs loaded, then runs loaded and compiled), and the wait for a number of them. */
+  let arrivals = 0;
   let waiting: { count: number; settle: () => void } | undefined;
   const fail = (e: Error): void => {
     failure ??= e;
     waiting?.settle();
   };
   const arrived = (): void => {
-    if (waiting && --waiting.count === 0) waiting.settle();
+    if (++arrivals >= (waiting?.count ?? Infinity)) waiting!.settle();
   };
-  const until = (count: number): Promise<void> =>
-    count === 0 || failure ? Promise.resolve() : new Promise<void>((r) => (waiting = { count, settle: r }));
+  const until = (count: number): Promise<void> => (arrivals >= count || failure ? Promise.resolve() : new Promise<void>((r) => (waiting = { count, settle: r })));
   let next = 0;
   const stamped = plan.cached !== undefined;
   const send = (w: Worker): void => {
@@ -154,7 +154,6 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       format: b.format,
       ...(b.topts.index ? { index: b.topts.index } : {}),
       ...(b.topts.enable ? { enable: true } : {}),
-      mapping: opts.mapping ?? [],
       cached: cache !== undefined,
     }));
     const init: ToBuildWorker = {
@@ -194,7 +193,11 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       });
       w.postMessage(init);
     }
+    if (started.failure) fail(started.failure);
     for (let k = 0; k < IN_FLIGHT; k++) for (const w of threads) send(w);
+    // Each platform mapping, read once here (from the cache, else parsed) while the workers load
+    // their modules, instead of parsed by every worker.
+    const mappings = builds.map((b) => b.topts.mapping);
     await until(runs.length);
     if (failure) throw failure;
     bar.done();
@@ -202,7 +205,6 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
     // The collection, as facts in file order; the documents stay on the workers.
     const facts = loaded.flatMap((r) => r.docs);
     if (facts.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
-    saveLoaded(plan, runs, loaded);
     checkCollection(facts);
     const whole: LoadedRule[] = [];
     const wholeAt = new Map<number, LoadedRule>();
@@ -246,6 +248,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       type: 'context',
       filters: encode(filterAt.map(([, d]) => d)),
       filterKeys,
+      mappings,
       dirs: dirs.map((d) => (d ? { plan: { out: d.plan.out, ours: d.plan.ours, others: d.plan.others }, known: d.stamps.known } : null)),
     };
     for (const w of threads) w.postMessage(context);
@@ -265,7 +268,9 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
         owner[seq]!.postMessage({ type: 'compile', seq, extra, stems, exports } satisfies ToBuildWorker);
       }
     }
-    await until(runs.length);
+    // While the workers compile: the load store's packs (the workers encoded the values).
+    saveLoaded(plan, runs, loaded);
+    await until(2 * runs.length);
     if (failure) throw failure;
     compiling.done();
 
@@ -315,9 +320,21 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
     }
     return status;
   } finally {
-    for (const w of threads) w.removeAllListeners('exit');
-    await Promise.all(threads.map((w) => w.terminate()));
+    await started.release();
+    restore();
   }
+}
+
+/**
+ * V8's optimizing compiler off while the build workers run (every thread of the process: V8's
+ * flags are the process's), back on after. Each worker is a V8 isolate that would optimize the
+ * parser, lowering and printers again on its own, on background threads that take the cores the
+ * workers need: a cold corpus build spent about 1.7 s of CPU there with 2 workers, against 0.5 s
+ * more in the workers without it (docs/performance.md). RULEC_BUILD_OPT=1 leaves it on (to measure).
+ */
+function withoutOptimizingCompiler(): () => void {
+  setFlagsFromString('--no-opt');
+  return () => setFlagsFromString('--opt');
 }
 
 /** The cache's load store, as finishLoad leaves it: each parsed file's value put, each hit kept. */

@@ -11,7 +11,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { hash, encode, decode, type FileStamp } from '../collection/cache.js';
 import { collectionFacts, loadFile, type CollectionDoc, type LoadedRule, type LoadOptions } from '../collection/load.js';
 import { effectiveIr, applyingFilters } from '../collection/filters.js';
-import { loadPlatformMapping } from '../config/mapping.js';
 import { OutputError, type Diagnostic } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
 import { loadTarget } from '../targets/registry.js';
@@ -27,8 +26,6 @@ export interface WorkerTarget {
   format: string;
   index?: string[];
   enable?: boolean;
-  /** --mapping files. */
-  mapping: string[];
   /** Whether compile results go to the cache (their keys and values are sent back). */
   cached: boolean;
 }
@@ -48,8 +45,11 @@ export interface DocFacts extends CollectionDoc {
 export type ToBuildWorker =
   | { type: 'init'; placeholders: [string, Parameter][]; stamped: boolean; values: string; targets: WorkerTarget[]; json: boolean; failOn: RefusalKind[] }
   | { type: 'load'; seq: number; files: { path: string; cached?: Uint8Array; sha?: string }[] }
-  /** Sent once, after every run is loaded: the filters of the collection (each with its source key) and each target's --out. */
-  | { type: 'context'; filters: Uint8Array; filterKeys: (string | null)[]; dirs: ({ plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>; known: Map<string, FileStamp> } | null)[] }
+  /**
+   * Sent once, after every run is loaded: the filters of the collection (each with its source key),
+   * each target's platform mapping (read once, through the cache, by the main thread) and --out.
+   */
+  | { type: 'context'; filters: Uint8Array; filterKeys: (string | null)[]; mappings: unknown[]; dirs: ({ plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>; known: Map<string, FileStamp> } | null)[] }
   | { type: 'compile'; seq: number; extra: [number, Diagnostic[]][]; stems: (string | null)[]; exports: number[] };
 
 /** Per file of a loaded run: its cache entry (stamp and value) when stamped, or whether a cached value decoded. */
@@ -219,8 +219,8 @@ export function serveBuildWorker(port: Port): void {
           opts = m.placeholders.length > 0 ? { placeholders: new Map(m.placeholders) } : {};
           for (const t of m.targets) {
             const topts = { platform: t.platform, format: t.format, ...(t.index ? { index: t.index } : {}), ...(t.enable ? { enable: true } : {}) } as TargetOptions;
-            let mapping: { value: unknown } | undefined;
-            Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => (mapping ??= { value: loadPlatformMapping(t.name, t.platform, t.mapping) }).value });
+            const i = targets.length;
+            Object.defineProperty(topts, 'mapping', { enumerable: true, get: () => context!.mappings[i] });
             targets.push({ target: loadTarget(t.name), topts });
           }
         } else if (m.type === 'load') load(m);

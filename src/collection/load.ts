@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import { decode, encode, hash, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
+import { decode, encode, hash, loadStoreKey, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
 import { findRuleFiles } from './files.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
@@ -180,7 +180,7 @@ export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
   if (!cache) return { files, pathErrors: errors, toParse: all, counts, opts };
   counts.read = counts.parsed = 0;
   const values = placeholderKey(opts);
-  const store = new ShardedStore<FileStamp>(cache, 'load', hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values));
+  const store = new ShardedStore<FileStamp>(cache, 'load', loadStoreKey(paths, values));
   const hits: ({ stamp: FileStamp; kept: boolean } | undefined)[] = [];
   const toParse: number[] = [];
   for (const [i, f] of files.entries()) {

@@ -16,15 +16,12 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { decode, encode, type FileStamp } from './cache.js';
+import { PARALLEL_MIN_BYTES } from './files.js';
 import { finishLoad, keep, loadFile, planLoad, type Collection, type LoadedRule, type LoadOptions, type LoadPlan, type ParsedFile, type ProgressCallback } from './load.js';
 import type { Parameter } from '../model/types.js';
 
-/**
- * Below this many bytes of rule files to parse, the default is to load on the calling thread:
- * starting a worker (its modules, the schema validator) costs about what parsing 1 to 2 MB of
- * rules does (see docs/performance.md).
- */
-export const PARALLEL_MIN_BYTES = 2 << 20;
+export { PARALLEL_MIN_BYTES } from './files.js';
+
 /**
  * The default thread count: one core is left to V8's own threads (concurrent garbage collection
  * and compilation, which parsing keeps busy). On this project's 2-core machines, idle, a cold

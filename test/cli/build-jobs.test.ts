@@ -4,6 +4,7 @@
  * output file, every --json line, every diagnostic in its order. (The workers run the build,
  * dist/collection/load-worker.js: `npm test` builds first.)
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +171,16 @@ describe('rulec build, check --jobs', () => {
       }
     }
   }, 120_000);
+
+  it('ends the build workers it started early when the build does not take them (a usage error after they started)', () => {
+    const dir = brokenCollection();
+    const bin = new URL('../../bin/rulec.js', import.meta.url).pathname;
+    // --jobs 2 with --json starts the workers before the target is known; an unknown target ends the build.
+    const r = spawnSync(process.execPath, [bin, 'build', '--target', 'nosuch', '--jobs', '2', '--json', '--no-cache', dir], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'the process ended by itself').toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown target 'nosuch'");
+  }, 60_000);
 
   it('--jobs takes a positive whole number', async () => {
     for (const bad of ['0', 'two', '1.5']) {

@@ -25,6 +25,7 @@ import { progress } from '../progress.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
 import { loadJobs, type JobsOptions } from '../jobs.js';
+import type { BuildWorkers } from '../build-prestart.js';
 
 export interface BuildOptions extends PlaceholderOptions, CacheOptions, JobsOptions {
   target: string;
@@ -72,7 +73,8 @@ export interface TargetBuild {
   optionsKey: string;
 }
 
-export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
+/** `workers`: build workers started early (cli/build-prestart.ts), taken when the build runs on workers; the caller ends them. */
+export async function runBuild(paths: string[], opts: BuildOptions, io: Output, workers?: BuildWorkers): Promise<number> {
   const names = targetList(opts.target);
   const jobs = loadJobs(opts);
   const cache = ruleCache(opts);
@@ -119,9 +121,9 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const parallel = await import('../build-parallel.js');
   if (parallel.workersCanBuild(builds, opts)) {
     plan = planLoad(roots, loadOpts);
-    const workers = parallel.workerCount(plan, jobs);
-    if (workers > 1) {
-      const status = await parallel.buildInWorkers(plan, workers, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(jobs ? { jobs } : {}) });
+    const count = parallel.workerCount(plan, jobs);
+    if (count > 1) {
+      const status = await parallel.buildInWorkers(plan, count, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(workers ? { workers } : {}) });
       recorder?.save(plan.files, status);
       cache?.close();
       return status;
