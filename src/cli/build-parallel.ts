@@ -164,6 +164,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       targets,
       json: opts.json === true,
       failOn: [...failOn],
+      ...(cache ? { cacheRoot: cache.root } : {}),
     };
     for (const w of threads) {
       w.on('error', (e) => fail(new Error(`a build worker failed: ${e.message}`)));
@@ -284,6 +285,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       const files: OutFileResult[] = [];
       const store = cache ? new ShardedStore<ResultSummary>(cache, 'out', b.optionsKey) : undefined;
       let rules = 0;
+      let writeError: string | undefined;
       let n = 0;
       for (const [seq, r] of compiled.entries()) {
         for (const per of r.rules) {
@@ -295,7 +297,14 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
             tally.add(main.result.ok ? undefined : main.result.kind, reportEntry(main, b, opts, failOn, io));
             if (main.result.ok) {
               for (const note of main.result.buildNotes ?? []) buildNotes.set(note, (buildNotes.get(note) ?? 0) + 1);
-              if (dir && stem !== undefined) files.push(writeOutFile(dir.plan, { path: `${stem}.${main.result.ext}`, content: main.result.output }, dir.stamps.known));
+              if (dir && stem !== undefined && writeError === undefined) {
+                try {
+                  files.push(writeOutFile(dir.plan, { path: `${stem}.${main.result.ext}`, content: main.result.output }, dir.stamps.known));
+                } catch (err) {
+                  if (!(err instanceof OutputError)) throw err;
+                  writeError = err.message;
+                }
+              }
             }
             continue;
           }
@@ -306,6 +315,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
           tally.add(out.outcome[0] ?? undefined, out.outcome[1]);
           for (const note of out.buildNotes ?? []) buildNotes.set(note, (buildNotes.get(note) ?? 0) + 1);
           if (out.file) files.push(out.file);
+          writeError ??= out.writeError;
           if (store && out.cache) {
             const [key, summary, blob] = out.cache;
             store.put(key, summary, blob ? Buffer.from(blob.buffer, blob.byteOffset, blob.length) : undefined);
@@ -314,6 +324,8 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
         void seq;
       }
       store?.save();
+      // One thread writes after printing every rule's lines, and stops at the first file it cannot write.
+      if (writeError !== undefined) throw new OutputError(writeError);
       let refusedFiles = 0;
       if (dir) refusedFiles = reportWritten(b.out!, finishOutDir(dir.plan, files), dir.stamps, recorder, io);
       status = Math.max(status, endTarget(b, rules, tally, buildNotes, refusedFiles, opts, io));

@@ -8,7 +8,7 @@
  * sends back what the build prints of each rule, the manifest entries and the cache's entries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { hash, encode, decode, type FileStamp } from '../collection/cache.js';
+import { hash, encode, decode, RuleCache, useForCode, type FileStamp } from '../collection/cache.js';
 import { collectionFacts, loadFile, type CollectionDoc, type LoadedRule, type LoadOptions } from '../collection/load.js';
 import { effectiveIr, applyingFilters } from '../collection/filters.js';
 import { OutputError, type Diagnostic } from '../diag/diagnostic.js';
@@ -43,7 +43,7 @@ export interface DocFacts extends CollectionDoc {
 }
 
 export type ToBuildWorker =
-  | { type: 'init'; placeholders: [string, Parameter][]; stamped: boolean; values: string; targets: WorkerTarget[]; json: boolean; failOn: RefusalKind[] }
+  | { type: 'init'; placeholders: [string, Parameter][]; stamped: boolean; values: string; targets: WorkerTarget[]; json: boolean; failOn: RefusalKind[]; cacheRoot?: string }
   | { type: 'load'; seq: number; files: { path: string; cached?: Uint8Array; sha?: string }[] }
   /**
    * Sent once, after every run is loaded: the filters of the collection (each with its source key),
@@ -62,6 +62,8 @@ export interface RuleOut {
   outcome?: [RefusalKind | null, boolean];
   buildNotes?: string[];
   file?: OutFileResult;
+  /** Why its file could not be written (the build fails with it once it has printed what one thread prints before). */
+  writeError?: string;
   cache?: [key: string, summary: ResultSummary, blob?: Uint8Array];
 }
 
@@ -193,7 +195,14 @@ export function serveBuildWorker(port: Port): void {
         if (r.ok) {
           if (r.buildNotes?.length) out.buildNotes = r.buildNotes;
           const stem = m.stems[pos];
-          if (dir && stem != null) out.file = writeOutFile(dir.plan, { path: `${stem}.${r.ext}`, content: r.output }, dir.known);
+          if (dir && stem != null) {
+            try {
+              out.file = writeOutFile(dir.plan, { path: `${stem}.${r.ext}`, content: r.output }, dir.known);
+            } catch (err) {
+              if (!(err instanceof OutputError)) throw err;
+              out.writeError = err.message;
+            }
+          }
         }
       }
     }
@@ -216,6 +225,8 @@ export function serveBuildWorker(port: Port): void {
       try {
         if (m.type === 'init') {
           init = m;
+          // What derives from rulec's code alone (the ts target's reading of its runtime) comes from the same cache.
+          if (m.cacheRoot !== undefined) useForCode(new RuleCache(m.cacheRoot));
           opts = m.placeholders.length > 0 ? { placeholders: new Map(m.placeholders) } : {};
           for (const t of m.targets) {
             const topts = { platform: t.platform, format: t.format, ...(t.index ? { index: t.index } : {}), ...(t.enable ? { enable: true } : {}) } as TargetOptions;

@@ -158,9 +158,10 @@ export function writeOutFile(plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>, 
   const sha = f.sha256 ?? sha256(f.content);
   let st;
   try {
-    st = statSync(abs);
+    // Not there yet (a cold build: every file) is undefined, not an exception to build and throw.
+    st = statSync(abs, { throwIfNoEntry: false });
   } catch {
-    st = undefined; // not there yet
+    st = undefined; // a path through a file: writing it says why
   }
   // As the rule files are trusted: a file whose stat is the one recorded when it was written holds what was written.
   const stamp = known?.get(f.path);

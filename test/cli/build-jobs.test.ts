@@ -172,6 +172,21 @@ describe('rulec build, check --jobs', () => {
     }
   }, 120_000);
 
+  it('fails as one thread does when an output file cannot be written: the same lines printed first, the same error', async () => {
+    const dir = brokenCollection();
+    const results = [];
+    for (const jobs of ['1', '3']) {
+      const out = mkdtempSync(join(tmpdir(), 'rulec-jobs-out-'));
+      writeFileSync(join(out, 'good'), 'a file where the build wants a folder\n');
+      const r = await run(['build', '--target', 'kusto', '--json', '--no-cache', '--jobs', jobs, '--out', out, dir]);
+      results.push({ ...r, err: r.err.map((l) => l.replaceAll(out, 'OUT')) });
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]!.status).toBe(1);
+    expect(results[0]!.err.join('\n')).toContain('OUT/good');
+    expect(results[0]!.out.length).toBeGreaterThan(40);
+  }, 60_000);
+
   it('ends the build workers it started early when the build does not take them (a usage error after they started)', () => {
     const dir = brokenCollection();
     const bin = new URL('../../bin/rulec.js', import.meta.url).pathname;
