@@ -33,7 +33,7 @@ import type { Parameter } from '../model/types.js';
 import { finishOutDir, planOutDir, ruleStems, writeOutFile, type OutDirPlan, type OutFileResult } from './out-dir.js';
 import type { BuildRecorder } from './build-record.js';
 import { Correlations, endTarget, outStamps, reportEntry, reportWritten, ruleEntry, Tally, type BuildOptions, type Entry, type RefusalKind, type ResultSummary, type TargetBuild } from './commands/build.js';
-import type { DocFacts, FromBuildWorker, RuleOut, ToBuildWorker, WorkerTarget } from './build-worker.js';
+import { serveBuildWorker, type DocFacts, type FromBuildWorker, type RuleOut, type ToBuildWorker, type WorkerTarget } from './build-worker.js';
 import { UsageError } from './exit-codes.js';
 import type { Output } from './output.js';
 import { progress } from './progress.js';
@@ -109,10 +109,15 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
   const sizes = plan.files.map(sizeOf);
   const runs = cutRuns(sizes, workers * RUNS_PER_THREAD);
   const restore = process.env.RULEC_BUILD_OPT === '1' ? () => {} : withoutOptimizingCompiler();
-  const n = Math.min(workers, runs.length);
+  // This thread is one of the `workers` (it has its modules loaded, and little else to do while
+  // they run); the others are worker threads, taken from those started early when there are enough.
+  const n = Math.min(workers, runs.length) - 1;
   const started = input.workers && input.workers.threads.length >= n ? input.workers : startBuildWorkers(n, input.workerScript);
-  const threads = started.threads.slice(0, n);
-  const owner: Worker[] = [];
+  const remote = started.threads.slice(0, n);
+  let fromLocal: (m: FromBuildWorker) => void = () => {};
+  const local = localPeer((m) => fromLocal(m));
+  const threads: Peer[] = [local, ...remote];
+  const owner: Peer[] = [];
   const loaded: LoadedRun[] = [];
   const compiled: { rules: RuleOut[][]; exports: { loaded: LoadedRule; entries: (Omit<Entry, 'loaded'> | null)[] }[] }[] = [];
   let failure: Error | undefined;
@@ -129,7 +134,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
   const until = (count: number): Promise<void> => (arrivals >= count || failure ? Promise.resolve() : new Promise<void>((r) => (waiting = { count, settle: r })));
   let next = 0;
   const stamped = plan.cached !== undefined;
-  const send = (w: Worker): void => {
+  const send = (w: Peer): void => {
     if (next >= runs.length || failure) return;
     const seq = next++;
     owner[seq] = w;
@@ -166,34 +171,36 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       failOn: [...failOn],
       ...(cache ? { cacheRoot: cache.root } : {}),
     };
-    for (const w of threads) {
+    function onMessage(w: Peer, m: FromBuildWorker): void {
+      if (failure) return;
+      if (m.type === 'failed') return fail(m.output ? new OutputError(m.message) : new Error(`building on a worker thread: ${m.message}`));
+      if (m.type === 'loaded') {
+        try {
+          loaded[m.seq] = { docs: m.docs, files: m.files, values: Buffer.from(m.values), whole: decode<LoadedRule[]>(Buffer.from(m.whole)), sourceKeys: m.sourceKeys };
+        } catch (e) {
+          return fail(new Error(`reading what a build worker sent: ${(e as Error).message}`));
+        }
+        filesLoaded += runs[m.seq]![1] - runs[m.seq]![0];
+        bar.update(filesLoaded, plan.files.length);
+        send(w);
+      } else {
+        try {
+          compiled[m.seq] = { rules: m.rules, exports: decode(Buffer.from(m.exports)) };
+        } catch (e) {
+          return fail(new Error(`reading what a build worker sent: ${(e as Error).message}`));
+        }
+        compiling?.update(++runsCompiled, runs.length);
+      }
+      arrived();
+    }
+    fromLocal = (m) => onMessage(local, m);
+    for (const w of remote) {
       w.on('error', (e) => fail(new Error(`a build worker failed: ${e.message}`)));
       w.on('messageerror', (e) => fail(new Error(`a build worker sent what cannot be read: ${e.message}`)));
       w.on('exit', (code) => fail(new Error(`a build worker stopped before it was done (exit code ${code})`)));
-      w.on('message', (m: FromBuildWorker) => {
-        if (failure) return;
-        if (m.type === 'failed') return fail(m.output ? new OutputError(m.message) : new Error(`building on a worker thread: ${m.message}`));
-        if (m.type === 'loaded') {
-          try {
-            loaded[m.seq] = { docs: m.docs, files: m.files, values: Buffer.from(m.values), whole: decode<LoadedRule[]>(Buffer.from(m.whole)), sourceKeys: m.sourceKeys };
-          } catch (e) {
-            return fail(new Error(`reading what a build worker sent: ${(e as Error).message}`));
-          }
-          filesLoaded += runs[m.seq]![1] - runs[m.seq]![0];
-          bar.update(filesLoaded, plan.files.length);
-          send(w);
-        } else {
-          try {
-            compiled[m.seq] = { rules: m.rules, exports: decode(Buffer.from(m.exports)) };
-          } catch (e) {
-            return fail(new Error(`reading what a build worker sent: ${(e as Error).message}`));
-          }
-          compiling?.update(++runsCompiled, runs.length);
-        }
-        arrived();
-      });
-      w.postMessage(init);
+      w.on('message', (m: FromBuildWorker) => onMessage(w, m));
     }
+    for (const w of threads) w.postMessage(init);
     if (started.failure) fail(started.failure);
     for (let k = 0; k < IN_FLIGHT; k++) for (const w of threads) send(w);
     // Each platform mapping, read once here (from the cache, else parsed) while the workers load
@@ -347,6 +354,23 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
 function withoutOptimizingCompiler(): () => void {
   setFlagsFromString('--no-opt');
   return () => setFlagsFromString('--opt');
+}
+
+/** A build worker as this thread speaks to it: a worker thread, or this thread itself (localPeer). */
+type Peer = Pick<Worker, 'postMessage'>;
+
+/**
+ * This thread as a build worker: the worker's own code (serveBuildWorker), its messages passed
+ * through the event loop (each run is a task of its own, so that the worker threads' messages are
+ * heard between this thread's runs) and not copied: what it sends is its own, as a worker's is.
+ */
+function localPeer(toMain: (m: FromBuildWorker) => void): Peer {
+  let handler: ((m: ToBuildWorker) => void) | undefined;
+  serveBuildWorker({
+    on: (_event, f) => (handler = f),
+    postMessage: (m) => setImmediate(() => toMain(m)),
+  });
+  return { postMessage: (m: ToBuildWorker) => setImmediate(() => handler!(m)) } as Peer;
 }
 
 /** The cache's load store, as finishLoad leaves it: each parsed file's value put, each hit kept. */

@@ -84,5 +84,7 @@ export function prestartBuildWorkers(paths: string[], opts: PrestartOptions): Bu
     }
     if (bytes < PARALLEL_MIN_BYTES) return undefined;
   }
-  return startBuildWorkers(Math.min(jobs ?? availableParallelism(), files.length));
+  // The main thread is one of the build's threads (build-parallel.ts): the others are workers.
+  const threads = Math.min(jobs ?? availableParallelism(), files.length) - 1;
+  return threads > 0 ? startBuildWorkers(threads) : undefined;
 }
