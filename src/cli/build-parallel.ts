@@ -1,8 +1,9 @@
 /**
- * `rulec build --jobs N` when most of the rules must be parsed (a cold build): N worker threads
- * (cli/build-worker.ts) each run the whole per-file pipeline for runs of consecutive files (read,
- * parse, lower, compile for every target, write the output files), and this thread only plans,
- * checks the collection and prints. Two phases, because some steps need the whole collection:
+ * `rulec build --jobs N` when most of the rules must be parsed (a cold build): N threads (this one
+ * and N-1 worker threads, cli/build-worker.ts, all running the worker's code) each run the whole
+ * per-file pipeline for runs of consecutive files taken from one queue (read, parse, lower,
+ * compile for every target, write the output files); this thread also plans, checks the
+ * collection and prints. Two phases, because some steps need the whole collection:
  *
  * 1. the workers load their runs and keep the documents; they send back each document's facts
  *    (id, name, references: collection/load.ts CollectionDoc), each file's cache value, and the

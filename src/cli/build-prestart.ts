@@ -1,5 +1,5 @@
 /**
- * The build workers of a cold build (cli/build-parallel.ts), started before the main thread loads
+ * The worker threads of a cold build (cli/build-parallel.ts), started before the main thread loads
  * the compiler: a worker takes a few hundred milliseconds to load its modules, which then overlap
  * the main thread's own start-up (its modules, the targets, the plan of the load) instead of
  * following it. Its own module, without the parser, so that main.ts can load it first.
