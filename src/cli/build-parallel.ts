@@ -27,7 +27,7 @@ import type { Worker } from 'node:worker_threads';
 import { startBuildWorkers, type BuildWorkers } from './build-prestart.js';
 import { decode, encode, ShardedStore, type RuleCache } from '../collection/cache.js';
 import { checkCollection, placeholderKey, planLoad, ruleIndex, type LoadedRule, type LoadPlan } from '../collection/load.js';
-import { cutRuns } from '../collection/parallel.js';
+import { cutRuns, IN_FLIGHT, RUNS_PER_THREAD } from '../collection/parallel.js';
 import { PARALLEL_MIN_BYTES } from '../collection/files.js';
 import { OutputError } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
@@ -39,10 +39,6 @@ import { UsageError } from './exit-codes.js';
 import type { Output } from './output.js';
 import { progress } from './progress.js';
 
-/** Runs per worker: small enough to even out workers that get less of a core. */
-const RUNS_PER_THREAD = 6;
-/** Runs sent to a worker before it answers, so that it never waits for the next one. */
-const IN_FLIGHT = 2;
 
 export interface WorkerBuildInput {
   roots: string[];

@@ -29,9 +29,9 @@ export { PARALLEL_MIN_BYTES } from './files.js';
  */
 export const defaultJobs = (): number => Math.max(1, availableParallelism() - 1);
 /** Runs per thread: small enough to even out workers that get less of a core, large enough that a message per run costs nothing. */
-const RUNS_PER_THREAD = 6;
+export const RUNS_PER_THREAD = 6;
 /** Runs sent to a worker before it answers, so that it never waits for the next one. */
-const IN_FLIGHT = 2;
+export const IN_FLIGHT = 2;
 
 export interface ParallelOptions extends LoadOptions {
   /** Threads to parse on: 1 is the calling thread; undefined: the cores when there is enough to parse. */
