@@ -2,8 +2,8 @@
  * `npm run bench:build` (and the second half of `npm run bench`): corpus builds as a user runs
  * them, each a fresh `node bin/rulec.js build` process, on a copy of ../shared/sigmahq/rules:
  *
- * - cold, one target at a time (an empty rule cache; loading on every core, the default, and with
- *   --jobs 1) and all four targets in one run;
+ * - cold, one target at a time (an empty rule cache, every core: the default; --no-cache; --jobs 1;
+ *   the baseline's: interleaved run by run) and all four targets in one run;
  * - the same builds by a baseline rulec in the same run, when RULEC_BASELINE=<commit> (built from
  *   `git archive` in a temporary folder) or RULEC_BASELINE_DIR=<a built checkout> is set;
  * - warm: all four targets again with nothing changed, and with one rule file changed;
@@ -12,7 +12,7 @@
  * Every run is printed, not only the best: wall seconds, and user+system CPU seconds of the child
  * (less sensitive to other processes on a shared machine) when /usr/bin/time is there.
  *
- *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only]
+ *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only | --cold-only]
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -73,16 +73,21 @@ function main(): void {
     const baseCold = new Map<string, Run[]>();
     const warmOnly = process.argv.includes('--warm-only');
     for (const t of warmOnly ? [] : targets) {
-      if (base) {
-        baseCold.set(t, times(() => rulec(base, ['build', '--target', t, '--out', fresh('out'), rules])));
-        line(`baseline cold ${t}`, baseCold.get(t)!);
-      }
-      cold.set(t, times(() => rulec(bin, ['build', '--target', t, '--cache', fresh('cache'), '--out', fresh('out'), rules])));
-      line(`cold ${t}`, cold.get(t)!);
-      const nocache = times(() => rulec(bin, ['build', '--target', t, '--no-cache', '--out', fresh('out'), rules]));
-      line(`--no-cache ${t}`, nocache);
-      // The default above loads on every core; this is the same cold build on one thread.
-      line(`cold ${t} --jobs 1`, times(() => rulec(bin, ['build', '--target', t, '--jobs', '1', '--cache', fresh('cache'), '--out', fresh('out'), rules])));
+      // Interleaved, round by round (baseline, empty cache, --no-cache, one thread), so that every
+      // variant meets the machine's load alike; printed by variant.
+      const variants: [string, string | undefined, () => string[]][] = [
+        [`baseline cold ${t}`, base, () => ['build', '--target', t, '--out', fresh('out'), rules]],
+        [`cold ${t}`, bin, () => ['build', '--target', t, '--cache', fresh('cache'), '--out', fresh('out'), rules]],
+        [`--no-cache ${t}`, bin, () => ['build', '--target', t, '--no-cache', '--out', fresh('out'), rules]],
+        // The default above runs on every core (build workers, docs/performance.md); this is the same cold build on one thread.
+        [`cold ${t} --jobs 1`, bin, () => ['build', '--target', t, '--jobs', '1', '--cache', fresh('cache'), '--out', fresh('out'), rules]],
+      ];
+      const measured = variants.map((): Run[] => []);
+      for (let r = 0; r < runs; r++) variants.forEach(([, b, args], i) => b && measured[i]!.push(rulec(b, args())));
+      variants.forEach(([label, b], i) => b && line(label, measured[i]!));
+      if (base) baseCold.set(t, measured[0]!);
+      cold.set(t, measured[1]!);
+      const nocache = measured[2]!;
       if (base) {
         const ratio = (of: (r: Run) => number | undefined, runs: Run[]): string => {
           const base = baseCold.get(t)!.map(of);
@@ -107,6 +112,7 @@ function main(): void {
       console.log(`${'  all targets / slowest one target'.padEnd(40)} wall ${(median(coldAll.map((r) => r.wall)) / slowest).toFixed(2)}x, CPU ${(allCpu / slowestCpu).toFixed(2)}x (medians)`);
     }
 
+    if (process.argv.includes('--cold-only')) return;
     // Warm: one cache and one --out, built once before measuring.
     const cache = fresh('cache');
     const out = fresh('out');

@@ -1,6 +1,7 @@
 /**
  * `--jobs N` of the commands that load rules (build, check, catalog; scan has its own, which it
- * also loads with): how many threads read, parse and lower the rule files (collection/parallel.ts).
+ * also loads with): how many threads read, parse and lower the rule files (collection/parallel.ts;
+ * a cold build's workers also compile and write, cli/build-parallel.ts).
  * The result is the same whatever N is.
  */
 import type { Command } from 'commander';
@@ -12,7 +13,7 @@ export interface JobsOptions {
 }
 
 export function jobsOption(cmd: Command): Command {
-  return cmd.option('-j, --jobs <n>', 'threads that read and parse the rule files, with the same result as one (default: the number of cores less one, when there are 2 MB or more of rules to parse, else 1)');
+  return cmd.option('-j, --jobs <n>', 'threads that read and parse the rule files (a cold build: that also compile and write), with the same result as one (default, from 2 MB of rules to parse: a cold build the number of cores, else the cores less one; below: 1)');
 }
 
 /** The thread count given, or undefined for the default (collection/parallel.ts decides). */

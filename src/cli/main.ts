@@ -67,7 +67,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     .addHelpText('after', targetsText)
     .action(async (paths: string[], opts: BuildOptions) => {
       // A build whose inputs and outputs are all as its record saw them prints the record (build-record.ts) without loading the compiler.
-      status = replayBuildFromOptions(paths, opts, io) ?? (await (await import('./commands/build.js')).runBuild(paths, opts, io));
+      status = replayBuildFromOptions(paths, opts, io) ?? (await buildWithWorkers(paths, opts, io));
     });
 
   program
@@ -190,5 +190,15 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     return EXIT_FAILED;
   } finally {
     io.flush?.();
+  }
+}
+
+/** A build whose workers, when it is a cold one, start before the compiler's modules load (cli/build-prestart.ts). */
+async function buildWithWorkers(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
+  const workers = (await import('./build-prestart.js')).prestartBuildWorkers(paths, opts);
+  try {
+    return await (await import('./commands/build.js')).runBuild(paths, opts, io, workers);
+  } finally {
+    await workers?.release();
   }
 }

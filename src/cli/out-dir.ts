@@ -108,70 +108,119 @@ export function writeOutDir(
   onProgress?: (done: number, total: number) => void,
   known?: ReadonlyMap<string, FileStamp>,
 ): OutResult {
-  const { manifest, text: manifestText, unreadable } = readManifest(out);
-  const same = (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
-  const previous = manifest.builds.find(same);
-  const result: OutResult = { written: 0, removed: [], kept: [], refused: [], stamps: new Map(), ...(unreadable ? { unreadable } : {}) };
-  if (files.length === 0 && !previous) return result;
+  const plan = planOutDir(out, key);
+  if (files.length === 0 && !plan.previous) return emptyResult(plan);
+  const results = files.map((f, i) => {
+    onProgress?.(i, files.length);
+    return writeOutFile(plan, f, known);
+  });
+  return finishOutDir(plan, results);
+}
 
+/**
+ * What writing one build's files needs to know of the folder: the previous manifest, the files the
+ * previous build of this key wrote (`ours`, path to SHA-256) and those other builds wrote. Plain
+ * data: a build worker (cli/build-parallel.ts) writes its rules' files with it.
+ */
+export interface OutDirPlan {
+  out: string;
+  key: Omit<ManifestBuild, 'files'>;
+  manifest: Manifest;
+  manifestText?: string;
+  unreadable?: string;
+  previous?: ManifestBuild;
+  ours: Map<string, string>;
+  others: Set<string>;
+}
+
+/** What became of one file: written (or already there with its bytes), or refused. */
+export type OutFileResult = { path: string; sha256: string; stamp?: FileStamp } | { path: string; refused: string };
+
+const sameBuild = (key: Omit<ManifestBuild, 'files'>) => (b: ManifestBuild): boolean => b.target === key.target && b.platform === key.platform && b.format === key.format;
+
+export function planOutDir(out: string, key: Omit<ManifestBuild, 'files'>): OutDirPlan {
+  const { manifest, text, unreadable } = readManifest(out);
+  const same = sameBuild(key);
+  const previous = manifest.builds.find(same);
   const ours = new Map((previous?.files ?? []).map((f) => [normalize(f.path), f.sha256]));
   const others = new Set<string>();
   for (const b of manifest.builds) if (!same(b)) for (const f of b.files) others.add(normalize(f.path));
-  const entries: ManifestBuild['files'] = [];
-  for (const [i, f] of files.entries()) {
-    onProgress?.(i, files.length);
-    const abs = join(out, f.path);
-    const sha = f.sha256 ?? sha256(f.content);
-    let st;
+  return { out, key, manifest, ours, others, ...(text !== undefined ? { manifestText: text } : {}), ...(unreadable ? { unreadable } : {}), ...(previous ? { previous } : {}) };
+}
+
+function emptyResult(plan: OutDirPlan): OutResult {
+  return { written: 0, removed: [], kept: [], refused: [], stamps: new Map(), ...(plan.unreadable ? { unreadable: plan.unreadable } : {}) };
+}
+
+/** Writes one file of the build unless it already holds its bytes; refuses to overwrite a file that is not this build's. */
+export function writeOutFile(plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>, f: OutFile, known?: ReadonlyMap<string, FileStamp>): OutFileResult {
+  const abs = join(plan.out, f.path);
+  const sha = f.sha256 ?? sha256(f.content);
+  let st;
+  try {
+    // Not there yet (a cold build: every file) is undefined, not an exception to build and throw.
+    st = statSync(abs, { throwIfNoEntry: false });
+  } catch {
+    st = undefined; // a path through a file: writing it says why
+  }
+  // As the rule files are trusted: a file whose stat is the one recorded when it was written holds what was written.
+  const stamp = known?.get(f.path);
+  const trusted = st !== undefined && stamp?.sha === sha && unchanged(st, stamp);
+  let now: Buffer | undefined;
+  if (st && !trusted) {
     try {
-      st = statSync(abs);
+      now = readFileSync(abs);
     } catch {
-      st = undefined; // not there yet
+      now = undefined;
     }
-    // As the rule files are trusted: a file whose stat is the one recorded when it was written holds what was written.
-    const stamp = known?.get(f.path);
-    const trusted = st !== undefined && stamp?.sha === sha && unchanged(st, stamp);
-    let now: Buffer | undefined;
-    if (st && !trusted) {
-      try {
-        now = readFileSync(abs);
-      } catch {
-        now = undefined;
-      }
+  }
+  // With its hash known, a file is compared by hash: its content (read from the cache) is not needed unless it must be written.
+  const same = trusted || (now !== undefined && (f.sha256 !== undefined ? sha256(now) === f.sha256 : now.equals(Buffer.from(f.content))));
+  if (now !== undefined && !same) {
+    const n = normalize(f.path);
+    const why = plan.others.has(n)
+      ? 'another build (target, platform or format) wrote it; give each build its own --out'
+      : plan.ours.get(n) === undefined
+        ? 'rulec did not write it'
+        : plan.ours.get(n) !== sha256(now)
+          ? 'it was changed since rulec wrote it'
+          : undefined;
+    if (why) return { path: f.path, refused: why };
+  }
+  // A file that already holds these bytes is left alone: a rebuild that changes nothing writes nothing.
+  if (trusted) return { path: f.path, sha256: sha, stamp: stamp! };
+  const read = Date.now();
+  if (!same) writeFileAtomic(abs, f.content);
+  try {
+    return { path: f.path, sha256: sha, stamp: stampOf(statSync(abs), read, sha) };
+  } catch {
+    return { path: f.path, sha256: sha }; // gone already: the next build reads it
+  }
+}
+
+/**
+ * After every file of the build (`results`, in the build's order): removes what the previous build
+ * of the key wrote and this one does not, and records this build in the manifest. Without files
+ * and without a previous build of the key, nothing is written (no folder is created).
+ */
+export function finishOutDir(plan: OutDirPlan, results: readonly OutFileResult[]): OutResult {
+  const { out, manifest, previous } = plan;
+  const result = emptyResult(plan);
+  if (results.length === 0 && !previous) return result;
+  const entries: ManifestBuild['files'] = [];
+  for (const r of results) {
+    if ('refused' in r) {
+      result.refused.push({ path: r.path, why: r.refused });
+      continue;
     }
-    // With its hash known, a file is compared by hash: its content (read from the cache) is not needed unless it must be written.
-    const same = trusted || (now !== undefined && (f.sha256 !== undefined ? sha256(now) === f.sha256 : now.equals(Buffer.from(f.content))));
-    if (now !== undefined && !same) {
-      const n = normalize(f.path);
-      const why = others.has(n)
-        ? 'another build (target, platform or format) wrote it; give each build its own --out'
-        : ours.get(n) === undefined
-          ? 'rulec did not write it'
-          : ours.get(n) !== sha256(now)
-            ? 'it was changed since rulec wrote it'
-            : undefined;
-      if (why) {
-        result.refused.push({ path: f.path, why });
-        continue;
-      }
-    }
-    // A file that already holds these bytes is left alone: a rebuild that changes nothing writes nothing.
-    if (trusted) result.stamps.set(f.path, stamp!);
-    else {
-      const read = Date.now();
-      if (!same) writeFileAtomic(abs, f.content);
-      try {
-        result.stamps.set(f.path, stampOf(statSync(abs), read, sha));
-      } catch {
-        // gone already: the next build reads it
-      }
-    }
-    entries.push({ path: f.path, sha256: sha });
+    if (r.stamp) result.stamps.set(r.path, r.stamp);
+    entries.push({ path: r.path, sha256: r.sha256 });
     result.written++;
   }
+  const same = sameBuild(plan.key);
 
   // Files that another build recorded are that build's: never removed by this one.
-  const claimed = new Set<string>(files.map((f) => normalize(f.path)));
+  const claimed = new Set<string>(results.map((f) => normalize(f.path)));
   for (const b of manifest.builds) if (!same(b)) for (const f of b.files) claimed.add(normalize(f.path));
   for (const old of previous?.files ?? []) {
     const abs = inside(out, old.path);
@@ -192,9 +241,9 @@ export function writeOutDir(
   }
 
   const builds = manifest.builds.filter((b) => !same(b));
-  builds.push({ ...key, files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) });
+  builds.push({ ...plan.key, files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) });
   const text = JSON.stringify({ rulec: 1, builds } satisfies Manifest, null, 2) + '\n';
-  if (text !== manifestText) writeFileAtomic(join(out, MANIFEST), text);
+  if (text !== plan.manifestText) writeFileAtomic(join(out, MANIFEST), text);
   return result;
 }
 

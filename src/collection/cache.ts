@@ -445,6 +445,12 @@ export class ShardedStore<M> {
   }
 }
 
+/**
+ * The key of the load store of a set of roots (as given, from this working directory) and
+ * placeholder values (collection/load.ts planLoad).
+ */
+export const loadStoreKey = (paths: readonly string[], values: string): string => hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values);
+
 /** The shard of a key (FNV-1a of its text): stable across runs, spread evenly. */
 function shardOf(key: string, shards: number): number {
   let h = 0x811c9dc5;

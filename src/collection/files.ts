@@ -33,3 +33,10 @@ export function findRuleFiles(paths: string[]): { files: string[]; errors: strin
   }
   return { files, errors };
 }
+
+/**
+ * Below this many bytes of rule files to parse, the default is to load on the calling thread:
+ * starting a worker (its modules, the schema validator) costs about what parsing 1 to 2 MB of
+ * rules does (see docs/performance.md).
+ */
+export const PARALLEL_MIN_BYTES = 2 << 20;

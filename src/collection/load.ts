@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import { decode, encode, hash, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
+import { decode, encode, hash, loadStoreKey, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
 import { findRuleFiles } from './files.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
 import type { Node } from '../ir/types.js';
@@ -180,7 +180,7 @@ export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
   if (!cache) return { files, pathErrors: errors, toParse: all, counts, opts };
   counts.read = counts.parsed = 0;
   const values = placeholderKey(opts);
-  const store = new ShardedStore<FileStamp>(cache, 'load', hash(process.cwd(), JSON.stringify(paths.map((r) => [r, resolve(r)])), values));
+  const store = new ShardedStore<FileStamp>(cache, 'load', loadStoreKey(paths, values));
   const hits: ({ stamp: FileStamp; kept: boolean } | undefined)[] = [];
   const toParse: number[] = [];
   for (const [i, f] of files.entries()) {
@@ -276,17 +276,48 @@ export function sourceKey(r: LoadedRule): string | undefined {
   return sources.get(r);
 }
 
-function placeholderKey(opts: LoadOptions): string {
+export function placeholderKey(opts: LoadOptions): string {
   return opts.placeholders && opts.placeholders.size > 0 ? hash(encode([...opts.placeholders])) : '';
+}
+
+/**
+ * What the collection checks and reference resolution read of a document: a LoadedRule, or the
+ * compact facts a build worker sends of one (collection/build-parallel.ts keeps the documents on
+ * the workers and checks the collection on the main thread from these).
+ */
+export interface CollectionDoc {
+  path: string;
+  title?: string;
+  diagnostics: Diagnostic[];
+  rule?:
+    | { kind: 'detection'; id?: string; name?: string; at: { line: number; column: number } }
+    | { kind: 'correlation'; id?: string; name?: string; at: { line: number; column: number }; correlation: { rules: string[] } }
+    | { kind: 'filter'; id?: string; name?: string; at: { line: number; column: number }; filter: { rules: string[] | 'any' } };
+}
+
+/** The facts of a loaded document that the collection checks read (a copy: its diagnostics are a new array). */
+export function collectionFacts(r: LoadedRule): CollectionDoc {
+  const out: CollectionDoc = { path: r.path, diagnostics: [] };
+  if (r.title !== undefined) out.title = r.title;
+  const rule = r.rule;
+  if (!rule) return out;
+  const base = { ...(rule.id !== undefined ? { id: rule.id } : {}), ...(rule.name !== undefined ? { name: rule.name } : {}), at: rule.at };
+  out.rule =
+    rule.kind === 'correlation'
+      ? { kind: 'correlation', ...base, correlation: { rules: rule.correlation.rules } }
+      : rule.kind === 'filter'
+        ? { kind: 'filter', ...base, filter: { rules: rule.filter.rules } }
+        : { kind: 'detection', ...base };
+  return out;
 }
 
 /**
  * The rules a reference (a correlation's or filter's `rules:` entry) can name: by id, else by
  * name; the first document wins where ids or names repeat (checkCollection reports the others).
  */
-export function ruleIndex(rules: readonly LoadedRule[]): { byId: Map<string, LoadedRule>; byName: Map<string, LoadedRule>; resolve(ref: string): LoadedRule | undefined } {
-  const byId = new Map<string, LoadedRule>();
-  const byName = new Map<string, LoadedRule>();
+export function ruleIndex<T extends CollectionDoc>(rules: readonly T[]): { byId: Map<string, T>; byName: Map<string, T>; resolve(ref: string): T | undefined } {
+  const byId = new Map<string, T>();
+  const byName = new Map<string, T>();
   for (const r of rules) {
     if (!r.rule) continue;
     const { id, name } = r.rule;
@@ -297,7 +328,7 @@ export function ruleIndex(rules: readonly LoadedRule[]): { byId: Map<string, Loa
 }
 
 /** Cross-document checks: ids unique, names unique, references of correlations and filters resolved. */
-export function checkCollection(rules: LoadedRule[]): void {
+export function checkCollection(rules: readonly CollectionDoc[]): void {
   const { byId, byName } = ruleIndex(rules);
   for (const r of rules) {
     if (!r.rule) continue;

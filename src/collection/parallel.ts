@@ -16,15 +16,12 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { decode, encode, type FileStamp } from './cache.js';
+import { PARALLEL_MIN_BYTES } from './files.js';
 import { finishLoad, keep, loadFile, planLoad, type Collection, type LoadedRule, type LoadOptions, type LoadPlan, type ParsedFile, type ProgressCallback } from './load.js';
 import type { Parameter } from '../model/types.js';
 
-/**
- * Below this many bytes of rule files to parse, the default is to load on the calling thread:
- * starting a worker (its modules, the schema validator) costs about what parsing 1 to 2 MB of
- * rules does (see docs/performance.md).
- */
-export const PARALLEL_MIN_BYTES = 2 << 20;
+export { PARALLEL_MIN_BYTES } from './files.js';
+
 /**
  * The default thread count: one core is left to V8's own threads (concurrent garbage collection
  * and compilation, which parsing keeps busy). On this project's 2-core machines, idle, a cold
@@ -32,15 +29,17 @@ export const PARALLEL_MIN_BYTES = 2 << 20;
  */
 export const defaultJobs = (): number => Math.max(1, availableParallelism() - 1);
 /** Runs per thread: small enough to even out workers that get less of a core, large enough that a message per run costs nothing. */
-const RUNS_PER_THREAD = 6;
+export const RUNS_PER_THREAD = 6;
 /** Runs sent to a worker before it answers, so that it never waits for the next one. */
-const IN_FLIGHT = 2;
+export const IN_FLIGHT = 2;
 
 export interface ParallelOptions extends LoadOptions {
   /** Threads to parse on: 1 is the calling thread; undefined: the cores when there is enough to parse. */
   jobs?: number;
   /** The worker script (tests give one that fails). */
   workerScript?: URL;
+  /** The load's plan when the caller has made it already (planLoad with these options). */
+  plan?: LoadPlan;
 }
 
 /** To a load worker. */
@@ -58,7 +57,7 @@ export type FromLoadWorker =
  * same order. `threads`: how many threads parsed (1: the calling thread alone).
  */
 export async function loadCollectionParallel(paths: string[], onProgress: ProgressCallback = () => {}, opts: ParallelOptions = {}): Promise<Collection & { threads: number }> {
-  const plan = planLoad(paths, opts);
+  const plan = opts.plan ?? planLoad(paths, opts);
   const total = plan.files.length;
   const onFile = (n: number): void => onProgress(n, total);
   const sizes = plan.toParse.map((i) => sizeOf(plan.files[i]!));

@@ -4,6 +4,7 @@
  * output file, every --json line, every diagnostic in its order. (The workers run the build,
  * dist/collection/load-worker.js: `npm test` builds first.)
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { loadCollection } from '../../src/collection/load.js';
 import { cutRuns, loadCollectionParallel } from '../../src/collection/parallel.js';
 import { RuleCache } from '../../src/collection/cache.js';
 import { main } from '../../src/cli/main.js';
+import * as buildParallel from '../../src/cli/build-parallel.js';
 import { capture, walk } from '../helpers/cli.js';
 
 const SHARED = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
@@ -140,6 +142,60 @@ describe('rulec build, check --jobs', () => {
       expect([...one.out, ...one.err].join('\n')).toContain('duplicate rule id');
     }
   }, 120_000);
+
+  it('builds on build workers what one thread builds: several targets, correlations across files, a filter, duplicate ids, refusals; and a warm build from the cache they filled', async () => {
+    // rulec's own rules (correlations referencing rules of other files, chained ones, a filter) and a broken collection.
+    const dir = brokenCollection();
+    cpSync(new URL('../../rules', import.meta.url).pathname, join(dir, 'rules'), { recursive: true });
+    for (const args of [['build', '--target', 'kusto,eql,spl', '--fail-on', 'all', '--json'], ['build', '--target', 'eql,kusto', '--fail-on', 'unsupported']]) {
+      const outs = [1, 3, 1].map(() => mkdtempSync(join(tmpdir(), 'rulec-jobs-out-')));
+      const cache = mkdtempSync(join(tmpdir(), 'rulec-jobs-cache-'));
+      const before = buildParallel.workerBuilds;
+      const one = await run([...args, '--jobs', '1', '--no-cache', '--out', outs[0]!, dir]);
+      expect(buildParallel.workerBuilds, 'one thread').toBe(before);
+      const three = await run([...args, '--jobs', '3', '--cache', cache, '--out', outs[1]!, dir]);
+      expect(buildParallel.workerBuilds, 'built on workers').toBe(before + 1);
+      const warm = await run([...args, '--jobs', '1', '--cache', cache, '--out', outs[2]!, dir]);
+      expect(one.status).toBe(1);
+      const said = [...one.out, ...one.err].join('\n');
+      expect(said).toContain('duplicate rule id');
+      for (const target of args[2]!.split(',')) expect(walk(outs[0]!).filter((f) => f.startsWith(`${target}/`) && f.includes('correlation/')).length, `${target} correlations`).toBeGreaterThan(2);
+      for (const [i, other] of [three, warm].entries()) {
+        expect(other.status).toBe(one.status);
+        expect(other.out).toEqual(one.out);
+        expect(other.err.map((l) => l.replaceAll(outs[i + 1]!, 'OUT'))).toEqual(one.err.map((l) => l.replaceAll(outs[0]!, 'OUT')));
+        const a = tree(outs[0]!);
+        const b = tree(outs[i + 1]!);
+        expect([...b.keys()]).toEqual([...a.keys()]);
+        for (const [f, text] of a) if (b.get(f) !== text) expect(b.get(f), f).toBe(text);
+      }
+    }
+  }, 120_000);
+
+  it('fails as one thread does when an output file cannot be written: the same lines printed first, the same error', async () => {
+    const dir = brokenCollection();
+    const results = [];
+    for (const jobs of ['1', '3']) {
+      const out = mkdtempSync(join(tmpdir(), 'rulec-jobs-out-'));
+      writeFileSync(join(out, 'good'), 'a file where the build wants a folder\n');
+      const r = await run(['build', '--target', 'kusto', '--json', '--no-cache', '--jobs', jobs, '--out', out, dir]);
+      results.push({ ...r, err: r.err.map((l) => l.replaceAll(out, 'OUT')) });
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]!.status).toBe(1);
+    expect(results[0]!.err.join('\n')).toContain('OUT/good');
+    expect(results[0]!.out.length).toBeGreaterThan(40);
+  }, 60_000);
+
+  it('ends the build workers it started early when the build does not take them (a usage error after they started)', () => {
+    const dir = brokenCollection();
+    const bin = new URL('../../bin/rulec.js', import.meta.url).pathname;
+    // --jobs 2 with --json starts the workers before the target is known; an unknown target ends the build.
+    const r = spawnSync(process.execPath, [bin, 'build', '--target', 'nosuch', '--jobs', '2', '--json', '--no-cache', dir], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'the process ended by itself').toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown target 'nosuch'");
+  }, 60_000);
 
   it('--jobs takes a positive whole number', async () => {
     for (const bad of ['0', 'two', '1.5']) {

@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
+import type { Node } from '../../ir/types.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';
-import { ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
+import { planLoad, ruleIndex, sourceKey, type LoadedRule, type LoadPlan } from '../../collection/load.js';
 import { loadCollectionParallel } from '../../collection/parallel.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { loadTarget, targetNames } from '../../targets/registry.js';
@@ -24,6 +25,7 @@ import { progress } from '../progress.js';
 import { placeholderValues, unfilledRefusal, type PlaceholderOptions } from '../placeholders.js';
 import { ruleCache, type CacheOptions } from '../cache.js';
 import { loadJobs, type JobsOptions } from '../jobs.js';
+import type { BuildWorkers } from '../build-prestart.js';
 
 export interface BuildOptions extends PlaceholderOptions, CacheOptions, JobsOptions {
   target: string;
@@ -49,9 +51,9 @@ export interface BuildOptions extends PlaceholderOptions, CacheOptions, JobsOpti
 export type RefusalKind = FailureKind | 'invalid' | 'validation';
 export const REFUSAL_KINDS = ['unsupported', 'mapping', 'invalid'] as const;
 
-type EntryResult = CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
+export type EntryResult = CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
 
-interface Entry {
+export interface Entry {
   loaded: LoadedRule;
   input?: AnyInput;
   result: EntryResult;
@@ -60,7 +62,7 @@ interface Entry {
 }
 
 /** One target's build settings, checked before any rule is loaded. */
-interface TargetBuild {
+export interface TargetBuild {
   target: Target;
   platform: string;
   format: string;
@@ -71,7 +73,8 @@ interface TargetBuild {
   optionsKey: string;
 }
 
-export async function runBuild(paths: string[], opts: BuildOptions, io: Output): Promise<number> {
+/** `workers`: build workers started early (cli/build-prestart.ts), taken when the build runs on workers; the caller ends them. */
+export async function runBuild(paths: string[], opts: BuildOptions, io: Output, workers?: BuildWorkers): Promise<number> {
   const names = targetList(opts.target);
   const jobs = loadJobs(opts);
   const cache = ruleCache(opts);
@@ -113,8 +116,21 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const recordKey = cache ? buildRecordKey(paths, opts) : undefined;
   const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
   if (recorder) io = recorder.io;
+  const loadOpts = { placeholders, ...(cache ? { cache } : {}) };
+  let plan: LoadPlan | undefined;
+  const parallel = await import('../build-parallel.js');
+  if (parallel.workersCanBuild(builds, opts)) {
+    plan = planLoad(roots, loadOpts);
+    const count = parallel.workerCount(plan, jobs);
+    if (count > 1) {
+      const status = await parallel.buildInWorkers(plan, count, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(workers ? { workers } : {}) });
+      recorder?.save(plan.files, status);
+      cache?.close();
+      return status;
+    }
+  }
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
+  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { ...loadOpts, ...(jobs ? { jobs } : {}), ...(plan ? { plan } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
@@ -180,28 +196,8 @@ async function buildTarget(
   const compiling = progress(`compiling for ${target.name}/${platform}`, undefined, { since });
   for (const [i, loaded] of rules.entries()) {
     compiling.update(i, rules.length);
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0 || !loaded.rule) {
-      const first = errors[0];
-      entries.push({
-        loaded,
-        result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
-      });
-      continue;
-    }
-    if (loaded.rule.kind === 'filter') continue;
-    const refused = unfilledRefusal(loaded);
-    if (refused) {
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', ...refused } });
-      continue;
-    }
-    if (loaded.rule.kind === 'correlation') {
-      // Compiled below, once every rule it may reference has been.
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } });
-      continue;
-    }
-    const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
-    entries.push({ loaded, input, result: compiled.get(loaded, () => target.compile(input, topts)) });
+    const e = ruleEntry(loaded, irs, (input) => compiled.get(loaded, () => target.compile(input, topts)));
+    if (e) entries.push(e);
   }
   const correlations = new Correlations(target, topts, rules, entries);
   for (const e of entries) correlations.compile(e);
@@ -232,29 +228,7 @@ async function buildTarget(
   const buildNotes = new Map<string, number>();
   for (const e of entries) {
     const r = e.result;
-    const skippable = !r.ok && !fails(r.kind, failOn);
-    tally.add(r.ok ? undefined : r.kind, skippable);
-    if (opts.json) {
-      io.json({
-        path: e.loaded.path,
-        ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
-        id: e.loaded.id ?? null,
-        title: e.loaded.title ?? null,
-        target: target.name,
-        platform,
-        format,
-        ok: r.ok,
-        ...(r.ok
-          ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
-          : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
-      });
-    } else if (!r.ok) {
-      const rule = e.loaded.rule;
-      const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
-      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
-    } else if (r.notes?.length) {
-      for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
-    }
+    tally.add(r.ok ? undefined : r.kind, reportEntry(e, b, opts, failOn, io));
     if (r.ok) for (const n of r.buildNotes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     if (r.ok && e.input) {
       if ('ir' in e.input) bundleInputs.push({ input: e.input, result: r });
@@ -268,20 +242,86 @@ async function buildTarget(
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [outFile(e.file, e.result)] : []));
     const stamps = outStamps(cache, b);
     const written = writeOutDir(b.out, { target: target.name, platform, format }, files, undefined, stamps.known);
-    stamps.save(written.stamps);
-    if (recorder) watchOutDir(recorder, b.out, written);
-    reportOutDir(io, b.out, written);
-    refusedFiles = written.refused.length;
+    refusedFiles = reportWritten(b.out, written, stamps, recorder, io);
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
+  return endTarget(b, entries.length, tally, buildNotes, refusedFiles, opts, io);
+}
+
+/** After a target's --out folder is written: its stamps kept, the record told what to watch, what writing did reported; returns the files refused. */
+export function reportWritten(out: string, written: OutResult, stamps: ReturnType<typeof outStamps>, recorder: BuildRecorder | undefined, io: Output): number {
+  stamps.save(written.stamps);
+  if (recorder) watchOutDir(recorder, out, written);
+  reportOutDir(io, out, written);
+  return written.refused.length;
+}
+
+/** A target's last lines (build notes, the summary) and its exit status. */
+export function endTarget(b: TargetBuild, rules: number, tally: Tally, buildNotes: ReadonlyMap<string, number>, refusedFiles: number, opts: BuildOptions, io: Output): number {
+  const { target, platform } = b;
   for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${rules} rule${rules === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * A rule's entry in a build: refused as invalid or for unfilled placeholders, a correlation to
+ * compile once the rules it references are (Correlations), or a detection rule compiled by
+ * `compile`. None for a valid filter, which is AND-ed into the rules it applies to.
+ */
+export function ruleEntry(loaded: LoadedRule, irs: ReadonlyMap<LoadedRule, Node>, compile: (input: CompileInput) => EntryResult): Entry | undefined {
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !loaded.rule) {
+    const first = errors[0];
+    return {
+      loaded,
+      result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
+    };
+  }
+  if (loaded.rule.kind === 'filter') return undefined;
+  const refused = unfilledRefusal(loaded);
+  if (refused) return { loaded, result: { ok: false, kind: 'unsupported', ...refused } };
+  // Compiled once every rule it may reference has been.
+  if (loaded.rule.kind === 'correlation') return { loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } };
+  const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
+  return { loaded, input, result: compile(input) };
+}
+
+/**
+ * What a build says of one rule: its --json row, else its refusal or notes on stderr. Returns
+ * whether a refusal is skipped (its kind does not fail the build).
+ */
+export function reportEntry(e: Entry, b: Pick<TargetBuild, 'target' | 'platform' | 'format'>, opts: Pick<BuildOptions, 'json'>, failOn: Set<RefusalKind>, io: Output): boolean {
+  const { target, platform, format } = b;
+  const r = e.result;
+  const skippable = !r.ok && !fails(r.kind, failOn);
+  if (opts.json) {
+    io.json({
+      path: e.loaded.path,
+      ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
+      id: e.loaded.id ?? null,
+      title: e.loaded.title ?? null,
+      target: target.name,
+      platform,
+      format,
+      ok: r.ok,
+      ...(r.ok
+        ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
+        : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
+    });
+  } else if (!r.ok) {
+    const rule = e.loaded.rule;
+    const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
+    io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
+  } else if (r.notes?.length) {
+    for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
+  }
+  return skippable;
 }
 
 /**
@@ -290,7 +330,7 @@ async function buildTarget(
  * referenced correlation, compiled first. A correlation fails with the reason of a reference that
  * did not compile, since the deployment would lack the events it counts.
  */
-class Correlations {
+export class Correlations {
   private readonly entryOf = new Map<LoadedRule, Entry>();
   private readonly resolve: (ref: string) => LoadedRule | undefined;
   /** Correlations being compiled, to find a cycle of references. */
@@ -393,14 +433,14 @@ function readMapping(cache: RuleCache | undefined, target: string, platform: str
 }
 
 /** What the output cache's index holds of a compile result: a refusal whole, else what a build reads of it without the query. */
-type ResultSummary =
+export type ResultSummary =
   | { failure: Extract<CompileResult, { ok: false }> }
   | { keys: string[]; eager: Partial<Extract<CompileResult, { ok: true }>>; sha256: string };
 
 /** The fields of a compiled result that a build with --out reads for every rule; the rest (query, output) is read when needed. */
 const EAGER = ['ok', 'ext', 'notes', 'buildNotes'] as const;
 
-function summarize(r: CompileResult): ResultSummary {
+export function summarize(r: CompileResult): ResultSummary {
   if (!r.ok && Object.keys(r).every((k) => k === 'ok' || k === 'kind' || k === 'error') && typeof r.error === 'string') return { failure: r };
   const ok = r as Extract<CompileResult, { ok: true }>;
   const eager: Record<string, unknown> = {};
@@ -504,7 +544,7 @@ function outFile(path: string, result: Extract<CompileResult, { ok: true }>): Ou
  * a file whose stat is unchanged is not read again to compare its bytes. Keyed by the folder and
  * the build (target, platform, format) that writes there.
  */
-function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
+export function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
   const pack = cache && b.out ? cache.path('stamps', hash(resolve(b.out), b.target.name, b.platform, b.format)) : undefined;
   const previous = pack ? (cache!.read<FileStamp>(pack) ?? []) : [];
   const known = new Map(previous.map((e) => [e.key, e.meta]));
@@ -519,7 +559,7 @@ function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
 }
 
 /** What a build's record must see unchanged in its --out folder before it is replayed (build-record.ts). */
-function watchOutDir(recorder: BuildRecorder, out: string, written: OutResult): void {
+export function watchOutDir(recorder: BuildRecorder, out: string, written: OutResult): void {
   if (written.removed.length > 0 || written.kept.length > 0 || written.unreadable) recorder.printedOnce();
   for (const [path, stamp] of written.stamps) recorder.watch(join(out, path), stamp);
   for (const f of written.refused) recorder.watch(join(out, f.path));
@@ -551,7 +591,7 @@ function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
 }
 
 /** Counts of the build's outcomes, by refusal kind, for the summary line and the exit status. */
-class Tally {
+export class Tally {
   compiled = 0;
   failed = 0;
   private readonly skipped = new Map<RefusalKind, number>();
