@@ -16,7 +16,7 @@ import type { Parameter } from '../model/types.js';
 import { loadTarget } from '../targets/registry.js';
 import type { Target, TargetOptions } from '../targets/types.js';
 import { writeOutFile, type OutDirPlan, type OutFileResult } from './out-dir.js';
-import { reportEntry, ruleEntry, summarize, type Entry, type RefusalKind, type ResultSummary } from './commands/build.js';
+import { encodeResult, reportEntry, ruleEntry, summarize, type Entry, type RefusalKind, type ResultSummary } from './commands/build.js';
 import type { Output } from './output.js';
 
 /** One target of the build as a worker needs it (its settings; the target module it loads itself). */
@@ -174,7 +174,7 @@ export function serveBuildWorker(port: Port): void {
           if (key !== undefined) {
             const summary = summarize(result);
             try {
-              cache = 'failure' in summary ? [key, summary] : [key, summary, encode(result)];
+              cache = 'failure' in summary ? [key, summary] : [key, summary, encodeResult(result)];
             } catch {
               // not kept exactly by the cache: not kept
             }
