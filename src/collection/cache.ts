@@ -225,15 +225,15 @@ export function stampOf(st: Stats, read: number, sha: string): FileStamp {
 }
 
 export function unchanged(st: Stats, s: FileStamp | undefined): boolean {
-  return (
-    s !== undefined &&
-    s.size === st.size &&
-    s.mtimeMs === st.mtimeMs &&
-    s.ctimeMs === st.ctimeMs &&
-    s.ino === st.ino &&
-    st.mtimeMs < s.read - racyMs(s) &&
-    st.ctimeMs < s.read - racyMs(s)
-  );
+  return s !== undefined && sameStat(st, s) && st.mtimeMs < s.read - racyMs(s) && st.ctimeMs < s.read - racyMs(s);
+}
+
+/**
+ * The stat is the one stamped, whether or not it can be trusted: a file for which this holds but
+ * `unchanged` does not was stamped within the change window, and only its content can tell.
+ */
+export function sameStat(st: Stats, s: FileStamp): boolean {
+  return s.size === st.size && s.mtimeMs === st.mtimeMs && s.ctimeMs === st.ctimeMs && s.ino === st.ino;
 }
 
 function racyMs(s: FileStamp): number {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { replayBuildFromOptions } from '../../src/cli/build-record.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { loadTarget } from '../../src/targets/registry.js';
 import { capture, walk } from '../helpers/cli.js';
@@ -16,6 +17,10 @@ import { capture, walk } from '../helpers/cli.js';
 vi.mock('../../src/parse/rule.js', async (original) => {
   const m = await original<typeof import('../../src/parse/rule.js')>();
   return { ...m, parseRuleText: vi.fn(m.parseRuleText) };
+});
+vi.mock('../../src/cli/build-record.js', async (original) => {
+  const m = await original<typeof import('../../src/cli/build-record.js')>();
+  return { ...m, replayBuildFromOptions: vi.fn(m.replayBuildFromOptions) };
 });
 
 const RULES = new URL('../../rules', import.meta.url).pathname;
@@ -143,6 +148,37 @@ describe('build: a warm rebuild prints and writes what a build without a cache d
     await settle();
     await p.same(args);
   }, 300_000);
+
+  it('a rebuild right after a build is replayed (the files stamped within the change window are checked by content), and a change is still seen', async () => {
+    const rules = tmp('rules');
+    cpSync(join(RULES, 'windows'), rules, { recursive: true });
+    const args = ['--target', 'kusto,ts'];
+    const p = pair(rules);
+    const replayed = vi.mocked(replayBuildFromOptions);
+    // No settle anywhere: every rule file was copied, and every output written, moments before the next build.
+    const cold = await p.same(args);
+    // what the warm half of each pair (the one through the cache, run first) returned: a status when replayed
+    const warmReplay = (): unknown => replayed.mock.results[0]!.value;
+    replayed.mockClear();
+    const again = await p.same(args);
+    expect(warmReplay()).toBe(again.status);
+    replayed.mockClear();
+    expect(await p.same(args)).toEqual(again);
+    expect(warmReplay()).toBe(again.status);
+    // a rule file changed, then an output edited by hand: each a build, the same as without a cache
+    const rule = join(rules, 'proc_creation_win_recon_command.yml');
+    writeFileSync(rule, readFileSync(rule, 'utf8').replace(/^title: .*$/m, 'title: Recon, retitled'));
+    replayed.mockClear();
+    const retitled = await p.same(args);
+    expect(warmReplay()).toBeUndefined();
+    expect([...retitled.files.values()].some((t) => t.includes('Recon, retitled'))).toBe(true);
+    const kql = [...cold.files.keys()].find((f) => f.endsWith('.kql'))!;
+    p.both((out) => writeFileSync(join(out, kql), readFileSync(join(out, kql), 'utf8').replace(/./, '#')));
+    replayed.mockClear();
+    const edited = await p.same(args);
+    expect(warmReplay()).toBeUndefined();
+    expect(edited.err.some((l) => l.includes(kql) && /changed since rulec wrote it/.test(l))).toBe(true);
+  }, 120_000);
 
   it('an output file edited or removed by hand between builds is seen, even when its stat was trusted before', async () => {
     const rules = tmp('rules');

@@ -114,7 +114,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
   if (recorder) io = recorder.io;
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
+  const { rules, pathErrors, found, stamps } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
@@ -124,7 +124,7 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
     if (several && !opts.out && !opts.json) io.out(header(b));
     status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder));
   }
-  recorder?.save(found, status);
+  recorder?.save(found, status, stamps);
   cache?.close();
   return status;
 }
@@ -508,7 +508,7 @@ function watchOutDir(recorder: BuildRecorder, out: string, written: OutResult): 
   if (written.removed.length > 0 || written.kept.length > 0 || written.unreadable) recorder.printedOnce();
   for (const [path, stamp] of written.stamps) recorder.watch(join(out, path), stamp);
   for (const f of written.refused) recorder.watch(join(out, f.path));
-  recorder.watch(join(out, MANIFEST));
+  recorder.watch(join(out, MANIFEST), undefined, written.manifest);
 }
 
 /**
