@@ -25,7 +25,7 @@ import { findRuleFiles } from '../collection/files.js';
 import { ruleCache, type CacheOptions } from './cache.js';
 import type { Output } from './output.js';
 
-type Printed = ['out', string] | ['err', string] | ['json', unknown];
+export type Printed = ['out', string] | ['err', string] | ['json', unknown];
 
 /** A record, in two entries: this, then what the build printed (decoded only to replay it). */
 interface BuildRecord {

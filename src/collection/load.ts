@@ -265,7 +265,7 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
         stamps.set(f, parsedFile.entry.meta);
       }
     }
-    if (sha !== undefined) for (const d of docs) sources.set(d, hash(f, sha, values, String(d.index)));
+    if (sha !== undefined) markSources(docs, f, sha, values);
     rules.push(...docs);
   }
   onFile(files.length);
@@ -275,6 +275,11 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
 }
 
 const sources = new WeakMap<LoadedRule, string>();
+
+/** Gives a file's documents their sourceKey: its path and content (`sha`), the placeholder values' key (`LoadPlan.cached.values`), the index. */
+export function markSources(docs: readonly LoadedRule[], file: string, sha: string, values: string): void {
+  for (const d of docs) sources.set(d, hash(file, sha, values, String(d.index)));
+}
 
 /**
  * A key of what a loaded document was made from (its file's path and content, the placeholder

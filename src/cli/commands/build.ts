@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../../diag/diagnostic.js';
+import type { Node } from '../../ir/types.js';
 import { applyingFilters, effectiveIr } from '../../collection/filters.js';
 import { decode, encode, hash, plainDataProblem, ShardedStore, type FileStamp, type RuleCache } from '../../collection/cache.js';
 import { ruleIndex, sourceKey, type LoadedRule } from '../../collection/load.js';
@@ -17,6 +18,7 @@ import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKi
 import { missingDirs } from '../../util/atomic.js';
 import { MANIFEST, reportOutDir, ruleStems, writeOutDir, type OutFile, type OutResult } from '../out-dir.js';
 import { BuildRecorder, buildRecordKey } from '../build-record.js';
+import { buildIncremental, saveBuildState, TargetKeeper } from '../build-incremental.js';
 import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -49,9 +51,9 @@ export interface BuildOptions extends PlaceholderOptions, CacheOptions, JobsOpti
 export type RefusalKind = FailureKind | 'invalid' | 'validation';
 export const REFUSAL_KINDS = ['unsupported', 'mapping', 'invalid'] as const;
 
-type EntryResult = CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
+export type EntryResult = CompileResult | { ok: false; kind: 'invalid' | 'validation' | 'unsupported'; error: string; at?: { line: number; column: number } };
 
-interface Entry {
+export interface Entry {
   loaded: LoadedRule;
   input?: AnyInput;
   result: EntryResult;
@@ -60,7 +62,7 @@ interface Entry {
 }
 
 /** One target's build settings, checked before any rule is loaded. */
-interface TargetBuild {
+export interface TargetBuild {
   target: Target;
   platform: string;
   format: string;
@@ -113,6 +115,15 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   const recordKey = cache ? buildRecordKey(paths, opts) : undefined;
   const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
   if (recorder) io = recorder.io;
+  if (recorder && recordKey !== undefined) {
+    // A few rule files changed since the last build with these options: those are read and compiled, the rest comes from that build's state.
+    const done = buildIncremental({ cache: cache!, recordKey, roots, builds, opts, failOn, placeholders, io, recorder });
+    if (done) {
+      recorder.save(done.found, done.status, done.stamps);
+      cache!.close();
+      return done.status;
+    }
+  }
   const bar = progress('loading rules', undefined, { since });
   const { rules, pathErrors, found, stamps } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { placeholders, ...(cache ? { cache } : {}), ...(jobs ? { jobs } : {}) });
   bar.done();
@@ -120,11 +131,14 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output):
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
 
   let status = EXIT_OK;
-  for (const b of builds) {
+  // What the next build needs to redo only the rules of changed files (build-incremental.ts).
+  const keepers = recorder && opts.out && !opts.validate ? builds.map(() => new TargetKeeper()) : undefined;
+  for (const [i, b] of builds.entries()) {
     if (several && !opts.out && !opts.json) io.out(header(b));
-    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder));
+    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder, keepers?.[i]));
   }
   recorder?.save(found, status, stamps);
+  if (keepers) saveBuildState(cache!, recordKey!, rules, found, stamps, keepers);
   cache?.close();
   return status;
 }
@@ -172,6 +186,7 @@ async function buildTarget(
   since: number,
   cache: RuleCache | undefined,
   recorder?: BuildRecorder,
+  keeping?: TargetKeeper,
 ): Promise<number> {
   const { target, platform, format, topts } = b;
   const compiled = compiledCache(cache, b.optionsKey, rules);
@@ -180,28 +195,8 @@ async function buildTarget(
   const compiling = progress(`compiling for ${target.name}/${platform}`, undefined, { since });
   for (const [i, loaded] of rules.entries()) {
     compiling.update(i, rules.length);
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0 || !loaded.rule) {
-      const first = errors[0];
-      entries.push({
-        loaded,
-        result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
-      });
-      continue;
-    }
-    if (loaded.rule.kind === 'filter') continue;
-    const refused = unfilledRefusal(loaded);
-    if (refused) {
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', ...refused } });
-      continue;
-    }
-    if (loaded.rule.kind === 'correlation') {
-      // Compiled below, once every rule it may reference has been.
-      entries.push({ loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } });
-      continue;
-    }
-    const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
-    entries.push({ loaded, input, result: compiled.get(loaded, () => target.compile(input, topts)) });
+    const e = entryFor(loaded, irs, compiled, target, topts);
+    if (e) entries.push(e);
   }
   const correlations = new Correlations(target, topts, rules, entries);
   for (const e of entries) correlations.compile(e);
@@ -225,36 +220,16 @@ async function buildTarget(
     correlations.recheck();
   }
 
-  assignFiles(entries, roots);
+  const stems = assignFiles(entries, roots);
   const tally = new Tally();
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const bundleCorrelations: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const buildNotes = new Map<string, number>();
-  for (const e of entries) {
+  for (const [i, e] of entries.entries()) {
     const r = e.result;
     const skippable = !r.ok && !fails(r.kind, failOn);
     tally.add(r.ok ? undefined : r.kind, skippable);
-    if (opts.json) {
-      io.json({
-        path: e.loaded.path,
-        ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
-        id: e.loaded.id ?? null,
-        title: e.loaded.title ?? null,
-        target: target.name,
-        platform,
-        format,
-        ok: r.ok,
-        ...(r.ok
-          ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
-          : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
-      });
-    } else if (!r.ok) {
-      const rule = e.loaded.rule;
-      const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
-      io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
-    } else if (r.notes?.length) {
-      for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
-    }
+    printEntry(keeping ? keeping.entry(io, e, skippable, stems[i]!) : io, e, b, skippable, opts.json === true);
     if (r.ok) for (const n of r.buildNotes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     if (r.ok && e.input) {
       if ('ir' in e.input) bundleInputs.push({ input: e.input, result: r });
@@ -263,25 +238,65 @@ async function buildTarget(
   }
 
   const bundled = target.bundle?.(format, bundleInputs, topts, bundleCorrelations);
+  // A bundle is made of every rule's result: a rebuild cannot replace one rule's part of it.
+  if (bundled) keeping?.cannot();
   let refusedFiles = 0;
   if (b.out) {
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [outFile(e.file, e.result)] : []));
-    const stamps = outStamps(cache, b);
-    const written = writeOutDir(b.out, { target: target.name, platform, format }, files, undefined, stamps.known);
-    stamps.save(written.stamps);
-    if (recorder) watchOutDir(recorder, b.out, written);
-    reportOutDir(io, b.out, written);
-    refusedFiles = written.refused.length;
+    refusedFiles = writeTarget(b, files, io, cache, recorder);
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
+  return endTarget(b, tally, buildNotes, entries.length, opts, io, refusedFiles);
+}
+
+/**
+ * Writes a target's files under its --out (out-dir.ts) and says what else that did; returns how
+ * many files it refused to overwrite. `checked`: stamps of files just checked by content.
+ */
+export function writeTarget(b: TargetBuild, files: OutFile[], io: Output, cache: RuleCache | undefined, recorder?: BuildRecorder, checked?: ReadonlyMap<string, FileStamp>): number {
+  const stamps = outStamps(cache, b);
+  for (const [path, stamp] of checked ?? []) stamps.known.set(path, stamp);
+  const written = writeOutDir(b.out!, { target: b.target.name, platform: b.platform, format: b.format }, files, undefined, stamps.known);
+  stamps.save(written.stamps);
+  if (recorder) watchOutDir(recorder, b.out!, written);
+  reportOutDir(io, b.out!, written);
+  return written.refused.length;
+}
+
+/** The lines after a target's rules (build notes, the summary) and its exit status. */
+export function endTarget(b: TargetBuild, tally: Tally, buildNotes: ReadonlyMap<string, number>, rules: number, opts: BuildOptions, io: Output, refusedFiles: number): number {
+  const { target, platform } = b;
   for (const [n, count] of buildNotes) io.err(`note: ${n} (${count} rule${count === 1 ? '' : 's'})`);
   if (!opts.json || opts.out) {
-    io.err(`${target.name}/${platform}: ${entries.length} rule${entries.length === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
+    io.err(`${target.name}/${platform}: ${rules} rule${rules === 1 ? '' : 's'}: ${tally.text()}${b.out ? ` -> ${b.out}` : ''}`);
   }
   if (tally.compiled === 0) io.err(`rulec: nothing was produced: no rule compiled for ${target.name}/${platform}`);
   return tally.failed > 0 || tally.compiled === 0 || refusedFiles > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * A rule's entry in a target's build: its refusal when it is invalid or has unfilled placeholders,
+ * its compile result (through the output cache) when it is a detection rule, a placeholder for a
+ * correlation (compiled by Correlations once the rules it references are), none for a filter.
+ */
+export function entryFor(loaded: LoadedRule, irs: ReadonlyMap<LoadedRule, Node>, compiled: CompiledCache, target: Target, topts: TargetOptions): Entry | undefined {
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !loaded.rule) {
+    const first = errors[0];
+    return {
+      loaded,
+      result: { ok: false, kind: 'invalid', error: first ? first.message : 'invalid rule', ...(first ? { at: { line: first.line, column: first.column } } : {}) },
+    };
+  }
+  if (loaded.rule.kind === 'filter') return undefined;
+  const refused = unfilledRefusal(loaded);
+  if (refused) return { loaded, result: { ok: false, kind: 'unsupported', ...refused } };
+  // Compiled by Correlations, once every rule it may reference has been.
+  if (loaded.rule.kind === 'correlation') return { loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } };
+  const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
+  return { loaded, input, result: compiled.get(loaded, () => target.compile(input, topts)) };
 }
 
 /**
@@ -411,6 +426,9 @@ function summarize(r: CompileResult): ResultSummary {
 const outputHashes = new WeakMap<object, string>();
 const outputHash = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** The SHA-256 of a result's output (known without reading it when it came from the cache). */
+export const resultSha = (r: Extract<CompileResult, { ok: true }>): string => outputHashes.get(r) ?? outputHash(r.output);
+
 /**
  * A compiled result from its summary: the same keys in the same order, the query, output and the
  * rest read from the cache (`full`) on first use. Its output's SHA-256 is known without it.
@@ -435,7 +453,9 @@ function fromSummary(s: ResultSummary, full: () => CompileResult): CompileResult
  * a query or output is needed (--json, a file to write), so that a warm build with --out reads
  * the few that changed.
  */
-function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
+export type CompiledCache = ReturnType<typeof compiledCache>;
+
+export function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
   type Result = CompileResult;
   const store = cache ? new ShardedStore<ResultSummary>(cache, 'out', optionsKey) : undefined;
   const filters = cache ? applyingFilters(rules) : new Map<LoadedRule, LoadedRule[]>();
@@ -474,11 +494,15 @@ function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: 
     save(): void {
       store?.save();
     },
+    /** Keeps every result of the previous build too (a rebuild that compiles only the rules of changed files). */
+    keepAll(): void {
+      store?.keepAll();
+    },
   };
 }
 
 /** A file to write under --out, with its SHA-256 when the output cache knows it (then its bytes are read only if it must be written). */
-function outFile(path: string, result: Extract<CompileResult, { ok: true }>): OutFile {
+export function outFile(path: string, result: Extract<CompileResult, { ok: true }>): OutFile {
   const sha256 = outputHashes.get(result);
   if (sha256 === undefined) return { path, content: result.output };
   return Object.defineProperty({ path, sha256 } as OutFile, 'content', { enumerable: true, get: () => result.output });
@@ -489,7 +513,7 @@ function outFile(path: string, result: Extract<CompileResult, { ok: true }>): Ou
  * a file whose stat is unchanged is not read again to compare its bytes. Keyed by the folder and
  * the build (target, platform, format) that writes there.
  */
-function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
+export function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
   const pack = cache && b.out ? cache.path('stamps', hash(resolve(b.out), b.target.name, b.platform, b.format)) : undefined;
   const previous = pack ? (cache!.read<FileStamp>(pack) ?? []) : [];
   const known = new Map(previous.map((e) => [e.key, e.meta]));
@@ -531,12 +555,12 @@ export function failingKinds(opts: Pick<BuildOptions, 'failOn' | 'skipUnsupporte
 }
 
 /** A query rulec emitted that its target rejects is rulec's defect: it fails whatever --fail-on says. */
-function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
+export function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
   return kind === 'validation' || failOn.has(kind);
 }
 
 /** Counts of the build's outcomes, by refusal kind, for the summary line and the exit status. */
-class Tally {
+export class Tally {
   compiled = 0;
   failed = 0;
   private readonly skipped = new Map<RefusalKind, number>();
@@ -563,6 +587,33 @@ class Tally {
   }
 }
 
+/** What one rule's entry prints: its --json row, else its refusal or its notes on stderr. */
+export function printEntry(io: Output, e: Entry, b: TargetBuild, skippable: boolean, json: boolean): void {
+  const { target, platform, format } = b;
+  const r = e.result;
+  if (json) {
+    io.json({
+      path: e.loaded.path,
+      ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
+      id: e.loaded.id ?? null,
+      title: e.loaded.title ?? null,
+      target: target.name,
+      platform,
+      format,
+      ok: r.ok,
+      ...(r.ok
+        ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
+        : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
+    });
+  } else if (!r.ok) {
+    const rule = e.loaded.rule;
+    const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
+    io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
+  } else if (r.notes?.length) {
+    for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
+  }
+}
+
 /**
  * A query on stdout starts with a comment naming its rule, so that a terminal full of queries says
  * which is which. Files and --json keep the query as the product imports it (a Defender continuous
@@ -576,12 +627,13 @@ function printQuery(io: Output, target: Target, format: string, loaded: LoadedRu
   io.out(output.replace(/\n$/, '') + '\n');
 }
 
-/** One output file per rule, mirroring the rule's path below the root it was found in. */
-function assignFiles(entries: Entry[], roots: string[]): void {
+/** One output file per rule, mirroring the rule's path below the root it was found in; returns each entry's name without extension. */
+function assignFiles(entries: Entry[], roots: string[]): string[] {
   const stems = ruleStems(entries.map((e) => e.loaded), roots);
   entries.forEach((e, i) => {
     if (e.result.ok) e.file = `${stems[i]}.${e.result.ext}`;
   });
+  return stems;
 }
 
 /** --index and --enable, for the targets that read them. */
