@@ -38,6 +38,7 @@ import {
   writeTarget,
   type BuildOptions,
   type Entry,
+  type OutStamps,
   type RefusalKind,
   type TargetBuild,
 } from './commands/build.js';
@@ -257,9 +258,11 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
 
   // Every other rule's file must be as the previous build left it (by stamp, else by content).
   const buffer = { bytes: Buffer.alloc(0) };
-  const checked = builds.map(() => new Map<string, FileStamp>());
+  const outs: OutStamps[] = [];
   for (const [t, b] of builds.entries()) {
-    const known = outStamps(cache, b).known;
+    const stamps = outStamps(cache, b);
+    outs.push(stamps);
+    const known = stamps.known;
     for (const s of state.targets[t]!) {
       if (!s.file || compiling(s.path)) continue;
       const stamp = known.get(s.file);
@@ -274,7 +277,7 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
       if (unchanged(st, stamp)) continue;
       const again = sameStat(st, stamp) ? recheck(abs, stamp, buffer) : undefined;
       if (!again) return undefined;
-      checked[t]!.set(s.file, again);
+      stamps.restamp(s.file, again);
     }
   }
 
@@ -299,12 +302,15 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
   const rules = [...filters, ...changedDocs];
   let status = 0;
   const next: EntryState[][] = [];
+  const irs = changedDocs.length > 0 ? effectiveIr(rules) : new Map<LoadedRule, never>();
   for (const [t, b] of builds.entries()) {
-    const compiled = compiledCache(cache, b.optionsKey, rules);
-    const irs = effectiveIr(rules);
-    const made = new Map<LoadedRule, Entry | undefined>(changedDocs.map((d) => [d, entryFor(d, irs, compiled, b.target, b.topts)]));
-    compiled.keepAll();
-    compiled.save();
+    const made = new Map<LoadedRule, Entry | undefined>();
+    if (changedDocs.length > 0) {
+      const compiled = compiledCache(cache, b.optionsKey, rules);
+      for (const d of changedDocs) made.set(d, entryFor(d, irs, compiled, b.target, b.topts));
+      compiled.keepAll();
+      compiled.save();
+    }
     const byDoc = new Map(changedDocs.map((d) => [`${d.index} ${d.path}`, d]));
     const keeper = new TargetKeeper();
     const tally = new Tally();
@@ -333,7 +339,7 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
       tally.add(kept.kind, kept.skippable);
       for (const n of kept.notes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     }
-    const refused = writeTarget(b, outFiles, io, cache, a.recorder, checked[t]);
+    const refused = writeTarget(b, outFiles, io, cache, a.recorder, outs[t]);
     status = Math.max(status, endTarget(b, tally, buildNotes, keeper.entries.length, opts, io, refused));
     next.push(keeper.entries);
   }

@@ -253,11 +253,9 @@ async function buildTarget(
 
 /**
  * Writes a target's files under its --out (out-dir.ts) and says what else that did; returns how
- * many files it refused to overwrite. `checked`: stamps of files just checked by content.
+ * many files it refused to overwrite. `stamps`: the folder's stamps when already read.
  */
-export function writeTarget(b: TargetBuild, files: OutFile[], io: Output, cache: RuleCache | undefined, recorder?: BuildRecorder, checked?: ReadonlyMap<string, FileStamp>): number {
-  const stamps = outStamps(cache, b);
-  for (const [path, stamp] of checked ?? []) stamps.known.set(path, stamp);
+export function writeTarget(b: TargetBuild, files: OutFile[], io: Output, cache: RuleCache | undefined, recorder?: BuildRecorder, stamps = outStamps(cache, b)): number {
   const written = writeOutDir(b.out!, { target: b.target.name, platform: b.platform, format: b.format }, files, undefined, stamps.known);
   stamps.save(written.stamps);
   if (recorder) watchOutDir(recorder, b.out!, written);
@@ -513,15 +511,23 @@ export function outFile(path: string, result: Extract<CompileResult, { ok: true 
  * a file whose stat is unchanged is not read again to compare its bytes. Keyed by the folder and
  * the build (target, platform, format) that writes there.
  */
+export type OutStamps = ReturnType<typeof outStamps>;
+
 export function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
   const pack = cache && b.out ? cache.path('stamps', hash(resolve(b.out), b.target.name, b.platform, b.format)) : undefined;
   const previous = pack ? (cache!.read<FileStamp>(pack) ?? []) : [];
   const known = new Map(previous.map((e) => [e.key, e.meta]));
   const empty = Buffer.alloc(0);
+  let restamped = false;
   return {
     known,
+    /** A file checked by its content since: its new stamp, kept by save. */
+    restamp(path: string, stamp: FileStamp): void {
+      known.set(path, stamp);
+      restamped = true;
+    },
     save(stamps: ReadonlyMap<string, FileStamp>): void {
-      if (!pack || (stamps.size === known.size && [...stamps].every(([k, s]) => known.get(k) === s))) return;
+      if (!pack || (!restamped && stamps.size === known.size && [...stamps].every(([k, s]) => known.get(k) === s))) return;
       cache!.write(pack, [...stamps].map(([key, meta]) => ({ key, meta, blob: empty })));
     },
   };
