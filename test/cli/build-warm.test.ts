@@ -251,6 +251,13 @@ describe('build: a warm rebuild prints and writes what a build without a cache d
     const edited = await change('windows/proc_creation_win_certutil_download_terms.yml', (t) => t + '# again\n');
     expect(edited).toMatchObject({ incremental: false });
     expect(edited.run.err.some((l) => l.includes(kql) && /changed since rulec wrote it/.test(l))).toBe(true);
+    p.both((out) => rmSync(join(out, kql)));
+    // --json rows come from the state too
+    args.push('--json');
+    expect(await change('windows/proc_creation_win_certutil_download_terms.yml', (t) => t + '# json\n')).toMatchObject({ incremental: false });
+    const json = await change('windows/proc_creation_win_certutil_download_terms.yml', (t) => t.replace(/^title: .*$/m, 'title: Certutil, in JSON'));
+    expect(json).toMatchObject({ incremental: true, compiled: [1, 1, 1, 1] });
+    expect(json.run.out.filter((l) => l.includes('"title":"Certutil, in JSON"')).length).toBe(4);
   }, 300_000);
 
   it('an output file edited or removed by hand between builds is seen, even when its stat was trusted before', async () => {
