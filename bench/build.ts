@@ -6,7 +6,8 @@
  *   the baseline's: interleaved run by run) and all four targets in one run;
  * - the same builds by a baseline rulec in the same run, when RULEC_BASELINE=<commit> (built from
  *   `git archive` in a temporary folder) or RULEC_BASELINE_DIR=<a built checkout> is set;
- * - warm: all four targets again with nothing changed, and with one rule file changed;
+ * - warm: all four targets again with nothing changed, and with one rule file changed (a comment
+ *   appended, then its title changed);
  * - rules loaded per second in this process, without a cache and from a warm one.
  *
  * Every run is printed, not only the best: wall seconds, and user+system CPU seconds of the child
@@ -15,7 +16,7 @@
  *   npm run bench:build [-- --runs N] [--targets kusto,eql,spl,ts] [--warm-only | --cold-only]
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuleCache } from '../dist/collection/cache.js';
@@ -124,6 +125,14 @@ function main(): void {
       `warm ${all}, one file changed`,
       times(() => {
         appendFileSync(changed, `# bench edit ${edit++}\n`);
+        return rulec(bin, ['build', '--target', all, '--cache', cache, '--out', out, rules]);
+      }),
+    );
+    // A comment leaves the rule's documents as they were, so nothing is compiled; a new title is compiled for every target.
+    line(
+      `warm ${all}, one rule retitled`,
+      times(() => {
+        writeFileSync(changed, readFileSync(changed, 'utf8').replace(/^title: .*$/m, `title: Renamed Whoami, bench edit ${edit++}`));
         return rulec(bin, ['build', '--target', all, '--cache', cache, '--out', out, rules]);
       }),
     );

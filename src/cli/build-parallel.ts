@@ -25,7 +25,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { startBuildWorkers, type BuildWorkers } from './build-prestart.js';
-import { decode, encode, ShardedStore, type RuleCache } from '../collection/cache.js';
+import { decode, encode, ShardedStore, type FileStamp, type RuleCache } from '../collection/cache.js';
 import { checkCollection, placeholderKey, planLoad, ruleIndex, type LoadedRule, type LoadPlan } from '../collection/load.js';
 import { cutRuns, IN_FLIGHT, RUNS_PER_THREAD } from '../collection/parallel.js';
 import { PARALLEL_MIN_BYTES } from '../collection/files.js';
@@ -98,8 +98,11 @@ interface LoadedRun {
 /** How many builds this process ran on build workers (tests check that a build took this path). */
 export let workerBuilds = 0;
 
-/** Builds on `workers` threads; returns the exit status. The plan is the load's (planLoad). */
-export async function buildInWorkers(plan: LoadPlan, workers: number, input: WorkerBuildInput): Promise<number> {
+/**
+ * Builds on `workers` threads; returns the exit status, and each rule file's stamp as loaded (for
+ * the build's record) when the load went through a cache. The plan is the load's (planLoad).
+ */
+export async function buildInWorkers(plan: LoadPlan, workers: number, input: WorkerBuildInput): Promise<{ status: number; stamps: Map<string, FileStamp> | undefined }> {
   workerBuilds++;
   const { roots, builds, opts, failOn, io, since, cache, recorder } = input;
   if (plan.pathErrors.length > 0) throw new UsageError(plan.pathErrors.join('\n'));
@@ -274,7 +277,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       }
     }
     // While the workers compile: the load store's packs (the workers encoded the values).
-    saveLoaded(plan, runs, loaded);
+    const stamps = saveLoaded(plan, runs, loaded);
     await until(2 * runs.length);
     if (failure) throw failure;
     compiling.done();
@@ -334,7 +337,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       if (dir) refusedFiles = reportWritten(b.out!, finishOutDir(dir.plan, files), dir.stamps, recorder, io);
       status = Math.max(status, endTarget(b, rules, tally, buildNotes, refusedFiles, opts, io));
     }
-    return status;
+    return { status, stamps };
   } finally {
     await started.release();
     restore();
@@ -370,10 +373,11 @@ function localPeer(toMain: (m: FromBuildWorker) => void): Peer {
   return { postMessage: (m: ToBuildWorker) => setImmediate(() => handler!(m)) } as Peer;
 }
 
-/** The cache's load store, as finishLoad leaves it: each parsed file's value put, each hit kept. */
-function saveLoaded(plan: LoadPlan, runs: [number, number][], loaded: LoadedRun[]): void {
+/** The cache's load store, as finishLoad leaves it: each parsed file's value put, each hit kept; returns each file's stamp as loaded. */
+function saveLoaded(plan: LoadPlan, runs: [number, number][], loaded: LoadedRun[]): Map<string, FileStamp> | undefined {
   const cached = plan.cached;
-  if (!cached) return;
+  if (!cached) return undefined;
+  const stamps = new Map<string, FileStamp>();
   for (const [seq, [start, end]] of runs.entries()) {
     const r = loaded[seq]!;
     let at = 0;
@@ -384,13 +388,16 @@ function saveLoaded(plan: LoadPlan, runs: [number, number][], loaded: LoadedRun[
       if (hit && out.decoded) {
         if (hit.kept) cached.store.keep(f);
         else cached.store.put(f, hit.stamp, 'previous');
+        stamps.set(f, hit.stamp);
       } else if (out.stamp && out.len !== undefined) {
         cached.store.put(f, out.stamp, r.values.subarray(at, at + out.len));
+        stamps.set(f, out.stamp);
         at += out.len;
       }
     }
   }
   cached.store.save();
+  return stamps;
 }
 
 /** The source key a worker sent of the n-th document (filters' only). */

@@ -7,18 +7,25 @@
  * them unchanged prints the record and does nothing else: it reads no rule, decodes no pack and
  * compiles nothing, which is what a CI rebuild with nothing changed needs.
  *
+ * A file whose stat is the one recorded but was stamped within the change window (cache.ts
+ * `unchanged`: it may have changed again unseen, as every file a build has just written or a rule
+ * file just checked out may) is read and its SHA-256 compared with the one recorded; when all such
+ * files hold what the build saw, the build is replayed and its record stamped again, so that the
+ * next rebuild trusts their stats.
+ *
  * Anything else is not replayed but built: a missing, corrupt or foreign record, another file
- * found, a file whose stat differs or may have changed unseen (cache.ts `unchanged`), and a
- * build that removed or kept stale files or could not read its manifest (the next build would not
- * print those lines again, so its output is not this one's).
+ * found, a file whose stat differs or whose content differs from the recorded hash (or has none
+ * recorded), and a build that removed or kept stale files or could not read its manifest (the
+ * next build would not print those lines again, so its output is not this one's).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { decode, encode, hash, stampOf, unchanged, type FileStamp, type RuleCache } from '../collection/cache.js';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { decode, encode, hash, sameStat, stampOf, unchanged, type FileStamp, type RuleCache } from '../collection/cache.js';
 import { findRuleFiles } from '../collection/files.js';
 import { ruleCache, type CacheOptions } from './cache.js';
 import type { Output } from './output.js';
 
-type Printed = ['out', string] | ['err', string] | ['json', unknown];
+export type Printed = ['out', string] | ['err', string] | ['json', unknown];
 
 /** A record, in two entries: this, then what the build printed (decoded only to replay it). */
 interface BuildRecord {
@@ -78,14 +85,25 @@ export function replayBuild(cache: RuleCache, key: string, roots: string[], io: 
   }
   const found = findRuleFiles(roots);
   if (found.errors.length > 0 || found.files.length !== record.rules.length || found.files.some((f, i) => f !== record.rules[i])) return undefined;
-  for (const [path, stamp] of record.watched) {
+  let restamped = false;
+  const buffer = { bytes: Buffer.alloc(0) };
+  for (const [i, [path, stamp]] of record.watched.entries()) {
     let st;
     try {
       st = statSync(path);
     } catch {
       st = undefined;
     }
-    if (stamp === null ? st !== undefined : st === undefined || !unchanged(st, stamp)) return undefined;
+    if (stamp === null) {
+      if (st !== undefined) return undefined;
+      continue;
+    }
+    if (st === undefined) return undefined;
+    if (unchanged(st, stamp)) continue;
+    const checked = sameStat(st, stamp) ? recheck(path, stamp, buffer) : undefined;
+    if (!checked) return undefined;
+    record.watched[i] = [path, checked];
+    restamped = true;
   }
   let printed: Printed[];
   try {
@@ -98,7 +116,42 @@ export function replayBuild(cache: RuleCache, key: string, roots: string[], io: 
     else io[stream](value as string);
   }
   cache.markUsed(record.packs);
+  if (restamped) {
+    try {
+      cache.write(pack, [{ key, meta: 0, blob: encode(record) }, output]);
+    } catch {
+      // not stamped again: the next rebuild reads those files once more
+    }
+  }
   return record.status;
+}
+
+/**
+ * A file whose stat is as recorded but too close to when it was stamped to be trusted: its new
+ * stamp when its bytes still hash to the recorded SHA-256, else undefined. The stamp's time is
+ * taken before its stat and read, as a load's is, so a change during the read is not trusted next
+ * time either. `buffer` is reused from file to file (a rebuild right after a build reads back
+ * every output it wrote, 60 MB for four targets over the SigmaHQ corpus).
+ */
+export function recheck(path: string, stamp: FileStamp, buffer: { bytes: Buffer }): FileStamp | undefined {
+  if (!stamp.sha) return undefined; // no hash recorded (a file the build refused to overwrite): only a build can say
+  const read = Date.now();
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (!sameStat(st, stamp)) return undefined;
+    if (buffer.bytes.length < st.size + 1) buffer.bytes = Buffer.allocUnsafe(Math.max(st.size + 1, 2 * buffer.bytes.length, 1 << 16));
+    const h = createHash('sha256');
+    let total = 0;
+    for (let n; (n = readSync(fd, buffer.bytes, 0, buffer.bytes.length, total)) > 0; total += n) h.update(buffer.bytes.subarray(0, n));
+    if (total !== st.size || h.digest('hex') !== stamp.sha) return undefined;
+    return stampOf(st, read, stamp.sha);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
@@ -136,14 +189,18 @@ export class BuildRecorder {
     };
   }
 
-  /** A file the build read or wrote, stamped now (or with the stamp it was checked with). */
-  watch(path: string, stamp?: FileStamp): void {
+  /**
+   * A file the build read or wrote, stamped now (or with the stamp it was checked with); `sha`: the
+   * SHA-256 of the bytes the build left in it, which lets a rebuild within the change window check
+   * it by content.
+   */
+  watch(path: string, stamp?: FileStamp, sha = ''): void {
     if (stamp) {
       this.watched.set(path, stamp);
       return;
     }
     try {
-      this.watched.set(path, stampOf(statSync(path), this.since, ''));
+      this.watched.set(path, stampOf(statSync(path), this.since, sha));
     } catch {
       this.watched.set(path, null);
     }
@@ -154,12 +211,13 @@ export class BuildRecorder {
     this.once = true;
   }
 
-  save(rules: string[], status: number): void {
+  /** `stamps`: each rule file's stamp as the load read it (with the hash of what it read), where the load kept one. */
+  save(rules: string[], status: number, stamps?: ReadonlyMap<string, FileStamp>): void {
     if (this.once) return;
     // The rule files first: they are what changes most often, and a replay stops at the first change.
     const outputs = [...this.watched];
     this.watched.clear();
-    for (const r of rules) this.watch(r);
+    for (const r of rules) this.watch(r, stamps?.get(r));
     const record: BuildRecord = { rules, watched: [...this.watched, ...outputs], status, packs: this.cache.usedPaths() };
     let blobs: Buffer[];
     try {

@@ -57,6 +57,8 @@ export interface OutResult {
    * read again to see whether it already holds its bytes.
    */
   stamps: Map<string, FileStamp>;
+  /** The SHA-256 of the manifest this build left (written or found as it should be). */
+  manifest?: string;
 }
 
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -244,6 +246,7 @@ export function finishOutDir(plan: OutDirPlan, results: readonly OutFileResult[]
   builds.push({ ...plan.key, files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) });
   const text = JSON.stringify({ rulec: 1, builds } satisfies Manifest, null, 2) + '\n';
   if (text !== plan.manifestText) writeFileAtomic(join(out, MANIFEST), text);
+  result.manifest = sha256(text);
   return result;
 }
 

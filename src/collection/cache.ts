@@ -129,6 +129,36 @@ export function decode<T>(blob: Buffer): T {
   return deserialize(blob) as T;
 }
 
+/**
+ * A hash of a plain-data value that depends on the value only: V8's serialization is not canonical
+ * (the same value read in a worker thread, or decoded and encoded again, can give other bytes), so
+ * this hashes a JSON text in which what JSON cannot say (undefined, -0, NaN, infinities, bigints,
+ * Maps, Sets, RegExps) is tagged, and strings that could be mistaken for a tag are escaped.
+ */
+export function valueHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value, tagged) ?? '\u0000u').digest('hex');
+}
+
+function tagged(this: unknown, _key: string, v: unknown): unknown {
+  switch (typeof v) {
+    case 'undefined':
+      return '\u0000u';
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0) ? v : `\u0000${Object.is(v, -0) ? '-0' : String(v)}`;
+    case 'bigint':
+      return `\u0000n${v}`;
+    case 'string':
+      return v.startsWith('\u0000') ? `\u0000s${v}` : v;
+    case 'object':
+      if (v instanceof Map) return { '\u0000Map': [...v] };
+      if (v instanceof Set) return { '\u0000Set': [...v] };
+      if (v instanceof RegExp) return { '\u0000re': [v.source, v.flags] };
+      return v;
+    default:
+      return v;
+  }
+}
+
 /** What structured clone would not give back as it was (a class instance, a function), or undefined. */
 export function plainDataProblem(v: unknown): string | undefined {
   try {
@@ -225,15 +255,15 @@ export function stampOf(st: Stats, read: number, sha: string): FileStamp {
 }
 
 export function unchanged(st: Stats, s: FileStamp | undefined): boolean {
-  return (
-    s !== undefined &&
-    s.size === st.size &&
-    s.mtimeMs === st.mtimeMs &&
-    s.ctimeMs === st.ctimeMs &&
-    s.ino === st.ino &&
-    st.mtimeMs < s.read - racyMs(s) &&
-    st.ctimeMs < s.read - racyMs(s)
-  );
+  return s !== undefined && sameStat(st, s) && st.mtimeMs < s.read - racyMs(s) && st.ctimeMs < s.read - racyMs(s);
+}
+
+/**
+ * The stat is the one stamped, whether or not it can be trusted: a file for which this holds but
+ * `unchanged` does not was stamped within the change window, and only its content can tell.
+ */
+export function sameStat(st: Stats, s: FileStamp): boolean {
+  return s.size === st.size && s.mtimeMs === st.mtimeMs && s.ctimeMs === st.ctimeMs && s.ino === st.ino;
 }
 
 function racyMs(s: FileStamp): number {
@@ -394,6 +424,11 @@ export class ShardedStore<M> {
   keep(key: string): void {
     const p = this.previous.get(key);
     if (p) this.next.set(key, p);
+  }
+
+  /** Keeps every entry of the previous run not put or kept in this one (a run that looked at a few only). */
+  keepAll(): void {
+    for (const [k, p] of this.previous) if (!this.next.has(k)) this.next.set(k, p);
   }
 
   /**

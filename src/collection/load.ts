@@ -45,6 +45,11 @@ export interface Collection {
   files: { found: number; read: number; parsed: number };
   /** The rule files found below the paths, in the order loaded. */
   found: string[];
+  /**
+   * Loaded through a cache: each file's stamp as loaded (its stat before the read and the SHA-256
+   * of the bytes its documents come from), for the build's record (cli/build-record.ts).
+   */
+  stamps?: Map<string, FileStamp>;
 }
 
 export { findRuleFiles } from './files.js';
@@ -224,6 +229,7 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
     return { rules, pathErrors: plan.pathErrors, files: counts, found: files };
   }
   const { store, values, hits } = cached;
+  const stamps = new Map<string, FileStamp>();
   let p = 0;
   let decoded = 0;
   for (const [i, f] of files.entries()) {
@@ -242,6 +248,7 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
         if (hit.kept) store.keep(f);
         else store.put(f, hit.stamp, 'previous');
         sha = hit.stamp.sha;
+        stamps.set(f, hit.stamp);
       } else {
         // a value lost, or corrupt behind a good checksum: load the file (not kept: the next run parses it)
         docs = loadFile(f, plan.opts, false).docs;
@@ -255,18 +262,24 @@ export function finishLoad(plan: LoadPlan, parsed: ParsedFile[], onFile: (done: 
         counts.parsed++;
         store.put(f, parsedFile.entry.meta, parsedFile.entry.blob);
         sha = parsedFile.entry.meta.sha;
+        stamps.set(f, parsedFile.entry.meta);
       }
     }
-    if (sha !== undefined) for (const d of docs) sources.set(d, hash(f, sha, values, String(d.index)));
+    if (sha !== undefined) markSources(docs, f, sha, values);
     rules.push(...docs);
   }
   onFile(files.length);
   store.save();
   checkCollection(rules);
-  return { rules, pathErrors: plan.pathErrors, files: counts, found: files };
+  return { rules, pathErrors: plan.pathErrors, files: counts, found: files, stamps };
 }
 
 const sources = new WeakMap<LoadedRule, string>();
+
+/** Gives a file's documents their sourceKey: its path and content (`sha`), the placeholder values' key (`LoadPlan.cached.values`), the index. */
+export function markSources(docs: readonly LoadedRule[], file: string, sha: string, values: string): void {
+  for (const d of docs) sources.set(d, hash(file, sha, values, String(d.index)));
+}
 
 /**
  * A key of what a loaded document was made from (its file's path and content, the placeholder

@@ -18,6 +18,7 @@ import type { AnyInput, CompileInput, CompileResult, CorrelationInput, FailureKi
 import { missingDirs } from '../../util/atomic.js';
 import { MANIFEST, reportOutDir, ruleStems, writeOutDir, type OutFile, type OutResult } from '../out-dir.js';
 import { BuildRecorder, buildRecordKey } from '../build-record.js';
+import { buildIncremental, saveBuildState, TargetKeeper } from '../build-incremental.js';
 import { locateRefusal } from '../catalog.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -116,6 +117,15 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output, 
   const recordKey = cache ? buildRecordKey(paths, opts) : undefined;
   const recorder = cache && recordKey !== undefined ? new BuildRecorder(cache, recordKey, since, io) : undefined;
   if (recorder) io = recorder.io;
+  if (recorder && recordKey !== undefined) {
+    // A few rule files changed since the last build with these options: those are read and compiled, the rest comes from that build's state.
+    const done = buildIncremental({ cache: cache!, recordKey, roots, builds, opts, failOn, placeholders, io, recorder });
+    if (done) {
+      recorder.save(done.found, done.status, done.stamps);
+      cache!.close();
+      return done.status;
+    }
+  }
   const loadOpts = { placeholders, ...(cache ? { cache } : {}) };
   let plan: LoadPlan | undefined;
   const parallel = await import('../build-parallel.js');
@@ -123,24 +133,28 @@ export async function runBuild(paths: string[], opts: BuildOptions, io: Output, 
     plan = planLoad(roots, loadOpts);
     const count = parallel.workerCount(plan, jobs);
     if (count > 1) {
-      const status = await parallel.buildInWorkers(plan, count, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(workers ? { workers } : {}) });
-      recorder?.save(plan.files, status);
+      const { status, stamps } = await parallel.buildInWorkers(plan, count, { roots, builds, opts, failOn, io, since, placeholders, ...(cache ? { cache } : {}), ...(recorder ? { recorder } : {}), ...(workers ? { workers } : {}) });
+      // Not yet the state of an incremental rebuild (build-incremental.ts): the next build with a changed file is a full one, which keeps it.
+      recorder?.save(plan.files, status, stamps);
       cache?.close();
       return status;
     }
   }
   const bar = progress('loading rules', undefined, { since });
-  const { rules, pathErrors, found } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { ...loadOpts, ...(jobs ? { jobs } : {}), ...(plan ? { plan } : {}) });
+  const { rules, pathErrors, found, stamps } = await loadCollectionParallel(roots, (d, t) => bar.update(d, t), { ...loadOpts, ...(jobs ? { jobs } : {}), ...(plan ? { plan } : {}) });
   bar.done();
   if (pathErrors.length > 0) throw new UsageError(pathErrors.join('\n'));
   if (rules.length === 0) throw new UsageError(`no rule files (*.yml, *.yaml) found in ${roots.join(', ')}`);
 
   let status = EXIT_OK;
-  for (const b of builds) {
+  // What the next build needs to redo only the rules of changed files (build-incremental.ts).
+  const keepers = recorder && opts.out && !opts.validate ? builds.map(() => new TargetKeeper()) : undefined;
+  for (const [i, b] of builds.entries()) {
     if (several && !opts.out && !opts.json) io.out(header(b));
-    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder));
+    status = Math.max(status, await buildTarget(b, rules, roots, failOn, opts, io, since, cache, recorder, keepers?.[i]));
   }
-  recorder?.save(found, status);
+  recorder?.save(found, status, stamps);
+  if (keepers) saveBuildState(cache!, recordKey!, rules, found, stamps, keepers);
   cache?.close();
   return status;
 }
@@ -188,6 +202,7 @@ async function buildTarget(
   since: number,
   cache: RuleCache | undefined,
   recorder?: BuildRecorder,
+  keeping?: TargetKeeper,
 ): Promise<number> {
   const { target, platform, format, topts } = b;
   const compiled = compiledCache(cache, b.optionsKey, rules);
@@ -221,14 +236,16 @@ async function buildTarget(
     correlations.recheck();
   }
 
-  assignFiles(entries, roots);
+  const stems = assignFiles(entries, roots);
   const tally = new Tally();
   const bundleInputs: { input: CompileInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const bundleCorrelations: { input: CorrelationInput; result: Extract<CompileResult, { ok: true }> }[] = [];
   const buildNotes = new Map<string, number>();
-  for (const e of entries) {
+  for (const [i, e] of entries.entries()) {
     const r = e.result;
-    tally.add(r.ok ? undefined : r.kind, reportEntry(e, b, opts, failOn, io));
+    const skippable = !r.ok && !fails(r.kind, failOn);
+    tally.add(r.ok ? undefined : r.kind, skippable);
+    printEntry(keeping ? keeping.entry(io, e, skippable, stems[i]!) : io, e, b, skippable, opts.json === true);
     if (r.ok) for (const n of r.buildNotes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     if (r.ok && e.input) {
       if ('ir' in e.input) bundleInputs.push({ input: e.input, result: r });
@@ -237,17 +254,26 @@ async function buildTarget(
   }
 
   const bundled = target.bundle?.(format, bundleInputs, topts, bundleCorrelations);
+  // A bundle is made of every rule's result: a rebuild cannot replace one rule's part of it.
+  if (bundled) keeping?.cannot();
   let refusedFiles = 0;
   if (b.out) {
     const files = bundled ?? entries.flatMap((e) => (e.result.ok && e.file ? [outFile(e.file, e.result)] : []));
-    const stamps = outStamps(cache, b);
-    const written = writeOutDir(b.out, { target: target.name, platform, format }, files, undefined, stamps.known);
-    refusedFiles = reportWritten(b.out, written, stamps, recorder, io);
+    refusedFiles = writeTarget(b, files, io, cache, recorder);
   } else if (!opts.json) {
     if (bundled) for (const f of bundled) io.out(f.content.replace(/\n$/, ''));
     else for (const e of entries) if (e.result.ok) printQuery(io, target, format, e.loaded, e.result.output);
   }
   return endTarget(b, entries.length, tally, buildNotes, refusedFiles, opts, io);
+}
+
+/**
+ * Writes a target's files under its --out (out-dir.ts) and says what else that did; returns how
+ * many files it refused to overwrite. `stamps`: the folder's stamps when already read.
+ */
+export function writeTarget(b: TargetBuild, files: OutFile[], io: Output, cache: RuleCache | undefined, recorder?: BuildRecorder, stamps = outStamps(cache, b)): number {
+  const written = writeOutDir(b.out!, { target: b.target.name, platform: b.platform, format: b.format }, files, undefined, stamps.known);
+  return reportWritten(b.out!, written, stamps, recorder, io);
 }
 
 /** After a target's --out folder is written: its stamps kept, the record told what to watch, what writing did reported; returns the files refused. */
@@ -286,7 +312,7 @@ export function ruleEntry(loaded: LoadedRule, irs: ReadonlyMap<LoadedRule, Node>
   if (loaded.rule.kind === 'filter') return undefined;
   const refused = unfilledRefusal(loaded);
   if (refused) return { loaded, result: { ok: false, kind: 'unsupported', ...refused } };
-  // Compiled once every rule it may reference has been.
+  // Compiled by Correlations, once every rule it may reference has been.
   if (loaded.rule.kind === 'correlation') return { loaded, result: { ok: false, kind: 'unsupported', error: 'not compiled' } };
   const input: CompileInput = { path: loaded.path, rule: loaded.rule, ir: irs.get(loaded)! };
   return { loaded, input, result: compile(input) };
@@ -297,30 +323,9 @@ export function ruleEntry(loaded: LoadedRule, irs: ReadonlyMap<LoadedRule, Node>
  * whether a refusal is skipped (its kind does not fail the build).
  */
 export function reportEntry(e: Entry, b: Pick<TargetBuild, 'target' | 'platform' | 'format'>, opts: Pick<BuildOptions, 'json'>, failOn: Set<RefusalKind>, io: Output): boolean {
-  const { target, platform, format } = b;
   const r = e.result;
   const skippable = !r.ok && !fails(r.kind, failOn);
-  if (opts.json) {
-    io.json({
-      path: e.loaded.path,
-      ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
-      id: e.loaded.id ?? null,
-      title: e.loaded.title ?? null,
-      target: target.name,
-      platform,
-      format,
-      ok: r.ok,
-      ...(r.ok
-        ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
-        : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
-    });
-  } else if (!r.ok) {
-    const rule = e.loaded.rule;
-    const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
-    io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
-  } else if (r.notes?.length) {
-    for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
-  }
+  printEntry(io, e, b, skippable, opts.json === true);
   return skippable;
 }
 
@@ -451,6 +456,9 @@ export function summarize(r: CompileResult): ResultSummary {
 const outputHashes = new WeakMap<object, string>();
 const outputHash = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** The SHA-256 of a result's output (known without reading it when it came from the cache). */
+export const resultSha = (r: Extract<CompileResult, { ok: true }>): string => outputHashes.get(r) ?? outputHash(r.output);
+
 /**
  * A compiled result from its summary: the same keys in the same order, the query, output and the
  * rest read from the cache (`full`) on first use. Its output's SHA-256 is known without it.
@@ -490,7 +498,9 @@ export function decodeResult(blob: Buffer): CompileResult {
  * a query or output is needed (--json, a file to write), so that a warm build with --out reads
  * the few that changed.
  */
-function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
+export type CompiledCache = ReturnType<typeof compiledCache>;
+
+export function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
   type Result = CompileResult;
   const store = cache ? new ShardedStore<ResultSummary>(cache, 'out', optionsKey) : undefined;
   const filters = cache ? applyingFilters(rules) : new Map<LoadedRule, LoadedRule[]>();
@@ -529,11 +539,15 @@ function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: 
     save(): void {
       store?.save();
     },
+    /** Keeps every result of the previous build too (a rebuild that compiles only the rules of changed files). */
+    keepAll(): void {
+      store?.keepAll();
+    },
   };
 }
 
 /** A file to write under --out, with its SHA-256 when the output cache knows it (then its bytes are read only if it must be written). */
-function outFile(path: string, result: Extract<CompileResult, { ok: true }>): OutFile {
+export function outFile(path: string, result: Extract<CompileResult, { ok: true }>): OutFile {
   const sha256 = outputHashes.get(result);
   if (sha256 === undefined) return { path, content: result.output };
   return Object.defineProperty({ path, sha256 } as OutFile, 'content', { enumerable: true, get: () => result.output });
@@ -544,15 +558,23 @@ function outFile(path: string, result: Extract<CompileResult, { ok: true }>): Ou
  * a file whose stat is unchanged is not read again to compare its bytes. Keyed by the folder and
  * the build (target, platform, format) that writes there.
  */
+export type OutStamps = ReturnType<typeof outStamps>;
+
 export function outStamps(cache: RuleCache | undefined, b: TargetBuild) {
   const pack = cache && b.out ? cache.path('stamps', hash(resolve(b.out), b.target.name, b.platform, b.format)) : undefined;
   const previous = pack ? (cache!.read<FileStamp>(pack) ?? []) : [];
   const known = new Map(previous.map((e) => [e.key, e.meta]));
   const empty = Buffer.alloc(0);
+  let restamped = false;
   return {
     known,
+    /** A file checked by its content since: its new stamp, kept by save. */
+    restamp(path: string, stamp: FileStamp): void {
+      known.set(path, stamp);
+      restamped = true;
+    },
     save(stamps: ReadonlyMap<string, FileStamp>): void {
-      if (!pack || (stamps.size === known.size && [...stamps].every(([k, s]) => known.get(k) === s))) return;
+      if (!pack || (!restamped && stamps.size === known.size && [...stamps].every(([k, s]) => known.get(k) === s))) return;
       cache!.write(pack, [...stamps].map(([key, meta]) => ({ key, meta, blob: empty })));
     },
   };
@@ -563,7 +585,7 @@ export function watchOutDir(recorder: BuildRecorder, out: string, written: OutRe
   if (written.removed.length > 0 || written.kept.length > 0 || written.unreadable) recorder.printedOnce();
   for (const [path, stamp] of written.stamps) recorder.watch(join(out, path), stamp);
   for (const f of written.refused) recorder.watch(join(out, f.path));
-  recorder.watch(join(out, MANIFEST));
+  recorder.watch(join(out, MANIFEST), undefined, written.manifest);
 }
 
 /**
@@ -586,7 +608,7 @@ export function failingKinds(opts: Pick<BuildOptions, 'failOn' | 'skipUnsupporte
 }
 
 /** A query rulec emitted that its target rejects is rulec's defect: it fails whatever --fail-on says. */
-function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
+export function fails(kind: RefusalKind, failOn: Set<RefusalKind>): boolean {
   return kind === 'validation' || failOn.has(kind);
 }
 
@@ -618,6 +640,33 @@ export class Tally {
   }
 }
 
+/** What one rule's entry prints: its --json row, else its refusal or its notes on stderr. */
+export function printEntry(io: Output, e: Entry, b: Pick<TargetBuild, 'target' | 'platform' | 'format'>, skippable: boolean, json: boolean): void {
+  const { target, platform, format } = b;
+  const r = e.result;
+  if (json) {
+    io.json({
+      path: e.loaded.path,
+      ...(e.loaded.index > 0 ? { document: e.loaded.index } : {}),
+      id: e.loaded.id ?? null,
+      title: e.loaded.title ?? null,
+      target: target.name,
+      platform,
+      format,
+      ok: r.ok,
+      ...(r.ok
+        ? { query: r.query, ...(r.source ? { source: r.source } : {}), ...(format !== 'query' && !target.bundle ? { output: r.output } : {}), ...(r.notes?.length || r.buildNotes?.length ? { notes: [...(r.notes ?? []), ...(r.buildNotes ?? [])] } : {}) }
+        : { error: r.error, kind: r.kind, ...(skippable ? { skipped: true } : {}) }),
+    });
+  } else if (!r.ok) {
+    const rule = e.loaded.rule;
+    const at = 'at' in r && r.at ? r.at : rule?.kind === 'detection' ? locateRefusal(rule, r.error) : (rule?.at ?? { line: 1, column: 1 });
+    io.err(`${e.loaded.path}:${at.line}:${at.column}: ${skippable ? 'skipped' : 'error'} (${r.kind}): ${r.error}`);
+  } else if (r.notes?.length) {
+    for (const n of r.notes) io.err(`${e.loaded.path}: note: ${n}`);
+  }
+}
+
 /**
  * A query on stdout starts with a comment naming its rule, so that a terminal full of queries says
  * which is which. Files and --json keep the query as the product imports it (a Defender continuous
@@ -631,12 +680,13 @@ function printQuery(io: Output, target: Target, format: string, loaded: LoadedRu
   io.out(output.replace(/\n$/, '') + '\n');
 }
 
-/** One output file per rule, mirroring the rule's path below the root it was found in. */
-function assignFiles(entries: Entry[], roots: string[]): void {
+/** One output file per rule, mirroring the rule's path below the root it was found in; returns each entry's name without extension. */
+function assignFiles(entries: Entry[], roots: string[]): string[] {
   const stems = ruleStems(entries.map((e) => e.loaded), roots);
   entries.forEach((e, i) => {
     if (e.result.ok) e.file = `${stems[i]}.${e.result.ext}`;
   });
+  return stems;
 }
 
 /** --index and --enable, for the targets that read them. */
