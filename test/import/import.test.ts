@@ -207,6 +207,32 @@ describe('refusals name the construct and its line:col in the query', () => {
     });
   }
 
+  it('a query is parsed a statement at a time: refused at its first refused statement or operator, a later syntax error unread', () => {
+    // The parser stops at the refusal: what follows it is not imported, so its syntax error is not what the query is refused for.
+    const r1 = refused(imp('let t = DeviceFileEvents | where FileName =~ "a";\nDeviceProcessEvents | where FileName =~ ('));
+    expect(r1.error.startsWith('q.kql:1:1: let t = <table>:')).toBe(true);
+    const r2 = refused(imp('DeviceProcessEvents\n| where FileName =~ "a"\n| summarize count() by DeviceId\n| where count_ > (5'));
+    expect(r2.error.startsWith('q.kql:3:3: summarize:')).toBe(true);
+    // Positions in a later statement are the whole query's.
+    const r3 = refused(imp('let a = dynamic(["x"]);\nlet b = 5;\n  DeviceProcessEvents | where FileName has_any (a) | mv-expand AdditionalFields'));
+    expect(r3.error.startsWith('q.kql:3:54: mv-expand:')).toBe(true);
+  });
+
+  it('a syntax error in the part that is imported is still refused, at its place in the whole query', () => {
+    const r1 = refused(imp('let a = dynamic(["x"]);\nDeviceProcessEvents | where FileName has_any (a) and'));
+    expect(r1.kind).toBe('invalid');
+    expect(r1.error).toMatch(/^q\.kql:2:53: syntax: not valid KQL/);
+    const r2 = refused(imp('let a = dynamic(["x"];\nDeviceProcessEvents | where FileName has_any (a)'));
+    expect(r2.kind).toBe('invalid');
+    expect(r2.error).toMatch(/^q\.kql:1:22: syntax: not valid KQL/);
+    // A syntax error before the first operator the lift does not read is reported, not the operator.
+    const r3 = refused(imp('DeviceProcessEvents | where FileName =~ | summarize count()'));
+    expect(r3.kind).toBe('invalid');
+    // An error in a let statement the query later refuses at is reported: that statement is read first.
+    const r4 = refused(imp('let a = (;\nlet t = DeviceFileEvents;\nDeviceProcessEvents | where FileName =~ "x"'));
+    expect(r4.kind).toBe('invalid');
+  });
+
   it('an unknown column is a mapping error with the table\'s columns', () => {
     const r = refused(imp('DeviceProcessEvents | where FileNam =~ "a"'));
     expect(r.kind).toBe('mapping');

@@ -9,7 +9,7 @@
 import { closest, listChoices } from '../../diag/diagnostic.js';
 import type { ColumnType, TableSchema } from '../../targets/kusto/mapping.js';
 import { foldsLikeRulec } from '../../targets/kusto/printer.js';
-import { parseKql, type SyntaxNode } from '../../targets/kusto/validate.js';
+import { kqlStatements, type KqlStatements, type SyntaxNode } from '../../targets/kusto/validate.js';
 
 export type RefusalKind = 'unsupported' | 'mapping' | 'invalid';
 
@@ -199,23 +199,47 @@ const REFUSED_OPERATORS: Record<string, string> = {
   InvokeOperator: 'a function',
 };
 
+/**
+ * The pipe operators the lift reads (Lifter.pipeline); any other refuses the query where it
+ * stands, so a statement is parsed only up to the first other one (KqlStatements.statement).
+ */
+const LIFTED_OPERATORS = new Set(['where', 'filter', 'extend', 'project', 'project-rename', 'project-away', 'project-reorder', 'project-keep', 'sort', 'order']);
+
 export function liftQuery(text: string, opts: LiftOptions): LiftedQuery {
-  const { root, diagnostics } = parseKql(text);
-  const syntax = diagnostics.find((d) => d.severity === 'Error');
-  if (syntax) refuse('syntax', `not valid KQL: ${syntax.message}`, syntax.start, 'invalid');
-  const statementList = root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'));
-  const statements = elements(statementList);
+  const query = kqlStatements(text);
+  return liftStatements(query, opts, true) ?? liftStatements(query, opts, false)!;
+}
+
+/**
+ * Lifts the statements in order, each parsed when it is reached: a query refused at a statement is
+ * not parsed beyond it, nor beyond the first operator the lift does not read (`cut`). A syntax error
+ * is refused where its statement is reached. undefined: a statement read in part was lifted
+ * without a refusal, which the part read cannot tell (the cut is for queries refused at or before
+ * it): the caller reads the query again, whole.
+ */
+function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): LiftedQuery | undefined {
   const l = new Lifter(opts);
   let pipe: SyntaxNode | undefined;
-  for (const st of statements) {
-    if (st.kind === 'LetStatement') l.let(st);
-    else if (st.kind === 'ExpressionStatement') {
-      if (pipe) refuse('several query statements', 'the text holds several queries; import them one by one', st);
-      pipe = nodesOf(st)[0];
-    } else refuse(operatorName(st), `a ${st.kind.replace(/Statement$/, '').toLowerCase()} statement`, st);
+  let pipeCut = false;
+  for (let i = 0; ; i++) {
+    const s = query.statement(i, cut ? (op) => !LIFTED_OPERATORS.has(op) : undefined);
+    if (!s) break;
+    const syntax = s.diagnostics.find((d) => d.severity === 'Error');
+    if (syntax) refuse('syntax', `not valid KQL: ${syntax.message}`, syntax.start, 'invalid');
+    for (const st of s.statements) {
+      if (st.kind === 'LetStatement') {
+        l.let(st);
+        if (s.cut) return undefined;
+      } else if (st.kind === 'ExpressionStatement') {
+        if (pipe) refuse('several query statements', 'the text holds several queries; import them one by one', st);
+        pipe = nodesOf(st)[0];
+        pipeCut = s.cut;
+      } else refuse(operatorName(st), `a ${st.kind.replace(/Statement$/, '').toLowerCase()} statement`, st);
+    }
   }
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
-  return l.pipeline(pipe!, text);
+  const out = l.pipeline(pipe!, query.query);
+  return pipeCut ? undefined : out;
 }
 
 interface ScalarLet {
