@@ -244,6 +244,16 @@ describe('refusals name the construct and its line:col in the query', () => {
     expect(r.error).toBe('r.yaml:4:1: triggerOperator gt triggerThreshold 5: an alert on a count of results over each run\'s query period (a fixed window); a correlation rule counts in sliding windows, which select other results');
   });
 
+  it('a Sentinel file read by the fast YAML reader or the library (CRLF, trailing spaces, duplicate keys) imports the same', () => {
+    const lf = 'name: x\nseverity: High\ntactics:\n  - Execution\nquery: |\n  DeviceProcessEvents\n  | where FileName =~ "a"\n  | join (T) on x\n';
+    const variants = [lf.replace(/\n/g, '\r\n'), lf.replace('severity: High', 'severity: High  '), lf.replace('name: x', 'name: y\nname: x')];
+    const r = refused(importKusto('r.yaml', lf, { fields: 'native' }));
+    expect(r.error.startsWith('r.yaml:8:5 (query 3:3): join:')).toBe(true);
+    for (const v of variants) expect(refused(importKusto('r.yaml', v, { fields: 'native' })).error).toBe(v.includes('name: y') ? r.error.replace('r.yaml:8:5', 'r.yaml:9:5') : r.error);
+    const good = lf.replace('  | join (T) on x\n', '');
+    expect(ok(importKusto('r.yaml', good.replace(/\n/g, '\r\n'), { fields: 'native' })).rule).toBe(ok(importKusto('r.yaml', good, { fields: 'native' })).rule);
+  });
+
   it('a position inside a Sentinel YAML block is the file\'s line and column', () => {
     const r = refused(importKusto('r.yaml', 'name: x\nquery: |\n  DeviceProcessEvents\n  | where FileName =~ "a"\n  | join (T) on x\n', { fields: 'native' }));
     expect(r.error.startsWith('r.yaml:5:5 (query 3:3): join:')).toBe(true);

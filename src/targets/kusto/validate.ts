@@ -163,30 +163,27 @@ const CLOSE = ['CloseParenToken', 'CloseBracketToken', 'CloseBraceToken'];
  */
 export class KqlStatements {
   private readonly K: Bridged;
+  /** The library's lexer, read a token at a time: the text past the last statement read is not tokenized. */
+  private readonly lexer: Bridged;
   private readonly tokens: Bridged[] = [];
-  /** Kind name and start (of its trivia) of each token. */
+  /** Kind name and start (of its trivia) of each token read so far. */
   private readonly kinds: string[] = [];
   private readonly starts: number[] = [];
-  /** Token index where each statement found so far starts; the last entry is where the next one starts. */
+  private next = 0;
+  private ended = false;
+  /** Token index where each statement found so far starts. */
   private readonly bounds: number[] = [0];
   private readonly parsed = new Map<string, KqlStatement>();
   private readonly command?: KqlStatement;
 
   constructor(readonly query: string) {
     const K = (this.K = load());
+    names(K);
+    parseOptions ??= K.ParseOptions.Default.WithAlwaysProduceEndTokens(true);
+    this.lexer = new K.Parsing.TokenParser.ctor();
     if (K.KustoCode.GetKind(query) !== K.Editor.CodeKinds.Query) {
       const { root, diagnostics } = parseKql(query);
       this.command = { statements: statementsOf(root), diagnostics, cut: false };
-      return;
-    }
-    parseOptions ??= K.ParseOptions.Default.WithAlwaysProduceEndTokens(true);
-    const kinds = names(K);
-    let at = 0;
-    for (const t of K.Parsing.TokenParser.ParseTokens(query, parseOptions) as Bridged[]) {
-      this.tokens.push(t);
-      this.kinds.push(kinds.get(t.Kind) ?? '');
-      this.starts.push(at);
-      at += t.Length;
     }
   }
 
@@ -198,48 +195,72 @@ export class KqlStatements {
    */
   statement(i: number, cutAt?: (operator: string) => boolean): KqlStatement | undefined {
     if (this.command) return i === 0 ? this.command : undefined;
-    while (this.bounds.length <= i + 1) {
-      const from = this.bounds[this.bounds.length - 1]!;
-      if (from >= this.tokens.length || this.kinds[from] === 'EndOfTextToken') return undefined;
-      this.bounds.push(this.statementEnd(from));
+    while (this.bounds.length <= i) {
+      const last = this.bounds[this.bounds.length - 1]!;
+      if (this.atEnd(last)) return undefined;
+      this.bounds.push(this.statementEnd(last));
     }
     const from = this.bounds[i]!;
-    const to = this.bounds[i + 1]!;
-    if (from >= this.tokens.length || this.kinds[from] === 'EndOfTextToken') return undefined;
-    const cut = cutAt ? this.cutEnd(from, to, cutAt) : undefined;
+    if (this.atEnd(from)) return undefined;
+    const cut = cutAt ? this.cutEnd(from, cutAt) : undefined;
     if (cut !== undefined) {
       const s = this.parse(from, cut);
       if (s.diagnostics.length === 0) return { ...s, cut: true };
     }
-    return this.parse(from, to);
+    if (this.bounds.length === i + 1) this.bounds.push(this.statementEnd(from));
+    return this.parse(from, this.bounds[i + 1]!);
+  }
+
+  /** The kind of token j, read from the text when first asked for; undefined past the end-of-text token. */
+  private kind(j: number): string | undefined {
+    while (this.kinds.length <= j && !this.ended) {
+      // What TokenParser.ParseTokens does, a token at a time.
+      const t = this.lexer.Parse(this.query, this.next, parseOptions);
+      if (!t) {
+        this.ended = true;
+        break;
+      }
+      this.tokens.push(t);
+      this.kinds.push(kindNames!.get(t.Kind) ?? '');
+      this.starts.push(this.next);
+      this.next += t.Length;
+      if (t.Kind === this.K.Syntax.SyntaxKind.EndOfTextToken) this.ended = true;
+    }
+    return this.kinds[j];
+  }
+
+  private atEnd(j: number): boolean {
+    const k = this.kind(j);
+    return k === undefined || k === 'EndOfTextToken';
   }
 
   /** The token index after the statement that starts at `from`: after its `;`, or the end of text. */
   private statementEnd(from: number): number {
     let depth = 0;
-    for (let j = from; j < this.tokens.length; j++) {
-      const k = this.kinds[j]!;
+    for (let j = from; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined) return j;
       if (OPEN.includes(k)) depth++;
       else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
       else if (depth === 0 && k === 'SemicolonToken') return j + 1;
     }
-    return this.tokens.length;
   }
 
-  /** The token index where the first operator `cutAt` accepts ends, if one does before `to`. */
-  private cutEnd(from: number, to: number, cutAt: (operator: string) => boolean): number | undefined {
+  /** The token index where the first operator `cutAt` accepts ends, if the statement at `from` has one. */
+  private cutEnd(from: number, cutAt: (operator: string) => boolean): number | undefined {
     let depth = 0;
     let found = false;
-    for (let j = from; j < to; j++) {
-      const k = this.kinds[j]!;
+    for (let j = from; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined) return found ? j : undefined;
       if (OPEN.includes(k)) depth++;
       else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
-      else if (depth === 0 && (k === 'BarToken' || k === 'SemicolonToken' || k === 'EndOfTextToken')) {
+      else if (depth === 0 && (k === 'SemicolonToken' || k === 'EndOfTextToken')) return found ? j : undefined;
+      else if (depth === 0 && k === 'BarToken') {
         if (found) return j;
-        if (k === 'BarToken' && j + 1 < to && cutAt(String(this.tokens[j + 1].Text))) found = true;
+        if (this.kind(j + 1) !== undefined && cutAt(String(this.tokens[j + 1].Text))) found = true;
       }
     }
-    return found ? to : undefined;
   }
 
   private parse(from: number, to: number): KqlStatement {
