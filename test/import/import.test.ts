@@ -218,6 +218,17 @@ describe('refusals name the construct and its line:col in the query', () => {
     expect(r3.error.startsWith('q.kql:3:54: mv-expand:')).toBe(true);
   });
 
+  it('a query that starts with ( or union is refused from its first tokens, named as the parse names it', () => {
+    const q = 'let a = 1;\n(union isfuzzy=true (DeviceProcessEvents | where FileName =~ "a"), (DeviceFileEvents | where FileName =~ "b"))\n| where FileName =~ "c"';
+    const r = refused(imp(q));
+    expect(r.construct).toBe('(union isfuzzy = true(DeviceProcessEv...');
+    expect(r.error).toBe('q.kql:2:1: (union isfuzzy = true(DeviceProcessEv...: the query must start with one table');
+    // Not parsed: a syntax error inside it is not what it is refused for.
+    expect(refused(imp(q.replace('=~ "b"', '=~ '))).error).toBe(r.error);
+    // Not the last statement: the statements after it are lifted first, as before.
+    expect(refused(imp('(DeviceProcessEvents) | where FileName =~ "a";\nlet t = DeviceFileEvents;')).construct).toBe('let t = <table>');
+  });
+
   it('a syntax error in the part that is imported is still refused, at its place in the whole query', () => {
     const r1 = refused(imp('let a = dynamic(["x"]);\nDeviceProcessEvents | where FileName has_any (a) and'));
     expect(r1.kind).toBe('invalid');

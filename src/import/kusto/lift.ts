@@ -222,6 +222,13 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
   let pipe: SyntaxNode | undefined;
   let pipeCut = false;
   for (let i = 0; ; i++) {
+    if (cut && !pipe) {
+      // The last statement is the query, whose pipe is lifted next: one that starts with `(` or
+      // `union` does not start with a table, which its first tokens show without parsing it.
+      const head = query.head(i);
+      const first = head?.tokens[0];
+      if (head?.last && (first?.text === '(' || first?.text === 'union')) refuseSource({ kind: 'Source', start: first.start, children: head.tokens });
+    }
     const s = query.statement(i, cut ? (op) => !LIFTED_OPERATORS.has(op) : undefined);
     if (!s) break;
     const syntax = s.diagnostics.find((d) => d.severity === 'Error');
@@ -240,6 +247,12 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
   const out = l.pipeline(pipe!, query.query);
   return pipeCut ? undefined : out;
+}
+
+/** A query whose pipe does not start with a table. */
+function refuseSource(source: SyntaxNode): never {
+  const name = source.kind === 'UnionExpression' || firstToken(source)?.text === 'union' ? 'union' : textOf(source, 40);
+  return refuse(name, 'the query must start with one table', source);
 }
 
 interface ScalarLet {
@@ -345,10 +358,7 @@ class Lifter {
       ops.unshift(op!);
       cur = left!;
     }
-    if (cur.kind !== 'NameReference') {
-      const name = cur.kind === 'UnionExpression' || firstToken(cur)?.text === 'union' ? 'union' : textOf(cur, 40);
-      refuse(name, 'the query must start with one table', cur);
-    }
+    if (cur.kind !== 'NameReference') refuseSource(cur);
     this.table = nameOf(cur);
     const cols = this.opts.tables.get(this.table);
     if (!cols) {

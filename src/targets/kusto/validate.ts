@@ -195,13 +195,8 @@ export class KqlStatements {
    */
   statement(i: number, cutAt?: (operator: string) => boolean): KqlStatement | undefined {
     if (this.command) return i === 0 ? this.command : undefined;
-    while (this.bounds.length <= i) {
-      const last = this.bounds[this.bounds.length - 1]!;
-      if (this.atEnd(last)) return undefined;
-      this.bounds.push(this.statementEnd(last));
-    }
-    const from = this.bounds[i]!;
-    if (this.atEnd(from)) return undefined;
+    const from = this.startOf(i);
+    if (from === undefined) return undefined;
     const cut = cutAt ? this.cutEnd(from, cutAt) : undefined;
     if (cut !== undefined) {
       const s = this.parse(from, cut);
@@ -209,6 +204,40 @@ export class KqlStatements {
     }
     if (this.bounds.length === i + 1) this.bounds.push(this.statementEnd(from));
     return this.parse(from, this.bounds[i + 1]!);
+  }
+
+  /**
+   * The tokens of the i-th statement before its first top-level `|` (its pipe's source, when it is
+   * a query), and whether it is the last statement; nothing is parsed. undefined past the last.
+   */
+  head(i: number): { tokens: SyntaxNode[]; last: boolean } | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return undefined;
+    const tokens: SyntaxNode[] = [];
+    let depth = 0;
+    let j = from;
+    for (; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined || k === 'EndOfTextToken') break;
+      if (OPEN.includes(k)) depth++;
+      else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && (k === 'BarToken' || k === 'SemicolonToken')) break;
+      const t = this.tokens[j];
+      const start = this.starts[j]! + t.Trivia.length;
+      tokens.push({ kind: k, text: String(t.Text), trivia: String(t.Trivia), valueText: String(t.Text), start, children: [] });
+    }
+    if (this.bounds.length === i + 1) this.bounds.push(this.statementEnd(from));
+    return { tokens, last: this.atEnd(this.bounds[i + 1]!) };
+  }
+
+  /** The token index where the i-th statement starts, undefined past the last statement. */
+  private startOf(i: number): number | undefined {
+    while (this.bounds.length <= i) {
+      const last = this.bounds[this.bounds.length - 1]!;
+      if (this.atEnd(last)) return undefined;
+      this.bounds.push(this.statementEnd(last));
+    }
+    return this.atEnd(this.bounds[i]!) ? undefined : this.bounds[i];
   }
 
   /** The kind of token j, read from the text when first asked for; undefined past the end-of-text token. */
