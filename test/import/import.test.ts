@@ -229,6 +229,18 @@ describe('refusals name the construct and its line:col in the query', () => {
     expect(refused(imp('(DeviceProcessEvents) | where FileName =~ "a";\nlet t = DeviceFileEvents;')).construct).toBe('let t = <table>');
   });
 
+  it('a function declaration is read only when the rest of the query imports', () => {
+    const fn = 'let f = (x:string) { DeviceFileEvents | where FileName =~ x };\n';
+    ok(imp(`${fn}DeviceProcessEvents | where FileName =~ "a"`));
+    // Broken, before a refused statement: the refusal (the declaration is not what is imported).
+    const broken = fn.replace('=~ x', '=~ x |');
+    expect(refused(imp(`${broken}let t = DeviceFileEvents;\nDeviceProcessEvents | where FileName =~ "a"`)).construct).toBe('let t = <table>');
+    // Broken, in a query that would import: its syntax error, the first of the query.
+    const r = refused(imp(`${broken}DeviceProcessEvents | where FileName =~ "a" and`));
+    expect(r.kind).toBe('invalid');
+    expect(r.error).toMatch(/^q\.kql:1:62: syntax: not valid KQL: Query operator expected/);
+  });
+
   it('a syntax error in the part that is imported is still refused, at its place in the whole query', () => {
     const r1 = refused(imp('let a = dynamic(["x"]);\nDeviceProcessEvents | where FileName has_any (a) and'));
     expect(r1.kind).toBe('invalid');

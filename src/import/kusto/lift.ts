@@ -221,7 +221,14 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
   const l = new Lifter(opts);
   let pipe: SyntaxNode | undefined;
   let pipeCut = false;
+  let skipped = false;
   for (let i = 0; ; i++) {
+    // A function declaration is lifted as nothing (a predicate that calls the function is refused
+    // there): read in part, a query skips it, and reads it when it is read again whole (imported).
+    if (cut && query.isFunctionDeclaration(i)) {
+      skipped = true;
+      continue;
+    }
     if (cut && !pipe) {
       // The last statement is the query, whose pipe is lifted next: one that starts with `(` or
       // `union` does not start with a table, which its first tokens show without parsing it.
@@ -232,6 +239,9 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
     const s = query.statement(i, cut ? (op) => !LIFTED_OPERATORS.has(op) : undefined);
     if (!s) break;
     const syntax = s.diagnostics.find((d) => d.severity === 'Error');
+    // A skipped declaration or the unread end of a query before this statement may hold an earlier
+    // syntax error: reading it whole names the first one.
+    if (syntax && (skipped || pipeCut)) return undefined;
     if (syntax) refuse('syntax', `not valid KQL: ${syntax.message}`, syntax.start, 'invalid');
     for (const st of s.statements) {
       if (st.kind === 'LetStatement') {

@@ -230,6 +230,21 @@ export class KqlStatements {
     return { tokens, last: this.atEnd(this.bounds[i + 1]!) };
   }
 
+  /**
+   * True when the i-th statement is a function declaration, decided from its first tokens as the
+   * library's parser decides it (QueryParser.ParseLetStatement, ScanFunctionDeclarationStart):
+   * `let name = [view] (` then `)`, `*` or `name :`. Nothing is parsed.
+   */
+  isFunctionDeclaration(i: number): boolean {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return false;
+    const is = (j: number, kind: string): boolean => this.kind(j) === kind;
+    if (!(is(from, 'LetKeyword') && is(from + 1, 'IdentifierToken') && is(from + 2, 'EqualToken'))) return false;
+    const open = is(from + 3, 'ViewKeyword') ? from + 4 : from + 3;
+    if (!is(open, 'OpenParenToken')) return false;
+    return is(open + 1, 'CloseParenToken') || is(open + 1, 'AsteriskToken') || (is(open + 1, 'IdentifierToken') && is(open + 2, 'ColonToken'));
+  }
+
   /** The token index where the i-th statement starts, undefined past the last statement. */
   private startOf(i: number): number | undefined {
     while (this.bounds.length <= i) {
