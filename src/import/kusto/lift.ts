@@ -229,12 +229,11 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
       skipped = true;
       continue;
     }
-    if (cut && !pipe) {
+    if (cut && !pipe && (query.firstToken(i) === '(' || query.firstToken(i) === 'union')) {
       // The last statement is the query, whose pipe is lifted next: one that starts with `(` or
       // `union` does not start with a table, which its first tokens show without parsing it.
-      const head = query.head(i);
-      const first = head?.tokens[0];
-      if (head?.last && (first?.text === '(' || first?.text === 'union')) refuseSource({ kind: 'Source', start: first.start, children: head.tokens });
+      const head = query.head(i)!;
+      if (head.last) refuseSource({ kind: 'Source', start: head.tokens[0]!.start, children: head.tokens });
     }
     const s = query.statement(i, cut ? (op) => !LIFTED_OPERATORS.has(op) : undefined);
     if (!s) break;
@@ -256,7 +255,7 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
   }
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
   const out = l.pipeline(pipe!, query.query);
-  return pipeCut ? undefined : out;
+  return pipeCut || skipped ? undefined : out;
 }
 
 /** A query whose pipe does not start with a table. */

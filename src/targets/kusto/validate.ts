@@ -206,6 +206,12 @@ export class KqlStatements {
     return this.parse(from, this.bounds[i + 1]!);
   }
 
+  /** The text of the i-th statement's first token (undefined past the last statement); nothing is parsed. */
+  firstToken(i: number): string | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    return from === undefined ? undefined : String(this.tokens[from].Text);
+  }
+
   /**
    * The tokens of the i-th statement before its first top-level `|` (its pipe's source, when it is
    * a query), and whether it is the last statement; nothing is parsed. undefined past the last.
