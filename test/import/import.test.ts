@@ -236,6 +236,7 @@ describe('refusals name the construct and its line:col in the query', () => {
     const broken = fn.replace('=~ x', '=~ x |');
     expect(refused(imp(`${broken}let t = DeviceFileEvents;\nDeviceProcessEvents | where FileName =~ "a"`)).construct).toBe('let t = <table>');
     // Broken, in a query that would import: its syntax error, the first of the query.
+    expect(refused(imp(broken)).error).toMatch(/^q\.kql:1:62: syntax: /);
     const alone = refused(imp(`${broken}DeviceProcessEvents | where FileName =~ "a"`));
     expect(alone.kind).toBe('invalid');
     expect(alone.error).toMatch(/^q\.kql:1:62: syntax: not valid KQL: Query operator expected/);

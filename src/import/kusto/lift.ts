@@ -253,6 +253,7 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
       } else refuse(operatorName(st), `a ${st.kind.replace(/Statement$/, '').toLowerCase()} statement`, st);
     }
   }
+  if (!pipe && skipped) return undefined;
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
   const out = l.pipeline(pipe!, query.query);
   return pipeCut || skipped ? undefined : out;
