@@ -53,14 +53,19 @@ function dump(n: SyntaxNode): string {
 describe('KqlStatements: a query read one statement at a time', { timeout: 120_000 }, () => {
   const dir = '../shared/sentinel-kql/dev';
   const queries = readdirSync(dir).map((f) => String((parseYaml(readFileSync(`${dir}/${f}`, 'utf8').replace(/^\uFEFF/, '')) as { query?: unknown }).query ?? ''));
+  /** The corpus's queries without a syntax error, with the statements of their whole parse. */
+  const parsedWhole = (): [string, SyntaxNode[]][] =>
+    queries.flatMap((q) => {
+      const whole = parseKql(q);
+      if (whole.diagnostics.length) return [];
+      const list = whole.root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'))!;
+      return [[q, list.children.filter((c) => c.kind === 'SeparatedElement').map((se) => se.children[0]!)]];
+    });
 
   it('each statement, parsed alone, is the whole query\'s parse of it (kinds, texts, comments, offsets), over the Sentinel corpus', () => {
     let statements = 0;
-    for (const q of queries) {
-      const whole = parseKql(q);
-      if (whole.diagnostics.length) continue;
-      const list = whole.root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'))!;
-      const expected = list.children.filter((c) => c.kind === 'SeparatedElement').map((se) => dump(se.children[0]!));
+    for (const [q, full] of parsedWhole()) {
+      const expected = full.map(dump);
       const reader = new KqlStatements(q);
       const got: string[] = [];
       for (let i = 0; reader.statement(i); i++) {
@@ -77,11 +82,7 @@ describe('KqlStatements: a query read one statement at a time', { timeout: 120_0
 
   it('a statement cut after an operator is the whole parse\'s statement up to that operator', () => {
     let cuts = 0;
-    for (const q of queries) {
-      const whole = parseKql(q);
-      if (whole.diagnostics.length) continue;
-      const list = whole.root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'))!;
-      const full = list.children.filter((c) => c.kind === 'SeparatedElement').map((se) => se.children[0]!);
+    for (const [q, full] of parsedWhole()) {
       const reader = new KqlStatements(q);
       for (let i = 0; reader.statement(i); i++) {
         const s = reader.statement(i, (op) => op !== 'where' && op !== 'extend')!;
