@@ -229,6 +229,15 @@ describe('refusals name the construct and its line:col in the query', () => {
     expect(refused(imp('(DeviceProcessEvents) | where FileName =~ "a";\nlet t = DeviceFileEvents;')).construct).toBe('let t = <table>');
   });
 
+  it('a let of a table is refused from its first tokens, named and placed as the parse names it', () => {
+    for (const value of ['DeviceFileEvents | where FileName =~ "a"', 'DeviceFileEvents', 'materialize(DeviceFileEvents | where FileName =~ "a")']) {
+      const r = refused(imp(`let n = 5;\n  let t = ${value};\nDeviceProcessEvents | where FileName =~ "b"`));
+      expect(r.error).toBe('q.kql:2:3: let t = <table>: a tabular (cross-table) let statement');
+    }
+    // Not parsed: a syntax error after its first tokens is not what it is refused for.
+    expect(refused(imp('let t = DeviceFileEvents | where FileName =~ ;\nDeviceProcessEvents')).construct).toBe('let t = <table>');
+  });
+
   it('a function declaration is read only when the rest of the query imports', () => {
     const fn = 'let f = (x:string) { DeviceFileEvents | where FileName =~ x };\n';
     ok(imp(`${fn}DeviceProcessEvents | where FileName =~ "a"`));

@@ -229,6 +229,8 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
       skipped = true;
       continue;
     }
+    const table = cut ? query.tabularLet(i) : undefined;
+    if (table) refuseTabularLet(table.name, table.start);
     if (cut && !pipe && (query.firstToken(i) === '(' || query.firstToken(i) === 'union')) {
       // The last statement is the query, whose pipe is lifted next: one that starts with `(` or
       // `union` does not start with a table, which its first tokens show without parsing it.
@@ -257,6 +259,11 @@ function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): 
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
   const out = l.pipeline(pipe!, query.query);
   return pipeCut || skipped ? undefined : out;
+}
+
+/** `let name = <a table or query>`. */
+function refuseTabularLet(name: string, at: number): never {
+  return refuse(`let ${name} = <table>`, 'a tabular (cross-table) let statement', at);
 }
 
 /** A query whose pipe does not start with a table. */
@@ -321,7 +328,7 @@ class Lifter {
     // A function is refused where a predicate calls it (as any function is); one that only computes
     // result columns selects no event.
     if (expr!.kind === 'FunctionDeclaration') return;
-    if (expr!.kind === 'PipeExpression' || expr!.kind === 'NameReference' || expr!.kind === 'MaterializeExpression') refuse(`let ${name} = <table>`, 'a tabular (cross-table) let statement', st);
+    if (expr!.kind === 'PipeExpression' || expr!.kind === 'NameReference' || expr!.kind === 'MaterializeExpression') refuseTabularLet(name, st.start);
     refuse(`let ${name} = ${textOf(expr!, 40)}`, 'a computed let value; only literals and dynamic([...]) lists are lifted', st);
   }
 

@@ -206,6 +206,21 @@ export class KqlStatements {
     return this.parse(from, this.bounds[i + 1]!);
   }
 
+  /**
+   * The name and place of the i-th statement when its first tokens make it a `let` of a table, as
+   * the library's parser reads them (ParseLetStatement): `let name = materialize` (a materialize
+   * expression), `let name = other` then `|` (a pipe from a name), `;` or the end (a name). Nothing
+   * is parsed.
+   */
+  tabularLet(i: number): { name: string; start: number } | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return undefined;
+    const is = (j: number, kind: string): boolean => this.kind(j) === kind;
+    if (!(is(from, 'LetKeyword') && is(from + 1, 'IdentifierToken') && is(from + 2, 'EqualToken'))) return undefined;
+    const tabular = is(from + 3, 'MaterializeKeyword') || (is(from + 3, 'IdentifierToken') && (is(from + 4, 'BarToken') || is(from + 4, 'SemicolonToken') || is(from + 4, 'EndOfTextToken')));
+    return tabular ? { name: String(this.tokens[from + 1].Text), start: this.starts[from]! + this.tokens[from].Trivia.length } : undefined;
+  }
+
   /** The text of the i-th statement's first token (undefined past the last statement); nothing is parsed. */
   firstToken(i: number): string | undefined {
     const from = this.command ? undefined : this.startOf(i);
