@@ -163,7 +163,11 @@ const CLOSE = ['CloseParenToken', 'CloseBracketToken', 'CloseBraceToken'];
  */
 export class KqlStatements {
   private readonly K: Bridged;
-  /** The library's lexer, read a token at a time: the text past the last statement read is not tokenized. */
+  /**
+   * The library's lexer, read a token at a time: the text past the last statement read is not
+   * tokenized. TokenParser.Parse (private in the C# source) is what TokenParser.ParseTokens calls
+   * for each token; test/kusto/validate.test.ts compares the trees with the whole text's parse.
+   */
   private readonly lexer: Bridged;
   private readonly tokens: Bridged[] = [];
   /** Kind name and start (of its trivia) of each token read so far. */
