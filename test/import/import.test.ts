@@ -207,6 +207,68 @@ describe('refusals name the construct and its line:col in the query', () => {
     });
   }
 
+  it('a query is parsed a statement at a time: refused at its first refused statement or operator, a later syntax error unread', () => {
+    // The parser stops at the refusal: what follows it is not imported, so its syntax error is not what the query is refused for.
+    const r1 = refused(imp('let t = DeviceFileEvents | where FileName =~ "a";\nDeviceProcessEvents | where FileName =~ ('));
+    expect(r1.error.startsWith('q.kql:1:1: let t = <table>:')).toBe(true);
+    const r2 = refused(imp('DeviceProcessEvents\n| where FileName =~ "a"\n| summarize count() by DeviceId\n| where count_ > (5'));
+    expect(r2.error.startsWith('q.kql:3:3: summarize:')).toBe(true);
+    // Positions in a later statement are the whole query's.
+    const r3 = refused(imp('let a = dynamic(["x"]);\nlet b = 5;\n  DeviceProcessEvents | where FileName has_any (a) | mv-expand AdditionalFields'));
+    expect(r3.error.startsWith('q.kql:3:54: mv-expand:')).toBe(true);
+  });
+
+  it('a query that starts with ( or union is refused from its first tokens, named as the parse names it', () => {
+    const q = 'let a = 1;\n(union isfuzzy=true (DeviceProcessEvents | where FileName =~ "a"), (DeviceFileEvents | where FileName =~ "b"))\n| where FileName =~ "c"';
+    const r = refused(imp(q));
+    expect(r.construct).toBe('(union isfuzzy = true(DeviceProcessEv...');
+    expect(r.error).toBe('q.kql:2:1: (union isfuzzy = true(DeviceProcessEv...: the query must start with one table');
+    // Not parsed: a syntax error inside it is not what it is refused for.
+    expect(refused(imp(q.replace('=~ "b"', '=~ '))).error).toBe(r.error);
+    // Not the last statement: the statements after it are lifted first, as before.
+    expect(refused(imp('(DeviceProcessEvents) | where FileName =~ "a";\nlet t = DeviceFileEvents;')).construct).toBe('let t = <table>');
+  });
+
+  it('a let of a table is refused from its first tokens, named and placed as the parse names it', () => {
+    for (const value of ['DeviceFileEvents | where FileName =~ "a"', 'DeviceFileEvents', 'materialize(DeviceFileEvents | where FileName =~ "a")']) {
+      const r = refused(imp(`let n = 5;\n  let t = ${value};\nDeviceProcessEvents | where FileName =~ "b"`));
+      expect(r.error).toBe('q.kql:2:3: let t = <table>: a tabular (cross-table) let statement');
+    }
+    // Not parsed: a syntax error after its first tokens is not what it is refused for.
+    expect(refused(imp('let t = DeviceFileEvents | where FileName =~ ;\nDeviceProcessEvents')).construct).toBe('let t = <table>');
+  });
+
+  it('a function declaration is read only when the rest of the query imports', () => {
+    const fn = 'let f = (x:string) { DeviceFileEvents | where FileName =~ x };\n';
+    ok(imp(`${fn}DeviceProcessEvents | where FileName =~ "a"`));
+    // Broken, before a refused statement: the refusal (the declaration is not what is imported).
+    const broken = fn.replace('=~ x', '=~ x |');
+    expect(refused(imp(`${broken}let t = DeviceFileEvents;\nDeviceProcessEvents | where FileName =~ "a"`)).construct).toBe('let t = <table>');
+    // Broken, in a query that would import: its syntax error, the first of the query.
+    expect(refused(imp(broken)).error).toMatch(/^q\.kql:1:62: syntax: /);
+    const alone = refused(imp(`${broken}DeviceProcessEvents | where FileName =~ "a"`));
+    expect(alone.kind).toBe('invalid');
+    expect(alone.error).toMatch(/^q\.kql:1:62: syntax: not valid KQL: Query operator expected/);
+    const r = refused(imp(`${broken}DeviceProcessEvents | where FileName =~ "a" and`));
+    expect(r.kind).toBe('invalid');
+    expect(r.error).toMatch(/^q\.kql:1:62: syntax: not valid KQL: Query operator expected/);
+  });
+
+  it('a syntax error in the part that is imported is still refused, at its place in the whole query', () => {
+    const r1 = refused(imp('let a = dynamic(["x"]);\nDeviceProcessEvents | where FileName has_any (a) and'));
+    expect(r1.kind).toBe('invalid');
+    expect(r1.error).toMatch(/^q\.kql:2:53: syntax: not valid KQL/);
+    const r2 = refused(imp('let a = dynamic(["x"];\nDeviceProcessEvents | where FileName has_any (a)'));
+    expect(r2.kind).toBe('invalid');
+    expect(r2.error).toMatch(/^q\.kql:1:22: syntax: not valid KQL/);
+    // A syntax error before the first operator the lift does not read is reported, not the operator.
+    const r3 = refused(imp('DeviceProcessEvents | where FileName =~ | summarize count()'));
+    expect(r3.kind).toBe('invalid');
+    // An error in a let statement the query later refuses at is reported: that statement is read first.
+    const r4 = refused(imp('let a = (;\nlet t = DeviceFileEvents;\nDeviceProcessEvents | where FileName =~ "x"'));
+    expect(r4.kind).toBe('invalid');
+  });
+
   it('an unknown column is a mapping error with the table\'s columns', () => {
     const r = refused(imp('DeviceProcessEvents | where FileNam =~ "a"'));
     expect(r.kind).toBe('mapping');
@@ -216,6 +278,16 @@ describe('refusals name the construct and its line:col in the query', () => {
   it('a Sentinel rule alerting on a count of results is refused at its triggerThreshold line', () => {
     const r = refused(importKusto('r.yaml', 'name: x\nseverity: Low\ntriggerOperator: gt\ntriggerThreshold: 5\nquery: |\n  DeviceProcessEvents | where FileName =~ "a"\n', { fields: 'native' }));
     expect(r.error).toBe('r.yaml:4:1: triggerOperator gt triggerThreshold 5: an alert on a count of results over each run\'s query period (a fixed window); a correlation rule counts in sliding windows, which select other results');
+  });
+
+  it('a Sentinel file read by the fast YAML reader or the library (CRLF, trailing spaces, duplicate keys) imports the same', () => {
+    const lf = 'name: x\nseverity: High\ntactics:\n  - Execution\nquery: |\n  DeviceProcessEvents\n  | where FileName =~ "a"\n  | join (T) on x\n';
+    const variants = [lf.replace(/\n/g, '\r\n'), lf.replace('severity: High', 'severity: High  '), lf.replace('name: x', 'name: y\nname: x')];
+    const r = refused(importKusto('r.yaml', lf, { fields: 'native' }));
+    expect(r.error.startsWith('r.yaml:8:5 (query 3:3): join:')).toBe(true);
+    for (const v of variants) expect(refused(importKusto('r.yaml', v, { fields: 'native' })).error).toBe(v.includes('name: y') ? r.error.replace('r.yaml:8:5', 'r.yaml:9:5') : r.error);
+    const good = lf.replace('  | join (T) on x\n', '');
+    expect(ok(importKusto('r.yaml', good.replace(/\n/g, '\r\n'), { fields: 'native' })).rule).toBe(ok(importKusto('r.yaml', good, { fields: 'native' })).rule);
   });
 
   it('a position inside a Sentinel YAML block is the file\'s line and column', () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { KustoAnalyzer, parseKql } from '../../src/targets/kusto/validate.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { KqlStatements, KustoAnalyzer, parseKql, type SyntaxNode } from '../../src/targets/kusto/validate.js';
 import { RULES_DIR } from '../harness/equivalence.js';
 
 /**
@@ -39,6 +41,74 @@ describe('Kusto.Language adapter', { timeout: 60_000 }, () => {
     const { root, diagnostics } = parseKql('print x = @"a\\b"');
     expect(diagnostics).toEqual([]);
     expect(JSON.stringify(root)).toContain('"kind":"StringLiteralToken","text":"@\\"a\\\\b\\"","valueText":"a\\\\b"');
+  });
+});
+
+/** A tree as text: every node's kind, start, and every token's text, value and trivia. */
+function dump(n: SyntaxNode): string {
+  if (n.text !== undefined) return `${n.kind}@${n.start}:${JSON.stringify([n.trivia, n.text, n.valueText])}`;
+  return `${n.kind}@${n.start}(${n.children.map(dump).join(' ')})`;
+}
+
+describe('KqlStatements: a query read one statement at a time', { timeout: 120_000 }, () => {
+  const dir = '../shared/sentinel-kql/dev';
+  const queries = readdirSync(dir).map((f) => String((parseYaml(readFileSync(`${dir}/${f}`, 'utf8').replace(/^\uFEFF/, '')) as { query?: unknown }).query ?? ''));
+  /** The corpus's queries without a syntax error, with the statements of their whole parse. */
+  const parsedWhole = (): [string, SyntaxNode[]][] =>
+    queries.flatMap((q) => {
+      const whole = parseKql(q);
+      if (whole.diagnostics.length) return [];
+      const list = whole.root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'))!;
+      return [[q, list.children.filter((c) => c.kind === 'SeparatedElement').map((se) => se.children[0]!)]];
+    });
+
+  it('each statement, parsed alone, is the whole query\'s parse of it (kinds, texts, comments, offsets), over the Sentinel corpus', () => {
+    let statements = 0;
+    for (const [q, full] of parsedWhole()) {
+      const expected = full.map(dump);
+      const reader = new KqlStatements(q);
+      const got: string[] = [];
+      for (let i = 0; reader.statement(i); i++) {
+        const s = reader.statement(i)!;
+        expect(s.diagnostics).toEqual([]);
+        expect(s.cut).toBe(false);
+        got.push(...s.statements.map(dump));
+      }
+      expect(got).toEqual(expected);
+      statements += got.length;
+    }
+    expect(statements).toBeGreaterThan(600);
+  });
+
+  it('a statement cut after an operator is the whole parse\'s statement up to that operator', () => {
+    let cuts = 0;
+    for (const [q, full] of parsedWhole()) {
+      const reader = new KqlStatements(q);
+      for (let i = 0; reader.statement(i); i++) {
+        const s = reader.statement(i, (op) => op !== 'where' && op !== 'extend')!;
+        if (!s.cut) continue;
+        cuts++;
+        const [st] = s.statements;
+        const f = full[i]!;
+        expect(st!.kind).toBe(f.kind);
+        // The cut expression is one of the whole expression's left operands (a pipe is left-associative).
+        const expr = (n: SyntaxNode): SyntaxNode => n.children.filter((c) => c.text === undefined).at(-1)!;
+        const cutText = dump(expr(st!));
+        const spine: string[] = [];
+        for (let e: SyntaxNode | undefined = expr(f); e; e = e.kind === 'PipeExpression' ? e.children[0] : undefined) spine.push(dump(e));
+        expect(spine).toContain(cutText);
+      }
+    }
+    expect(cuts).toBeGreaterThan(100);
+  });
+
+  it('splits at top-level semicolons only, and a control command is read whole', () => {
+    const r = new KqlStatements('let f = (x:string) { T | where a == x; };\nlet s = "a;b";\nT | where y == s;\n');
+    expect([0, 1, 2, 3].map((i) => r.statement(i)?.statements.map((s) => s.kind).join())).toEqual(['LetStatement', 'LetStatement', 'ExpressionStatement', undefined]);
+    expect(r.statement(2)!.statements[0]!.start).toBe(57);
+    const c = new KqlStatements('.show tables');
+    expect(c.statement(0)!.statements.length).toBeLessThanOrEqual(1);
+    expect(c.statement(1)).toBeUndefined();
   });
 });
 

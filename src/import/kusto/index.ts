@@ -6,9 +6,10 @@
  * document around it. docs/import.md says what is lifted and what is refused.
  */
 import { basename, extname } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Scalar, type YAMLMap } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Scalar, type YAMLMap } from 'yaml';
 import { allTactics, compactName, technique } from '../../attack/index.js';
 import { loadText } from '../../collection/load.js';
+import { documentValue, readFast } from '../../parse/yaml-reader.js';
 import { loadPlatformMapping } from '../../config/mapping.js';
 import { kustoMapping, type KustoMapping } from '../../targets/kusto/mapping.js';
 import { derivedId, emitRule, fileNameOf, type EmitInput, type RuleMetadata } from './emit.js';
@@ -97,8 +98,8 @@ function titleOfPath(path: string): string {
 }
 
 /** A Sentinel analytic rule (Azure-Sentinel YAML or rulec's sentinel-yaml). */
-function fromSentinelYaml(text: string, doc: ReturnType<typeof parseDocument>, lc: LineCounter): Source {
-  const js = doc.toJS() as Record<string, unknown>;
+function fromSentinelYaml(text: string, doc: Document.Parsed, lc: LineCounter): Source {
+  const js = documentValue(doc) as Record<string, unknown>;
   const root = doc.contents as YAMLMap;
   const notes: string[] = [];
   const refusals: Source['refusals'] = [];
@@ -215,7 +216,14 @@ function readSource(path: string, text: string): Source {
   }
   if (ext === '.yaml' || ext === '.yml' || path === '-') {
     const lc = new LineCounter();
-    const doc = parseDocument(t, { lineCounter: lc, uniqueKeys: false });
+    // The project's fast reader reads most rule files (it gives up on anything it does not read
+    // exactly as the library does, duplicate keys included); the library reads the rest.
+    const fast = readFast(t);
+    let doc: Document.Parsed;
+    if (fast?.docs.length === 1) {
+      doc = fast.docs[0]!;
+      lc.lineStarts = fast.lineStarts;
+    } else doc = parseDocument(t, { lineCounter: lc, uniqueKeys: false });
     if (doc.errors.length === 0 && isMap(doc.contents) && (doc.contents as YAMLMap).has('query')) return fromSentinelYaml(t, doc, lc);
     if (path !== '-') {
       const e = doc.errors[0];

@@ -9,7 +9,7 @@
 import { closest, listChoices } from '../../diag/diagnostic.js';
 import type { ColumnType, TableSchema } from '../../targets/kusto/mapping.js';
 import { foldsLikeRulec } from '../../targets/kusto/printer.js';
-import { parseKql, type SyntaxNode } from '../../targets/kusto/validate.js';
+import { kqlStatements, type KqlStatements, type SyntaxNode } from '../../targets/kusto/validate.js';
 
 export type RefusalKind = 'unsupported' | 'mapping' | 'invalid';
 
@@ -199,23 +199,77 @@ const REFUSED_OPERATORS: Record<string, string> = {
   InvokeOperator: 'a function',
 };
 
+/**
+ * The pipe operators the lift reads (Lifter.pipeline); any other refuses the query where it
+ * stands, so a statement is parsed only up to the first other one (KqlStatements.statement).
+ */
+const LIFTED_OPERATORS = new Set(['where', 'filter', 'extend', 'project', 'project-rename', 'project-away', 'project-reorder', 'project-keep', 'sort', 'order']);
+
 export function liftQuery(text: string, opts: LiftOptions): LiftedQuery {
-  const { root, diagnostics } = parseKql(text);
-  const syntax = diagnostics.find((d) => d.severity === 'Error');
-  if (syntax) refuse('syntax', `not valid KQL: ${syntax.message}`, syntax.start, 'invalid');
-  const statementList = root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'));
-  const statements = elements(statementList);
+  const query = kqlStatements(text);
+  return liftStatements(query, opts, true) ?? liftStatements(query, opts, false)!;
+}
+
+/**
+ * Lifts the statements in order, each parsed when it is reached: a query refused at a statement is
+ * not parsed beyond it, nor beyond the first operator the lift does not read (`cut`). A syntax error
+ * is refused where its statement is reached. undefined: a statement read in part was lifted
+ * without a refusal, which the part read cannot tell (the cut is for queries refused at or before
+ * it): the caller reads the query again, whole.
+ */
+function liftStatements(query: KqlStatements, opts: LiftOptions, cut: boolean): LiftedQuery | undefined {
   const l = new Lifter(opts);
   let pipe: SyntaxNode | undefined;
-  for (const st of statements) {
-    if (st.kind === 'LetStatement') l.let(st);
-    else if (st.kind === 'ExpressionStatement') {
-      if (pipe) refuse('several query statements', 'the text holds several queries; import them one by one', st);
-      pipe = nodesOf(st)[0];
-    } else refuse(operatorName(st), `a ${st.kind.replace(/Statement$/, '').toLowerCase()} statement`, st);
+  let pipeCut = false;
+  let skipped = false;
+  for (let i = 0; ; i++) {
+    // A function declaration is lifted as nothing (a predicate that calls the function is refused
+    // there): read in part, a query skips it, and reads it when it is read again whole (imported).
+    if (cut && query.isFunctionDeclaration(i)) {
+      skipped = true;
+      continue;
+    }
+    const table = cut ? query.tabularLet(i) : undefined;
+    if (table) refuseTabularLet(table.name, table.start);
+    if (cut && !pipe && (query.firstToken(i) === '(' || query.firstToken(i) === 'union')) {
+      // The last statement is the query, whose pipe is lifted next: one that starts with `(` or
+      // `union` does not start with a table, which its first tokens show without parsing it.
+      const head = query.head(i)!;
+      if (head.last) refuseSource({ kind: 'Source', start: head.tokens[0]!.start, children: head.tokens });
+    }
+    const s = query.statement(i, cut ? (op) => !LIFTED_OPERATORS.has(op) : undefined);
+    if (!s) break;
+    const syntax = s.diagnostics.find((d) => d.severity === 'Error');
+    // A skipped declaration or the unread end of a query before this statement may hold an earlier
+    // syntax error: reading it whole names the first one.
+    if (syntax && (skipped || pipeCut)) return undefined;
+    if (syntax) refuse('syntax', `not valid KQL: ${syntax.message}`, syntax.start, 'invalid');
+    for (const st of s.statements) {
+      if (st.kind === 'LetStatement') {
+        l.let(st);
+        if (s.cut) return undefined;
+      } else if (st.kind === 'ExpressionStatement') {
+        if (pipe) refuse('several query statements', 'the text holds several queries; import them one by one', st);
+        pipe = nodesOf(st)[0];
+        pipeCut = s.cut;
+      } else refuse(operatorName(st), `a ${st.kind.replace(/Statement$/, '').toLowerCase()} statement`, st);
+    }
   }
+  if (!pipe && skipped) return undefined;
   if (!pipe) refuse('no query', 'the text holds no query (only let statements or nothing)', 0, 'invalid');
-  return l.pipeline(pipe!, text);
+  const out = l.pipeline(pipe!, query.query);
+  return pipeCut || skipped ? undefined : out;
+}
+
+/** `let name = <a table or query>`. */
+function refuseTabularLet(name: string, at: number): never {
+  return refuse(`let ${name} = <table>`, 'a tabular (cross-table) let statement', at);
+}
+
+/** A query whose pipe does not start with a table. */
+function refuseSource(source: SyntaxNode): never {
+  const name = source.kind === 'UnionExpression' || firstToken(source)?.text === 'union' ? 'union' : textOf(source, 40);
+  return refuse(name, 'the query must start with one table', source);
 }
 
 interface ScalarLet {
@@ -274,7 +328,7 @@ class Lifter {
     // A function is refused where a predicate calls it (as any function is); one that only computes
     // result columns selects no event.
     if (expr!.kind === 'FunctionDeclaration') return;
-    if (expr!.kind === 'PipeExpression' || expr!.kind === 'NameReference' || expr!.kind === 'MaterializeExpression') refuse(`let ${name} = <table>`, 'a tabular (cross-table) let statement', st);
+    if (expr!.kind === 'PipeExpression' || expr!.kind === 'NameReference' || expr!.kind === 'MaterializeExpression') refuseTabularLet(name, st.start);
     refuse(`let ${name} = ${textOf(expr!, 40)}`, 'a computed let value; only literals and dynamic([...]) lists are lifted', st);
   }
 
@@ -321,10 +375,7 @@ class Lifter {
       ops.unshift(op!);
       cur = left!;
     }
-    if (cur.kind !== 'NameReference') {
-      const name = cur.kind === 'UnionExpression' || firstToken(cur)?.text === 'union' ? 'union' : textOf(cur, 40);
-      refuse(name, 'the query must start with one table', cur);
-    }
+    if (cur.kind !== 'NameReference') refuseSource(cur);
     this.table = nameOf(cur);
     const cols = this.opts.tables.get(this.table);
     if (!cols) {

@@ -67,13 +67,13 @@ export class KustoAnalyzer {
   }
 }
 
-function toDiagnostics(list: Bridged): KustoDiagnostic[] {
+function toDiagnostics(list: Bridged, base = 0): KustoDiagnostic[] {
   const Bridge = (globalThis as Bridged).Bridge;
   return (Bridge.toArray(list) as Bridged[]).map((d) => ({
     code: String(d.Code),
     severity: String(d.Severity),
     message: String(d.Message),
-    start: Number(d.Start),
+    start: Number(d.Start) + base,
     length: Number(d.Length),
   }));
 }
@@ -95,6 +95,15 @@ let kindNames: Map<number, string> | undefined;
 
 let parseOptions: Bridged | undefined;
 
+function names(K: Bridged): Map<number, string> {
+  if (!kindNames) {
+    kindNames = new Map();
+    const SK = K.Syntax.SyntaxKind;
+    for (const k of Object.keys(SK)) if (typeof SK[k] === 'number') kindNames.set(SK[k], k);
+  }
+  return kindNames;
+}
+
 /**
  * Parses (syntax only) and returns the tree and the syntax diagnostics. A query is parsed the way
  * KustoCode.Parse does (tokens, then the query parser, end tokens kept), without building the
@@ -104,76 +113,296 @@ let parseOptions: Bridged | undefined;
  * not pay for the rest.
  */
 export function parseKql(query: string): { root: SyntaxNode; diagnostics: KustoDiagnostic[] } {
-  // The importer reads a bare query once per platform it tries and once more to lift it: the same
-  // text, parsed once. The tree is read-only (its lazy children are filled in once either way).
+  // A reader may parse the same text again (the tree is read-only; its lazy children are filled in once either way).
   if (lastParse?.query === query) return lastParse.result;
-  const result = parse(query);
+  const K = load();
+  let result: { root: SyntaxNode; diagnostics: KustoDiagnostic[] };
+  if (K.KustoCode.GetKind(query) === K.Editor.CodeKinds.Query) {
+    parseOptions ??= K.ParseOptions.Default.WithAlwaysProduceEndTokens(true);
+    result = parseTokens(K.Parsing.TokenParser.ParseTokens(query, parseOptions), 0);
+  } else {
+    const code = K.KustoCode.Parse(query);
+    result = { root: convert(code.Syntax, names(K), 0), diagnostics: toDiagnostics(code.GetDiagnostics(), 0) };
+  }
   lastParse = { query, result };
   return result;
 }
 
 let lastParse: { query: string; result: { root: SyntaxNode; diagnostics: KustoDiagnostic[] } } | undefined;
 
-function parse(query: string): { root: SyntaxNode; diagnostics: KustoDiagnostic[] } {
+/** The query parser over tokens (ending with an end-of-text token) whose text starts at `base` in the query. */
+function parseTokens(tokens: Bridged[], base: number): { root: SyntaxNode; diagnostics: KustoDiagnostic[] } {
   const K = load();
-  if (!kindNames) {
-    kindNames = new Map();
-    const SK = K.Syntax.SyntaxKind;
-    for (const k of Object.keys(SK)) if (typeof SK[k] === 'number') kindNames.set(SK[k], k);
-  }
-  let syntax: Bridged;
-  let diagnostics: Bridged;
-  if (K.KustoCode.GetKind(query) === K.Editor.CodeKinds.Query) {
+  const syntax = K.Parsing.QueryParser.ParseQuery(tokens, 0, parseOptions);
+  // Collecting diagnostics walks the whole tree; the tree knows whether it has any.
+  const diagnostics = syntax.ContainsSyntaxDiagnostics ? toDiagnostics(syntax.GetContainedDiagnostics(), base) : [];
+  return { root: convert(syntax, names(K), base), diagnostics };
+}
+
+/**
+ * One top-level statement of a query (or, for a control command, the whole command's statements),
+ * its positions and diagnostics in the whole query.
+ */
+export interface KqlStatement {
+  statements: SyntaxNode[];
+  diagnostics: KustoDiagnostic[];
+  /** Parsed only up to the end of the pipe operator `cutAt` chose (see KqlStatements.statement). */
+  cut: boolean;
+}
+
+const OPEN = ['OpenParenToken', 'OpenBracketToken', 'OpenBraceToken'];
+const CLOSE = ['CloseParenToken', 'CloseBracketToken', 'CloseBraceToken'];
+
+/**
+ * A query read one top-level statement at a time, each statement parsed when first asked for: a
+ * reader that stops at a refused statement does not pay for parsing the rest. The text is split
+ * with Kusto.Language's own tokens (a `;` outside brackets, braces and parentheses ends a
+ * statement), and each statement's tokens are given to the library's query parser alone; the
+ * tokens are the same objects, so a statement's tree, texts and comments are those of the whole
+ * query's parse, and its offsets are moved to the whole query's.
+ */
+export class KqlStatements {
+  private readonly K: Bridged;
+  /**
+   * The library's lexer, read a token at a time: the text past the last statement read is not
+   * tokenized. TokenParser.Parse (private in the C# source) is what TokenParser.ParseTokens calls
+   * for each token; test/kusto/validate.test.ts compares the trees with the whole text's parse.
+   */
+  private readonly lexer: Bridged;
+  private readonly tokens: Bridged[] = [];
+  /** Kind name and start (of its trivia) of each token read so far. */
+  private readonly kinds: string[] = [];
+  private readonly starts: number[] = [];
+  private next = 0;
+  private ended = false;
+  /** Token index where each statement found so far starts. */
+  private readonly bounds: number[] = [0];
+  private readonly parsed = new Map<string, KqlStatement>();
+  private readonly command?: KqlStatement;
+
+  constructor(readonly query: string) {
+    const K = (this.K = load());
+    names(K);
     parseOptions ??= K.ParseOptions.Default.WithAlwaysProduceEndTokens(true);
-    syntax = K.Parsing.QueryParser.ParseQuery(K.Parsing.TokenParser.ParseTokens(query, parseOptions), 0, parseOptions);
-    // Collecting diagnostics walks the whole tree; the tree knows whether it has any.
-    diagnostics = syntax.ContainsSyntaxDiagnostics ? syntax.GetContainedDiagnostics() : undefined;
-  } else {
-    const code = K.KustoCode.Parse(query);
-    syntax = code.Syntax;
-    diagnostics = code.GetDiagnostics();
+    this.lexer = new K.Parsing.TokenParser.ctor();
+    if (K.KustoCode.GetKind(query) !== K.Editor.CodeKinds.Query) {
+      const { root, diagnostics } = parseKql(query);
+      this.command = { statements: statementsOf(root), diagnostics, cut: false };
+    }
   }
-  const names = kindNames;
+
+  /**
+   * The i-th top-level statement (0-based), undefined past the last one. `cutAt` is asked the text
+   * of each operator that follows a top-level `|` of the statement, in order; at the first it
+   * accepts, the statement is parsed only up to the end of that operator (the next top-level `|`,
+   * or the statement's end), unless that part alone has a syntax error: then it is parsed whole.
+   */
+  statement(i: number, cutAt?: (operator: string) => boolean): KqlStatement | undefined {
+    if (this.command) return i === 0 ? this.command : undefined;
+    const from = this.startOf(i);
+    if (from === undefined) return undefined;
+    const cut = cutAt ? this.cutEnd(from, cutAt) : undefined;
+    if (cut !== undefined) {
+      const s = this.parse(from, cut);
+      if (s.diagnostics.length === 0) return { ...s, cut: true };
+    }
+    if (this.bounds.length === i + 1) this.bounds.push(this.statementEnd(from));
+    return this.parse(from, this.bounds[i + 1]!);
+  }
+
+  /**
+   * The name and place of the i-th statement when its first tokens make it a `let` of a table, as
+   * the library's parser reads them (ParseLetStatement): `let name = materialize` (a materialize
+   * expression), `let name = other` then `|` (a pipe from a name), `;` or the end (a name). Nothing
+   * is parsed.
+   */
+  tabularLet(i: number): { name: string; start: number } | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return undefined;
+    const is = (j: number, kind: string): boolean => this.kind(j) === kind;
+    if (!(is(from, 'LetKeyword') && is(from + 1, 'IdentifierToken') && is(from + 2, 'EqualToken'))) return undefined;
+    const tabular = is(from + 3, 'MaterializeKeyword') || (is(from + 3, 'IdentifierToken') && (is(from + 4, 'BarToken') || is(from + 4, 'SemicolonToken') || is(from + 4, 'EndOfTextToken')));
+    return tabular ? { name: String(this.tokens[from + 1].Text), start: this.starts[from]! + this.tokens[from].Trivia.length } : undefined;
+  }
+
+  /** The text of the i-th statement's first token (undefined past the last statement); nothing is parsed. */
+  firstToken(i: number): string | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    return from === undefined ? undefined : String(this.tokens[from].Text);
+  }
+
+  /**
+   * The tokens of the i-th statement before its first top-level `|` (its pipe's source, when it is
+   * a query), and whether it is the last statement; nothing is parsed. undefined past the last.
+   */
+  head(i: number): { tokens: SyntaxNode[]; last: boolean } | undefined {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return undefined;
+    const tokens: SyntaxNode[] = [];
+    let depth = 0;
+    let j = from;
+    for (; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined || k === 'EndOfTextToken') break;
+      if (OPEN.includes(k)) depth++;
+      else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && (k === 'BarToken' || k === 'SemicolonToken')) break;
+      const t = this.tokens[j];
+      const start = this.starts[j]! + t.Trivia.length;
+      tokens.push({ kind: k, text: String(t.Text), trivia: String(t.Trivia), valueText: String(t.Text), start, children: [] });
+    }
+    if (this.bounds.length === i + 1) this.bounds.push(this.statementEnd(from));
+    return { tokens, last: this.atEnd(this.bounds[i + 1]!) };
+  }
+
+  /**
+   * True when the i-th statement is a function declaration, decided from its first tokens as the
+   * library's parser decides it (QueryParser.ParseLetStatement, ScanFunctionDeclarationStart):
+   * `let name = [view] (` then `)`, `*` or `name :`. Nothing is parsed.
+   */
+  isFunctionDeclaration(i: number): boolean {
+    const from = this.command ? undefined : this.startOf(i);
+    if (from === undefined) return false;
+    const is = (j: number, kind: string): boolean => this.kind(j) === kind;
+    if (!(is(from, 'LetKeyword') && is(from + 1, 'IdentifierToken') && is(from + 2, 'EqualToken'))) return false;
+    const open = is(from + 3, 'ViewKeyword') ? from + 4 : from + 3;
+    if (!is(open, 'OpenParenToken')) return false;
+    return is(open + 1, 'CloseParenToken') || is(open + 1, 'AsteriskToken') || (is(open + 1, 'IdentifierToken') && is(open + 2, 'ColonToken'));
+  }
+
+  /** The token index where the i-th statement starts, undefined past the last statement. */
+  private startOf(i: number): number | undefined {
+    while (this.bounds.length <= i) {
+      const last = this.bounds[this.bounds.length - 1]!;
+      if (this.atEnd(last)) return undefined;
+      this.bounds.push(this.statementEnd(last));
+    }
+    return this.atEnd(this.bounds[i]!) ? undefined : this.bounds[i];
+  }
+
+  /** The kind of token j, read from the text when first asked for; undefined past the end-of-text token. */
+  private kind(j: number): string | undefined {
+    while (this.kinds.length <= j && !this.ended) {
+      // What TokenParser.ParseTokens does, a token at a time.
+      const t = this.lexer.Parse(this.query, this.next, parseOptions);
+      if (!t) {
+        this.ended = true;
+        break;
+      }
+      this.tokens.push(t);
+      this.kinds.push(kindNames!.get(t.Kind) ?? '');
+      this.starts.push(this.next);
+      this.next += t.Length;
+      if (t.Kind === this.K.Syntax.SyntaxKind.EndOfTextToken) this.ended = true;
+    }
+    return this.kinds[j];
+  }
+
+  private atEnd(j: number): boolean {
+    const k = this.kind(j);
+    return k === undefined || k === 'EndOfTextToken';
+  }
+
+  /** The token index after the statement that starts at `from`: after its `;`, or the end of text. */
+  private statementEnd(from: number): number {
+    let depth = 0;
+    for (let j = from; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined) return j;
+      if (OPEN.includes(k)) depth++;
+      else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && k === 'SemicolonToken') return j + 1;
+    }
+  }
+
+  /** The token index where the first operator `cutAt` accepts ends, if the statement at `from` has one. */
+  private cutEnd(from: number, cutAt: (operator: string) => boolean): number | undefined {
+    let depth = 0;
+    let found = false;
+    for (let j = from; ; j++) {
+      const k = this.kind(j);
+      if (k === undefined) return found ? j : undefined;
+      if (OPEN.includes(k)) depth++;
+      else if (CLOSE.includes(k)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && (k === 'SemicolonToken' || k === 'EndOfTextToken')) return found ? j : undefined;
+      else if (depth === 0 && k === 'BarToken') {
+        if (found) return j;
+        if (this.kind(j + 1) !== undefined && cutAt(String(this.tokens[j + 1].Text))) found = true;
+      }
+    }
+  }
+
+  private parse(from: number, to: number): KqlStatement {
+    const key = `${from}:${to}`;
+    let s = this.parsed.get(key);
+    if (!s) {
+      const tokens = this.tokens.slice(from, to);
+      if (this.kinds[to - 1] !== 'EndOfTextToken') tokens.push(new this.K.Parsing.LexicalToken.$ctor1(this.K.Syntax.SyntaxKind.EndOfTextToken, '', ''));
+      const { root, diagnostics } = parseTokens(tokens, this.starts[from]!);
+      s = { statements: statementsOf(root), diagnostics, cut: false };
+      this.parsed.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The statements of a parsed query block or command block. */
+function statementsOf(root: SyntaxNode): SyntaxNode[] {
+  const list = root.children.find((c) => c.kind === 'List' && c.children.some((x) => x.kind === 'SeparatedElement'));
+  if (!list) return [];
+  return list.children.filter((c) => c.kind === 'SeparatedElement').map((se) => se.children.find((c) => c.text === undefined) ?? se.children[0]!);
+}
+
+let lastStatements: KqlStatements | undefined;
+
+/**
+ * The statements of a query, read lazily. The importer reads a bare query once per platform it
+ * tries and once more to lift it: the same text, read once (its parsed statements are read-only).
+ */
+export function kqlStatements(query: string): KqlStatements {
+  if (lastStatements?.query !== query) lastStatements = new KqlStatements(query);
+  return lastStatements;
+}
+
+/** A library syntax element as a SyntaxNode whose offsets are moved by `base`. */
+function convert(e: Bridged, names: Map<number, string>, base: number): SyntaxNode {
   // Every property but a token's text is read from the library when first asked for: a node's start
   // walks up to the root and down to its first token, and a reader asks it of few nodes.
-  const convert = (e: Bridged): SyntaxNode => {
-    const kind = names.get(e.Kind) ?? String(e.Kind);
-    let start: number | undefined;
-    if (e.IsToken) {
-      let valueText: string | undefined;
-      let trivia: string | undefined;
-      return {
-        kind,
-        text: String(e.Text ?? ''),
-        get valueText(): string {
-          return (valueText ??= String(e.ValueText ?? ''));
-        },
-        get start(): number {
-          return (start ??= Number(e.TextStart));
-        },
-        get trivia(): string {
-          return (trivia ??= String(e.Trivia ?? ''));
-        },
-        children: [],
-      };
-    }
-    let children: SyntaxNode[] | undefined;
+  const kind = names.get(e.Kind) ?? String(e.Kind);
+  let start: number | undefined;
+  if (e.IsToken) {
+    let valueText: string | undefined;
+    let trivia: string | undefined;
     return {
       kind,
+      text: String(e.Text ?? ''),
+      get valueText(): string {
+        return (valueText ??= String(e.ValueText ?? ''));
+      },
       get start(): number {
-        return (start ??= Number(e.TextStart));
+        return (start ??= Number(e.TextStart) + base);
       },
-      get children(): SyntaxNode[] {
-        if (!children) {
-          children = [];
-          for (let i = 0; i < e.ChildCount; i++) {
-            const c = e.GetChild(i);
-            if (c) children.push(convert(c));
-          }
-        }
-        return children;
+      get trivia(): string {
+        return (trivia ??= String(e.Trivia ?? ''));
       },
+      children: [],
     };
+  }
+  let children: SyntaxNode[] | undefined;
+  return {
+    kind,
+    get start(): number {
+      return (start ??= Number(e.TextStart) + base);
+    },
+    get children(): SyntaxNode[] {
+      if (!children) {
+        children = [];
+        for (let i = 0; i < e.ChildCount; i++) {
+          const c = e.GetChild(i);
+          if (c) children.push(convert(c, names, base));
+        }
+      }
+      return children;
+    },
   };
-  return { root: convert(syntax), diagnostics: diagnostics ? toDiagnostics(diagnostics) : [] };
 }
