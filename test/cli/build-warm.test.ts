@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadCollectionParallel } from '../../src/collection/parallel.js';
 import { replayBuildFromOptions } from '../../src/cli/build-record.js';
+import * as buildParallel from '../../src/cli/build-parallel.js';
 import { parseRuleText } from '../../src/parse/rule.js';
 import { loadTarget } from '../../src/targets/registry.js';
 import { capture, walk } from '../helpers/cli.js';
@@ -184,6 +185,21 @@ describe('build: a warm rebuild prints and writes what a build without a cache d
     const edited = await p.same(args);
     expect(warmReplay()).toBeUndefined();
     expect(edited.err.some((l) => l.includes(kql) && /changed since rulec wrote it/.test(l))).toBe(true);
+  }, 120_000);
+
+  it('a rebuild right after a build on build workers is replayed too', async () => {
+    const rules = tmp('rules');
+    cpSync(RULES, rules, { recursive: true });
+    const args = ['--target', 'kusto,eql', '--jobs', '2'];
+    const p = pair(rules);
+    const replayed = vi.mocked(replayBuildFromOptions);
+    const before = buildParallel.workerBuilds;
+    const cold = await p.same(args);
+    expect(buildParallel.workerBuilds, 'the cold build ran on build workers').toBeGreaterThan(before);
+    replayed.mockClear();
+    const again = await p.same(args);
+    expect(replayed.mock.results[0]!.value, 'replayed').toBe(cold.status);
+    expect(again).toEqual(cold);
   }, 120_000);
 
   it('a few files changed: only they are read and compiled when nothing else can change, and every change prints and writes what a cold build does', async () => {
