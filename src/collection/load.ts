@@ -3,7 +3,6 @@
  * collection can see (duplicate ids, correlation and filter references).
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
-import { resolve } from 'node:path';
 import { decode, encode, hash, loadStoreKey, ShardedStore, stampOf, unchanged, type FileStamp, type PackEntry, type RuleCache } from './cache.js';
 import { findRuleFiles } from './files.js';
 import { error, type Diagnostic } from '../diag/diagnostic.js';
