@@ -376,17 +376,19 @@ export class RuleCache {
 /**
  * Many values under one key, for work proportional to what changed: an index pack (every entry's
  * meta, read whole) and the values in `shards` shard packs, each read only when one of its values
- * is asked for and written only when what it holds changes. Keys are content hashes (the same key
- * is always the same value), so a shard older or newer than the index can only lack a value: a
- * miss, never a wrong value.
+ * is asked for and written only when what it holds changes. Two runs at once may leave a shard
+ * older or newer than the index: where keys are content hashes (the same key is always the same
+ * value) that can only lose a value; where they are not (the load store's keys are paths), `tag`
+ * names the content an entry's meta stands for, each value is written with its tag, and a value
+ * whose tag is not its index entry's is a miss, never a wrong value.
  */
 export class ShardedStore<M> {
   private readonly index: string;
   private readonly shardPaths: string[];
   private readonly previous: Map<string, { m: M; s: number }>;
   private readonly next = new Map<string, { m: M; s: number }>();
-  /** Shards read so far (key to value). */
-  private readonly loaded = new Map<number, Map<string, Buffer>>();
+  /** Shards read so far (key to value and tag). */
+  private readonly loaded = new Map<number, Map<string, { blob: Buffer; tag: string }>>();
   /** Values new in this run, by shard. */
   private readonly fresh = new Map<number, Map<string, Buffer>>();
   private changed = false;
@@ -396,6 +398,7 @@ export class ShardedStore<M> {
     kind: 'load' | 'out',
     key: string,
     readonly shards = 32,
+    private readonly tag: (meta: M) => string = () => '',
   ) {
     this.index = cache.path(kind, key);
     this.shardPaths = Array.from({ length: shards }, (_, i) => cache.path(kind, hash(key, `shard ${i} of ${shards}`)));
@@ -417,7 +420,8 @@ export class ShardedStore<M> {
   value(key: string): Buffer | undefined {
     const p = this.previous.get(key);
     if (!p || p.s < 0) return undefined;
-    return this.shard(p.s).get(key);
+    const e = this.shard(p.s).get(key);
+    return e && e.tag === this.tag(p.m) ? e.blob : undefined;
   }
 
   /** Keeps a previous run's entry, as it was, for the next run. */
@@ -457,12 +461,12 @@ export class ShardedStore<M> {
     if (!this.changed && this.next.size === this.previous.size) return;
     const rewrite = new Set(this.fresh.keys());
     for (const [k, p] of this.previous) if (p.s >= 0 && this.next.get(k)?.s !== p.s) rewrite.add(p.s);
-    const byShard = new Map<number, PackEntry<0>[]>([...rewrite].map((s) => [s, []]));
+    const byShard = new Map<number, PackEntry<string>[]>([...rewrite].map((s) => [s, []]));
     for (const [key, e] of this.next) {
       const into = byShard.get(e.s);
       if (!into) continue;
       const blob = this.fresh.get(e.s)?.get(key) ?? this.value(key);
-      if (blob) into.push({ key, meta: 0, blob });
+      if (blob) into.push({ key, meta: this.tag(e.m), blob });
       else this.next.delete(key); // its value was lost: the next run computes it again
     }
     for (const [s, entries] of byShard) this.cache.write(this.shardPaths[s]!, entries);
@@ -470,10 +474,10 @@ export class ShardedStore<M> {
     this.cache.write(this.index, [...this.next].map(([key, meta]) => ({ key, meta, blob: empty })));
   }
 
-  private shard(s: number): Map<string, Buffer> {
+  private shard(s: number): Map<string, { blob: Buffer; tag: string }> {
     let m = this.loaded.get(s);
     if (!m) {
-      m = new Map((this.cache.read<0>(this.shardPaths[s]!) ?? []).map((e) => [e.key, e.blob]));
+      m = new Map((this.cache.read<unknown>(this.shardPaths[s]!) ?? []).map((e) => [e.key, { blob: e.blob, tag: typeof e.meta === 'string' ? e.meta : '' }]));
       this.loaded.set(s, m);
     }
     return m;

@@ -184,7 +184,7 @@ export function planLoad(paths: string[], opts: LoadOptions = {}): LoadPlan {
   if (!cache) return { files, pathErrors: errors, toParse: all, counts, opts };
   counts.read = counts.parsed = 0;
   const values = placeholderKey(opts);
-  const store = new ShardedStore<FileStamp>(cache, 'load', loadStoreKey(paths, values));
+  const store = new ShardedStore<FileStamp>(cache, 'load', loadStoreKey(paths, values), undefined, (stamp) => stamp.sha);
   const hits: ({ stamp: FileStamp; kept: boolean } | undefined)[] = [];
   const toParse: number[] = [];
   for (const [i, f] of files.entries()) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Stats } from 'node:fs';
-import { decode, defaultCacheDir, encode, fingerprintOf, plainDataProblem, readPack, RuleCache, ShardedStore, stampOf, sweep, unchanged, writePack } from '../../src/collection/cache.js';
+import { decode, defaultCacheDir, encode, fingerprintOf, loadStoreKey, plainDataProblem, readPack, RuleCache, ShardedStore, stampOf, sweep, unchanged, writePack } from '../../src/collection/cache.js';
 import { loadPlatformMapping } from '../../src/config/mapping.js';
 import { loadTarget } from '../../src/targets/registry.js';
 import { loadCollection } from '../../src/collection/load.js';
@@ -227,6 +227,32 @@ describe('loading through the cache', () => {
     const fewer = load();
     expect(fewer.rules.some((r) => r.path === changed)).toBe(false);
     expect(fewer.files.found).toBe(fresh.files.found - 1);
+  }, 60_000);
+});
+
+describe('two runs at once', () => {
+  it("the load store's index of one run with the shards of another: a miss, never another version's documents", async () => {
+    const rules = tmp('rules');
+    cpSync(join(RULES, 'windows'), rules, { recursive: true });
+    const cacheDir = tmp('cache');
+    await settle();
+    const load = () => loadCollection([rules], undefined, { cache: new RuleCache(cacheDir) });
+    const index = new RuleCache(cacheDir).path('load', loadStoreKey([rules], ''));
+    const snapshot = (): Map<string, Buffer> => new Map(readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.bin')).map((d) => [join(d.parentPath, d.name), readFileSync(join(d.parentPath, d.name))]));
+    load();
+    const changed = join(rules, 'proc_creation_win_recon_command.yml');
+    // run A reads the file as it is and keeps its documents...
+    const a = snapshot();
+    writeFileSync(changed, readFileSync(changed, 'utf8').replace(/^title: .*$/m, 'title: Recon commands, version B'));
+    // ...run B reads it changed; A's shards are written last, B's index stays
+    load();
+    const b = snapshot();
+    expect(b.has(index), 'the load store index').toBe(true);
+    for (const [p, bytes] of a) if (p !== index && !bytes.equals(b.get(p)!)) writeFileSync(p, bytes);
+    await settle();
+    const mixed = load();
+    expect(mixed.rules).toEqual(loadCollection([rules]).rules);
+    expect(mixed.rules.find((r) => r.path === changed)?.title).toBe('Recon commands, version B');
   }, 60_000);
 });
 
