@@ -1,10 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Document } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { documentValue, readFast, readWithLibrary, readWithLibraryOnly, readYamlDocuments } from '../../src/parse/yaml-reader.js';
 import { parseRuleText } from '../../src/parse/rule.js';
+import { readYamlFile } from '../../src/config/mapping.js';
 import { SIGMAHQ } from '../helpers/corpus.js';
 
 /**
@@ -466,4 +468,28 @@ describe('fast YAML reader against the yaml library (property)', () => {
     );
     expect(fast / runs).toBeGreaterThan(0.3);
   }, 120_000);
+});
+
+describe('data files (backends/) through readYamlFile', () => {
+  it('gives the value the library gives, whichever reader reads it; an empty file is null, errors are the library\'s', () => {
+    const root = new URL('../../backends/', import.meta.url).pathname;
+    const files = readdirSync(root).flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).filter((f) => f.endsWith('.yml')).map((f) => join(root, d, f)) : []));
+    expect(files.length).toBeGreaterThan(15);
+    let fast = 0;
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      expect(readYamlFile(f), f).toEqual(readWithLibrary(text).docs[0]!.toJS());
+      if (readFast(text)) fast++;
+    }
+    expect(fast, 'files the fast reader reads').toBeGreaterThan(10);
+    const dir = mkdtempSync(join(tmpdir(), 'rulec-yaml-data-'));
+    const write = (name: string, text: string): string => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    expect(readYamlFile(write('empty.yml', ''))).toBeNull();
+    expect(readYamlFile(write('comment.yml', '# nothing else\n'))).toBeNull();
+    expect(() => readYamlFile(write('dup.yml', 'a: 1\na: 2\n'))).toThrow(/dup\.yml:2:1: YAML syntax error: Map keys must be unique/);
+    expect(() => readYamlFile(write('two.yml', 'a: 1\n---\nb: 2\n'))).toThrow(/two\.yml:2:1: YAML syntax error/);
+  });
 });
