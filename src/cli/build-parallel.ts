@@ -31,10 +31,10 @@ import { cutRuns, IN_FLIGHT, RUNS_PER_THREAD } from '../collection/parallel.js';
 import { PARALLEL_MIN_BYTES } from '../collection/files.js';
 import { OutputError } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
-import { finishOutDir, planOutDir, ruleStems, writeOutFile, type OutFileResult } from './out-dir.js';
+import { finishOutDir, planOutDir, ruleStems, type OutFileResult } from './out-dir.js';
 import type { BuildRecorder } from './build-record.js';
 import { Correlations, endTarget, outStamps, reportEntry, reportWritten, ruleEntry, Tally, type BuildOptions, type Entry, type RefusalKind, type ResultSummary, type TargetBuild } from './commands/build.js';
-import { serveBuildWorker, type DocFacts, type FromBuildWorker, type RuleOut, type ToBuildWorker, type WorkerTarget } from './build-worker.js';
+import { serveBuildWorker, writeRuleFile, type DocFacts, type FromBuildWorker, type RuleOut, type ToBuildWorker, type WorkerTarget } from './build-worker.js';
 import { UsageError } from './exit-codes.js';
 import type { Output } from './output.js';
 import { progress } from './progress.js';
@@ -294,7 +294,7 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
       let rules = 0;
       let writeError: string | undefined;
       let n = 0;
-      for (const [seq, r] of compiled.entries()) {
+      for (const r of compiled) {
         for (const per of r.rules) {
           const main = correlationEntries.get(n);
           const stem = stemOf.get(n);
@@ -305,12 +305,9 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
             if (main.result.ok) {
               for (const note of main.result.buildNotes ?? []) buildNotes.set(note, (buildNotes.get(note) ?? 0) + 1);
               if (dir && stem !== undefined && writeError === undefined) {
-                try {
-                  files.push(writeOutFile(dir.plan, { path: `${stem}.${main.result.ext}`, content: main.result.output }, dir.stamps.known));
-                } catch (err) {
-                  if (!(err instanceof OutputError)) throw err;
-                  writeError = err.message;
-                }
+                const w = writeRuleFile({ plan: dir.plan, known: dir.stamps.known }, `${stem}.${main.result.ext}`, main.result.output);
+                if ('file' in w) files.push(w.file);
+                else writeError = w.writeError;
               }
             }
             continue;
@@ -328,7 +325,6 @@ export async function buildInWorkers(plan: LoadPlan, workers: number, input: Wor
             store.put(key, summary, blob ? Buffer.from(blob.buffer, blob.byteOffset, blob.length) : undefined);
           }
         }
-        void seq;
       }
       store?.save();
       // One thread writes after printing every rule's lines, and stops at the first file it cannot write.

@@ -8,15 +8,15 @@
  * sends back what the build prints of each rule, the manifest entries and the cache's entries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { hash, encode, decode, RuleCache, useForCode, type FileStamp } from '../collection/cache.js';
-import { collectionFacts, loadFile, type CollectionDoc, type LoadedRule, type LoadOptions } from '../collection/load.js';
+import { encode, decode, RuleCache, useForCode, type FileStamp } from '../collection/cache.js';
+import { collectionFacts, loadFile, markSources, setSourceKey, sourceKey, type CollectionDoc, type LoadedRule, type LoadOptions } from '../collection/load.js';
 import { effectiveIr, applyingFilters } from '../collection/filters.js';
 import { OutputError, type Diagnostic } from '../diag/diagnostic.js';
 import type { Parameter } from '../model/types.js';
 import { loadTarget } from '../targets/registry.js';
 import type { Target, TargetOptions } from '../targets/types.js';
 import { writeOutFile, type OutDirPlan, type OutFileResult } from './out-dir.js';
-import { encodeResult, reportEntry, ruleEntry, summarize, type Entry, type RefusalKind, type ResultSummary } from './commands/build.js';
+import { compileKey, encodeResult, reportEntry, ruleEntry, summarize, type Entry, type RefusalKind, type ResultSummary } from './commands/build.js';
 import type { Output } from './output.js';
 
 /** One target of the build as a worker needs it (its settings; the target module it loads itself). */
@@ -77,6 +77,19 @@ interface Port {
   postMessage(m: FromBuildWorker, transfer?: ArrayBuffer[]): void;
 }
 
+/**
+ * Writes one rule's file under --out; a file that cannot be written is its error's message (the
+ * build fails with it once it has printed what one thread prints before), any other error is thrown.
+ */
+export function writeRuleFile(dir: { plan: Pick<OutDirPlan, 'out' | 'ours' | 'others'>; known: ReadonlyMap<string, FileStamp> }, path: string, content: string): { file: OutFileResult } | { writeError: string } {
+  try {
+    return { file: writeOutFile(dir.plan, { path, content }, dir.known) };
+  } catch (err) {
+    if (!(err instanceof OutputError)) throw err;
+    return { writeError: err.message };
+  }
+}
+
 /** One buffer of its own holding `parts` one after another (to move, not copy, to the main thread). */
 function concat(parts: Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
@@ -94,7 +107,6 @@ export function serveBuildWorker(port: Port): void {
   const targets: { target: Promise<Target>; topts: TargetOptions }[] = [];
   /** Each run's documents, by seq, kept from loading to compiling. */
   const runs = new Map<number, LoadedRule[]>();
-  const keys = new Map<LoadedRule, string>();
   let filters: LoadedRule[] = [];
   let context: Extract<ToBuildWorker, { type: 'context' }> | undefined;
 
@@ -132,14 +144,13 @@ export function serveBuildWorker(port: Port): void {
       }
       out.docs = fileDocs.length;
       files.push(out);
+      if (sha !== undefined) markSources(fileDocs, f.path, sha, init!.values);
       for (const d of fileDocs) {
-        const key = sha !== undefined ? hash(f.path, sha, init!.values, String(d.index)) : undefined;
-        if (key !== undefined) keys.set(d, key);
         const kind = d.rule?.kind;
         const isWhole = kind === 'correlation' || kind === 'filter';
         if (isWhole) whole.push(d);
         facts.push({ ...collectionFacts(d), index: d.index, invalid: d.diagnostics.some((x) => x.severity === 'error'), whole: isWhole });
-        sourceKeys.push(isWhole ? (key ?? null) : null);
+        sourceKeys.push(isWhole ? (sourceKey(d) ?? null) : null);
         docs.push(d);
       }
     }
@@ -195,14 +206,7 @@ export function serveBuildWorker(port: Port): void {
         if (r.ok) {
           if (r.buildNotes?.length) out.buildNotes = r.buildNotes;
           const stem = m.stems[pos];
-          if (dir && stem != null) {
-            try {
-              out.file = writeOutFile(dir.plan, { path: `${stem}.${r.ext}`, content: r.output }, dir.known);
-            } catch (err) {
-              if (!(err instanceof OutputError)) throw err;
-              out.writeError = err.message;
-            }
-          }
+          if (dir && stem != null) Object.assign(out, writeRuleFile(dir, `${stem}.${r.ext}`, r.output));
         }
       }
     }
@@ -210,12 +214,6 @@ export function serveBuildWorker(port: Port): void {
     port.postMessage({ type: 'compiled', seq: m.seq, rules, exports }, [exports]);
   };
 
-  /** The output cache's key of a rule: its source and the filters AND-ed into it (as build.ts compiledCache keys it). */
-  const compileKey = (r: LoadedRule, applied: Map<LoadedRule, LoadedRule[]>): string | undefined => {
-    const own = keys.get(r);
-    const fs = (applied.get(r) ?? []).map((f) => keys.get(f));
-    return own === undefined || fs.includes(undefined) ? undefined : hash(own, ...(fs as string[]));
-  };
 
   let queue = Promise.resolve();
   port.on('message', (m) => {
@@ -240,7 +238,7 @@ export function serveBuildWorker(port: Port): void {
           filters = decode<LoadedRule[]>(Buffer.from(m.filters.buffer, m.filters.byteOffset, m.filters.length));
           filters.forEach((f, i) => {
             const k = m.filterKeys[i];
-            if (k != null) keys.set(f, k);
+            if (k != null) setSourceKey(f, k);
           });
         } else await compile(m);
       } catch (e) {

@@ -288,6 +288,11 @@ export function sourceKey(r: LoadedRule): string | undefined {
   return sources.get(r);
 }
 
+/** Gives a document the sourceKey another thread computed for it (markSources there). */
+export function setSourceKey(r: LoadedRule, key: string): void {
+  sources.set(r, key);
+}
+
 export function placeholderKey(opts: LoadOptions): string {
   return opts.placeholders && opts.placeholders.size > 0 ? hash(encode([...opts.placeholders])) : '';
 }

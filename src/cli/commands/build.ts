@@ -277,7 +277,7 @@ export function writeTarget(b: TargetBuild, files: OutFile[], io: Output, cache:
 }
 
 /** After a target's --out folder is written: its stamps kept, the record told what to watch, what writing did reported; returns the files refused. */
-export function reportWritten(out: string, written: OutResult, stamps: ReturnType<typeof outStamps>, recorder: BuildRecorder | undefined, io: Output): number {
+export function reportWritten(out: string, written: OutResult, stamps: OutStamps, recorder: BuildRecorder | undefined, io: Output): number {
   stamps.save(written.stamps);
   if (recorder) watchOutDir(recorder, out, written);
   reportOutDir(io, out, written);
@@ -500,18 +500,20 @@ export function decodeResult(blob: Buffer): CompileResult {
  */
 export type CompiledCache = ReturnType<typeof compiledCache>;
 
+/** The output cache's key of a rule: its source and the filters AND-ed into it (`applied`: applyingFilters); none when one is not from the cache. */
+export function compileKey(r: LoadedRule, applied: ReadonlyMap<LoadedRule, LoadedRule[]>): string | undefined {
+  const own = sourceKey(r);
+  const fs = (applied.get(r) ?? []).map(sourceKey);
+  return own === undefined || fs.includes(undefined) ? undefined : hash(own, ...(fs as string[]));
+}
+
 export function compiledCache(cache: RuleCache | undefined, optionsKey: string, rules: LoadedRule[]) {
   type Result = CompileResult;
   const store = cache ? new ShardedStore<ResultSummary>(cache, 'out', optionsKey) : undefined;
   const filters = cache ? applyingFilters(rules) : new Map<LoadedRule, LoadedRule[]>();
-  const keyOf = (r: LoadedRule): string | undefined => {
-    const own = sourceKey(r);
-    const applied = (filters.get(r) ?? []).map(sourceKey);
-    return own === undefined || applied.includes(undefined) ? undefined : hash(own, ...(applied as string[]));
-  };
   return {
     get(r: LoadedRule, compile: () => Result): Result {
-      const key = store ? keyOf(r) : undefined;
+      const key = store ? compileKey(r, filters) : undefined;
       if (!store || key === undefined) return compile();
       const hit = store.meta(key);
       if (hit) {
