@@ -24,7 +24,7 @@ import { keep, loadFile, markSources, planLoad, type LoadedRule, type LoadOption
 import type { Parameter } from '../model/types.js';
 import { recheck, type BuildRecorder, type Printed } from './build-record.js';
 import type { Output } from './output.js';
-import type { OutFile } from './out-dir.js';
+import { finishOutDir, planOutDir, writeOutFile, type OutFileResult } from './out-dir.js';
 import {
   compiledCache,
   endTarget,
@@ -35,7 +35,7 @@ import {
   resultSha,
   ruleEntry,
   Tally,
-  writeTarget,
+  reportWritten,
   type BuildOptions,
   type Entry,
   type OutStamps,
@@ -275,10 +275,14 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
   // Every other rule's file must be as the previous build left it (by stamp, else by content).
   const buffer = { bytes: Buffer.alloc(0) };
   const outs: OutStamps[] = [];
+  /** Per target, each such file's stamp as just checked: what writing it would find again. */
+  const checked: Map<string, FileStamp>[] = [];
   for (const [t, b] of builds.entries()) {
     const stamps = outStamps(cache, b);
     outs.push(stamps);
     const known = stamps.known;
+    const ok = new Map<string, FileStamp>();
+    checked.push(ok);
     for (const s of state.targets[t]!) {
       if (!s.file || compiling(s.path)) continue;
       const stamp = known.get(s.file);
@@ -290,10 +294,14 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
       } catch {
         return undefined;
       }
-      if (unchanged(st, stamp)) continue;
+      if (unchanged(st, stamp)) {
+        ok.set(s.file, stamp);
+        continue;
+      }
       const again = sameStat(st, stamp) ? recheck(abs, stamp, buffer) : undefined;
       if (!again) return undefined;
       stamps.restamp(s.file, again);
+      ok.set(s.file, again);
     }
   }
 
@@ -331,7 +339,9 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
     const keeper = new TargetKeeper();
     const tally = new Tally();
     const buildNotes = new Map<string, number>();
-    const outFiles: OutFile[] = [];
+    // Every other rule's file was checked above: its result is that check's, not a second stat and read.
+    const dir = planOutDir(b.out!, { target: b.target.name, platform: b.platform, format: b.format });
+    const files: OutFileResult[] = [];
     for (const s of state.targets[t]!) {
       let kept: EntryState;
       if (!compiling(s.path)) {
@@ -341,7 +351,7 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
           if (stream === 'json') io.json(value);
           else io[stream](value as string);
         }
-        if (s.file) outFiles.push(unchangedFile(s.file, s.sha!));
+        if (s.file) files.push({ path: s.file, sha256: s.sha!, stamp: checked[t]!.get(s.file)! });
       } else {
         const e = made.get(byDoc.get(`${s.index} ${s.path}`)!);
         if (!e) throw new Error(`rulec: no entry for ${s.path} document ${s.index} in the incremental build`);
@@ -350,12 +360,12 @@ export function buildIncremental(a: IncrementalArgs): { status: number; found: s
         if (r.ok) e.file = `${s.stem}.${r.ext}`;
         printEntry(keeper.entry(io, e, skippable, s.stem), e, b, skippable, opts.json === true);
         kept = keeper.entries.at(-1)!;
-        if (r.ok && e.file) outFiles.push(outFile(e.file, r));
+        if (r.ok && e.file) files.push(writeOutFile(dir, outFile(e.file, r), outs[t]!.known));
       }
       tally.add(kept.kind, kept.skippable);
       for (const n of kept.notes ?? []) buildNotes.set(n, (buildNotes.get(n) ?? 0) + 1);
     }
-    const refused = writeTarget(b, outFiles, io, cache, a.recorder, outs[t]);
+    const refused = reportWritten(b.out!, finishOutDir(dir, files), outs[t]!, a.recorder, io);
     status = Math.max(status, endTarget(b, keeper.entries.length, tally, buildNotes, refused, opts, io));
     next.push(keeper.entries);
   }
@@ -400,11 +410,3 @@ function sameDocs(meta: FileStamp | undefined, blob: Buffer | undefined, sha: st
  * A file of a rule that did not change: checked above to hold these bytes, so out-dir.ts finds it
  * the same and never asks for its content (unless it changes during this build).
  */
-function unchangedFile(path: string, sha256: string): OutFile {
-  return Object.defineProperty({ path, sha256 } as OutFile, 'content', {
-    enumerable: true,
-    get: () => {
-      throw new Error(`${path}: changed while rulec was building; run the build again`);
-    },
-  });
-}
