@@ -20,7 +20,13 @@ import { capture, walk } from '../helpers/cli.js';
 const SHARED = new URL('../../../shared/sigmahq/rules', import.meta.url).pathname;
 const WORKERS = new URL('../fixtures/load-workers/', import.meta.url);
 
-async function run(args: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
+interface Ran {
+  status: number;
+  out: string[];
+  err: string[];
+}
+
+async function run(args: string[]): Promise<Ran> {
   const c = capture();
   const status = await main(args, c.io);
   return { status, out: c.out, err: c.err };
@@ -29,6 +35,17 @@ async function run(args: string[]): Promise<{ status: number; out: string[]; err
 /** Every file below `dir` with its bytes. */
 function tree(dir: string): Map<string, string> {
   return new Map(walk(dir).map((f) => [f, readFileSync(join(dir, f), 'latin1')]));
+}
+
+/** A build (`ran`, its --out folder) printed and wrote what the reference build did: status, stdout, stderr (the folders' paths taken out), every file. */
+function expectSameBuild(ran: Ran, out: string, ref: Ran, refOut: string): void {
+  expect(ran.status).toBe(ref.status);
+  expect(ran.out).toEqual(ref.out);
+  expect(ran.err.map((l) => l.replaceAll(out, 'OUT'))).toEqual(ref.err.map((l) => l.replaceAll(refOut, 'OUT')));
+  const a = tree(refOut);
+  const b = tree(out);
+  expect([...b.keys()]).toEqual([...a.keys()]);
+  for (const [f, text] of a) if (b.get(f) !== text) expect(b.get(f), f).toBe(text);
 }
 
 /** A collection with problems in some files: YAML and schema errors, duplicate ids across files, an unresolved correlation, an empty file, a BOM, several documents. */
@@ -121,15 +138,7 @@ describe('rulec build, check --jobs', () => {
     // Warm, from the pack the workers' documents went into.
     const warm = await run(['build', '--target', 'eql', '--jobs', '1', '--cache', cache, '--json', '--out', outs[2]!, SHARED]);
     expect(one.out.length, 'rows to compare').toBeGreaterThan(3000);
-    for (const [i, other] of [two, warm].entries()) {
-      expect(other.status).toBe(one.status);
-      expect(other.out).toEqual(one.out);
-      expect(other.err.map((l) => l.replace(outs[i + 1]!, 'OUT'))).toEqual(one.err.map((l) => l.replace(outs[0]!, 'OUT')));
-      const a = tree(outs[0]!);
-      const b = tree(outs[i + 1]!);
-      expect([...b.keys()]).toEqual([...a.keys()]);
-      for (const [f, text] of a) if (b.get(f) !== text) expect(b.get(f), f).toBe(text);
-    }
+    for (const [i, other] of [two, warm].entries()) expectSameBuild(other, outs[i + 1]!, one, outs[0]!);
   }, 300_000);
 
   it('reports the same problems in the same order with 3 threads as with 1 (check --json, build messages)', async () => {
@@ -160,15 +169,7 @@ describe('rulec build, check --jobs', () => {
       const said = [...one.out, ...one.err].join('\n');
       expect(said).toContain('duplicate rule id');
       for (const target of args[2]!.split(',')) expect(walk(outs[0]!).filter((f) => f.startsWith(`${target}/`) && f.includes('correlation/')).length, `${target} correlations`).toBeGreaterThan(2);
-      for (const [i, other] of [three, warm].entries()) {
-        expect(other.status).toBe(one.status);
-        expect(other.out).toEqual(one.out);
-        expect(other.err.map((l) => l.replaceAll(outs[i + 1]!, 'OUT'))).toEqual(one.err.map((l) => l.replaceAll(outs[0]!, 'OUT')));
-        const a = tree(outs[0]!);
-        const b = tree(outs[i + 1]!);
-        expect([...b.keys()]).toEqual([...a.keys()]);
-        for (const [f, text] of a) if (b.get(f) !== text) expect(b.get(f), f).toBe(text);
-      }
+      for (const [i, other] of [three, warm].entries()) expectSameBuild(other, outs[i + 1]!, one, outs[0]!);
     }
   }, 120_000);
 
